@@ -1,0 +1,63 @@
+// Package index owns sleuth's chain index: every block, transaction, output,
+// spend and address of the best chain (and of standalone blocks) in one
+// embedded Pebble store, keyed on dense numeric ids.
+//
+// Ingest reads Bitcoin Core's blk*.dat files through package blockfile, picks
+// the best chain with package chain, and writes batches; the lookups (Stats,
+// Block, Tx, Address, AddressTxs) serve the CLI and, later, the API.
+//
+// # Owns
+//
+// The Pebble store and every key in it; the ingest pipeline (parallel parse
+// and classify, one ordered writer); undo of blocks that leave the best
+// chain; the consistency checker (Check) and the content digest (Digest).
+//
+// # Does not touch
+//
+// Clustering, labels, tracing: later stages read through this package's
+// exported queries and keep their own keyspaces. Address strings appear only
+// in the query views; the write path keys on address.Key bytes and AddrIDs.
+//
+// # On disk
+//
+// docs/format/index.md draws every keyspace. In short (BE = big-endian, so
+// byte order is id order):
+//
+//	01 name                 meta: format, network, state (ingest progress)
+//	02 file# BE32           end offset of the scanned part of blkNNNNN.dat
+//	03 hash                 every scanned header + location + arrival seq
+//	04 height BE32          best-chain block record
+//	05 hash                 best-chain height of a block hash
+//	06 hash / 07 height hash   standalone blocks and their height index
+//	10 txnum BE64           transaction record (inputs with value and address
+//	                        id inline, outputs with value, type, address id)
+//	11 txid[:8] txnum BE64  txid prefix index (collisions resolved by reading 10)
+//	12 txid vout BE32       unspent output (best chain)
+//	13 outref BE64          the input that spends an output
+//	20 address key          address id
+//	21 addrid BE64          address key
+//	22 addrid BE64          address totals (a merge operand: no read on write)
+//	23 addrid txnum         what one transaction did to one address
+//
+// # Invariants
+//
+//	X1. After Ingest returns, the store equals one built by a single
+//	    uninterrupted ingest of the same best chain and standalone blocks
+//	    (Digest is equal), whatever batches, crashes, reruns or reorgs came
+//	    before.
+//	X2. Every batch commits atomically with the ingest state; a crash loses at
+//	    most the uncommitted batch, and the next run resumes after the last
+//	    committed block.
+//	X3. Best-chain transaction numbers are 0..NextTx-1 in chain order, block
+//	    heights 0..Height, address ids 0..NextAddr-1 in first-seen order.
+//	X4. Each spend key names an existing input that records that output as
+//	    its prevout, and each resolved input has exactly one spend key, except
+//	    that a standalone block's spend of a best-chain output writes none.
+//	X5. The UTXO keyspace holds exactly the unspent, spendable best-chain
+//	    outputs (not OP_RETURN, script ≤ 10,000 bytes, not the genesis
+//	    coinbase); the state's count and value match it.
+//	X6. An address's totals equal the sum of its history rows.
+//	B4. A value that cannot be known (a standalone block's input whose
+//	    output is not indexed) is stored as unknown and never summed: fee,
+//	    sent and balance are then reported as null.
+package index

@@ -1,0 +1,558 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/blockfile"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/chain"
+	"github.com/sleuth-forensics/sleuth/internal/encoding"
+)
+
+// IngestOptions configure one Ingest run.
+type IngestOptions struct {
+	// BlocksDir is a Bitcoin Core blocks directory (blk*.dat, optional
+	// xor.dat). Empty when only RawBlocks are given.
+	BlocksDir string
+	// RawBlocks are standalone block files (see blockfile.ReadRawBlockFile).
+	RawBlocks []string
+	// SkipBad reports corrupt records and blocks and goes on past them
+	// instead of stopping at the first one.
+	SkipBad bool
+	// Workers is the number of parse goroutines. Default: GOMAXPROCS.
+	Workers int
+	// BatchTxs is how many transactions one atomic batch holds. Default 50,000.
+	BatchTxs int
+	// Progress, if set, is called about every ProgressEvery and once at the
+	// end of each phase.
+	Progress      func(Progress)
+	ProgressEvery time.Duration // default 250 ms
+}
+
+// Progress reports how far an Ingest has come.
+type Progress struct {
+	Phase   string // "scan", "connect", "disconnect", "raw"
+	Done    int64  // blocks (or files, for scan) done in this phase
+	Total   int64
+	Txs     uint64 // transactions connected this run
+	Height  int64
+	Elapsed time.Duration
+	Final   bool // last event of the phase
+}
+
+// IngestSummary says what an Ingest did.
+type IngestSummary struct {
+	FilesScanned   int
+	RecordsScanned int
+	NewHeaders     int
+	Orphans        int // headers not connected to genesis
+	Stale          int // connected headers off the best chain
+	Disconnected   int
+	Connected      int
+	Txs            uint64
+	RawBlocks      int
+	RawSkipped     int
+	Bad            []string // corrupt records and blocks skipped (SkipBad)
+	Height         int64
+	Tip            btc.Hash
+	Elapsed        time.Duration
+}
+
+func (o *IngestOptions) ensureDefaults() {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.BatchTxs <= 0 {
+		o.BatchTxs = 50_000
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 250 * time.Millisecond
+	}
+}
+
+// Ingest brings the index up to date with the block files: it scans new
+// records, picks the best chain by cumulative work, disconnects indexed
+// blocks that left it, connects the new ones, then indexes standalone blocks.
+// It can be killed at any moment; the next run resumes from the last
+// committed batch and ends with the same index (X2 in doc.go).
+func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, error) {
+	if db.opts.ReadOnly {
+		return nil, errors.New("index: ingest into a read-only store")
+	}
+	opts.ensureDefaults()
+	start := time.Now()
+	sum := &IngestSummary{}
+	log := db.opts.Logger
+	w := newWriter(db)
+	defer func() { w.batch.Close() }()
+	if opts.BlocksDir != "" {
+		tree, files, err := db.scan(ctx, &opts, w, sum)
+		if err != nil {
+			return sum, err
+		}
+		if err := db.syncChain(ctx, &opts, w, tree, files, sum, start); err != nil {
+			return sum, err
+		}
+	}
+	if len(opts.RawBlocks) > 0 {
+		if err := db.ingestRaw(ctx, &opts, w, sum, start); err != nil {
+			return sum, err
+		}
+	}
+	if err := db.db.Flush(); err != nil {
+		return sum, fmt.Errorf("index: flush: %w", err)
+	}
+	sum.Height, sum.Tip, sum.Elapsed = db.st.Height, db.st.Tip, time.Since(start)
+	log.Info("ingest done", "height", sum.Height, "connected", sum.Connected, "txs", sum.Txs, "elapsed", sum.Elapsed)
+	return sum, nil
+}
+
+// fileNumber parses the number out of blkNNNNN.dat.
+func fileNumber(path string) (uint32, error) {
+	base := filepath.Base(path)
+	if !strings.HasPrefix(base, "blk") || !strings.HasSuffix(base, ".dat") {
+		return 0, fmt.Errorf("index: %s is not a blk?????.dat file", path)
+	}
+	n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(base, "blk"), ".dat"), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("index: %s is not a blk?????.dat file", path)
+	}
+	return uint32(n), nil
+}
+
+// scan loads the saved headers, reads the records appended since the last
+// run, and returns the header tree and the blk files by number.
+func (db *DB) scan(ctx context.Context, opts *IngestOptions, w *writer, sum *IngestSummary) (*chain.Tree, map[uint32]string, error) {
+	tree := chain.NewTree(db.opts.Network.Genesis)
+	if err := db.loadHeaders(tree); err != nil {
+		return nil, nil, err
+	}
+	paths, err := blockfile.ListFiles(opts.BlocksDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("index: list %s: %w", opts.BlocksDir, err)
+	}
+	if len(paths) == 0 {
+		return nil, nil, fmt.Errorf("index: no blk?????.dat files in %s", opts.BlocksDir)
+	}
+	key, err := blockfile.ReadXORKey(opts.BlocksDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("index: %w", err)
+	}
+	files := make(map[uint32]string, len(paths))
+	var e encoding.Encbuf
+	t0 := time.Now()
+	for i, p := range paths {
+		num, err := fileNumber(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		files[num] = p
+		var from int64
+		if v, err := db.get(keyFile(num)); err != nil {
+			return nil, nil, err
+		} else if v != nil {
+			d := encoding.Decbuf{B: v}
+			from = int64(d.Uvarint())
+			if d.Err() != nil {
+				return nil, nil, corrupt("file state", d.Err())
+			}
+		}
+		b := db.db.NewBatch()
+		so := blockfile.ScanOptions{Magic: db.opts.Network.Magic, XOR: key, SkipBad: opts.SkipBad,
+			OnBad: func(e *blockfile.Error) {
+				sum.Bad = append(sum.Bad, e.Error())
+				db.opts.Logger.Warn("skipping corrupt record", "err", e)
+			}}
+		end, err := blockfile.Scan(ctx, p, from, so, func(r blockfile.Record) error {
+			sum.RecordsScanned++
+			hash := blockfile.HeaderHash(r.Header[:])
+			if tree.Get(hash) != nil {
+				return nil
+			}
+			hdr, err := blockfile.ParseHeader(r.Header[:])
+			if err != nil {
+				return err
+			}
+			w.st.HeaderSeq++
+			loc := chain.Location{File: num, Offset: r.Offset, Size: r.Size}
+			tree.Add(hash, hdr.Prev, hdr.Bits, hdr.Time, loc)
+			hr := headerRecord{Header: r.Header, Loc: loc, Seq: w.st.HeaderSeq}
+			e.Reset()
+			hr.encode(&e)
+			b.Set(keyHash(pHeader, hash), e.Get(), nil)
+			sum.NewHeaders++
+			return nil
+		})
+		if err != nil {
+			b.Close()
+			w.st.HeaderSeq = db.st.HeaderSeq
+			return nil, nil, err
+		}
+		sum.FilesScanned++
+		if end != from {
+			e.Reset()
+			e.PutUvarint(uint64(end))
+			b.Set(keyFile(num), e.Get(), nil)
+			st := db.st
+			st.HeaderSeq = w.st.HeaderSeq
+			e.Reset()
+			st.encode(&e)
+			b.Set(keyMeta("state"), e.Get(), nil)
+			if err := b.Commit(pebble.NoSync); err != nil {
+				b.Close()
+				return nil, nil, fmt.Errorf("index: save headers of %s: %w", p, err)
+			}
+			db.st.HeaderSeq = w.st.HeaderSeq
+		}
+		b.Close()
+		if opts.Progress != nil {
+			opts.Progress(Progress{Phase: "scan", Done: int64(i + 1), Total: int64(len(paths)), Elapsed: time.Since(t0), Final: i == len(paths)-1})
+		}
+	}
+	return tree, files, nil
+}
+
+// loadHeaders adds every saved header to tree in arrival order.
+func (db *DB) loadHeaders(tree *chain.Tree) error {
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: key1(pHeader), UpperBound: key1(pHeader + 1)})
+	if err != nil {
+		return err
+	}
+	type saved struct {
+		hash btc.Hash
+		rec  headerRecord
+	}
+	var all []saved
+	for ok := it.First(); ok; ok = it.Next() {
+		var s saved
+		copy(s.hash[:], it.Key()[1:])
+		if err := s.rec.decode(it.Value()); err != nil {
+			it.Close()
+			return err
+		}
+		all = append(all, s)
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].rec.Seq < all[j].rec.Seq })
+	for i := range all {
+		h, err := blockfile.ParseHeader(all[i].rec.Header[:])
+		if err != nil {
+			return corrupt("header", err)
+		}
+		tree.Add(all[i].hash, h.Prev, h.Bits, h.Time, all[i].rec.Loc)
+	}
+	return nil
+}
+
+// forkHeight returns the height of the last indexed block that is on the
+// tree's best chain (-1 if none).
+func (db *DB) forkHeight(best *chain.Node) (int64, error) {
+	for h := db.st.Height; h >= 0; h-- {
+		var hash btc.Hash
+		if h == db.st.Height {
+			hash = db.st.Tip
+		} else {
+			v, err := db.get(keyHeight(pBlock, btc.Height(h)))
+			if err != nil {
+				return 0, err
+			}
+			var r blockRecord
+			if err := r.decode(v); err != nil {
+				return 0, err
+			}
+			hash = r.Hash
+		}
+		if a := chain.Ancestor(best, int32(h)); a != nil && a.Hash == hash {
+			return h, nil
+		}
+	}
+	return -1, nil
+}
+
+// syncChain makes the indexed chain equal the tree's best chain.
+func (db *DB) syncChain(ctx context.Context, opts *IngestOptions, w *writer, tree *chain.Tree, files map[uint32]string, sum *IngestSummary, start time.Time) error {
+	for {
+		best := tree.Best()
+		if best == nil {
+			if tree.Len() == 0 {
+				return nil
+			}
+			return fmt.Errorf("index: none of %d block headers connects to the %s genesis block %s (wrong --network?)",
+				tree.Len(), db.opts.Network.Name, db.opts.Network.Genesis)
+		}
+		sum.Orphans = tree.Orphans()
+		sum.Stale = 0
+		fork, err := db.forkHeight(best)
+		if err != nil {
+			return err
+		}
+		if fork < db.st.Height {
+			db.opts.Logger.Info("reorg", "from_height", db.st.Height, "fork", fork, "new_tip", best.Hash, "new_height", best.Height)
+			for db.st.Height > fork {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := w.disconnectTip(); err != nil {
+					return err
+				}
+				sum.Disconnected++
+				if opts.Progress != nil {
+					opts.Progress(Progress{Phase: "disconnect", Done: int64(sum.Disconnected), Height: db.st.Height, Elapsed: time.Since(start)})
+				}
+			}
+		}
+		path := chain.Path(best, int32(fork+1))
+		if len(path) == 0 {
+			sum.Stale = tree.Len() - sum.Orphans - int(best.Height) - 1
+			return nil
+		}
+		bad, err := db.connectPath(ctx, opts, w, path, files, sum, start)
+		if err != nil {
+			return err
+		}
+		if bad == nil {
+			sum.Stale = tree.Len() - sum.Orphans - int(best.Height) - 1
+			return nil
+		}
+		// A corrupt or inconsistent block: drop it and its descendants, and
+		// go on with the best chain that remains.
+		sum.Bad = append(sum.Bad, bad.Error())
+		db.opts.Logger.Warn("skipping bad block and its descendants", "err", bad)
+		tree.Invalidate(bad.Hash)
+	}
+}
+
+// job carries one block through the parse pipeline.
+type job struct {
+	node *chain.Node
+	file string
+	raw  []byte
+	blk  blockfile.Block
+	outs []outClass
+	err  error
+	done chan struct{}
+}
+
+// connectPath connects path (consecutive best-chain blocks) with a pipeline:
+// Workers goroutines read, parse, check and classify blocks in parallel; the
+// caller's goroutine applies them in order. It returns a *BadBlockError when
+// SkipBad is set and a block fails; the batch is then back at the last good
+// committed state.
+func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, path []*chain.Node, files map[uint32]string, sum *IngestSummary, start time.Time) (*BadBlockError, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	inflight := 4 * opts.Workers
+	free := make(chan *job, inflight)
+	for i := 0; i < inflight; i++ {
+		free <- &job{done: make(chan struct{}, 1)}
+	}
+	work := make(chan *job, inflight)
+	ordered := make(chan *job, inflight)
+	key, err := blockfile.ReadXORKey(opts.BlocksDir)
+	if err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < opts.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := blockfile.NewReader(key)
+			defer r.Close()
+			for j := range work {
+				j.err = prepare(r, j)
+				j.done <- struct{}{}
+			}
+		}()
+	}
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		for _, n := range path {
+			var j *job
+			select {
+			case j = <-free:
+			case <-ctx.Done():
+				return
+			}
+			j.node, j.file, j.err = n, files[n.Loc.File], nil
+			if j.file == "" {
+				j.file = fmt.Sprintf("blk%05d.dat", n.Loc.File)
+			}
+			work <- j
+			ordered <- j
+		}
+	}()
+	defer func() {
+		cancel()
+		for j := range ordered { // let the feeder finish
+			<-j.done
+		}
+		wg.Wait()
+	}()
+	target := int64(path[len(path)-1].Height)
+	last := time.Now()
+	var runTxs uint64
+	report := func(final bool) {
+		if opts.Progress != nil {
+			opts.Progress(Progress{Phase: "connect", Done: int64(sum.Connected), Total: int64(len(path)), Txs: runTxs,
+				Height: db.st.Height, Elapsed: time.Since(start), Final: final})
+		}
+	}
+	for j := range ordered {
+		<-j.done
+		n := j.node
+		fail := j.err
+		if fail == nil {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if err := w.connectBlock(&j.blk, j.raw[:blockfile.HeaderSize], j.outs, btc.Height(n.Height)); err != nil {
+				var bb *BadBlockError
+				if !errors.As(err, &bb) {
+					return nil, err
+				}
+				bb.File, bb.Offset = j.file, n.Loc.Offset
+				if rerr := w.reset(); rerr != nil {
+					return nil, rerr
+				}
+				fail = bb
+			}
+		} else if err := w.commit(false); err != nil { // keep the good blocks before it
+			return nil, err
+		}
+		if fail != nil {
+			bb, ok := fail.(*BadBlockError)
+			if !ok {
+				bb = &BadBlockError{Hash: n.Hash, Height: int64(n.Height), File: j.file, Offset: n.Loc.Offset, Err: fail}
+			}
+			free <- j
+			if !opts.SkipBad {
+				return nil, bb
+			}
+			return bb, nil
+		}
+		sum.Connected++
+		sum.Txs += uint64(len(j.blk.Txs))
+		runTxs += uint64(len(j.blk.Txs))
+		free <- j
+		if w.nTx >= opts.BatchTxs {
+			if err := w.commit(false); err != nil {
+				return nil, err
+			}
+		}
+		if time.Since(last) >= opts.ProgressEvery {
+			last = time.Now()
+			report(false)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := w.commit(true); err != nil {
+		return nil, err
+	}
+	if db.st.Height != target {
+		return nil, fmt.Errorf("index: connected up to %d, expected %d", db.st.Height, target)
+	}
+	report(true)
+	return nil, nil
+}
+
+// prepare reads, parses, checks and classifies one block (worker side).
+func prepare(r *blockfile.Reader, j *job) error {
+	var err error
+	j.raw, err = r.ReadBlock(j.file, j.node.Loc.Offset, j.node.Loc.Size, j.raw[:0])
+	if err != nil {
+		return err
+	}
+	if err := j.blk.Parse(j.raw); err != nil {
+		return err
+	}
+	if j.blk.Hash != j.node.Hash {
+		return fmt.Errorf("block bytes hash to %s, header scanned as %s", j.blk.Hash, j.node.Hash)
+	}
+	if err := j.blk.CheckMerkle(); err != nil {
+		return err
+	}
+	j.outs = j.outs[:0]
+	for ti := range j.blk.Txs {
+		for _, o := range j.blk.Txs[ti].Outs {
+			t, k := address.Classify(o.Script)
+			j.outs = append(j.outs, outClass{Type: t, Key: k, Spend: t != address.OpReturn && len(o.Script) <= maxScriptSize})
+		}
+	}
+	return nil
+}
+
+// ingestRaw indexes standalone blocks, one committed batch each.
+func (db *DB) ingestRaw(ctx context.Context, opts *IngestOptions, w *writer, sum *IngestSummary, start time.Time) error {
+	var blk blockfile.Block
+	for i, p := range opts.RawBlocks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		raw, err := blockfile.ReadRawBlockFile(p, db.opts.Network.Magic)
+		if err == nil {
+			err = blk.Parse(raw)
+		}
+		if err == nil {
+			err = blk.CheckMerkle()
+		}
+		if err != nil {
+			var fe *blockfile.Error
+			if errors.As(err, &fe) && fe.File == "" {
+				fe.File = p
+			} else if fe == nil {
+				err = fmt.Errorf("%s: %w", p, err)
+			}
+			if !opts.SkipBad {
+				return err
+			}
+			sum.Bad = append(sum.Bad, err.Error())
+			continue
+		}
+		if v, err := db.get(keyHash(pDetached, blk.Hash)); err != nil {
+			return err
+		} else if v != nil {
+			sum.RawSkipped++
+			continue
+		}
+		if v, err := db.get(keyHash(pBlockHash, blk.Hash)); err != nil {
+			return err
+		} else if v != nil {
+			sum.RawSkipped++ // already on the best chain
+			continue
+		}
+		if err := w.connectDetached(&blk, raw[:blockfile.HeaderSize], filepath.Base(p)); err != nil {
+			if rerr := w.reset(); rerr != nil {
+				return rerr
+			}
+			return fmt.Errorf("index: %s: %w", p, err)
+		}
+		if err := w.commit(true); err != nil {
+			return err
+		}
+		sum.RawBlocks++
+		sum.Txs += uint64(len(blk.Txs))
+		if opts.Progress != nil {
+			opts.Progress(Progress{Phase: "raw", Done: int64(i + 1), Total: int64(len(opts.RawBlocks)), Txs: sum.Txs,
+				Elapsed: time.Since(start), Final: i == len(opts.RawBlocks)-1})
+		}
+	}
+	return nil
+}

@@ -1,0 +1,286 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/encoding"
+)
+
+// FormatVersion is the on-disk format this build writes. A store with a
+// newer version is refused; an older one must be migrated explicitly.
+const FormatVersion = 1
+
+// ErrNotFound is returned by lookups of a block, transaction or address that
+// is not in the index.
+var ErrNotFound = errors.New("not found")
+
+// Options configure a DB. The zero value is usable: EnsureDefaults fills it.
+type Options struct {
+	// Network the store holds. Required when creating a store; checked
+	// against the stored network on open. Default: mainnet.
+	Network *btc.Network
+	// CacheSize is Pebble's block cache in bytes. Default 256 MiB.
+	CacheSize int64
+	// MemTableSize is Pebble's memtable size in bytes. Default 64 MiB.
+	MemTableSize uint64
+	// UTXOCacheEntries bounds the in-memory cache of recently created
+	// unspent outputs (per generation; two generations are kept).
+	// Default 4 million (about 450 MB at peak).
+	UTXOCacheEntries int
+	// AddrCacheEntries bounds the in-memory address-key to id cache (per
+	// generation). Default 4 million (about 400 MB at peak).
+	AddrCacheEntries int
+	// FS lets tests run on an in-memory or fault-injecting file system.
+	// Default: the OS file system.
+	FS vfs.FS
+	// ReadOnly opens the store without write access.
+	ReadOnly bool
+	// Logger receives the store's log lines. Default: discard.
+	Logger *slog.Logger
+}
+
+// EnsureDefaults fills zero fields with their defaults and returns o.
+func (o *Options) EnsureDefaults() *Options {
+	if o.Network == nil {
+		o.Network = btc.Mainnet
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = 256 << 20
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 64 << 20
+	}
+	if o.UTXOCacheEntries == 0 {
+		o.UTXOCacheEntries = 4 << 20
+	}
+	if o.AddrCacheEntries == 0 {
+		o.AddrCacheEntries = 4 << 20
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return o
+}
+
+// DB is the chain index. Lookups are safe for concurrent use; Ingest must not
+// run concurrently with another Ingest.
+type DB struct {
+	dir  string
+	opts Options
+	db   *pebble.DB
+	st   state
+}
+
+// Open opens (creating if needed and not read-only) the index in dir.
+func Open(dir string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.EnsureDefaults()
+	po := &pebble.Options{
+		FS:           o.FS,
+		Cache:        pebble.NewCache(o.CacheSize),
+		MemTableSize: o.MemTableSize,
+		Merger:       addrStatsMerger,
+		ReadOnly:     o.ReadOnly,
+		Logger:       quietLogger{o.Logger},
+		MaxOpenFiles: 1000,
+		// Compactions may use both cores while ingest parses on them too.
+		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+		L0CompactionThreshold:      4,
+		L0StopWritesThreshold:      24,
+		LBaseMaxBytes:              256 << 20,
+	}
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	po.TargetFileSizes[0] = 8 << 20
+	defer po.Cache.Unref()
+	if !o.ReadOnly {
+		if err := o.FS.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("index: create %s: %w", dir, err)
+		}
+	} else if _, err := o.FS.Stat(dir); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("index: no index at %s (run sleuth ingest first)", dir)
+		}
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	pdb, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+	}
+	db := &DB{dir: dir, opts: o, db: pdb}
+	if err := db.init(); err != nil {
+		pdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// init checks the stored format and network, writing them to a new store,
+// and loads the ingest state.
+func (db *DB) init() error {
+	ver, err := db.getMeta("format")
+	if err != nil {
+		return err
+	}
+	if ver == nil {
+		if db.opts.ReadOnly {
+			return fmt.Errorf("index: %s is not a sleuth index (run sleuth ingest first)", db.dir)
+		}
+		b := db.db.NewBatch()
+		var e encoding.Encbuf
+		e.PutUvarint(FormatVersion)
+		b.Set(keyMeta("format"), e.Get(), nil)
+		b.Set(keyMeta("network"), []byte(db.opts.Network.Name), nil)
+		db.st = state{Height: -1}
+		e = encoding.Encbuf{}
+		db.st.encode(&e)
+		b.Set(keyMeta("state"), e.Get(), nil)
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("index: initialise: %w", err)
+		}
+		return nil
+	}
+	d := encoding.Decbuf{B: ver}
+	v := d.Uvarint()
+	if d.Err() != nil {
+		return corrupt("format", d.Err())
+	}
+	if v > FormatVersion {
+		return fmt.Errorf("index: %s has format %d, newer than this sleuth (%d): upgrade sleuth", db.dir, v, FormatVersion)
+	}
+	if v < FormatVersion {
+		return fmt.Errorf("index: %s has old format %d (this sleuth writes %d): re-ingest into a new directory", db.dir, v, FormatVersion)
+	}
+	netName, err := db.getMeta("network")
+	if err != nil {
+		return err
+	}
+	if string(netName) != db.opts.Network.Name {
+		return fmt.Errorf("index: %s holds %s, not %s (use --network %s or another --db)", db.dir, netName, db.opts.Network.Name, netName)
+	}
+	return db.loadState()
+}
+
+func (db *DB) loadState() error {
+	b, err := db.getMeta("state")
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		return corrupt("state", errors.New("missing"))
+	}
+	return db.st.decode(b)
+}
+
+// getMeta returns a copy of a meta value, or nil when absent.
+func (db *DB) getMeta(name string) ([]byte, error) {
+	return db.get(keyMeta(name))
+}
+
+// get returns a copy of the value at k, or nil (and no error) when absent.
+func (db *DB) get(k []byte) ([]byte, error) {
+	v, closer, err := db.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("index: get %x: %w", k, err)
+	}
+	out := append([]byte{}, v...)
+	closer.Close()
+	return out, nil
+}
+
+// Network returns the network the store holds.
+func (db *DB) Network() *btc.Network { return db.opts.Network }
+
+// Close flushes and closes the store.
+func (db *DB) Close() error {
+	if db.db == nil {
+		return nil
+	}
+	err := db.db.Close()
+	db.db = nil
+	if err != nil {
+		return fmt.Errorf("index: close: %w", err)
+	}
+	return nil
+}
+
+// StoredNetwork reads the network name of the store in dir without opening
+// it for writing, so the CLI can default --network to it.
+func StoredNetwork(dir string) (string, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return "", err
+	}
+	pdb, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, Merger: addrStatsMerger, Logger: quietLogger{slog.New(slog.NewTextHandler(io.Discard, nil))}})
+	if err != nil {
+		return "", err
+	}
+	defer pdb.Close()
+	v, c, err := pdb.Get(keyMeta("network"))
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return string(v), nil
+}
+
+// quietLogger sends Pebble's log lines to slog at debug level; Fatalf
+// panics as Pebble expects.
+type quietLogger struct{ l *slog.Logger }
+
+func (q quietLogger) Infof(format string, args ...any) { q.l.Debug(fmt.Sprintf(format, args...)) }
+func (q quietLogger) Errorf(format string, args ...any) {
+	q.l.Error(fmt.Sprintf(format, args...))
+}
+func (q quietLogger) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+// addrStatsMerger merges addrStats operands (see addrStats). The name is
+// stored in the Pebble OPTIONS file: never change it.
+var addrStatsMerger = &pebble.Merger{
+	Name: "sleuth.addrstats.v1",
+	Merge: func(key, value []byte) (pebble.ValueMerger, error) {
+		m := &statsMerger{}
+		if err := m.acc.decode(value); err != nil {
+			return nil, err
+		}
+		return m, nil
+	},
+}
+
+type statsMerger struct{ acc addrStats }
+
+func (m *statsMerger) MergeNewer(value []byte) error { return m.merge(value) }
+func (m *statsMerger) MergeOlder(value []byte) error { return m.merge(value) }
+
+func (m *statsMerger) merge(value []byte) error {
+	var o addrStats
+	if err := o.decode(value); err != nil {
+		return err
+	}
+	m.acc.add(&o)
+	return nil
+}
+
+func (m *statsMerger) Finish(includesBase bool) ([]byte, io.Closer, error) {
+	var e encoding.Encbuf
+	m.acc.encode(&e)
+	return e.Get(), nil, nil
+}

@@ -1,0 +1,391 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/blockfile"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/encoding"
+	"github.com/sleuth-forensics/sleuth/internal/invariants"
+)
+
+// outpoint names an output by txid and index, as inputs do.
+type outpoint struct {
+	ID   btc.Hash
+	Vout uint32
+}
+
+// outClass is a worker's classification of one output script.
+type outClass struct {
+	Type  address.Type
+	Key   address.Key
+	Spend bool // enters the UTXO set (not OP_RETURN, script ≤ 10,000 bytes)
+}
+
+// maxScriptSize is the consensus limit above which an output can never be
+// spent; Bitcoin Core leaves such outputs out of the UTXO set.
+const maxScriptSize = 10_000
+
+// ErrMissingPrevout means a best-chain input spends an output that is not
+// unspent in the index: the block files are incomplete or corrupt.
+var ErrMissingPrevout = errors.New("input spends an output that is not unspent")
+
+// BadBlockError locates a block that cannot be indexed.
+type BadBlockError struct {
+	Hash   btc.Hash
+	Height int64
+	File   string
+	Offset int64
+	TxID   *btc.Hash
+	Err    error
+}
+
+func (e *BadBlockError) Error() string {
+	s := fmt.Sprintf("block %d (%s)", e.Height, e.Hash)
+	if e.File != "" {
+		s = fmt.Sprintf("%s: offset %d: %s", e.File, e.Offset, s)
+	}
+	if e.TxID != nil {
+		s += " tx " + e.TxID.String()
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *BadBlockError) Unwrap() error { return e.Err }
+
+// writer turns parsed blocks into batches. It owns the working copy of the
+// ingest state; the copy in DB is updated only when a batch commits.
+type writer struct {
+	db      *DB
+	st      state
+	batch   *pebble.Batch
+	nTx     int // transactions in the uncommitted batch
+	pending map[outpoint]utxoRecord
+	spent   map[outpoint]struct{} // outputs read from the store and spent by the batch
+	utxos   *genCache[outpoint, utxoRecord]
+	addrs   *genCache[address.Key, btc.AddrID]
+	enc     encoding.Encbuf
+	val     encoding.Encbuf
+	kbuf    []byte
+	agg     addrAgg
+}
+
+func newWriter(db *DB) *writer {
+	return &writer{
+		db:      db,
+		st:      db.st,
+		batch:   db.db.NewBatch(),
+		pending: make(map[outpoint]utxoRecord),
+		spent:   make(map[outpoint]struct{}),
+		utxos:   newGenCache[outpoint, utxoRecord](db.opts.UTXOCacheEntries),
+		addrs:   newGenCache[address.Key, btc.AddrID](db.opts.AddrCacheEntries),
+	}
+}
+
+// reset drops the uncommitted batch and everything derived from it, and
+// reloads the committed state.
+func (w *writer) reset() error {
+	w.batch.Close()
+	w.batch = w.db.db.NewBatch()
+	w.nTx = 0
+	clear(w.pending)
+	clear(w.spent)
+	w.utxos.clear()
+	w.addrs.clear()
+	if err := w.db.loadState(); err != nil {
+		return err
+	}
+	w.st = w.db.st
+	return nil
+}
+
+// commit writes the pending unspent outputs and the state with the batch,
+// atomically. sync makes it durable before returning.
+func (w *writer) commit(sync bool) error {
+	for op, u := range w.pending {
+		w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
+		w.val.Reset()
+		u.encode(&w.val)
+		w.batch.Set(w.kbuf, w.val.Get(), nil)
+		w.utxos.put(op, u)
+	}
+	clear(w.pending)
+	clear(w.spent)
+	w.val.Reset()
+	w.st.encode(&w.val)
+	w.batch.Set(keyMeta("state"), w.val.Get(), nil)
+	opt := pebble.NoSync
+	if sync {
+		opt = pebble.Sync
+	}
+	if err := w.batch.Commit(opt); err != nil {
+		return fmt.Errorf("index: commit batch at height %d: %w", w.st.Height, err)
+	}
+	w.batch.Close()
+	w.batch = w.db.db.NewBatch()
+	w.nTx = 0
+	w.db.st = w.st
+	w.utxos.rotate()
+	w.addrs.rotate()
+	return nil
+}
+
+// addrID returns the id of key, assigning the next one to a new address.
+func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
+	if id, ok := w.addrs.get(*k); ok {
+		return id, nil
+	}
+	w.kbuf = keyAddrKey(w.kbuf[:0], k.Bytes())
+	v, closer, err := w.db.db.Get(w.kbuf)
+	if err == nil {
+		x, n := binary.Uvarint(v)
+		closer.Close()
+		if n <= 0 {
+			return 0, corrupt("address id", encoding.ErrInvalidSize)
+		}
+		w.addrs.put(*k, btc.AddrID(x))
+		return btc.AddrID(x), nil
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return 0, fmt.Errorf("index: get address: %w", err)
+	}
+	id := w.st.NextAddr
+	w.st.NextAddr++
+	w.val.Reset()
+	w.val.PutUvarint(uint64(id))
+	w.batch.Set(w.kbuf, w.val.Get(), nil)
+	w.kbuf = keyAddr(w.kbuf[:0], id)
+	w.batch.Set(w.kbuf, k.Bytes(), nil)
+	w.addrs.put(*k, id)
+	return id, nil
+}
+
+// spendUTXO removes op from the UTXO set and returns it.
+func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
+	if u, ok := w.pending[op]; ok {
+		delete(w.pending, op)
+		return u, nil
+	}
+	w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
+	if u, ok := w.utxos.get(op); ok {
+		w.utxos.del(op)
+		w.batch.Delete(w.kbuf, nil)
+		return u, nil
+	}
+	if _, dup := w.spent[op]; dup {
+		return utxoRecord{}, ErrMissingPrevout
+	}
+	v, closer, err := w.db.db.Get(w.kbuf)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return utxoRecord{}, ErrMissingPrevout
+	}
+	if err != nil {
+		return utxoRecord{}, fmt.Errorf("index: get utxo: %w", err)
+	}
+	var u utxoRecord
+	err = u.decode(v)
+	closer.Close()
+	if err != nil {
+		return u, err
+	}
+	w.spent[op] = struct{}{}
+	w.batch.Delete(w.kbuf, nil)
+	return u, nil
+}
+
+// utxoExists reports whether op is unspent (used for BIP30 duplicate
+// coinbases only, so the store read is rare).
+func (w *writer) utxoExists(op outpoint) (utxoRecord, bool, error) {
+	if u, ok := w.pending[op]; ok {
+		return u, true, nil
+	}
+	if u, ok := w.utxos.get(op); ok {
+		return u, true, nil
+	}
+	if _, ok := w.spent[op]; ok {
+		return utxoRecord{}, false, nil
+	}
+	v, err := w.db.get(keyUTXO(nil, op.ID, op.Vout))
+	if err != nil || v == nil {
+		return utxoRecord{}, false, err
+	}
+	var u utxoRecord
+	return u, true, u.decode(v)
+}
+
+// addrAgg gathers what one transaction does to each address it touches.
+type addrAgg struct {
+	ids  []btc.AddrID
+	recs []addrTxRecord
+	pos  map[btc.AddrID]int // used when a transaction touches many addresses
+}
+
+func (a *addrAgg) reset() {
+	a.ids = a.ids[:0]
+	a.recs = a.recs[:0]
+	if a.pos != nil {
+		clear(a.pos)
+	}
+}
+
+func (a *addrAgg) add(id btc.AddrID, recv, sent, unknown uint64) {
+	i := -1
+	if len(a.ids) <= 16 {
+		for j, x := range a.ids {
+			if x == id {
+				i = j
+				break
+			}
+		}
+	} else {
+		if a.pos == nil {
+			a.pos = make(map[btc.AddrID]int)
+		}
+		if len(a.pos) == 0 {
+			for j, x := range a.ids {
+				a.pos[x] = j
+			}
+		}
+		if j, ok := a.pos[id]; ok {
+			i = j
+		}
+	}
+	if i < 0 {
+		i = len(a.ids)
+		a.ids = append(a.ids, id)
+		a.recs = append(a.recs, addrTxRecord{})
+		if len(a.pos) > 0 {
+			a.pos[id] = i
+		}
+	}
+	r := &a.recs[i]
+	r.Received += recv
+	r.Sent += sent
+	r.Unknown += unknown
+}
+
+// flushAgg writes the per-address history rows and stats operands of tx num.
+func (w *writer) flushAgg(num btc.TxNum) {
+	for i, id := range w.agg.ids {
+		r := &w.agg.recs[i]
+		w.kbuf = keyAddrTx(w.kbuf[:0], id, num)
+		w.val.Reset()
+		r.encode(&w.val)
+		w.batch.Set(w.kbuf, w.val.Get(), nil)
+		s := addrStats{Received: r.Received, Sent: r.Sent, TxCount: 1, First: num, Last: num, Unknown: r.Unknown}
+		w.kbuf = keyAddrStats(w.kbuf[:0], id)
+		w.val.Reset()
+		s.encode(&w.val)
+		w.batch.Merge(w.kbuf, w.val.Get(), nil)
+	}
+}
+
+// connectBlock appends a best-chain block to the batch. On error the batch
+// holds part of the block and must be dropped (reset).
+func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outClass, height btc.Height) error {
+	rec := blockRecord{Hash: blk.Hash, Height: height, FirstTx: w.st.NextTx, NTx: uint64(len(blk.Txs)),
+		Size: uint64(blk.Size), Weight: uint64(blk.Weight), FirstAddr: w.st.NextAddr}
+	copy(rec.Header[:], header)
+	oi := 0
+	for ti := range blk.Txs {
+		tx := &blk.Txs[ti]
+		num := w.st.NextTx
+		w.st.NextTx++
+		w.agg.reset()
+		head := txRecord{TxID: tx.TxID, Height: height, Version: uint32(tx.Version), LockTime: tx.LockTime,
+			Size: uint64(tx.Size), Weight: uint64(tx.Weight())}
+		e := &w.enc
+		e.Reset()
+		head.encodeHead(e, false)
+		e.PutUvarint(uint64(len(tx.Ins)))
+		coinbase := ti == 0
+		if coinbase != tx.IsCoinbase() {
+			return fmt.Errorf("tx %s: coinbase must be first and only first", tx.TxID)
+		}
+		for vin := range tx.Ins {
+			if coinbase {
+				e.PutByte(inCoinbase)
+				continue
+			}
+			in := &tx.Ins[vin]
+			u, err := w.spendUTXO(outpoint{in.PrevTxID, in.PrevVout})
+			if err != nil {
+				id := tx.TxID
+				return &BadBlockError{Hash: blk.Hash, Height: int64(height), TxID: &id,
+					Err: fmt.Errorf("input %d spends %s:%d: %w", vin, in.PrevTxID, in.PrevVout, err)}
+			}
+			w.kbuf = keySpend(w.kbuf[:0], u.Ref)
+			w.val.Reset()
+			w.val.PutUvarint(uint64(btc.MakeInRef(num, uint32(vin))))
+			w.batch.Set(w.kbuf, w.val.Get(), nil)
+			encodeIn(e, &txIn{Kind: inResolved, Prev: u.Ref, Value: u.Value, Addr: u.Addr})
+			if u.Addr != btc.NoAddr {
+				w.agg.add(u.Addr, 0, uint64(u.Value), 0)
+			}
+			w.st.UTXOs--
+			w.st.UTXOValue -= uint64(u.Value)
+			w.st.Inputs++
+			rec.Inputs++
+		}
+		e.PutUvarint(uint64(len(tx.Outs)))
+		for vout := range tx.Outs {
+			o := &tx.Outs[vout]
+			c := &outs[oi]
+			oi++
+			id := btc.NoAddr
+			if c.Key.Len() > 0 {
+				var err error
+				if id, err = w.addrID(&c.Key); err != nil {
+					return err
+				}
+				w.agg.add(id, uint64(o.Value), 0, 0)
+			}
+			encodeOut(e, &txOut{Value: btc.Amount(o.Value), Type: c.Type, Addr: id})
+			w.st.Outputs++
+			rec.Outputs++
+			// The genesis coinbase is not spendable (Bitcoin Core never adds
+			// it to the UTXO set).
+			if !c.Spend || height == 0 {
+				continue
+			}
+			op := outpoint{tx.TxID, uint32(vout)}
+			if coinbase {
+				// BIP30: two early coinbases repeat a txid; the later one
+				// overwrites the earlier, unspent output.
+				old, ok, err := w.utxoExists(op)
+				if err != nil {
+					return err
+				}
+				if ok {
+					w.st.UTXOs--
+					w.st.UTXOValue -= uint64(old.Value)
+				}
+			}
+			w.pending[op] = utxoRecord{Ref: btc.MakeOutRef(num, uint32(vout)), Value: btc.Amount(o.Value), Addr: id, Type: c.Type}
+			w.st.UTXOs++
+			w.st.UTXOValue += uint64(o.Value)
+		}
+		w.batch.Set(keyTx(num), e.Get(), nil)
+		w.kbuf = keyTxID(w.kbuf[:0], tx.TxID, num)
+		w.batch.Set(w.kbuf, nil, nil)
+		w.flushAgg(num)
+	}
+	if invariants.Enabled && oi != len(outs) {
+		panic(fmt.Sprintf("index: block %s: %d classified outputs, %d used", blk.Hash, len(outs), oi))
+	}
+	w.val.Reset()
+	rec.encode(&w.val)
+	w.batch.Set(keyHeight(pBlock, height), w.val.Get(), nil)
+	w.val.Reset()
+	w.val.PutUvarint(uint64(height))
+	w.batch.Set(keyHash(pBlockHash, blk.Hash), w.val.Get(), nil)
+	w.st.Height = int64(height)
+	w.st.Tip = blk.Hash
+	w.nTx += len(blk.Txs)
+	return nil
+}
