@@ -44,7 +44,9 @@ func keyHash(p byte, h btc.Hash) []byte {
 	return k
 }
 
-func keyHeight(p byte, h btc.Height) []byte { return binary.BigEndian.AppendUint32([]byte{p}, uint32(h)) }
+func keyHeight(p byte, h btc.Height) []byte {
+	return binary.BigEndian.AppendUint32([]byte{p}, uint32(h))
+}
 
 func keyDetachedH(h btc.Height, hash btc.Hash) []byte {
 	return append(binary.BigEndian.AppendUint32([]byte{pDetachedH}, uint32(h)), hash[:]...)
