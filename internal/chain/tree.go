@@ -16,12 +16,12 @@ type Location struct {
 
 // Node is one block header in the tree.
 type Node struct {
-	Hash   btc.Hash
-	Prev   btc.Hash
-	Bits   uint32
-	Time   uint32
-	Loc    Location
-	Height int32 // -1 while not connected
+	Hash     btc.Hash
+	Prev     btc.Hash
+	Bits     uint32
+	Time     uint32
+	Loc      Location
+	Height   int32 // -1 while not connected
 	parent   *Node
 	children []*Node
 	work     *big.Int // cumulative; nil while not connected

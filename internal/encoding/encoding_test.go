@@ -44,4 +44,3 @@ func TestDecodeErrors(t *testing.T) {
 		}
 	}
 }
-

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"encoding/hex"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
@@ -76,6 +77,9 @@ func TestRealChain(t *testing.T) {
 	}
 	if g, _ := db.Block("0"); g.Hash != btc.Mainnet.Genesis.String() {
 		t.Errorf("genesis %s", g.Hash)
+	}
+	if v, _ := db.get(keyTx(171)); hex.EncodeToString(v) != goldenHalTx {
+		t.Errorf("stored tx 171 is %x, docs/format/index.md says %s", v, goldenHalTx)
 	}
 	r := mustCheck(t, db)
 	t.Logf("height %d tip %s: %d txs, %d addresses, %d utxos (%d sat); check %+v", st.Height, st.BestHash, st.Txs, st.Addresses, st.UTXOs, st.UTXOValue, r)
