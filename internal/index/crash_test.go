@@ -16,6 +16,9 @@ import (
 
 // TestMain lets the crash test re-run this binary as an ingest child.
 func TestMain(m *testing.M) {
+	if spec := os.Getenv("SLEUTH_IOERR_CHILD"); spec != "" {
+		os.Exit(ioErrChild(spec))
+	}
 	if spec := os.Getenv("SLEUTH_CRASH_CHILD"); spec != "" {
 		blocks, dir, _ := strings.Cut(spec, "|")
 		db, err := Open(dir, &Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 1 << 20})
