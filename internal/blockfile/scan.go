@@ -131,9 +131,15 @@ func scan(ctx context.Context, path string, r io.ReaderAt, size, start int64, op
 		if err := readFullAt(r, buf, pos); err != nil {
 			return end, locErr(pos, err)
 		}
+		// Core pre-allocates blk files with raw zeros, written around the
+		// obfuscation: padding is zero before de-obfuscation (and, for
+		// files written without a key, after it too).
+		if isZero(buf[:min(len(buf), 4)]) {
+			return end, nil
+		}
 		opts.XOR.Apply(buf, pos)
 		if isZero(buf[:min(len(buf), 4)]) {
-			return end, nil // Core's pre-allocated padding: end of data
+			return end, nil
 		}
 
 		var bad error

@@ -100,23 +100,38 @@ func TestAppendAndOrder(t *testing.T) {
 }
 
 // TestXOR: Bitcoin Core 28+ obfuscates blk files with xor.dat; the index of
-// obfuscated files equals the index of plain ones.
+// obfuscated files equals the index of plain ones. Core writes its
+// pre-allocated padding as raw zeros around the obfuscation; a file whose
+// padding was obfuscated too must read the same.
 func TestXOR(t *testing.T) {
 	recs := realRecords(t)[:300]
-	plain, obf := t.TempDir(), t.TempDir()
-	p := writeBlk(t, plain, 0, recs, 1000)
-	b, _ := os.ReadFile(p)
+	plain := t.TempDir()
+	p := writeBlk(t, plain, 0, recs, 0)
+	data, _ := os.ReadFile(p)
 	key := []byte{0x5a, 0x01, 0xff, 0x80, 0x13, 0x37, 0x00, 0xc3}
-	for i := range b {
-		b[i] ^= key[i%8]
+	obfuscate := func(b []byte) []byte {
+		out := append([]byte(nil), b...)
+		for i := range out {
+			out[i] ^= key[i%8]
+		}
+		return out
 	}
-	os.WriteFile(filepath.Join(obf, blkName(0)), b, 0o644)
-	os.WriteFile(filepath.Join(obf, "xor.dat"), key, 0o644)
-	a, c := openTest(t, t.TempDir()), openTest(t, t.TempDir())
+	a := openTest(t, t.TempDir())
 	ingest(t, a, IngestOptions{BlocksDir: plain})
-	ingest(t, c, IngestOptions{BlocksDir: obf})
-	if a.Stats().Height != 299 || digest(t, a) != digest(t, c) {
-		t.Fatalf("xor: heights %d/%d, digests differ", a.Stats().Height, c.Stats().Height)
+	for name, file := range map[string][]byte{
+		"raw zero padding (as Core)": append(obfuscate(data), make([]byte, 1000)...),
+		"obfuscated padding":         obfuscate(append(append([]byte(nil), data...), make([]byte, 1000)...)),
+	} {
+		obf := t.TempDir()
+		os.WriteFile(filepath.Join(obf, blkName(0)), file, 0o644)
+		os.WriteFile(filepath.Join(obf, "xor.dat"), key, 0o644)
+		c := openTest(t, t.TempDir())
+		if _, err := c.Ingest(t.Context(), IngestOptions{BlocksDir: obf}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if a.Stats().Height != 299 || digest(t, a) != digest(t, c) {
+			t.Fatalf("%s: heights %d/%d, digests differ", name, a.Stats().Height, c.Stats().Height)
+		}
 	}
 }
 
