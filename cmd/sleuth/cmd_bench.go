@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/progress"
+)
+
+// benchResult is what `sleuth bench ingest` measures.
+type benchResult struct {
+	Blocks      int     `json:"blocks"`
+	Txs         uint64  `json:"txs"`
+	Seconds     float64 `json:"seconds"`
+	TxPerSec    float64 `json:"tx_per_s"`
+	PeakRSSMB   float64 `json:"peak_rss_mb"`
+	DiskBytes   int64   `json:"disk_bytes"`
+	SSTBytes    int64   `json:"sst_bytes"`
+	BytesPerTx  float64 `json:"disk_bytes_per_tx"`
+	Cores       int     `json:"cores"`
+	Workers     int     `json:"workers"`
+	GoVersion   string  `json:"go_version"`
+	CPU         string  `json:"cpu"`
+	CheckPassed bool    `json:"check_passed"`
+}
+
+func runBench(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "ingest" {
+		return usagef("usage: sleuth bench ingest --blocks DIR [--cores N] [--db DIR] [--check]")
+	}
+	fset := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
+	blocks := fset.String("blocks", "", "blocks directory to ingest (e.g. made by 'sleuth sim')")
+	network := fset.String("network", "mainnet", "network of the blocks")
+	cores := fset.Int("cores", 0, "GOMAXPROCS (default: all)")
+	dbDir := fset.String("db", "", "index directory (default: a fresh temporary one, removed after)")
+	check := fset.Bool("check", false, "run the consistency checker afterwards (not timed)")
+	asJSON := fset.Bool("json", false, "print JSON")
+	batchTxs := fset.Int("batch-txs", 0, "transactions per batch (default: the index's)")
+	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the ingest to this file")
+	if err := fset.Parse(args[1:]); err != nil {
+		return usageError{err}
+	}
+	if *blocks == "" {
+		return usagef("--blocks is required")
+	}
+	if *cores > 0 {
+		runtime.GOMAXPROCS(*cores)
+	}
+	net, err := btc.NetworkByName(*network)
+	if err != nil {
+		return usageError{err}
+	}
+	dir := *dbDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp(filepath.Dir(filepath.Clean(*blocks)), "bench-index-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		return usagef("--db %s is not empty: the benchmark needs a fresh store", dir)
+	}
+	db, err := index.Open(dir, &index.Options{Network: net})
+	if err != nil {
+		return err
+	}
+	rep := progress.New(os.Stderr, newLogger(false), 10*time.Second)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
+	start := time.Now()
+	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, Progress: func(p index.Progress) {
+		rep.Report(progress.Update{Phase: p.Phase, Done: p.Done, Total: p.Total, Unit: "blocks", Txs: p.Txs, Height: p.Height, Elapsed: p.Elapsed, Final: p.Final})
+	}})
+	rep.Done()
+	elapsed := time.Since(start)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		db.Close()
+		return err
+	}
+	r := benchResult{Blocks: sum.Connected, Txs: sum.Txs, Seconds: elapsed.Seconds(), Cores: runtime.GOMAXPROCS(0),
+		Workers: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), CPU: cpuModel()}
+	r.TxPerSec = float64(r.Txs) / r.Seconds
+	if *check {
+		rep, err := db.Check(ctx)
+		if err != nil {
+			db.Close()
+			return err
+		}
+		r.CheckPassed = rep.OK()
+		if !rep.OK() {
+			db.Close()
+			return fmt.Errorf("check failed: %v", rep.Problems)
+		}
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	r.PeakRSSMB = peakRSSMB()
+	r.DiskBytes, r.SSTBytes = dirSize(dir)
+	if r.Txs > 0 {
+		r.BytesPerTx = float64(r.SSTBytes) / float64(r.Txs)
+	}
+	if *asJSON {
+		return printJSON(r)
+	}
+	fmt.Printf("ingested %d blocks, %d txs in %.1f s: %.0f tx/s on %d cores; peak RSS %.0f MB; tables %d bytes (%.0f bytes/tx), %d bytes with WAL\n",
+		r.Blocks, r.Txs, r.Seconds, r.TxPerSec, r.Cores, r.PeakRSSMB, r.SSTBytes, r.BytesPerTx, r.DiskBytes)
+	return nil
+}
+
+// peakRSSMB reads the process's peak resident set (VmHWM) from /proc.
+func peakRSSMB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), ":"))
+		}
+	}
+	return runtime.GOARCH
+}
+
+// dirSize returns the bytes of all files in dir, and of its sstables.
+func dirSize(dir string) (all, sst int64) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				all += info.Size()
+				if strings.HasSuffix(p, ".sst") {
+					sst += info.Size()
+				}
+			}
+		}
+		return nil
+	})
+	return all, sst
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+)
+
+func runStats(ctx context.Context, args []string) error {
+	var s storeFlags
+	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
+	s.add(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	db, err := s.open(false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v := db.Stats()
+	if s.json {
+		return printJSON(v)
+	}
+	fmt.Printf("network      %s\nheight       %d\nbest hash    %s\nblocks       %d\ntransactions %d\noutputs      %d\ninputs       %d\naddresses    %d\nutxos        %d (%s)\n",
+		v.Network, v.Height, v.BestHash, v.Blocks, v.Txs, v.Outputs, v.Inputs, v.Addresses, v.UTXOs, btcString(int64(v.UTXOValue)))
+	if v.DetachedBlocks > 0 {
+		fmt.Printf("standalone   %d blocks, %d transactions\n", v.DetachedBlocks, v.DetachedTxs)
+	}
+	return nil
+}
+
+func runBlock(ctx context.Context, args []string) error {
+	var s storeFlags
+	fs := flag.NewFlagSet("block", flag.ContinueOnError)
+	s.add(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one HEIGHT or HASH")
+	}
+	db, err := s.open(false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.Block(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(v)
+	}
+	where := "best chain"
+	if !v.BestChain {
+		where = "standalone block from " + v.Source
+	}
+	fmt.Printf("block   %s\nheight  %s (%s)\ntime    %s\ntxs     %d\nsize    %d bytes, weight %d\nprev    %s\nmerkle  %s\nbits    %s  nonce %d  version %#x\n",
+		v.Hash, optHeight(v.Height), where, v.Time, v.TxCount, v.Size, v.Weight, v.Prev, v.MerkleRoot, v.Bits, v.Nonce, uint32(v.Version))
+	return nil
+}
+
+func runTx(ctx context.Context, args []string) error {
+	var s storeFlags
+	fs := flag.NewFlagSet("tx", flag.ContinueOnError)
+	s.add(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one TXID")
+	}
+	id, err := btc.ParseHash(fs.Arg(0))
+	if err != nil {
+		return usagef("txid %q: %w", fs.Arg(0), err)
+	}
+	db, err := s.open(false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.Tx(id)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(v)
+	}
+	fee := "unknown (an input's value is not indexed)"
+	if v.Fee != nil {
+		fee = btcString(*v.Fee)
+	}
+	fmt.Printf("tx      %s\nblock   %s %s  %s\nsize    %d bytes, vsize %d, weight %d\nfee     %s\n", v.TxID, optHeight(v.Height), v.BlockHash, v.Time, v.Size, v.VSize, v.Weight, fee)
+	fmt.Printf("inputs (%d):\n", len(v.Inputs))
+	for i, in := range v.Inputs {
+		if in.Coinbase {
+			fmt.Printf("  %3d  coinbase\n", i)
+			continue
+		}
+		fmt.Printf("  %3d  %s:%d  %s  %s\n", i, in.TxID, *in.Vout, optString(in.Address, "(address unknown)"), optBTC(in.Value))
+	}
+	fmt.Printf("outputs (%d):\n", len(v.Outputs))
+	for _, o := range v.Outputs {
+		spent := "unspent"
+		if o.SpentBy != nil {
+			spent = fmt.Sprintf("spent by %s:%d", o.SpentBy.TxID, o.SpentBy.Vin)
+		}
+		fmt.Printf("  %3d  %-15s %-42s %s  %s\n", o.N, o.Type, optString(o.Address, "-"), btcString(o.Value), spent)
+	}
+	return nil
+}
+
+func runAddress(ctx context.Context, args []string) error {
+	var s storeFlags
+	var txs bool
+	var limit int
+	var after string
+	fs := flag.NewFlagSet("address", flag.ContinueOnError)
+	s.add(fs, true)
+	fs.BoolVar(&txs, "txs", false, "list the address's transactions, newest first")
+	fs.IntVar(&limit, "limit", 25, "with --txs: rows per page (0: all)")
+	fs.StringVar(&after, "after", "", "with --txs: start after this txid (the last row of the previous page)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one ADDRESS")
+	}
+	if limit < 0 {
+		return usagef("--limit must be ≥ 0")
+	}
+	db, err := s.open(false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if txs {
+		rows, err := db.AddressTxs(fs.Arg(0), limit, after)
+		if err != nil {
+			return err
+		}
+		if s.json {
+			if rows == nil {
+				return printJSON([]any{})
+			}
+			return printJSON(rows)
+		}
+		for _, r := range rows {
+			fmt.Printf("%s  %-8s %s  +%s  -%s\n", r.Time, optHeight(r.Height), r.TxID, btcString(r.Received), optBTC(r.Sent))
+		}
+		return nil
+	}
+	v, err := db.Address(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(v)
+	}
+	fmt.Printf("address   %s (%s)\nbalance   %s\nreceived  %s\nsent      %s\ntxs       %d\nfirst     %s\nlast      %s\n",
+		v.Address, v.Type, optBTC(v.Balance), btcString(v.Received), optBTC(v.Sent), v.TxCount,
+		optString(v.FirstSeen, "-"), optString(v.LastSeen, "-"))
+	if v.UnknownSpends > 0 {
+		fmt.Printf("note      %d spends from standalone blocks have unknown values\n", v.UnknownSpends)
+	}
+	return nil
+}
+
+func runCheck(ctx context.Context, args []string) error {
+	var s storeFlags
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	s.add(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	db, err := s.open(false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := db.Check(ctx)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		if err := printJSON(r); err != nil {
+			return err
+		}
+	} else {
+		fmt.Printf("checked %d blocks, %d txs, %d outputs, %d inputs, %d spends, %d utxos, %d addresses\n",
+			r.Blocks, r.Txs, r.Outputs, r.Inputs, r.Spends, r.UTXOs, r.Addresses)
+		for _, p := range r.Problems {
+			fmt.Println("problem:", p)
+		}
+	}
+	if !r.OK() {
+		return fmt.Errorf("%d problems found", len(r.Problems))
+	}
+	return nil
+}

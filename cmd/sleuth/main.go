@@ -1,0 +1,122 @@
+// Command sleuth is a Bitcoin forensics and sanctions-compliance tool. This
+// package only wires flags to the internal stages: see docs/ARCHITECTURE.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+type command struct {
+	run   func(ctx context.Context, args []string) error
+	usage string
+}
+
+var commands = map[string]command{
+	"ingest":  {runIngest, "index Bitcoin Core block files (and standalone blocks)"},
+	"stats":   {runStats, "totals of the index"},
+	"block":   {runBlock, "look up a block by height or hash"},
+	"tx":      {runTx, "look up a transaction by txid"},
+	"address": {runAddress, "look up an address and its transactions"},
+	"check":   {runCheck, "verify the index's invariants"},
+	"demo":    {runDemo, "index the bundled real blocks and show what is in them"},
+	"sim":     {runSim, "write a simulated chain with an answer key"},
+	"bench":   {runBench, "measure end-to-end ingest (tx/s, peak RSS, disk)"},
+}
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // includes "not found"
+	exitUsage    = 2 // malformed argument: bad address, txid, flag
+	exitCanceled = 130
+)
+
+// usageError marks an error in what the user typed.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "sleuth: unknown command %q\n\n", args[0])
+		printUsage(stderr)
+		return exitUsage
+	}
+	err := cmd.run(ctx, args[1:])
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sleuth %s: %v\n", args[0], err)
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return exitCanceled
+	case errors.As(err, &ue), errors.Is(err, index.ErrBadRef),
+		errors.Is(err, address.ErrChecksum), errors.Is(err, address.ErrWrongNetwork),
+		errors.Is(err, address.ErrLength), errors.Is(err, address.ErrFormat),
+		errors.Is(err, btc.ErrHashLength), errors.Is(err, btc.ErrHashHex):
+		return exitUsage
+	default:
+		return exitFailure
+	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: sleuth <command> [flags] [args]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].usage)
+	}
+	fmt.Fprintln(w, "\nRun 'sleuth <command> -h' for a command's flags.")
+}
+
+// newLogger returns the process logger: text on stderr, debug with -v.
+func newLogger(verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
