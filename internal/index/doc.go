@@ -57,6 +57,8 @@
 //	    outputs (not OP_RETURN, script ≤ 10,000 bytes, not the genesis
 //	    coinbase); the state's count and value match it.
 //	X6. An address's totals equal the sum of its history rows.
+//	X7. The address filter (file ADDRFILTER) never answers "absent" for a
+//	    stored address key; a reorg deletes the saved file before it commits.
 //	B4. A value that cannot be known (a standalone block's input whose
 //	    output is not indexed) is stored as unknown and never summed: fee,
 //	    sent and balance are then reported as null.

@@ -97,6 +97,11 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	log := db.opts.Logger
 	w := newWriter(db)
 	defer func() { w.batch.Close() }()
+	f, err := db.loadFilter()
+	if err != nil {
+		return sum, fmt.Errorf("index: address filter: %w", err)
+	}
+	w.filter = f
 	if opts.BlocksDir != "" {
 		tree, files, err := db.scan(ctx, &opts, w, sum)
 		if err != nil {
@@ -113,6 +118,9 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	}
 	if err := db.db.Flush(); err != nil {
 		return sum, fmt.Errorf("index: flush: %w", err)
+	}
+	if err := db.saveFilter(w.filter); err != nil {
+		return sum, err
 	}
 	sum.Height, sum.Tip, sum.Elapsed = db.st.Height, db.st.Tip, time.Since(start)
 	log.Info("ingest done", "height", sum.Height, "connected", sum.Connected, "txs", sum.Txs, "elapsed", sum.Elapsed)

@@ -198,6 +198,11 @@ func (w *writer) disconnectTip() error {
 	e.Reset()
 	w.st.encode(&e)
 	b.Set(keyMeta("state"), e.Get(), nil)
+	// Address ids from rec.FirstAddr on will name other keys: a saved
+	// filter must not be caught up from them (X7).
+	if err := w.db.dropFilter(); err != nil {
+		return err
+	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("index: disconnect height %d: %w", h, err)
 	}

@@ -69,6 +69,7 @@ type writer struct {
 	spent   map[outpoint]struct{} // outputs read from the store and spent by the batch
 	utxos   *genCache[outpoint, utxoRecord]
 	addrs   *genCache[address.Key, btc.AddrID]
+	filter  *addrFilter // nil: every miss reads the store
 	enc     encoding.Encbuf
 	val     encoding.Encbuf
 	kbuf    []byte
@@ -132,6 +133,13 @@ func (w *writer) commit(sync bool) error {
 	w.db.st = w.st
 	w.utxos.rotate()
 	w.addrs.rotate()
+	if w.filter != nil {
+		f, err := w.db.growFilter(w.filter)
+		if err != nil {
+			return err
+		}
+		w.filter = f
+	}
 	return nil
 }
 
@@ -141,6 +149,13 @@ func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
 		return id, nil
 	}
 	w.kbuf = keyAddrKey(w.kbuf[:0], k.Bytes())
+	var h uint64
+	if w.filter != nil {
+		h = filterHash(k.Bytes())
+		if !w.filter.mayContain(h) {
+			return w.newAddr(k, h), nil
+		}
+	}
 	v, closer, err := w.db.db.Get(w.kbuf)
 	if err == nil {
 		x, n := binary.Uvarint(v)
@@ -154,6 +169,11 @@ func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
 	if !errors.Is(err, pebble.ErrNotFound) {
 		return 0, fmt.Errorf("index: get address: %w", err)
 	}
+	return w.newAddr(k, h), nil
+}
+
+// newAddr gives k the next address id (w.kbuf holds k's key-to-id key).
+func (w *writer) newAddr(k *address.Key, h uint64) btc.AddrID {
 	id := w.st.NextAddr
 	w.st.NextAddr++
 	w.val.Reset()
@@ -162,7 +182,10 @@ func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
 	w.kbuf = keyAddr(w.kbuf[:0], id)
 	w.batch.Set(w.kbuf, k.Bytes(), nil)
 	w.addrs.put(*k, id)
-	return id, nil
+	if w.filter != nil {
+		w.filter.add(h)
+	}
+	return id
 }
 
 // spendUTXO removes op from the UTXO set and returns it.

@@ -1,0 +1,225 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+)
+
+// addrFilter is a Bloom filter over the key of every address in the store,
+// so that the writer can give a never-seen address its id without a store
+// read: most outputs pay fresh addresses, and a store miss costs a walk of
+// every memtable and level. It is blocked (each key sets k bits within one
+// 512-bit block, one cache line) and sized at filterBitsPerKey bits per key:
+// about 1% false positives, which just cost the store read they would have
+// cost anyway.
+//
+// It must never answer "absent" for a stored key (invariant X7). Keys are
+// added before their batch commits; a dropped batch leaves extra keys (false
+// positives only). On disk (file ADDRFILTER) it records the address count
+// it covers; a reorg deletes the file before it commits, since ids are then
+// reused for other keys.
+type addrFilter struct {
+	words    []uint64
+	nblocks  uint64
+	count    uint64 // keys added
+	capacity uint64 // keys it was sized for
+}
+
+const (
+	filterBitsPerKey = 10
+	filterK          = 7
+	filterFile       = "ADDRFILTER"
+	filterMagic      = "SLEUTHAF"
+	minFilterKeys    = 1 << 20
+)
+
+func newAddrFilter(capacity uint64) *addrFilter {
+	capacity = max(capacity, minFilterKeys)
+	nb := (capacity*filterBitsPerKey + 511) / 512
+	return &addrFilter{words: make([]uint64, nb*8), nblocks: nb, capacity: capacity}
+}
+
+// filterHash hashes an address key: FNV-1a then a MurmurHash3 finaliser.
+// Stable across processes, so the filter can be saved.
+func filterHash(k []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range k {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+func (f *addrFilter) block(h uint64) []uint64 {
+	b := (uint64(uint32(h>>32)) * f.nblocks) >> 32
+	return f.words[b*8 : b*8+8 : b*8+8]
+}
+
+func (f *addrFilter) add(h uint64) {
+	w := f.block(h)
+	h1, h2 := uint32(h), uint32(h>>17)|1
+	for i := uint32(0); i < filterK; i++ {
+		bit := (h1 + i*h2) & 511
+		w[bit>>6] |= 1 << (bit & 63)
+	}
+	f.count++
+}
+
+func (f *addrFilter) mayContain(h uint64) bool {
+	w := f.block(h)
+	h1, h2 := uint32(h), uint32(h>>17)|1
+	for i := uint32(0); i < filterK; i++ {
+		bit := (h1 + i*h2) & 511
+		if w[bit>>6]&(1<<(bit&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// addRange adds the keys of address ids [from, to) from the store.
+func (f *addrFilter) addRange(db *pebble.DB, from, to btc.AddrID) error {
+	if from >= to {
+		return nil
+	}
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: keyAddr(nil, from), UpperBound: keyAddr(nil, to)})
+	if err != nil {
+		return err
+	}
+	n := uint64(0)
+	for ok := it.First(); ok; ok = it.Next() {
+		f.add(filterHash(it.Value()))
+		n++
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	if n != uint64(to-from) {
+		return corrupt("address ids", fmt.Errorf("%d keys for ids %d..%d", n, from, to))
+	}
+	return nil
+}
+
+// loadFilter returns the filter for the store's committed addresses: the
+// saved one caught up with the ids assigned since, or a new one built from
+// the address keyspace (sized for growth) when there is none, it is stale or
+// the store has outgrown it.
+func (db *DB) loadFilter() (*addrFilter, error) {
+	next := db.st.NextAddr
+	if f, covered, err := db.readFilter(); err == nil && covered <= next && f.capacity >= uint64(next) {
+		if err := f.addRange(db.db, covered, next); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	f := newAddrFilter(uint64(next) * 2)
+	return f, f.addRange(db.db, 0, next)
+}
+
+// grow rebuilds the filter bigger once it holds more keys than it was sized
+// for (call only with no uncommitted batch).
+func (db *DB) growFilter(f *addrFilter) (*addrFilter, error) {
+	if f.count <= f.capacity {
+		return f, nil
+	}
+	nf := newAddrFilter(uint64(db.st.NextAddr) * 2)
+	return nf, nf.addRange(db.db, 0, db.st.NextAddr)
+}
+
+// File layout: <8B magic><8B covered><8B nblocks><8B count><8B capacity>
+// <nblocks*64B words, little-endian><4B CRC-32C of everything before>.
+func (db *DB) filterPath() string { return db.opts.FS.PathJoin(db.dir, filterFile) }
+
+func (db *DB) readFilter() (*addrFilter, btc.AddrID, error) {
+	file, err := db.opts.FS.Open(db.filterPath())
+	if err != nil {
+		return nil, 0, err
+	}
+	defer file.Close()
+	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	r := io.TeeReader(file, crc)
+	var head [40]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return nil, 0, err
+	}
+	if string(head[:8]) != filterMagic {
+		return nil, 0, errors.New("not an address filter")
+	}
+	covered := btc.AddrID(binary.LittleEndian.Uint64(head[8:]))
+	nb := binary.LittleEndian.Uint64(head[16:])
+	f := &addrFilter{nblocks: nb, count: binary.LittleEndian.Uint64(head[24:]), capacity: binary.LittleEndian.Uint64(head[32:])}
+	if nb == 0 || nb > 1<<32 || f.capacity*filterBitsPerKey > nb*512+511 {
+		return nil, 0, errors.New("address filter: bad size")
+	}
+	f.words = make([]uint64, nb*8)
+	if err := binary.Read(r, binary.LittleEndian, f.words); err != nil {
+		return nil, 0, err
+	}
+	sum := crc.Sum32()
+	var tail [4]byte
+	if _, err := io.ReadFull(file, tail[:]); err != nil || binary.LittleEndian.Uint32(tail[:]) != sum {
+		return nil, 0, errors.New("address filter: checksum mismatch")
+	}
+	return f, covered, nil
+}
+
+// saveFilter writes the filter atomically (temporary file, sync, rename).
+func (db *DB) saveFilter(f *addrFilter) error {
+	fs := db.opts.FS
+	tmp := db.filterPath() + ".tmp"
+	file, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return err
+	}
+	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	w := io.MultiWriter(file, crc)
+	var head [40]byte
+	copy(head[:], filterMagic)
+	binary.LittleEndian.PutUint64(head[8:], uint64(db.st.NextAddr))
+	binary.LittleEndian.PutUint64(head[16:], f.nblocks)
+	binary.LittleEndian.PutUint64(head[24:], f.count)
+	binary.LittleEndian.PutUint64(head[32:], f.capacity)
+	if _, err := w.Write(head[:]); err == nil {
+		err = binary.Write(w, binary.LittleEndian, f.words)
+	}
+	if err == nil {
+		var tail [4]byte
+		binary.LittleEndian.PutUint32(tail[:], crc.Sum32())
+		_, err = file.Write(tail[:])
+	}
+	if err == nil {
+		err = file.Sync()
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fs.Remove(tmp)
+		return fmt.Errorf("index: save address filter: %w", err)
+	}
+	return fs.Rename(tmp, db.filterPath())
+}
+
+// dropFilter deletes the saved filter (before a reorg reuses address ids).
+func (db *DB) dropFilter() error {
+	if _, err := db.opts.FS.Stat(db.filterPath()); err != nil {
+		return nil // none saved
+	}
+	if err := db.opts.FS.Remove(db.filterPath()); err != nil {
+		return fmt.Errorf("index: drop address filter: %w", err)
+	}
+	return nil
+}
