@@ -49,6 +49,7 @@ func runBench(ctx context.Context, args []string) error {
 	asJSON := fset.Bool("json", false, "print JSON")
 	batchTxs := fset.Int("batch-txs", 0, "transactions per batch (default: the index's)")
 	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the ingest to this file")
+	profileFrom := fset.Uint64("cpuprofile-from", 0, "start the CPU profile after this many transactions (to see the late phase)")
 	if err := fset.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
@@ -78,23 +79,32 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	rep := progress.New(os.Stderr, newLogger(false), 10*time.Second)
+	var profFile *os.File
+	profiling := false
+	startProfile := func() {
+		if profFile != nil && !profiling {
+			profiling = pprof.StartCPUProfile(profFile) == nil
+		}
+	}
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
+		if profFile, err = os.Create(*cpuProfile); err != nil {
 			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		defer profFile.Close()
+		if *profileFrom == 0 {
+			startProfile()
 		}
-		defer f.Close()
 	}
 	start := time.Now()
 	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, Progress: func(p index.Progress) {
+		if *profileFrom > 0 && p.Txs >= *profileFrom {
+			startProfile()
+		}
 		rep.Report(progress.Update{Phase: p.Phase, Done: p.Done, Total: p.Total, Unit: "blocks", Txs: p.Txs, Height: p.Height, Elapsed: p.Elapsed, Final: p.Final})
 	}})
 	rep.Done()
 	elapsed := time.Since(start)
-	if *cpuProfile != "" {
+	if profiling {
 		pprof.StopCPUProfile()
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 
@@ -52,7 +53,16 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// memoryLimit is the Go runtime's soft limit: the garbage collector works
+// harder as the heap nears it, so ingest of any chain length stays within the
+// 4 GB target (caches, filter and Pebble's cache are bounded; the rest is
+// garbage). GOMEMLIMIT in the environment overrides it.
+const memoryLimit = 3 << 30
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stderr)
 	stop()

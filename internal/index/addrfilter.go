@@ -125,8 +125,20 @@ func (db *DB) loadFilter() (*addrFilter, error) {
 		}
 		return f, nil
 	}
-	f := newAddrFilter(uint64(next) * 2)
+	f := newAddrFilter(filterCapacity(next))
 	return f, f.addRange(db.db, 0, next)
+}
+
+// filterCapacity sizes a filter for n addresses: room to double while
+// small, 25% growth past 64 million addresses, so that on mainnet (1.5
+// billion) it takes about 2.3 GB at 10 bits per key. Each regrowth rescans
+// the address keyspace; with geometric growth that is O(1) amortised per
+// address.
+func filterCapacity(n btc.AddrID) uint64 {
+	if n < 64<<20 {
+		return 2 * uint64(n)
+	}
+	return uint64(n) + uint64(n)/4
 }
 
 // grow rebuilds the filter bigger once it holds more keys than it was sized
@@ -135,7 +147,7 @@ func (db *DB) growFilter(f *addrFilter) (*addrFilter, error) {
 	if f.count <= f.capacity {
 		return f, nil
 	}
-	nf := newAddrFilter(uint64(db.st.NextAddr) * 2)
+	nf := newAddrFilter(filterCapacity(db.st.NextAddr))
 	return nf, nf.addRange(db.db, 0, db.st.NextAddr)
 }
 

@@ -76,7 +76,7 @@ func (w *writer) connectDetached(blk *blockfile.Block, header []byte, source str
 			if found {
 				// Best-chain outputs keep best-chain spends only (X4).
 				if ref.Tx() >= DetachedBase {
-					w.batch.Set(keySpend(nil, ref), binary.AppendUvarint(nil, uint64(btc.MakeInRef(num, uint32(vin)))), nil)
+					w.ops.Set(keySpend(nil, ref), binary.AppendUvarint(nil, uint64(btc.MakeInRef(num, uint32(vin)))))
 				}
 				encodeIn(e, &txIn{Kind: inResolved, Prev: ref, Value: value, Addr: addr})
 				if addr != btc.NoAddr {
@@ -112,14 +112,14 @@ func (w *writer) connectDetached(blk *blockfile.Block, header []byte, source str
 		}
 		outIDs[ti] = ids
 		inBlock[tx.TxID] = ti
-		w.batch.Set(keyTx(num), e.Get(), nil)
-		w.batch.Set(keyTxID(nil, tx.TxID, num), nil, nil)
+		w.ops.Set(keyTx(num), e.Get())
+		w.ops.Set(keyTxID(nil, tx.TxID, num), nil)
 		w.flushAgg(num)
 	}
 	w.val.Reset()
 	rec.encode(&w.val)
-	w.batch.Set(keyHash(pDetached, blk.Hash), w.val.Get(), nil)
-	w.batch.Set(keyDetachedH(height, blk.Hash), nil, nil)
+	w.ops.Set(keyHash(pDetached, blk.Hash), w.val.Get())
+	w.ops.Set(keyDetachedH(height, blk.Hash), nil)
 	w.st.NextDetachedTx += btc.TxNum(len(blk.Txs))
 	w.st.DetachedBlocks++
 	w.st.DetachedTxs += uint64(len(blk.Txs))

@@ -34,10 +34,11 @@ type Options struct {
 	MemTableSize uint64
 	// UTXOCacheEntries bounds the in-memory cache of recently created
 	// unspent outputs (per generation; two generations are kept).
-	// Default 4 million (about 450 MB at peak).
+	// Default 2 million (about 400 MB at peak).
 	UTXOCacheEntries int
 	// AddrCacheEntries bounds the in-memory address-key to id cache (per
-	// generation). Default 4 million (about 400 MB at peak).
+	// generation): it serves reused addresses; fresh ones are answered by
+	// the address filter. Default 1 million (about 200 MB at peak).
 	AddrCacheEntries int
 	// FS lets tests run on an in-memory or fault-injecting file system.
 	// Default: the OS file system.
@@ -60,10 +61,10 @@ func (o *Options) EnsureDefaults() *Options {
 		o.MemTableSize = 64 << 20
 	}
 	if o.UTXOCacheEntries == 0 {
-		o.UTXOCacheEntries = 4 << 20
+		o.UTXOCacheEntries = 2 << 20
 	}
 	if o.AddrCacheEntries == 0 {
-		o.AddrCacheEntries = 4 << 20
+		o.AddrCacheEntries = 1 << 20
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default

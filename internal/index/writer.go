@@ -64,7 +64,8 @@ type writer struct {
 	db      *DB
 	st      state
 	batch   *pebble.Batch
-	nTx     int // transactions in the uncommitted batch
+	ops     opBuf // the uncommitted batch's writes, sorted into batch at commit
+	nTx     int   // transactions in the uncommitted batch
 	pending map[outpoint]utxoRecord
 	spent   map[outpoint]struct{} // outputs read from the store and spent by the batch
 	utxos   *genCache[outpoint, utxoRecord]
@@ -93,6 +94,7 @@ func newWriter(db *DB) *writer {
 func (w *writer) reset() error {
 	w.batch.Close()
 	w.batch = w.db.db.NewBatch()
+	w.ops.reset()
 	w.nTx = 0
 	clear(w.pending)
 	clear(w.spent)
@@ -112,14 +114,17 @@ func (w *writer) commit(sync bool) error {
 		w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
 		w.val.Reset()
 		u.encode(&w.val)
-		w.batch.Set(w.kbuf, w.val.Get(), nil)
+		w.ops.Set(w.kbuf, w.val.Get())
 		w.utxos.put(op, u)
 	}
 	clear(w.pending)
 	clear(w.spent)
 	w.val.Reset()
 	w.st.encode(&w.val)
-	w.batch.Set(keyMeta("state"), w.val.Get(), nil)
+	w.ops.Set(keyMeta("state"), w.val.Get())
+	if err := w.ops.flush(w.batch); err != nil {
+		return fmt.Errorf("index: build batch at height %d: %w", w.st.Height, err)
+	}
 	opt := pebble.NoSync
 	if sync {
 		opt = pebble.Sync
@@ -145,17 +150,20 @@ func (w *writer) commit(sync bool) error {
 
 // addrID returns the id of key, assigning the next one to a new address.
 func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
-	if id, ok := w.addrs.get(*k); ok {
-		return id, nil
-	}
-	w.kbuf = keyAddrKey(w.kbuf[:0], k.Bytes())
+	// The filter first: keys enter it when they are assigned, so "absent"
+	// also means absent from the cache, and most outputs pay new addresses.
 	var h uint64
 	if w.filter != nil {
 		h = filterHash(k.Bytes())
 		if !w.filter.mayContain(h) {
+			w.kbuf = keyAddrKey(w.kbuf[:0], k.Bytes())
 			return w.newAddr(k, h), nil
 		}
 	}
+	if id, ok := w.addrs.get(*k); ok {
+		return id, nil
+	}
+	w.kbuf = keyAddrKey(w.kbuf[:0], k.Bytes())
 	v, closer, err := w.db.db.Get(w.kbuf)
 	if err == nil {
 		x, n := binary.Uvarint(v)
@@ -178,9 +186,9 @@ func (w *writer) newAddr(k *address.Key, h uint64) btc.AddrID {
 	w.st.NextAddr++
 	w.val.Reset()
 	w.val.PutUvarint(uint64(id))
-	w.batch.Set(w.kbuf, w.val.Get(), nil)
+	w.ops.Set(w.kbuf, w.val.Get())
 	w.kbuf = keyAddr(w.kbuf[:0], id)
-	w.batch.Set(w.kbuf, k.Bytes(), nil)
+	w.ops.Set(w.kbuf, k.Bytes())
 	w.addrs.put(*k, id)
 	if w.filter != nil {
 		w.filter.add(h)
@@ -197,7 +205,7 @@ func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
 	w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
 	if u, ok := w.utxos.get(op); ok {
 		w.utxos.del(op)
-		w.batch.Delete(w.kbuf, nil)
+		w.ops.Delete(w.kbuf)
 		return u, nil
 	}
 	if _, dup := w.spent[op]; dup {
@@ -217,7 +225,7 @@ func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
 		return u, err
 	}
 	w.spent[op] = struct{}{}
-	w.batch.Delete(w.kbuf, nil)
+	w.ops.Delete(w.kbuf)
 	return u, nil
 }
 
@@ -299,12 +307,12 @@ func (w *writer) flushAgg(num btc.TxNum) {
 		w.kbuf = keyAddrTx(w.kbuf[:0], id, num)
 		w.val.Reset()
 		r.encode(&w.val)
-		w.batch.Set(w.kbuf, w.val.Get(), nil)
+		w.ops.Set(w.kbuf, w.val.Get())
 		s := addrStats{Received: r.Received, Sent: r.Sent, TxCount: 1, First: num, Last: num, Unknown: r.Unknown}
 		w.kbuf = keyAddrStats(w.kbuf[:0], id)
 		w.val.Reset()
 		s.encode(&w.val)
-		w.batch.Merge(w.kbuf, w.val.Get(), nil)
+		w.ops.Merge(w.kbuf, w.val.Get())
 	}
 }
 
@@ -345,7 +353,7 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 			w.kbuf = keySpend(w.kbuf[:0], u.Ref)
 			w.val.Reset()
 			w.val.PutUvarint(uint64(btc.MakeInRef(num, uint32(vin))))
-			w.batch.Set(w.kbuf, w.val.Get(), nil)
+			w.ops.Set(w.kbuf, w.val.Get())
 			encodeIn(e, &txIn{Kind: inResolved, Prev: u.Ref, Value: u.Value, Addr: u.Addr})
 			if u.Addr != btc.NoAddr {
 				w.agg.add(u.Addr, 0, uint64(u.Value), 0)
@@ -393,9 +401,9 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 			w.st.UTXOs++
 			w.st.UTXOValue += uint64(o.Value)
 		}
-		w.batch.Set(keyTx(num), e.Get(), nil)
+		w.ops.Set(keyTx(num), e.Get())
 		w.kbuf = keyTxID(w.kbuf[:0], tx.TxID, num)
-		w.batch.Set(w.kbuf, nil, nil)
+		w.ops.Set(w.kbuf, nil)
 		w.flushAgg(num)
 	}
 	if invariants.Enabled && oi != len(outs) {
@@ -403,10 +411,10 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 	}
 	w.val.Reset()
 	rec.encode(&w.val)
-	w.batch.Set(keyHeight(pBlock, height), w.val.Get(), nil)
+	w.ops.Set(keyHeight(pBlock, height), w.val.Get())
 	w.val.Reset()
 	w.val.PutUvarint(uint64(height))
-	w.batch.Set(keyHash(pBlockHash, blk.Hash), w.val.Get(), nil)
+	w.ops.Set(keyHash(pBlockHash, blk.Hash), w.val.Get())
 	w.st.Height = int64(height)
 	w.st.Tip = blk.Hash
 	w.nTx += len(blk.Txs)
