@@ -197,7 +197,10 @@ func (db *DB) saveFilter(f *addrFilter) error {
 		return err
 	}
 	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	w := io.MultiWriter(file, crc)
+	// The checksum sees each buffer before the file does: a vfs.File may
+	// reuse or (Pebble's in-memory FS under the invariants tag) scribble on
+	// a buffer once Write returns.
+	w := io.MultiWriter(crc, file)
 	var head [40]byte
 	copy(head[:], filterMagic)
 	binary.LittleEndian.PutUint64(head[8:], uint64(db.st.NextAddr))
