@@ -233,10 +233,20 @@ func FuzzScan(f *testing.F) {
 		opts := ScanOptions{Magic: mainnetMagic, SkipBad: skipBad}
 		res := runScan(data, start, opts)
 
-		// The obfuscated copy scans identically with the key.
+		// The obfuscated copy scans identically with the key, unless it
+		// holds a raw-zero frame that is not zero in plain text: that is
+		// what Core's pre-allocated padding looks like, so the obfuscated
+		// scan rightly stops there.
+		obf := xorCopy(data, key)
+		for i := range obf {
+			j := min(i+FrameSize, len(obf)) // a short tail counts too
+			if isZero(obf[i:j]) && !isZero(data[i:j]) {
+				t.Skip("plain text equals the key stream over a whole frame")
+			}
+		}
 		xopts := opts
 		xopts.XOR = key
-		xres := runScan(xorCopy(data, key), start, xopts)
+		xres := runScan(obf, start, xopts)
 		if res.end != xres.end || len(res.recs) != len(xres.recs) || len(res.bad) != len(xres.bad) || (res.err == nil) != (xres.err == nil) {
 			t.Fatalf("plain: end %d, %d recs, %d bad, %v; obfuscated: end %d, %d recs, %d bad, %v",
 				res.end, len(res.recs), len(res.bad), res.err, xres.end, len(xres.recs), len(xres.bad), xres.err)

@@ -133,8 +133,11 @@ func scan(ctx context.Context, path string, r io.ReaderAt, size, start int64, op
 		}
 		// Core pre-allocates blk files with raw zeros, written around the
 		// obfuscation: padding is zero before de-obfuscation (and, for
-		// files written without a key, after it too).
-		if isZero(buf[:min(len(buf), 4)]) {
+		// files written without a key, after it too). A whole raw-zero
+		// frame is required, because a real record whose magic happens to
+		// equal the key bytes at its offset is also raw zero there; its
+		// length field then is not.
+		if isZero(buf[:min(len(buf), FrameSize)]) {
 			return end, nil
 		}
 		opts.XOR.Apply(buf, pos)
