@@ -6,16 +6,33 @@ import (
 	"fmt"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
-func runStats(ctx context.Context, args []string) error {
-	var s storeFlags
-	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
+// lookupCommand parses a read-only command's flags (the store's, plus any
+// extra ones), checks it got nargs arguments and opens the index.
+func lookupCommand(name string, args []string, nargs int, want string, extra func(*flag.FlagSet)) (*index.DB, *flag.FlagSet, *storeFlags, error) {
+	s := &storeFlags{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	s.add(fs, true)
+	if extra != nil {
+		extra(fs)
+	}
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return nil, nil, nil, usageError{err}
+	}
+	if fs.NArg() != nargs {
+		return nil, nil, nil, usagef("want %s", want)
 	}
 	db, err := s.open(false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return db, fs, s, nil
+}
+
+func runStats(ctx context.Context, args []string) error {
+	db, _, s, err := lookupCommand("stats", args, 0, "no arguments", nil)
 	if err != nil {
 		return err
 	}
@@ -33,16 +50,7 @@ func runStats(ctx context.Context, args []string) error {
 }
 
 func runBlock(ctx context.Context, args []string) error {
-	var s storeFlags
-	fs := flag.NewFlagSet("block", flag.ContinueOnError)
-	s.add(fs, true)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() != 1 {
-		return usagef("want one HEIGHT or HASH")
-	}
-	db, err := s.open(false)
+	db, fs, s, err := lookupCommand("block", args, 1, "one HEIGHT or HASH", nil)
 	if err != nil {
 		return err
 	}
@@ -64,24 +72,15 @@ func runBlock(ctx context.Context, args []string) error {
 }
 
 func runTx(ctx context.Context, args []string) error {
-	var s storeFlags
-	fs := flag.NewFlagSet("tx", flag.ContinueOnError)
-	s.add(fs, true)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() != 1 {
-		return usagef("want one TXID")
-	}
-	id, err := btc.ParseHash(fs.Arg(0))
-	if err != nil {
-		return usagef("txid %q: %w", fs.Arg(0), err)
-	}
-	db, err := s.open(false)
+	db, fs, s, err := lookupCommand("tx", args, 1, "one TXID", nil)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	id, err := btc.ParseHash(fs.Arg(0))
+	if err != nil {
+		return usagef("txid %q: %w", fs.Arg(0), err)
+	}
 	v, err := db.Tx(id)
 	if err != nil {
 		return err
@@ -114,29 +113,21 @@ func runTx(ctx context.Context, args []string) error {
 }
 
 func runAddress(ctx context.Context, args []string) error {
-	var s storeFlags
 	var txs bool
 	var limit int
 	var after string
-	fs := flag.NewFlagSet("address", flag.ContinueOnError)
-	s.add(fs, true)
-	fs.BoolVar(&txs, "txs", false, "list the address's transactions, newest first")
-	fs.IntVar(&limit, "limit", 25, "with --txs: rows per page (0: all)")
-	fs.StringVar(&after, "after", "", "with --txs: start after this txid (the last row of the previous page)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() != 1 {
-		return usagef("want one ADDRESS")
-	}
-	if limit < 0 {
-		return usagef("--limit must be ≥ 0")
-	}
-	db, err := s.open(false)
+	db, fs, s, err := lookupCommand("address", args, 1, "one ADDRESS", func(fs *flag.FlagSet) {
+		fs.BoolVar(&txs, "txs", false, "list the address's transactions, newest first")
+		fs.IntVar(&limit, "limit", 25, "with --txs: rows per page (0: all)")
+		fs.StringVar(&after, "after", "", "with --txs: start after this txid (the last row of the previous page)")
+	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if limit < 0 {
+		return usagef("--limit must be ≥ 0")
+	}
 	if txs {
 		rows, err := db.AddressTxs(fs.Arg(0), limit, after)
 		if err != nil {
@@ -170,13 +161,7 @@ func runAddress(ctx context.Context, args []string) error {
 }
 
 func runCheck(ctx context.Context, args []string) error {
-	var s storeFlags
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	s.add(fs, true)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	db, err := s.open(false)
+	db, _, s, err := lookupCommand("check", args, 0, "no arguments", nil)
 	if err != nil {
 		return err
 	}

@@ -200,18 +200,8 @@ func (db *DB) Tx(txid btc.Hash) (*TxView, error) {
 func (db *DB) txView(num btc.TxNum, tr *txRecord) (*TxView, error) {
 	v := &TxView{TxID: tr.TxID.String(), Size: tr.Size, Weight: tr.Weight, VSize: (tr.Weight + 3) / 4,
 		Version: tr.Version, LockTime: tr.LockTime, BestChain: num < DetachedBase}
-	var br blockRecord
-	var bv []byte
-	var err error
-	if num < DetachedBase {
-		bv, err = db.get(keyHeight(pBlock, tr.Height))
-	} else {
-		bv, err = db.get(keyHash(pDetached, tr.BlockHash))
-	}
-	if err != nil || bv == nil {
-		return nil, fmt.Errorf("index: block of tx %s missing (%v)", tr.TxID, err)
-	}
-	if err := br.decode(bv); err != nil {
+	br, err := db.blockOfTx(num, tr)
+	if err != nil {
 		return nil, err
 	}
 	if br.Height != NoHeight {
@@ -359,11 +349,7 @@ type AddressView struct {
 
 // Address returns what the index knows of the address s.
 func (db *DB) Address(s string) (*AddressView, error) {
-	k, err := address.Decode(s, db.opts.Network)
-	if err != nil {
-		return nil, err
-	}
-	id, err := db.addrID(k)
+	k, id, err := db.lookupAddress(s)
 	if err != nil {
 		return nil, err
 	}
@@ -400,6 +386,18 @@ func (db *DB) Address(s string) (*AddressView, error) {
 	return v, nil
 }
 
+// lookupAddress decodes an address string for the store's network and
+// finds its id: a malformed string wraps an address sentinel, an unknown one
+// ErrNotFound.
+func (db *DB) lookupAddress(s string) (address.Key, btc.AddrID, error) {
+	k, err := address.Decode(s, db.opts.Network)
+	if err != nil {
+		return k, 0, err
+	}
+	id, err := db.addrID(k)
+	return k, id, err
+}
+
 func (db *DB) addrID(k address.Key) (btc.AddrID, error) {
 	v, err := db.get(keyAddrKey(nil, k.Bytes()))
 	if err != nil {
@@ -426,21 +424,28 @@ func (db *DB) txTime(num btc.TxNum) (string, error) {
 	if err := tr.decode(v, num >= DetachedBase); err != nil {
 		return "", err
 	}
+	br, err := db.blockOfTx(num, &tr)
+	if err != nil {
+		return "", err
+	}
+	h, _ := blockfile.ParseHeader(br.Header[:])
+	return rfc3339(h.Time), nil
+}
+
+// blockOfTx returns the record of the block holding tx num (decoded in tr).
+func (db *DB) blockOfTx(num btc.TxNum, tr *txRecord) (*blockRecord, error) {
 	var bv []byte
+	var err error
 	if num < DetachedBase {
 		bv, err = db.get(keyHeight(pBlock, tr.Height))
 	} else {
 		bv, err = db.get(keyHash(pDetached, tr.BlockHash))
 	}
 	if err != nil || bv == nil {
-		return "", fmt.Errorf("index: block of tx %d missing (%v)", num, err)
+		return nil, fmt.Errorf("index: block of tx %s missing (%v)", tr.TxID, err)
 	}
 	var br blockRecord
-	if err := br.decode(bv); err != nil {
-		return "", err
-	}
-	h, _ := blockfile.ParseHeader(br.Header[:])
-	return rfc3339(h.Time), nil
+	return &br, br.decode(bv)
 }
 
 // AddressTxView is one row of `sleuth address --txs`.
@@ -456,11 +461,7 @@ type AddressTxView struct {
 // starting after the transaction after (a txid from the previous page; empty
 // for the first page).
 func (db *DB) AddressTxs(s string, limit int, after string) ([]AddressTxView, error) {
-	k, err := address.Decode(s, db.opts.Network)
-	if err != nil {
-		return nil, err
-	}
-	id, err := db.addrID(k)
+	_, id, err := db.lookupAddress(s)
 	if err != nil {
 		return nil, err
 	}
