@@ -22,9 +22,13 @@ test-unit:
 fuzz-smoke:
 	./scripts/fuzz-smoke.sh $(FUZZTIME)
 
-bench:
+# Parse and classify against btcd, then end-to-end ingest of a simulated
+# 1M-transaction chain (generated once into the git-ignored gen/).
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/blockfile/ ./internal/address/
-	$(GO) run ./cmd/sleuth bench ingest
+	test -d gen/sim-1m/blocks || bin/sleuth sim --out gen/sim-1m --seed 1 --scale 100
+	bin/sleuth bench ingest --blocks gen/sim-1m/blocks --cores 1
+	bin/sleuth bench ingest --blocks gen/sim-1m/blocks
 
 demo:
 	$(GO) run ./cmd/sleuth demo

@@ -140,6 +140,11 @@ func FuzzParseBlock(f *testing.F) {
 func FuzzParseTx(f *testing.F) {
 	f.Add(legacyTx)
 	f.Add(segwitTx)
+	if vectors, ok := coreVectorTxs(f); ok { // Bitcoin Core's tx_valid/tx_invalid
+		for _, v := range vectors {
+			f.Add(v)
+		}
+	}
 	f.Add(append(bytes.Clone(segwitTx), legacyTx...))
 	if ok, _ := seedDataOK(); ok {
 		blocks := blk0(f)
