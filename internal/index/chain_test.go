@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sleuth-forensics/sleuth/internal/blockfile"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
 )
 
 // Keyspaces that record how the files were read rather than what the chain
@@ -276,5 +279,42 @@ func TestBadInput(t *testing.T) {
 			}
 			mustCheck(t, db)
 		})
+	}
+}
+
+// TestNegativeValueRejected: a standalone block whose output value is
+// negative (its Merkle root recomputed so only the value check can catch
+// it) is refused with a clear error and leaves the index untouched.
+func TestNegativeValueRejected(t *testing.T) {
+	raw := readCompressed(t, needShared(t, "block-277647.dat.bz2"))[8:]
+	var blk blockfile.Block
+	if err := blk.Parse(raw); err != nil {
+		t.Fatal(err)
+	}
+	// The coinbase's first output value sits right after its scriptSig and
+	// sequence; flip its sign bit, then fix the Merkle root in the header.
+	bad := append([]byte(nil), raw...)
+	cb := blk.Txs[0]
+	valueAt := bytes.Index(bad, cb.Ins[0].ScriptSig) + len(cb.Ins[0].ScriptSig) + 4 + 1
+	bad[valueAt+7] |= 0x80
+	if err := blk.Parse(bad); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]btc.Hash, len(blk.Txs))
+	for i := range blk.Txs {
+		ids[i] = blk.Txs[i].TxID
+	}
+	root := blockfile.MerkleRoot(ids)
+	copy(bad[36:68], root[:])
+	p := filepath.Join(t.TempDir(), "crafted.raw")
+	os.WriteFile(p, bad, 0o644)
+	db := openTest(t, t.TempDir())
+	before := digest(t, db)
+	_, err := db.Ingest(t.Context(), IngestOptions{RawBlocks: []string{p}})
+	if !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "crafted.raw") {
+		t.Fatalf("error %v, want ErrBadValue naming the file", err)
+	}
+	if digest(t, db) != before {
+		t.Fatal("a refused block changed the index")
 	}
 }

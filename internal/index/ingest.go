@@ -497,11 +497,34 @@ func prepare(r *blockfile.Reader, j *job) error {
 	if err := j.blk.CheckMerkle(); err != nil {
 		return err
 	}
+	if err := checkValues(&j.blk); err != nil {
+		return err
+	}
 	j.outs = j.outs[:0]
 	for ti := range j.blk.Txs {
 		for _, o := range j.blk.Txs[ti].Outs {
 			t, k := address.Classify(o.Script)
 			j.outs = append(j.outs, outClass{Type: t, Key: k, Spend: t != address.OpReturn && len(o.Script) <= maxScriptSize})
+		}
+	}
+	return nil
+}
+
+// ErrBadValue means an output value is negative or above 21 million BTC,
+// which Bitcoin Core's CheckTransaction rejects.
+var ErrBadValue = errors.New("output value out of range")
+
+// checkValues rejects a block with an output value a node would refuse, so
+// that a crafted block (whose Merkle root can still match) cannot store a
+// negative amount.
+func checkValues(blk *blockfile.Block) error {
+	for ti := range blk.Txs {
+		var sum int64
+		for vout, o := range blk.Txs[ti].Outs {
+			sum += o.Value
+			if o.Value < 0 || o.Value > int64(btc.MaxMoney) || sum > int64(btc.MaxMoney) {
+				return fmt.Errorf("tx %s output %d: %w: %d sat", blk.Txs[ti].TxID, vout, ErrBadValue, o.Value)
+			}
 		}
 	}
 	return nil
@@ -520,6 +543,9 @@ func (db *DB) ingestRaw(ctx context.Context, opts *IngestOptions, w *writer, sum
 		}
 		if err == nil {
 			err = blk.CheckMerkle()
+		}
+		if err == nil {
+			err = checkValues(&blk)
 		}
 		if err != nil {
 			var fe *blockfile.Error
