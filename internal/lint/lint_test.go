@@ -1,0 +1,72 @@
+package lint
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sleuth-forensics/sleuth"
+
+// rules: importing package prefix -> forbidden import prefix, and why.
+var rules = []struct {
+	from, to, why string
+	exceptFrom    []string
+}{
+	{"", "github.com/cockroachdb/pebble", "only the index owns the store; other stages go through its queries",
+		[]string{module + "/internal/index"}},
+	{"", module + "/internal/sim", "the simulator is a test and tool input; the pipeline must not depend on it",
+		[]string{module + "/cmd/sleuth", module + "/internal/demo", module + "/internal/sim"}},
+	{module + "/internal/blockfile", module + "/internal/index", "blockfile reads files; it knows nothing of the store", nil},
+	{module + "/internal/blockfile", module + "/internal/chain", "blockfile decodes; choosing the chain is chain's job", nil},
+	{module + "/internal/address", module + "/internal/blockfile", "script classes do not depend on block decoding", nil},
+	{module + "/internal/chain", module + "/internal/index", "the header tree does not touch the store", nil},
+	{module + "/internal/btc", module + "/internal/", "the shared vocabulary depends on no stage", nil},
+	{module + "/internal/encoding", module + "/internal/", "encoding helpers depend on no stage", nil},
+	{"", "github.com/btcsuite/btcd", "btcd is the reference in tests and the simulator, not a dependency of the pipeline",
+		[]string{module + "/internal/sim"}},
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+// TestLayerRules checks every non-test import of every package in the
+// module against rules.
+func TestLayerRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	n := 0
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, imp := range p.Imports {
+		rule:
+			for _, r := range rules {
+				if !strings.HasPrefix(p.ImportPath, r.from) || !strings.HasPrefix(imp, r.to) || p.ImportPath == imp {
+					continue
+				}
+				for _, ex := range r.exceptFrom {
+					if p.ImportPath == ex {
+						continue rule
+					}
+				}
+				if r.to == module+"/internal/" && (imp == module+"/internal/btc" || imp == module+"/internal/encoding") {
+					continue
+				}
+				t.Errorf("%s imports %s: %s", p.ImportPath, imp, r.why)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d packages listed", n)
+	}
+}
