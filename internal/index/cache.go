@@ -33,8 +33,6 @@ func (c *genCache[K, V]) del(k K) {
 	delete(c.old, k)
 }
 
-func (c *genCache[K, V]) len() int { return len(c.cur) + len(c.old) }
-
 // rotate starts a new generation if the current one is full.
 func (c *genCache[K, V]) rotate() {
 	if len(c.cur) >= c.limit {

@@ -198,10 +198,10 @@ func TestStandaloneBlocks(t *testing.T) {
 			t.Errorf("block 574200: %d %s outputs, want %d (all: %v)", types[k], k, v, types)
 		}
 	}
-	if nullFee != len(ids) || known == 0 {
-		// Every tx has the coinbase or an unknown input; some inputs spend
-		// outputs of earlier txs in the same block and are known.
-		t.Logf("fees null in %d of %d txs; %d inputs known (same-block spends)", nullFee, len(ids), known)
+	// Inputs spending earlier txs of the same block resolve; the rest do
+	// not, so some fees are known and most are null.
+	if known == 0 || nullFee == 0 || nullFee == len(ids) {
+		t.Errorf("fees null in %d of %d txs, %d inputs known: want some same-block spends resolved and the rest unknown", nullFee, len(ids), known)
 	}
 	if revealed*100 < (unknown+known)*80 {
 		t.Errorf("only %d of %d inputs reveal an address", revealed, unknown+known)
