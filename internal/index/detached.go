@@ -64,21 +64,22 @@ func (w *writer) connectDetached(blk *blockfile.Block, header []byte, source str
 				e.PutByte(inCoinbase)
 				continue
 			}
-			ref, value, addr, found := btc.OutRef(0), btc.UnknownAmount, btc.NoAddr, false
+			ref, value, addr, typ, found := btc.OutRef(0), btc.UnknownAmount, btc.NoAddr, address.NonStandard, false
 			if j, ok := inBlock[in.PrevTxID]; ok && int(in.PrevVout) < len(blk.Txs[j].Outs) {
 				ref = btc.MakeOutRef(base+btc.TxNum(j), in.PrevVout)
 				value = btc.Amount(blk.Txs[j].Outs[in.PrevVout].Value)
 				addr, found = outIDs[j][in.PrevVout], true
+				typ, _ = address.Classify(blk.Txs[j].Outs[in.PrevVout].Script)
 			} else if n, err := w.db.lookupTxNum(in.PrevTxID, &tr); err == nil && int(in.PrevVout) < len(tr.Outs) {
 				o := tr.Outs[in.PrevVout]
-				ref, value, addr, found = btc.MakeOutRef(n, in.PrevVout), o.Value, o.Addr, true
+				ref, value, addr, typ, found = btc.MakeOutRef(n, in.PrevVout), o.Value, o.Addr, o.Type, true
 			}
 			if found {
 				// Best-chain outputs keep best-chain spends only (X4).
 				if ref.Tx() >= DetachedBase {
 					w.ops.Set(keySpend(nil, ref), binary.AppendUvarint(nil, uint64(btc.MakeInRef(num, uint32(vin)))))
 				}
-				encodeIn(e, &txIn{Kind: inResolved, Prev: ref, Value: value, Addr: addr})
+				encodeIn(e, &txIn{Kind: inResolved, Prev: ref, Value: value, Addr: addr, Type: typ})
 				if addr != btc.NoAddr {
 					w.agg.add(addr, 0, uint64(value), 0)
 				}
@@ -89,10 +90,10 @@ func (w *writer) connectDetached(blk *blockfile.Block, header []byte, source str
 				if err != nil {
 					return err
 				}
-				addr = id
+				addr, typ = id, k.Kind()
 				w.agg.add(addr, 0, 0, 1)
 			}
-			encodeIn(e, &txIn{Kind: inUnresolved, PrevTxID: in.PrevTxID, PrevVout: in.PrevVout, Value: btc.UnknownAmount, Addr: addr})
+			encodeIn(e, &txIn{Kind: inUnresolved, PrevTxID: in.PrevTxID, PrevVout: in.PrevVout, Value: btc.UnknownAmount, Addr: addr, Type: typ})
 		}
 		e.PutUvarint(uint64(len(tx.Outs)))
 		ids := make([]btc.AddrID, len(tx.Outs))

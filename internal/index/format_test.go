@@ -13,7 +13,7 @@ import (
 // paying address ids 171 (Hal) and 9 (change). TestRealChain checks the real
 // ingest stores exactly these bytes.
 const goldenHalTx = "169e1e83e930853391bc6f35f605c6754cfead57cf8387639d3b4096c54f18f4" +
-	"aa0101009302cc08" + "01018080804881e497d0120a" + "028094ebdc0301ac01" + "80d0acf30e010a"
+	"aa0101009302cc08" + "01018080804881e497d0120a01" + "028094ebdc0301ac01" + "80d0acf30e010a"
 
 // TestGoldenRecords pins the byte layout of the keys and values that
 // docs/format/index.md works out by hand for block 170's Satoshi-to-Hal
@@ -24,7 +24,7 @@ func TestGoldenRecords(t *testing.T) {
 	hal := btc.MustParseHash("f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16")
 	cb9 := btc.MakeOutRef(9, 0)
 	tr := txRecord{TxID: hal, Height: 170, Version: 1, LockTime: 0, Size: 275, Weight: 1100,
-		Ins:  []txIn{{Kind: inResolved, Prev: cb9, Value: 50_0000_0000, Addr: 9}},
+		Ins:  []txIn{{Kind: inResolved, Prev: cb9, Value: 50_0000_0000, Addr: 9, Type: 1}},
 		Outs: []txOut{{Value: 10_0000_0000, Type: 1, Addr: 171}, {Value: 40_0000_0000, Type: 1, Addr: 9}}}
 	var e encoding.Encbuf
 	tr.encodeHead(&e, false)
@@ -44,7 +44,7 @@ func TestGoldenRecords(t *testing.T) {
 		{"tx value", hex.EncodeToString(e.Get()),
 			hex.EncodeToString(hal[:]) + // txid
 				"aa01" + "01" + "00" + "9302" + "cc08" + // height 170, version 1, locktime 0, size 275, weight 1100
-				"01" + "01" + "80808048" + "81e497d012" + "0a" + // 1 input: resolved, outref 9<<24 = 150994944, value+1 = 5000000001, addr 9+1
+				"01" + "01" + "80808048" + "81e497d012" + "0a" + "01" + // 1 input: resolved, outref 9<<24 = 150994944, value+1 = 5000000001, addr 9+1, p2pk
 				"02" + "8094ebdc03" + "01" + "ac01" + // output 0: 1000000000 sat, p2pk, addr 171+1
 				"80d0acf30e" + "01" + "0a"}, // output 1: 4000000000 sat, p2pk, addr 9+1
 	}

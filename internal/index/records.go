@@ -119,7 +119,7 @@ const (
 //
 //	<32b txid><uvarint height><uvarint version><uvarint locktime><uvarint size><uvarint weight>
 //	[detached only: <32b block hash>]
-//	<uvarint nin> nin × ( <1b kind> [outref | txid vout] <uvarint value+1> <uvarint addrid+1> )
+//	<uvarint nin> nin × ( <1b kind> [outref | txid vout] <uvarint value+1> <uvarint addrid+1> <1b type> )
 //	<uvarint nout> nout × ( <uvarint value> <1b type> <uvarint addrid+1> )
 //
 // value+1 and addrid+1 store 0 for "unknown" and "no address" (B4).
@@ -137,11 +137,12 @@ type txRecord struct {
 
 type txIn struct {
 	Kind     byte
-	Prev     btc.OutRef // inResolved
-	PrevTxID btc.Hash   // inUnresolved
-	PrevVout uint32     // inUnresolved
-	Value    btc.Amount // UnknownAmount if unknown
-	Addr     btc.AddrID // NoAddr if none/unknown
+	Prev     btc.OutRef   // inResolved
+	PrevTxID btc.Hash     // inUnresolved
+	PrevVout uint32       // inUnresolved
+	Value    btc.Amount   // UnknownAmount if unknown
+	Addr     btc.AddrID   // NoAddr if none/unknown
+	Type     address.Type // script class of the spent output (of the address, when unresolved); NonStandard if unknown
 }
 
 type txOut struct {
@@ -194,6 +195,7 @@ func encodeIn(e *encoding.Encbuf, in *txIn) {
 	}
 	putOpt(e, uint64(in.Value), none)
 	putOpt(e, uint64(in.Addr), none)
+	e.PutByte(byte(in.Type))
 }
 
 func encodeOut(e *encoding.Encbuf, o *txOut) {
@@ -236,6 +238,7 @@ func (r *txRecord) decode(b []byte, detached bool) error {
 		}
 		in.Value = btc.Amount(getOpt(&d, none))
 		in.Addr = btc.AddrID(getOpt(&d, none))
+		in.Type = address.Type(d.Byte())
 		r.Ins = append(r.Ins, in)
 	}
 	nout := d.Uvarint()

@@ -17,7 +17,7 @@ import (
 
 // FormatVersion is the on-disk format this build writes. A store with a
 // newer version is refused; an older one must be migrated explicitly.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // ErrNotFound is returned by lookups of a block, transaction or address that
 // is not in the index.

@@ -354,7 +354,7 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 			w.val.Reset()
 			w.val.PutUvarint(uint64(btc.MakeInRef(num, uint32(vin))))
 			w.ops.Set(w.kbuf, w.val.Get())
-			encodeIn(e, &txIn{Kind: inResolved, Prev: u.Ref, Value: u.Value, Addr: u.Addr})
+			encodeIn(e, &txIn{Kind: inResolved, Prev: u.Ref, Value: u.Value, Addr: u.Addr, Type: u.Type})
 			if u.Addr != btc.NoAddr {
 				w.agg.add(u.Addr, 0, uint64(u.Value), 0)
 			}

@@ -1,0 +1,325 @@
+package index
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
+)
+
+// Later stages keep their own keyspaces in the index's store, so that one
+// store holds the whole pipeline and one Digest covers it. Each stage owns
+// a range of prefix bytes; the index never writes them, and a stage may
+// write nothing else (StageBatch panics on a key outside the stage ranges).
+const (
+	StageCluster byte = 0x30 // 0x30–0x3F: entities (package cluster)
+	StageLabel   byte = 0x40 // 0x40–0x4F: labels (package label)
+	StageRisk    byte = 0x50 // 0x50–0x5F: exposure (packages trace, risk)
+	stageEnd     byte = 0x80
+)
+
+func checkStageKey(k []byte) {
+	if len(k) == 0 || k[0] < StageCluster || k[0] >= stageEnd {
+		panic(fmt.Sprintf("index: stage key %x is outside the stage keyspaces", k))
+	}
+}
+
+// StageBatch is an atomic write to stage keyspaces.
+type StageBatch struct {
+	b *pebble.Batch
+}
+
+// NewStageBatch returns an empty batch.
+func (db *DB) NewStageBatch() *StageBatch { return &StageBatch{b: db.db.NewBatch()} }
+
+// Set writes k=v.
+func (b *StageBatch) Set(k, v []byte) {
+	checkStageKey(k)
+	_ = b.b.Set(k, v, nil) // a batch Set fails only on a closed batch
+}
+
+// Delete deletes k.
+func (b *StageBatch) Delete(k []byte) {
+	checkStageKey(k)
+	_ = b.b.Delete(k, nil)
+}
+
+// DeleteRange deletes the keys in [lo, hi).
+func (b *StageBatch) DeleteRange(lo, hi []byte) {
+	checkStageKey(lo)
+	checkStageKey(hi[:1])
+	_ = b.b.DeleteRange(lo, hi, nil)
+}
+
+// Size returns the batch's encoded size in bytes.
+func (b *StageBatch) Size() int { return b.b.Len() }
+
+// Empty reports whether nothing was written to the batch.
+func (b *StageBatch) Empty() bool { return b.b.Empty() }
+
+// Commit applies the batch atomically and durably, then releases it.
+func (b *StageBatch) Commit() error {
+	err := b.b.Commit(pebble.Sync)
+	b.b.Close()
+	b.b = nil
+	return err
+}
+
+// Close releases a batch that was not committed.
+func (b *StageBatch) Close() {
+	if b.b != nil {
+		b.b.Close()
+		b.b = nil
+	}
+}
+
+// StageGet returns a copy of the value of stage key k, or nil when absent.
+func (db *DB) StageGet(k []byte) ([]byte, error) {
+	checkStageKey(k)
+	return db.get(k)
+}
+
+// StageScan calls fn for every stage key in [lo, hi) in order, until fn
+// returns false or an error. k and v are valid only during the call.
+func (db *DB) StageScan(ctx context.Context, lo, hi []byte, fn func(k, v []byte) (bool, error)) error {
+	checkStageKey(lo)
+	checkStageKey(hi[:1])
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		more, err := fn(it.Key(), it.Value())
+		if err != nil || !more {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// StageDigest is Digest restricted to the stage keyspaces [lo, hi) (prefix
+// bytes), so a stage can prove that an incremental run equals a fresh one.
+func (db *DB) StageDigest(ctx context.Context, lo, hi byte) ([32]byte, error) {
+	var skip []byte
+	for p := 0; p < 256; p++ {
+		if byte(p) < lo || byte(p) >= hi {
+			skip = append(skip, byte(p))
+		}
+	}
+	return db.Digest(ctx, skip...)
+}
+
+// ChainBlock is a best-chain block as later stages see it.
+type ChainBlock struct {
+	Height    btc.Height
+	Hash      btc.Hash
+	Time      uint32
+	FirstTx   btc.TxNum
+	NTx       uint64
+	FirstAddr btc.AddrID // the first address id the block's transactions gave out
+}
+
+// Tip is the index's best chain as later stages need it.
+type Tip struct {
+	Height         int64 // -1 when empty
+	Hash           btc.Hash
+	NextTx         btc.TxNum // best-chain tx numbers are 0..NextTx-1
+	NextAddr       btc.AddrID
+	NextDetachedTx btc.TxNum // standalone tx numbers are DetachedBase..DetachedBase+NextDetachedTx-1
+}
+
+// Tip returns the current best chain's extent.
+func (db *DB) Tip() Tip {
+	st := db.st
+	return Tip{Height: st.Height, Hash: st.Tip, NextTx: st.NextTx, NextAddr: st.NextAddr, NextDetachedTx: st.NextDetachedTx}
+}
+
+// ChainBlock returns the best-chain block at height h, or ErrNotFound.
+func (db *DB) ChainBlock(h btc.Height) (ChainBlock, error) {
+	v, err := db.get(keyHeight(pBlock, h))
+	if err != nil {
+		return ChainBlock{}, err
+	}
+	if v == nil {
+		return ChainBlock{}, fmt.Errorf("block at height %d: %w", h, ErrNotFound)
+	}
+	var r blockRecord
+	if err := r.decode(v); err != nil {
+		return ChainBlock{}, err
+	}
+	return ChainBlock{Height: r.Height, Hash: r.Hash, Time: binary.LittleEndian.Uint32(r.Header[68:72]),
+		FirstTx: r.FirstTx, NTx: r.NTx, FirstAddr: r.FirstAddr}, nil
+}
+
+// ScanTxs calls fn for the transactions numbered [from, to) in order,
+// decoded into one reused coinjoin.Tx (fn must not keep it). The range is
+// best-chain (below DetachedBase) or standalone numbers.
+func (db *DB) ScanTxs(ctx context.Context, from, to btc.TxNum, fn func(*coinjoin.Tx) error) error {
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: keyTx(from), UpperBound: keyTx(to)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var tr txRecord
+	var tx coinjoin.Tx
+	want := from
+	for ok := it.First(); ok; ok = it.Next() {
+		num := btc.TxNum(decodeBE64(it.Key()[1:]))
+		if num != want {
+			return corrupt("tx", fmt.Errorf("tx %d missing (next stored is %d)", want, num))
+		}
+		want++
+		if num%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := tr.decode(it.Value(), num >= DetachedBase); err != nil {
+			return fmt.Errorf("tx %d: %w", num, err)
+		}
+		if err := db.fillTx(&tx, num, &tr); err != nil {
+			return err
+		}
+		if err := fn(&tx); err != nil {
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if want != to {
+		return corrupt("tx", fmt.Errorf("tx %d missing (scan ended)", want))
+	}
+	return nil
+}
+
+// ReadTx decodes transaction num into tx.
+func (db *DB) ReadTx(num btc.TxNum, tx *coinjoin.Tx) error {
+	v, err := db.get(keyTx(num))
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		return fmt.Errorf("tx %d: %w", num, ErrNotFound)
+	}
+	var tr txRecord
+	if err := tr.decode(v, num >= DetachedBase); err != nil {
+		return fmt.Errorf("tx %d: %w", num, err)
+	}
+	return db.fillTx(tx, num, &tr)
+}
+
+func (db *DB) fillTx(tx *coinjoin.Tx, num btc.TxNum, tr *txRecord) error {
+	tx.Num, tx.Height, tx.Version, tx.LockTime = num, tr.Height, tr.Version, tr.LockTime
+	tx.Ins, tx.Outs = tx.Ins[:0], tx.Outs[:0]
+	for _, in := range tr.Ins {
+		tx.Ins = append(tx.Ins, coinjoin.In{Prev: in.Prev, Resolved: in.Kind == inResolved, Coinbase: in.Kind == inCoinbase,
+			Value: in.Value, Addr: in.Addr, Type: in.Type})
+	}
+	for _, o := range tr.Outs {
+		tx.Outs = append(tx.Outs, coinjoin.Out{Value: o.Value, Type: o.Type, Addr: o.Addr})
+	}
+	return nil
+}
+
+// TxID returns the txid of transaction num.
+func (db *DB) TxID(num btc.TxNum) (btc.Hash, error) {
+	v, err := db.get(keyTx(num))
+	if err != nil {
+		return btc.Hash{}, err
+	}
+	if len(v) < 32 {
+		return btc.Hash{}, fmt.Errorf("tx %d: %w", num, ErrNotFound)
+	}
+	var h btc.Hash
+	copy(h[:], v[:32])
+	return h, nil
+}
+
+// TxNum returns the number of the transaction with id txid.
+func (db *DB) TxNum(txid btc.Hash) (btc.TxNum, error) {
+	var tr txRecord
+	n, err := db.lookupTxNum(txid, &tr)
+	if errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("transaction %s: %w", txid, ErrNotFound)
+	}
+	return n, err
+}
+
+// AddrID decodes an address string for the store's network and returns its
+// id: a malformed string wraps an address sentinel, an unknown one
+// ErrNotFound.
+func (db *DB) AddrID(s string) (btc.AddrID, error) {
+	_, id, err := db.lookupAddress(s)
+	return id, err
+}
+
+// AddrIDOfKey returns the id of an address key, or ErrNotFound.
+func (db *DB) AddrIDOfKey(k address.Key) (btc.AddrID, error) { return db.addrID(k) }
+
+// AddrString returns the address id as a string ("" when it has no
+// standard encoding, such as a bare multisig script) and its type.
+func (db *DB) AddrString(id btc.AddrID) (string, address.Type, error) {
+	k, err := db.addrKey(id)
+	if err != nil {
+		return "", 0, err
+	}
+	s, _ := address.Encode(k, db.opts.Network)
+	return s, k.Kind(), nil
+}
+
+// AddrTotals are an address's stored totals.
+type AddrTotals struct {
+	Received uint64
+	Sent     uint64
+	TxCount  uint64
+	First    btc.TxNum // valid when TxCount > 0
+	Last     btc.TxNum
+	Unknown  uint64 // spends whose value cannot be known
+}
+
+// AddrTotals returns the totals of address id.
+func (db *DB) AddrTotals(id btc.AddrID) (AddrTotals, error) {
+	v, err := db.get(keyAddrStats(nil, id))
+	if err != nil || v == nil {
+		return AddrTotals{}, err
+	}
+	var s addrStats
+	if err := s.decode(v); err != nil {
+		return AddrTotals{}, err
+	}
+	return AddrTotals{Received: s.Received, Sent: s.Sent, TxCount: s.TxCount, First: s.First, Last: s.Last, Unknown: s.Unknown}, nil
+}
+
+// AddrTxNums calls fn with the numbers of address id's transactions in
+// increasing order until fn returns false.
+func (db *DB) AddrTxNums(id btc.AddrID, fn func(btc.TxNum) bool) error {
+	lo := keyAddrTx(nil, id, 0)
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo[:9])})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if !fn(btc.TxNum(decodeBE64(it.Key()[9:]))) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+// TxTime returns the block time of transaction num (RFC 3339, UTC).
+func (db *DB) TxTime(num btc.TxNum) (string, error) { return db.txTime(num) }
