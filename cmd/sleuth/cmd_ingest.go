@@ -7,18 +7,20 @@ import (
 	"os"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/progress"
 )
 
 type ingestOptions struct {
-	store    storeFlags
-	blocks   string
-	raw      multiFlag
-	skipBad  bool
-	workers  int
-	batchTxs int
-	verbose  bool
+	store     storeFlags
+	blocks    string
+	raw       multiFlag
+	skipBad   bool
+	workers   int
+	batchTxs  int
+	verbose   bool
+	noCluster bool
 }
 
 type multiFlag []string
@@ -34,6 +36,7 @@ func (o *ingestOptions) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.workers, "workers", 0, "parse goroutines (default: number of CPUs)")
 	fs.IntVar(&o.batchTxs, "batch-txs", 0, "transactions per atomic batch (default 50000)")
 	fs.BoolVar(&o.verbose, "v", false, "verbose logs")
+	fs.BoolVar(&o.noCluster, "no-cluster", false, "do not update the entities (sleuth cluster does it later)")
 }
 
 func runIngest(ctx context.Context, args []string) error {
@@ -75,8 +78,19 @@ func runIngest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var csum *cluster.Summary
+	if !o.noCluster {
+		c, err := updateClusters(ctx, db, cluster.Options{}, o.verbose)
+		if err != nil {
+			return fmt.Errorf("indexed, but clustering failed: %w", err)
+		}
+		csum = &c
+	}
 	if o.store.json {
-		return printJSON(sum)
+		return printJSON(struct {
+			*index.IngestSummary
+			Cluster *cluster.Summary `json:"cluster,omitempty"`
+		}{sum, csum})
 	}
 	rate := 0.0
 	if s := sum.Elapsed.Seconds(); s > 0 {
@@ -94,6 +108,9 @@ func runIngest(ctx context.Context, args []string) error {
 	}
 	if sum.Height >= 0 {
 		fmt.Printf("best chain: height %d, tip %s\n", sum.Height, sum.Tip)
+	}
+	if csum != nil {
+		printClusterSummary(*csum)
 	}
 	return nil
 }

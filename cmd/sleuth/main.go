@@ -35,6 +35,9 @@ var commands = map[string]command{
 	"demo":    {runDemo, "index the bundled real blocks and show what is in them"},
 	"sim":     {runSim, "write a simulated chain with an answer key"},
 	"bench":   {runBench, "measure end-to-end ingest (tx/s, peak RSS, disk)"},
+	"cluster": {runCluster, "group addresses into entities (runs after every ingest)"},
+	"entity":  {runEntity, "look up an entity by address or id; list or explain its addresses"},
+	"eval":    {runEval, "score the clustering against a simulator answer key (eval clusters --truth DIR)"},
 }
 
 // Exit codes.

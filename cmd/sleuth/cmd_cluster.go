@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// changeFlag parses --change: "all", "none" or a comma list of heuristics.
+func parseChange(s string) (cluster.Evidence, error) {
+	switch s {
+	case "", "none":
+		return 0, nil
+	case "all":
+		var all cluster.Evidence
+		for _, e := range cluster.AllEvidence {
+			all |= e
+		}
+		return all, nil
+	}
+	var ev cluster.Evidence
+	for _, name := range strings.Split(s, ",") {
+		e, err := cluster.ParseEvidence(strings.TrimSpace(name))
+		if err != nil {
+			return 0, err
+		}
+		ev |= e
+	}
+	return ev, nil
+}
+
+func runCluster(ctx context.Context, args []string) error {
+	var s storeFlags
+	var change string
+	var threshold float64
+	var guard uint
+	var rebuild, verbose bool
+	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
+	s.add(fs, true)
+	fs.StringVar(&change, "change", "", `change heuristics to add to multi-input clustering: "all", or a comma list of script_type, fresh, optimal, round, fingerprint, peel (default: the stored clustering's, else none)`)
+	fs.Float64Var(&threshold, "threshold", 0, "combined confidence a change link needs (default 0.9)")
+	fs.UintVar(&guard, "guard", 0, "refuse change links joining two entities of at least this many addresses (default 100)")
+	fs.BoolVar(&rebuild, "rebuild", false, "drop the stored clustering and build it again (needed to change heuristics)")
+	fs.BoolVar(&verbose, "v", false, "verbose logs")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() != 0 {
+		return usagef("cluster takes no arguments")
+	}
+	if threshold < 0 || threshold > 1 {
+		return usagef("--threshold %v: want a confidence between 0 and 1", threshold)
+	}
+	var opts cluster.Options
+	flagSet := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { flagSet[f.Name] = true })
+	if flagSet["change"] || flagSet["threshold"] || flagSet["guard"] {
+		ev, err := parseChange(change)
+		if err != nil {
+			return usageError{fmt.Errorf("--change: %w", err)}
+		}
+		opts.Config = &cluster.Config{Change: ev, Threshold: threshold, GuardSize: uint32(guard)}
+	}
+	opts.Rebuild = rebuild
+	db, err := s.open(true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sum, err := updateClusters(ctx, db, opts, verbose)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(sum)
+	}
+	printClusterSummary(sum)
+	return nil
+}
+
+// updateClusters runs cluster.Update with a progress line.
+func updateClusters(ctx context.Context, db *index.DB, opts cluster.Options, verbose bool) (cluster.Summary, error) {
+	opts.Logger = newLogger(verbose)
+	return cluster.Update(ctx, db, opts)
+}
+
+func printClusterSummary(sum cluster.Summary) {
+	if sum.Undone > 0 {
+		fmt.Printf("reorg: undid the clustering of %d stale blocks\n", sum.Undone)
+	}
+	fmt.Printf("clustered %d blocks, %d transactions (+%d standalone) in %s: %d merges (%d change links, %d refused by the guard), %d CoinJoins\n",
+		sum.Blocks, sum.Txs, sum.Standalone, sum.Elapsed.Round(time.Millisecond), sum.Merges, sum.ChangeMerges, sum.Refused, sum.CoinJoins)
+	fmt.Printf("heuristics: %s; %d merges in all; union-find %d MB\n", sum.Config, sum.TotalMerges, sum.ForestBytes>>20)
+}
+
+// entityArg resolves an address or a numeric entity id.
+func entityArg(db *index.DB, arg string) (uint64, error) {
+	if id, err := strconv.ParseUint(arg, 10, 64); err == nil {
+		return id, nil
+	}
+	a, err := db.AddrID(arg)
+	if err != nil {
+		return 0, err
+	}
+	return cluster.EntityOf(db, a)
+}
+
+func runEntity(ctx context.Context, args []string) error {
+	var members bool
+	var limit int
+	var after, explain string
+	db, fs, s, err := lookupCommand("entity", args, 1, "one ADDRESS or entity ID", func(fs *flag.FlagSet) {
+		fs.BoolVar(&members, "addresses", false, "list the entity's addresses in id order")
+		fs.IntVar(&limit, "limit", 100, "with --addresses: rows per page (0: all)")
+		fs.StringVar(&after, "after", "", "with --addresses: start after this address (the last row of the previous page)")
+		fs.StringVar(&explain, "explain", "", "print the merges that joined ADDRESS to this other address")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if limit < 0 {
+		return usagef("--limit must be ≥ 0")
+	}
+	switch {
+	case explain != "":
+		return explainEntity(ctx, db, s, fs.Arg(0), explain)
+	case members:
+		return listMembers(ctx, db, s, fs.Arg(0), limit, after)
+	}
+	id, err := entityArg(db, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	v, err := cluster.Entity(ctx, db, id)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(v)
+	}
+	cj := "no"
+	if v.CoinJoinParticipant {
+		cj = fmt.Sprintf("yes (%d CoinJoins)", v.CoinJoinTxs)
+	}
+	fmt.Printf("entity    %d (oldest address %s)\naddresses %d\nbalance   %s\nreceived  %s\nsent      %s\ntxs       %d\nfirst     %s\nlast      %s\ncoinjoin  %s\n",
+		v.ID, v.RootAddress, v.Size, optBTC(v.Balance), btcString(v.Received), optBTC(v.Sent), v.TxCount,
+		optString(v.FirstSeen, "-"), optString(v.LastSeen, "-"), cj)
+	return nil
+}
+
+func listMembers(ctx context.Context, db *index.DB, s *storeFlags, arg string, limit int, after string) error {
+	id, err := entityArg(db, arg)
+	if err != nil {
+		return err
+	}
+	if id, err = cluster.EntityOf(db, btc.AddrID(id)); err != nil {
+		return err
+	}
+	var from btc.AddrID
+	first := true
+	if after != "" {
+		a, err := db.AddrID(after)
+		if err != nil {
+			return fmt.Errorf("--after: %w", err)
+		}
+		from, first = a, false
+	}
+	type row struct {
+		Address string `json:"address"`
+		Type    string `json:"type"`
+	}
+	rows := []row{}
+	var rerr error
+	err = cluster.Members(ctx, db, id, from, first, func(a btc.AddrID) bool {
+		str, typ, err := db.AddrString(a)
+		if err != nil {
+			rerr = err
+			return false
+		}
+		if str == "" {
+			str = fmt.Sprintf("(address id %d)", a)
+		}
+		rows = append(rows, row{str, typ.String()})
+		return limit == 0 || len(rows) < limit
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(rows)
+	}
+	for _, r := range rows {
+		fmt.Printf("%s  %s\n", r.Address, r.Type)
+	}
+	return nil
+}
+
+func explainEntity(ctx context.Context, db *index.DB, s *storeFlags, from, to string) error {
+	a, err := db.AddrID(from)
+	if err != nil {
+		return err
+	}
+	b, err := db.AddrID(to)
+	if err != nil {
+		return fmt.Errorf("--explain: %w", err)
+	}
+	steps, err := cluster.Explain(ctx, db, a, b, 50_000_000)
+	if errors.Is(err, cluster.ErrNotJoined) {
+		return fmt.Errorf("%s and %s are %w", from, to, err)
+	}
+	if err != nil {
+		return err
+	}
+	if s.json {
+		if steps == nil {
+			steps = []cluster.Step{}
+		}
+		return printJSON(steps)
+	}
+	fmt.Printf("%s and %s are one entity through %d merges:\n", from, to, len(steps))
+	for i, st := range steps {
+		why := st.Heuristic
+		if st.Evidence != "" {
+			why += " (" + st.Evidence + fmt.Sprintf(", confidence %.2f, change output %s)", st.Confidence, st.ChangeOutput)
+		}
+		fmt.Printf("%3d. %s\n     joined %s\n     in tx %s at height %s by %s\n", i+1, st.FromAddr, st.ToAddr, st.TxID, optHeight(st.Height), why)
+	}
+	return nil
+}

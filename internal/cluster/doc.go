@@ -1,0 +1,52 @@
+// Package cluster owns entities: the grouping of addresses by common
+// ownership, kept current block by block and explained merge by merge.
+//
+// Update reads the index's transactions in chain order and merges
+// addresses by the co-spend (multi-input) heuristic, skipping CoinJoins
+// (package coinjoin), and, when enabled, by change heuristics whose combined
+// confidence passes a threshold. A change link that would join two large
+// entities is refused and recorded for review (the supercluster guard).
+// Every merge is logged with its transaction, heuristic, evidence and
+// confidence; Explain walks the log to show why two addresses are one
+// entity.
+//
+// The union-find (Forest) holds two uint32 per address: 8 bytes, 12 GB at
+// mainnet's 1.5 billion addresses. An entity's id is its smallest address
+// id, so it does not depend on the order of merges.
+//
+// # Owns
+//
+// Keyspaces 0x30–0x3A of the store (index.StageCluster): the merge log and
+// its per-address adjacency, the entity of each address and the members of
+// each entity, CoinJoin verdicts per transaction and CoinJoin inputs per
+// address, refused merges, change candidates and the clustering state.
+// docs/format/index.md draws them.
+//
+// # Does not touch
+//
+// The index's keyspaces (read through index's queries only); labels and
+// tracing. Address strings appear only in views (Explain, EntityView).
+//
+// # Invariants
+//
+//	C1. After Update, the cluster keyspaces equal those of one Update over
+//	    the same blocks on a fresh store (StageDigest is equal), whatever
+//	    increments, reorgs and interruptions came before.
+//	C2. The entity of every address is the smallest address id reachable
+//	    through logged merges; keyspace 34 holds it for every address of a
+//	    multi-address entity and 35/36 list each such entity's members and
+//	    size.
+//	C3. Logged merges form a forest: each joined two different entities.
+//	C4. Merges at or after the first stale transaction are undone before
+//	    any new block is clustered.
+//	C5. A change link never joins two entities both at least GuardSize
+//	    large; it is logged as refused instead.
+//
+// Entity ids, merge order and candidate decisions depend only on the
+// chain: a change candidate is decided when its output is spent (the
+// spend's fingerprint and peel shape are evidence), which happens at the
+// same point of the chain in every run.
+//
+// Standalone blocks (--raw-block) get multi-input merges only: their place
+// in time is unknown, so freshness and spends are too.
+package cluster

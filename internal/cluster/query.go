@@ -1,0 +1,424 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
+	"github.com/sleuth-forensics/sleuth/internal/encoding"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// ErrNotClustered is returned by lookups on a store that was never
+// clustered.
+var ErrNotClustered = errors.New("no clustering in this store (run sleuth cluster)")
+
+// ErrNotJoined is returned by Explain when the two addresses are in
+// different entities.
+var ErrNotJoined = errors.New("not in the same entity")
+
+// Status is the stored clustering's state.
+type Status struct {
+	Config  string `json:"config"`
+	Height  int64  `json:"height"`
+	Merges  uint64 `json:"merges"`
+	Refused uint64 `json:"refused"`
+	Dirty   bool   `json:"dirty"`
+}
+
+// ReadStatus returns the stored clustering's state.
+func ReadStatus(db *index.DB) (Status, error) {
+	st, err := readState(db)
+	if err != nil {
+		return Status{}, err
+	}
+	var c Config
+	if err := c.decode(st.Config); err != nil {
+		return Status{}, err
+	}
+	return Status{Config: c.String(), Height: st.Height, Merges: st.Merges, Refused: st.Refused, Dirty: st.Dirty}, nil
+}
+
+func readState(db *index.DB) (state, error) {
+	var st state
+	v, err := db.StageGet([]byte{pState})
+	if err != nil {
+		return st, err
+	}
+	if v == nil {
+		return st, ErrNotClustered
+	}
+	return st, st.decode(v)
+}
+
+// EntityOf returns the entity id of address a: the smallest address id of
+// its entity (a itself when a is alone).
+func EntityOf(db *index.DB, a btc.AddrID) (uint64, error) {
+	v, err := db.StageGet(key64(pEntityOf, uint64(a)))
+	if err != nil {
+		return 0, err
+	}
+	if v == nil {
+		if _, err := readState(db); err != nil {
+			return 0, err
+		}
+		return uint64(a), nil
+	}
+	x, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, corrupt("entity of", fmt.Errorf("address %d", a))
+	}
+	return x, nil
+}
+
+// Size returns the number of addresses of entity id (an entity id as
+// EntityOf returns it).
+func Size(db *index.DB, id uint64) (uint64, error) {
+	v, err := db.StageGet(key64(pEntity, id))
+	if err != nil || v == nil {
+		return 1, err
+	}
+	x, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, corrupt("entity", fmt.Errorf("entity %d", id))
+	}
+	return x, nil
+}
+
+// Members calls fn with the addresses of entity id in id order, starting
+// after address after (0 and first=true for the start).
+func Members(ctx context.Context, db *index.DB, id uint64, after btc.AddrID, first bool, fn func(btc.AddrID) bool) error {
+	size, err := Size(db, id)
+	if err != nil {
+		return err
+	}
+	if size == 1 {
+		if first || btc.AddrID(id) > after {
+			fn(btc.AddrID(id))
+		}
+		return nil
+	}
+	lo := key64x2(pMember, id, 0)
+	if !first {
+		lo = key64x2(pMember, id, uint64(after)+1)
+	}
+	return db.StageScan(ctx, lo, key64(pMember, id+1), func(k, _ []byte) (bool, error) {
+		return fn(btc.AddrID(be64(k[9:]))), nil
+	})
+}
+
+// EntityView is the answer of `sleuth entity`.
+type EntityView struct {
+	ID          uint64  `json:"id"`
+	RootAddress string  `json:"root_address"` // the entity's oldest address (its id's address)
+	Size        uint64  `json:"size"`
+	Balance     *int64  `json:"balance"` // null when a spend's value is unknown
+	Received    int64   `json:"received"`
+	Sent        *int64  `json:"sent"`
+	TxCount     uint64  `json:"tx_count"`
+	FirstSeen   *string `json:"first_seen"`
+	LastSeen    *string `json:"last_seen"`
+	// CoinJoinParticipant: an address of the entity was an input of a
+	// transaction detected as a CoinJoin; CoinJoinTxs counts them.
+	CoinJoinParticipant bool   `json:"coinjoin_participant"`
+	CoinJoinTxs         uint64 `json:"coinjoin_txs"`
+}
+
+// Entity returns the view of entity id. An id that was merged into an
+// older entity resolves to that entity (ids are address ids).
+func Entity(ctx context.Context, db *index.DB, id uint64) (*EntityView, error) {
+	if id >= uint64(db.Tip().NextAddr) && id < uint64(btc.NoAddr) {
+		return nil, fmt.Errorf("entity %d: %w", id, index.ErrNotFound)
+	}
+	root, err := EntityOf(db, btc.AddrID(id))
+	if err != nil {
+		return nil, err
+	}
+	v := &EntityView{ID: root}
+	if v.RootAddress, _, err = db.AddrString(btc.AddrID(root)); err != nil {
+		return nil, err
+	}
+	var received, sent, unknown uint64
+	var txs []btc.TxNum
+	var cjs []btc.TxNum
+	first, last := btc.TxNum(0), btc.TxNum(0)
+	seen := false
+	var ierr error
+	err = Members(ctx, db, root, 0, true, func(a btc.AddrID) bool {
+		v.Size++
+		t, err := db.AddrTotals(a)
+		if err != nil {
+			ierr = err
+			return false
+		}
+		received += t.Received
+		sent += t.Sent
+		unknown += t.Unknown
+		if t.TxCount > 0 {
+			if !seen || t.First < first {
+				first = t.First
+			}
+			if !seen || t.Last > last {
+				last = t.Last
+			}
+			seen = true
+		}
+		if ierr = db.AddrTxNums(a, func(n btc.TxNum) bool { txs = append(txs, n); return true }); ierr != nil {
+			return false
+		}
+		lo := key64(pMixer, uint64(a))
+		ierr = db.StageScan(ctx, lo, key64(pMixer, uint64(a)+1), func(k, _ []byte) (bool, error) {
+			cjs = append(cjs, btc.TxNum(be64(k[9:])))
+			return true, nil
+		})
+		return ierr == nil && ctx.Err() == nil
+	})
+	if err == nil {
+		err = ierr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(txs)
+	v.TxCount = uint64(len(slices.Compact(txs)))
+	slices.Sort(cjs)
+	v.CoinJoinTxs = uint64(len(slices.Compact(cjs)))
+	v.CoinJoinParticipant = v.CoinJoinTxs > 0
+	v.Received = int64(received)
+	if unknown == 0 {
+		s, b := int64(sent), int64(received)-int64(sent)
+		v.Sent, v.Balance = &s, &b
+	}
+	if seen {
+		f, err := db.TxTime(first)
+		if err != nil {
+			return nil, err
+		}
+		l, err := db.TxTime(last)
+		if err != nil {
+			return nil, err
+		}
+		v.FirstSeen, v.LastSeen = &f, &l
+	}
+	return v, nil
+}
+
+// Step is one merge on the path between two addresses.
+type Step struct {
+	From       btc.AddrID `json:"-"`
+	To         btc.AddrID `json:"-"`
+	FromAddr   string     `json:"from"`
+	ToAddr     string     `json:"to"`
+	TxID       string     `json:"txid"`
+	Height     *int64     `json:"height"`
+	Heuristic  string     `json:"heuristic"`
+	Evidence   string     `json:"evidence,omitempty"`
+	Confidence float64    `json:"confidence"`
+	// ChangeOutput is "txid:vout" of the output judged to be change.
+	ChangeOutput string `json:"change_output,omitempty"`
+}
+
+// Explain returns the merges that joined addresses a and b, in order from
+// a to b: the path between them in the forest of merges (each merge joined
+// two entities, so the path is unique). maxVisit bounds the addresses the
+// search may visit (0: no bound).
+func Explain(ctx context.Context, db *index.DB, a, b btc.AddrID, maxVisit int) ([]Step, error) {
+	ea, err := EntityOf(db, a)
+	if err != nil {
+		return nil, err
+	}
+	eb, err := EntityOf(db, b)
+	if err != nil {
+		return nil, err
+	}
+	if ea != eb {
+		return nil, fmt.Errorf("entities %d and %d: %w", ea, eb, ErrNotJoined)
+	}
+	if a == b {
+		return nil, nil
+	}
+	type edge struct {
+		prev btc.AddrID
+		tx   btc.TxNum
+		seq  uint32
+	}
+	via := map[btc.AddrID]edge{a: {prev: a}}
+	queue := []btc.AddrID{a}
+	var m mergeRecord
+	for len(queue) > 0 {
+		if maxVisit > 0 && len(via) > maxVisit {
+			return nil, fmt.Errorf("explain: gave up after visiting %d addresses", maxVisit)
+		}
+		x := queue[0]
+		queue = queue[1:]
+		lo := key64(pAdj, uint64(x))
+		err := db.StageScan(ctx, lo, key64(pAdj, uint64(x)+1), func(k, _ []byte) (bool, error) {
+			tx, seq := btc.TxNum(be64(k[9:])), bytesBE32(k[17:])
+			v, err := db.StageGet(keyMerge(pMerge, tx, seq))
+			if err != nil {
+				return false, err
+			}
+			if v == nil {
+				return false, corrupt("adjacency", fmt.Errorf("merge %d/%d missing", tx, seq))
+			}
+			if err := m.decode(v, false); err != nil {
+				return false, err
+			}
+			y := m.B
+			if y == x {
+				y = m.A
+			}
+			if _, ok := via[y]; !ok {
+				via[y] = edge{prev: x, tx: tx, seq: seq}
+				queue = append(queue, y)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := via[b]; ok {
+			break
+		}
+	}
+	if _, ok := via[b]; !ok {
+		return nil, corrupt("merge log", fmt.Errorf("addresses %d and %d share entity %d but no merge path joins them", a, b, ea))
+	}
+	var steps []Step
+	for y := b; y != a; {
+		ed := via[y]
+		s, err := stepOf(db, ed.prev, y, ed.tx, ed.seq)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, s)
+		y = ed.prev
+	}
+	slices.Reverse(steps)
+	return steps, nil
+}
+
+func stepOf(db *index.DB, from, to btc.AddrID, tx btc.TxNum, seq uint32) (Step, error) {
+	v, err := db.StageGet(keyMerge(pMerge, tx, seq))
+	if err != nil {
+		return Step{}, err
+	}
+	var m mergeRecord
+	if err := m.decode(v, false); err != nil {
+		return Step{}, err
+	}
+	s := Step{From: from, To: to, Heuristic: m.Heuristic.String(), Confidence: float64(m.Confidence) / 100}
+	if m.Heuristic == Change {
+		s.Evidence = m.Evidence.String()
+		id, err := db.TxID(m.ChangeOut.Tx())
+		if err != nil {
+			return s, err
+		}
+		s.ChangeOutput = fmt.Sprintf("%s:%d", id, m.ChangeOut.Vout())
+	}
+	if s.FromAddr, _, err = db.AddrString(from); err != nil {
+		return s, err
+	}
+	if s.ToAddr, _, err = db.AddrString(to); err != nil {
+		return s, err
+	}
+	var t coinjoin.Tx
+	if err := db.ReadTx(tx, &t); err != nil {
+		return s, err
+	}
+	id, err := db.TxID(tx)
+	if err != nil {
+		return s, err
+	}
+	s.TxID = id.String()
+	if tx < index.DetachedBase || t.Height != index.NoHeight {
+		h := int64(t.Height)
+		s.Height = &h
+	}
+	return s, nil
+}
+
+// TxNote returns the CoinJoin verdict stored for transaction num.
+func TxNote(db *index.DB, num btc.TxNum) (coinjoin.Verdict, error) {
+	v, err := db.StageGet(key64(pTxNote, uint64(num)))
+	if err != nil || v == nil {
+		return coinjoin.Verdict{}, err
+	}
+	return decodeNote(v)
+}
+
+func decodeNote(v []byte) (coinjoin.Verdict, error) {
+	d := encoding.Decbuf{B: v}
+	out := coinjoin.Verdict{Kind: coinjoin.Kind(d.Byte()), Denomination: btc.Amount(d.Uvarint()), Participants: int(d.Uvarint())}
+	if d.Err() != nil {
+		return out, corrupt("tx note", d.Err())
+	}
+	return out, nil
+}
+
+// Merge is one logged merge, for evaluation and export.
+type Merge struct {
+	Tx         btc.TxNum
+	A, B       btc.AddrID
+	Heuristic  Heuristic
+	Evidence   Evidence
+	Confidence float64
+	ChangeOut  btc.OutRef
+}
+
+// Merges calls fn with every logged merge in the order applied.
+func Merges(ctx context.Context, db *index.DB, fn func(*Merge) error) error {
+	var m mergeRecord
+	var out Merge
+	return db.StageScan(ctx, []byte{pMerge}, []byte{pMerge + 1}, func(k, v []byte) (bool, error) {
+		if err := m.decode(v, false); err != nil {
+			return false, err
+		}
+		out = Merge{Tx: btc.TxNum(be64(k[1:])), A: m.A, B: m.B, Heuristic: m.Heuristic, Evidence: m.Evidence,
+			Confidence: float64(m.Confidence) / 100, ChangeOut: m.ChangeOut}
+		return true, fn(&out)
+	})
+}
+
+// Refused calls fn with every change link the supercluster guard refused.
+func Refused(ctx context.Context, db *index.DB, fn func(m *Merge, sizeA, sizeB uint32) error) error {
+	var m mergeRecord
+	var out Merge
+	return db.StageScan(ctx, []byte{pRefused}, []byte{pRefused + 1}, func(k, v []byte) (bool, error) {
+		if err := m.decode(v, true); err != nil {
+			return false, err
+		}
+		out = Merge{Tx: btc.TxNum(be64(k[1:])), A: m.A, B: m.B, Heuristic: m.Heuristic, Evidence: m.Evidence,
+			Confidence: float64(m.Confidence) / 100, ChangeOut: m.ChangeOut}
+		return true, fn(&out, m.SizeA, m.SizeB)
+	})
+}
+
+// Load replays the merge log into a forest over every indexed address, for
+// whole-chain analyses (evaluation, tracing by entity).
+func Load(ctx context.Context, db *index.DB) (*Forest, error) {
+	if _, err := readState(db); err != nil {
+		return nil, err
+	}
+	f, _, err := replay(ctx, db, int(db.Tip().NextAddr))
+	return f, err
+}
+
+// CoinJoins calls fn with every transaction that has a CoinJoin verdict,
+// in transaction order.
+func CoinJoins(ctx context.Context, db *index.DB, fn func(btc.TxNum, coinjoin.Verdict) error) error {
+	return db.StageScan(ctx, []byte{pTxNote}, []byte{pTxNote + 1}, func(k, v []byte) (bool, error) {
+		out, err := decodeNote(v)
+		if err != nil {
+			return false, err
+		}
+		return true, fn(btc.TxNum(be64(k[1:])), out)
+	})
+}
