@@ -42,7 +42,7 @@ func runCluster(ctx context.Context, args []string) error {
 	var change string
 	var threshold float64
 	var guard uint
-	var rebuild, verbose bool
+	var rebuild, verbose, refused bool
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&change, "change", "", `change heuristics to add to multi-input clustering: "all", or a comma list of script_type, fresh, optimal, round, fingerprint, peel (default: the stored clustering's, else none)`)
@@ -50,11 +50,20 @@ func runCluster(ctx context.Context, args []string) error {
 	fs.UintVar(&guard, "guard", 0, "refuse change links joining two entities of at least this many addresses (default 100)")
 	fs.BoolVar(&rebuild, "rebuild", false, "drop the stored clustering and build it again (needed to change heuristics)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
+	fs.BoolVar(&refused, "refused", false, "list the change links the supercluster guard refused, for review (does not cluster)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() != 0 {
 		return usagef("cluster takes no arguments")
+	}
+	if refused {
+		db, err := s.open(false)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return listRefused(ctx, db, &s)
 	}
 	if threshold < 0 || threshold > 1 {
 		return usagef("--threshold %v: want a confidence between 0 and 1", threshold)
@@ -236,6 +245,55 @@ func explainEntity(ctx context.Context, db *index.DB, s *storeFlags, from, to st
 			why += " (" + st.Evidence + fmt.Sprintf(", confidence %.2f, change output %s)", st.Confidence, st.ChangeOutput)
 		}
 		fmt.Printf("%3d. %s\n     joined %s\n     in tx %s at height %s by %s\n", i+1, st.FromAddr, st.ToAddr, st.TxID, optHeight(st.Height), why)
+	}
+	return nil
+}
+
+// refusedView is one change link the guard refused.
+type refusedView struct {
+	TxID         string  `json:"txid"`
+	From         string  `json:"from"`
+	To           string  `json:"to"`
+	FromSize     uint32  `json:"from_entity_size"`
+	ToSize       uint32  `json:"to_entity_size"`
+	Evidence     string  `json:"evidence"`
+	Confidence   float64 `json:"confidence"`
+	ChangeOutput string  `json:"change_output"`
+}
+
+func listRefused(ctx context.Context, db *index.DB, s *storeFlags) error {
+	rows := []refusedView{}
+	err := cluster.Refused(ctx, db, func(m *cluster.Merge, sa, sb uint32) error {
+		tx, err := db.TxID(m.Tx)
+		if err != nil {
+			return err
+		}
+		ch, err := db.TxID(m.ChangeOut.Tx())
+		if err != nil {
+			return err
+		}
+		from, _, err := db.AddrString(m.A)
+		if err != nil {
+			return err
+		}
+		to, _, err := db.AddrString(m.B)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, refusedView{TxID: tx.String(), From: from, To: to, FromSize: sa, ToSize: sb,
+			Evidence: m.Evidence.String(), Confidence: m.Confidence, ChangeOutput: fmt.Sprintf("%s:%d", ch, m.ChangeOut.Vout())})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(rows)
+	}
+	fmt.Printf("%d change links refused by the supercluster guard\n", len(rows))
+	for _, r := range rows {
+		fmt.Printf("%s  %s (entity of %d) <- %s (entity of %d)  %s %.2f  change %s\n",
+			r.TxID, r.From, r.FromSize, r.To, r.ToSize, r.Evidence, r.Confidence, r.ChangeOutput)
 	}
 	return nil
 }

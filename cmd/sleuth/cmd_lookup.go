@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
@@ -18,8 +21,8 @@ func lookupCommand(name string, args []string, nargs int, want string, extra fun
 	if extra != nil {
 		extra(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, nil, usageError{err}
+	if err := parseInterspersed(fs, args); err != nil {
+		return nil, nil, nil, err
 	}
 	if fs.NArg() != nargs {
 		return nil, nil, nil, usagef("want %s", want)
@@ -29,6 +32,23 @@ func lookupCommand(name string, args []string, nargs int, want string, extra fun
 		return nil, nil, nil, err
 	}
 	return db, fs, s, nil
+}
+
+// parseInterspersed parses flags before and after the positional
+// arguments (sleuth entity ADDR --explain OTHER), as users type them.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return usageError{err}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 func runStats(ctx context.Context, args []string) error {
@@ -85,14 +105,24 @@ func runTx(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	cj, err := coinJoinOf(db, id)
+	if err != nil {
+		return err
+	}
 	if s.json {
-		return printJSON(v)
+		return printJSON(struct {
+			*index.TxView
+			CoinJoin *coinJoinView `json:"coinjoin"`
+		}{v, cj})
 	}
 	fee := "unknown (an input's value is not indexed)"
 	if v.Fee != nil {
 		fee = btcString(*v.Fee)
 	}
 	fmt.Printf("tx      %s\nblock   %s %s  %s\nsize    %d bytes, vsize %d, weight %d\nfee     %s\n", v.TxID, optHeight(v.Height), v.BlockHash, v.Time, v.Size, v.VSize, v.Weight, fee)
+	if cj != nil {
+		fmt.Printf("coinjoin %s: %d equal outputs of %s (inputs are not merged)\n", cj.Kind, cj.Participants, btcString(cj.Denomination))
+	}
 	fmt.Printf("inputs (%d):\n", len(v.Inputs))
 	for i, in := range v.Inputs {
 		if in.Coinbase {
@@ -148,12 +178,22 @@ func runAddress(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	ent, err := entityOfAddress(db, fs.Arg(0))
+	if err != nil {
+		return err
+	}
 	if s.json {
-		return printJSON(v)
+		return printJSON(struct {
+			*index.AddressView
+			Entity *uint64 `json:"entity"` // null until the store is clustered
+		}{v, ent})
 	}
 	fmt.Printf("address   %s (%s)\nbalance   %s\nreceived  %s\nsent      %s\ntxs       %d\nfirst     %s\nlast      %s\n",
 		v.Address, v.Type, optBTC(v.Balance), btcString(v.Received), optBTC(v.Sent), v.TxCount,
 		optString(v.FirstSeen, "-"), optString(v.LastSeen, "-"))
+	if ent != nil {
+		fmt.Printf("entity    %d\n", *ent)
+	}
 	if v.UnknownSpends > 0 {
 		fmt.Printf("note      %d spends from standalone blocks have unknown values\n", v.UnknownSpends)
 	}
@@ -185,4 +225,42 @@ func runCheck(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d problems found", len(r.Problems))
 	}
 	return nil
+}
+
+// coinJoinView is the CoinJoin verdict shown with a transaction.
+type coinJoinView struct {
+	Kind         string `json:"kind"`
+	Denomination int64  `json:"denomination"`
+	Participants int    `json:"participants"`
+}
+
+// coinJoinOf returns the stored CoinJoin verdict of a transaction, or nil
+// when it has none or the store is not clustered.
+func coinJoinOf(db *index.DB, id btc.Hash) (*coinJoinView, error) {
+	num, err := db.TxNum(id)
+	if err != nil {
+		return nil, err
+	}
+	v, err := cluster.TxNote(db, num)
+	if err != nil || v.Kind == coinjoin.NotCoinJoin {
+		return nil, err
+	}
+	return &coinJoinView{Kind: v.Kind.String(), Denomination: int64(v.Denomination), Participants: v.Participants}, nil
+}
+
+// entityOfAddress returns the entity of an address, or nil when the store
+// is not clustered.
+func entityOfAddress(db *index.DB, s string) (*uint64, error) {
+	a, err := db.AddrID(s)
+	if err != nil {
+		return nil, err
+	}
+	e, err := cluster.EntityOf(db, a)
+	if errors.Is(err, cluster.ErrNotClustered) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
 }

@@ -330,6 +330,9 @@ func (e *engine) clusterChain(ctx context.Context) error {
 	e.b = e.db.NewStageBatch()
 	lastLog := time.Now()
 	for h := e.st.Height + 1; h <= tip.Height; h++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		cb, err := e.db.ChainBlock(btc.Height(h))
 		if err != nil {
 			return err

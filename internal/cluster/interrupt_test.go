@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// TestInterrupted stops Update at several points (after committed batches,
+// before the entity keyspaces are written) and checks that the next run
+// ends equal to an uninterrupted one (C1).
+func TestInterrupted(t *testing.T) {
+	out := simChain(t, 7, 0.3)
+	cfg := Config{Change: allChange}
+	fresh := openTest(t, t.TempDir())
+	ingest(t, fresh, index.IngestOptions{BlocksDir: out + "/blocks"})
+	update(t, fresh, Options{Config: &cfg})
+	want := clusterDigest(t, fresh)
+	tip := fresh.Tip().Height
+	for _, stop := range []int64{1, tip / 3, tip / 2, tip - 1, tip} {
+		db := openTest(t, t.TempDir())
+		ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := Update(ctx, db, Options{Config: &cfg, BatchBytes: 4096, Progress: func(h, _ int64, _ uint64) {
+			if h >= stop {
+				cancel()
+			}
+		}})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("stop at %d: %v, want context.Canceled", stop, err)
+		}
+		st, err := ReadStatus(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Height >= 0 && !st.Dirty {
+			t.Fatalf("stop at %d: interrupted run left a clean state %+v", stop, st)
+		}
+		update(t, db, Options{})
+		if clusterDigest(t, db) != want {
+			t.Fatalf("stop at %d (state %+v): resumed clustering differs from an uninterrupted one", stop, st)
+		}
+	}
+}
+
+// FuzzRecordDecode: no stored cluster record, however damaged, panics a
+// decoder.
+func FuzzRecordDecode(f *testing.F) {
+	m := mergeRecord{A: 5, B: 900, Heuristic: Change, Evidence: Optimal | Round, Confidence: 93, ChangeOut: btc.MakeOutRef(7, 1), SizeA: 3, SizeB: 4}
+	f.Add(m.encode(true))
+	f.Add(m.encode(false))
+	st := state{Height: 10, NextTx: 99, Merges: 4, Config: (&Config{Change: Fresh}).EnsureDefaults().encode()}
+	f.Add(st.encode())
+	c := candidate{evidence: Fresh, fp: fingerprint{version: 2, lock: 1}, twoOut: true, input: 77}
+	f.Add(c.encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m mergeRecord
+		_ = m.decode(b, false)
+		_ = m.decode(b, true)
+		var st state
+		_ = st.decode(b)
+		var cfg Config
+		_ = cfg.decode(b)
+		var c candidate
+		_ = c.decode(b, 0)
+		_, _ = decodeNote(b)
+	})
+}
