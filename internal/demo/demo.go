@@ -27,6 +27,7 @@ import (
 	"strconv"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/sim"
 )
@@ -36,9 +37,13 @@ var data embed.FS
 
 // Facts about the bundled blocks that anyone can check on a block explorer.
 const (
-	HalTxID     = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16" // height 170
-	HalAddress  = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"                               // received 10 BTC in it
-	Block277647 = "0000000000000000054a714e580b16c583701712ab91060e92dbde6eb1e052a8"
+	HalTxID    = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16" // height 170
+	HalAddress = "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"                               // received 10 BTC in it
+	// DemoEntityFrom and DemoEntityTo were spent together in one
+	// transaction at height 496 (a3b0e9e7…); the demo explains the merge.
+	DemoEntityFrom = "18SH9vwx24L5cTabfkgtGMjF8A56pD9AUJ"
+	DemoEntityTo   = "1ByLSV2gLRcuqUmfdYcpPQH8Npm8cccsFg"
+	Block277647    = "0000000000000000054a714e580b16c583701712ab91060e92dbde6eb1e052a8"
 )
 
 // Unpack writes the bundled block files into dir: dir/blocks/blk00000.dat and
@@ -143,6 +148,9 @@ func Run(ctx context.Context, work, dbDir string, out io.Writer) error {
 		p(" %s %d", k, counts[k])
 	}
 	p("\n  its parents are not indexed: %d input values are unknown (never guessed); %d inputs still reveal their address\n", unknown, revealed)
+	if err := realEntities(ctx, db, p); err != nil {
+		return err
+	}
 	return runSimulated(ctx, work, dbDir+"-sim", p)
 }
 
@@ -182,6 +190,62 @@ func runSimulated(ctx context.Context, work, dbDir string, p func(string, ...any
 	p("  following that money to where it was cashed out is the tracing stage (not built yet).\n")
 	if verdict != "agree" {
 		return fmt.Errorf("demo: index and answer key disagree")
+	}
+	p("\n  Entities, scored against the answer key (pairwise precision / recall over %d addresses):\n", s.Addresses)
+	for _, c := range []struct {
+		name string
+		cfg  cluster.Config
+	}{
+		{"multi-input only           ", cluster.Config{}},
+		{"multi-input + change links ", cluster.Config{Change: cluster.ScriptType | cluster.Fresh | cluster.Optimal | cluster.Round | cluster.Fingerprint | cluster.Peel}},
+	} {
+		cfg := c.cfg
+		cs, err := cluster.Update(ctx, db, cluster.Options{Config: &cfg, Rebuild: true})
+		if err != nil {
+			return err
+		}
+		ev, err := cluster.Evaluate(ctx, db, out)
+		if err != nil {
+			return err
+		}
+		r := ev.Clusters
+		p("    %s %.4f / %.4f  (%d merges, %d change links; %d CoinJoins detected, %d of %d in the key)\n",
+			c.name, r.Precision, r.Recall, cs.TotalMerges, cs.ChangeMerges, ev.CoinJoins.Detected, ev.CoinJoins.Found, ev.CoinJoins.Truth)
+	}
+	return nil
+}
+
+// realEntities clusters the real chain and explains one real merge.
+func realEntities(ctx context.Context, db *index.DB, p func(string, ...any)) error {
+	cs, err := cluster.Update(ctx, db, cluster.Options{})
+	if err != nil {
+		return err
+	}
+	p("\nEntities (multi-input clustering, CoinJoins excluded): %d merges over %d transactions.\n", cs.TotalMerges, cs.Txs+cs.Standalone)
+	a, err := db.AddrID(DemoEntityFrom)
+	if err != nil {
+		return err
+	}
+	b, err := db.AddrID(DemoEntityTo)
+	if err != nil {
+		return err
+	}
+	e, err := cluster.EntityOf(db, a)
+	if err != nil {
+		return err
+	}
+	v, err := cluster.Entity(ctx, db, e)
+	if err != nil {
+		return err
+	}
+	p("  %s is entity %d: %d addresses, received %s, %d txs.\n", DemoEntityFrom, v.ID, v.Size, btcAmount(v.Received), v.TxCount)
+	steps, err := cluster.Explain(ctx, db, a, b, 0)
+	if err != nil {
+		return err
+	}
+	p("  Why %s is the same owner:\n", DemoEntityTo)
+	for _, st := range steps {
+		p("    %s spent together with %s in tx %s (height %d, %s)\n", st.FromAddr, st.ToAddr, st.TxID[:16]+"…", *st.Height, st.Heuristic)
 	}
 	return nil
 }
