@@ -41,9 +41,13 @@ func (f *Forest) Grow(n int) {
 		panic(fmt.Sprintf("cluster: %d address ids exceed the forest's %d", n, MaxIDs))
 	}
 	if cap(f.parent) < n {
-		// Grow exactly (plus 1/16 for the next increments), not by append's
-		// doubling: at mainnet scale every spare id costs 8 bytes.
-		c := n + n/16
+		// A new forest is exact; a growing one gets 1/16 spare for the next
+		// increments, not append's doubling: at mainnet scale every spare
+		// id costs 8 bytes.
+		c := n
+		if len(f.parent) > 0 {
+			c += n / 16
+		}
 		f.parent = append(make([]uint32, 0, c), f.parent...)
 		f.next = append(make([]uint32, 0, c), f.next...)
 	}
