@@ -43,6 +43,7 @@ func runCluster(ctx context.Context, args []string) error {
 	var threshold float64
 	var guard uint
 	var rebuild, verbose, refused bool
+	var top int
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&change, "change", "", `change heuristics to add to multi-input clustering: "all", or a comma list of script_type, fresh, optimal, round, fingerprint, peel (default: the stored clustering's, else none)`)
@@ -51,19 +52,23 @@ func runCluster(ctx context.Context, args []string) error {
 	fs.BoolVar(&rebuild, "rebuild", false, "drop the stored clustering and build it again (needed to change heuristics)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	fs.BoolVar(&refused, "refused", false, "list the change links the supercluster guard refused, for review (does not cluster)")
+	fs.IntVar(&top, "top", 0, "list the N largest entities (does not cluster)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() != 0 {
 		return usagef("cluster takes no arguments")
 	}
-	if refused {
+	if refused || top > 0 {
 		db, err := s.open(false)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		return listRefused(ctx, db, &s)
+		if refused {
+			return listRefused(ctx, db, &s)
+		}
+		return listLargest(ctx, db, &s, top)
 	}
 	if threshold < 0 || threshold > 1 {
 		return usagef("--threshold %v: want a confidence between 0 and 1", threshold)
@@ -294,6 +299,27 @@ func listRefused(ctx context.Context, db *index.DB, s *storeFlags) error {
 	for _, r := range rows {
 		fmt.Printf("%s  %s (entity of %d) <- %s (entity of %d)  %s %.2f  change %s\n",
 			r.TxID, r.From, r.FromSize, r.To, r.ToSize, r.Evidence, r.Confidence, r.ChangeOutput)
+	}
+	return nil
+}
+
+func listLargest(ctx context.Context, db *index.DB, s *storeFlags, n int) error {
+	top, err := cluster.Largest(ctx, db, n)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		if top == nil {
+			top = []cluster.EntitySize{}
+		}
+		return printJSON(top)
+	}
+	for _, e := range top {
+		addr, _, err := db.AddrString(btc.AddrID(e.ID))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%12d  %10d addresses  (oldest %s)\n", e.ID, e.Size, addr)
 	}
 	return nil
 }

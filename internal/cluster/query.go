@@ -422,3 +422,46 @@ func CoinJoins(ctx context.Context, db *index.DB, fn func(btc.TxNum, coinjoin.Ve
 		return true, fn(btc.TxNum(be64(k[1:])), out)
 	})
 }
+
+// EntitySize is an entity id and its number of addresses.
+type EntitySize struct {
+	ID   uint64 `json:"id"`
+	Size uint64 `json:"size"`
+}
+
+// Largest returns the n largest entities, largest first (ties: smaller id
+// first). It reads the size of every multi-address entity.
+func Largest(ctx context.Context, db *index.DB, n int) ([]EntitySize, error) {
+	if _, err := readState(db); err != nil {
+		return nil, err
+	}
+	var top []EntitySize
+	less := func(a, b EntitySize) int {
+		if a.Size != b.Size {
+			if a.Size > b.Size {
+				return -1
+			}
+			return 1
+		}
+		if a.ID < b.ID {
+			return -1
+		}
+		return 1
+	}
+	err := db.StageScan(ctx, []byte{pEntity}, []byte{pEntity + 1}, func(k, v []byte) (bool, error) {
+		size, m := binary.Uvarint(v)
+		if m <= 0 {
+			return false, corrupt("entity", fmt.Errorf("size of %d", be64(k[1:])))
+		}
+		e := EntitySize{ID: be64(k[1:]), Size: size}
+		if len(top) < n || less(e, top[len(top)-1]) < 0 {
+			i, _ := slices.BinarySearchFunc(top, e, less)
+			top = slices.Insert(top, i, e)
+			if len(top) > n {
+				top = top[:n]
+			}
+		}
+		return true, nil
+	})
+	return top, err
+}
