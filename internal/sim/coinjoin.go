@@ -75,81 +75,173 @@ func (s *sim) pickCoins(wid int32, st scriptType, need int64, maxN int) ([]int, 
 	return idx, sum
 }
 
-// wasabiDenom is the Wasabi 1.x base denomination (about 0.1 BTC).
-const wasabiDenom = 10_000_000
+// Wasabi 1.x (ZeroLink) coordinator parameters, from WalletWasabi's
+// CoordinatorRoundConfig defaults, CoordinatorRound.cs and the inputs
+// request of its Chaumian CoinJoin API.
+const (
+	// wasabiDenom is the base denomination (about 0.1 BTC); mixing level
+	// k pays wasabiDenom << k.
+	wasabiDenom = 10_000_000
+	// wasabiLevels is MaximumMixingLevelCount (default 11).
+	wasabiLevels = 11
+	// wasabiMaxInputs: "Maximum 7 inputs can be registered" per participant.
+	wasabiMaxInputs = 7
+	// wasabiMinParts and wasabiMaxParts bound a round's participants.
+	// Real rounds aimed at anonymity sets of about 50 to 100; a round needs
+	// at least wasabiMinParts, so a small world has fewer rounds rather
+	// than smaller ones (see wasabiRound).
+	wasabiMinParts = 10
+	wasabiMaxParts = 100
+	// wasabiMinCoordFee: a coordinator fee of at most 0.0003 BTC is left to
+	// the miners instead of paying an output.
+	wasabiMinCoordFee = 30_000
+	// Change below max(wasabiMinChange, 0.7% of the base denomination)
+	// goes to the coordinator.
+	wasabiMinChange = 10_000
+)
 
-// wasabiRound builds one Wasabi 1.x (ZeroLink / Chaumian) CoinJoin: native
-// segwit inputs, equal outputs at the base denomination or a power-of-two
-// multiple of it, change for every participant, and a coordinator fee of
-// 0.003% × anonymity set per mixed output paid to a reused address. extra
-// participants (the launderer) join the users. It returns the txid and
-// whether the round happened.
+// wasabiCoordFee is the coordinator fee per output of value denom on a
+// level with count outputs: 0.003% times the level's anonymity set.
+func wasabiCoordFee(denom int64, count int) int64 { return denom * 3 * int64(count) / 100_000 }
+
+// wasabiRound builds one Wasabi 1.x (ZeroLink / Chaumian) CoinJoin as the
+// coordinator did (WalletWasabi CoordinatorRound.cs): native segwit inputs
+// (at most 7 per participant); every participant gets one output at the
+// base denomination, plus one at each further mixing level k (base × 2^k)
+// it can afford, consecutive levels only, a level counting only when at
+// least two participants reach it; then its change, unless that is below
+// max(0.0001 BTC, 0.7% of the base), which goes to the coordinator. The
+// coordinator fee is 0.003% × the level's anonymity set per mixed output,
+// paid as one output to a reused address when above 0.0003 BTC. Inputs
+// and outputs are shuffled, then sorted by value, smallest first.
+//
+// Participants are privacy users (any user in small worlds). The target is
+// drawn in [max(10, hi/2), hi] with hi = min(max(perBlock/3, 10), 100); a
+// round that does not gather wasabiMinParts participants able to pay for
+// the base level does not happen (the coordinator waited for its anonymity
+// set; a small world gets fewer rounds, not smaller ones). extra
+// participants (the launderer) join the users; the round fails if one of
+// them cannot pay for the base level. It returns the txid and whether the
+// round happened.
 func (s *sim) wasabiRound(extra []cjPart) ([32]byte, bool) {
 	fr := s.r.feeRate(s.now)
-	target := s.r.between(8, min(max(s.plan.perBlock/3, 8), 100))
+	hi := min(max(s.plan.perBlock/3, wasabiMinParts), wasabiMaxParts)
+	target := s.r.between(max(hi/2, wasabiMinParts), hi)
 	parts := append([]cjPart(nil), extra...)
-	for tries := 0; len(parts) < target && tries < target*4; tries++ {
+	for tries := 0; len(parts) < target && tries < target*8; tries++ {
 		wid := s.privacyUser(s.w.wasabi)
 		if slices.ContainsFunc(parts, func(p cjPart) bool { return p.wid == wid }) {
 			continue
 		}
-		idx, _ := s.pickCoins(wid, stP2WPKH, wasabiDenom+200_000, 3)
+		idx, _ := s.pickCoins(wid, stP2WPKH, wasabiDenom+200_000, wasabiMaxInputs)
 		if idx == nil {
 			continue
 		}
 		parts = append(parts, cjPart{wid: wid, idx: idx})
 	}
-	if len(parts)-len(extra) < 4 {
+	if len(parts) < wasabiMinParts {
 		return [32]byte{}, false
 	}
-	n := int64(len(parts))
-	t := &s.tb
-	t.reset(kWasabi)
-	t.nsrc = len(parts)
-	t.version, t.lock = 1, 0
-	coordFunds := make([]fund, 0, len(parts))
-	var coordTotal int64
-	equal := 0
+	// What each participant brings, and how many levels it can pay for
+	// when every level has the whole round in it (the most the coordinator
+	// fee can be, so the levels kept below are always affordable).
+	n := len(parts)
+	outW := outWeight(stP2WPKH)
+	in := make([]int64, n)
+	wgt := make([]int, n)
+	levels := make([]int, n)
+	netFee := func(p, outs int) int64 {
+		return int64(math.Ceil(fr*float64(wgt[p]+outs*outW+wTxOverhead/n)/4)) + 1
+	}
+	kept := parts[:0]
 	for p := range parts {
-		pt := &parts[p]
-		w := &s.wallets[pt.wid]
-		var in int64
-		wgt := 0
-		for _, i := range pt.idx {
-			in += w.utxos[i].value
-			wgt += inWeight(w.utxos[i].st)
+		w := &s.wallets[parts[p].wid]
+		var v int64
+		wg := 0
+		for _, i := range parts[p].idx {
+			v += w.utxos[i].value
+			wg += inWeight(w.utxos[i].st)
 		}
-		wgt += 2*outWeight(stP2WPKH) + wTxOverhead/int(n)
-		fee := int64(math.Ceil(fr*float64(wgt)/4)) + 1
-		level := int64(wasabiDenom)
-		for level*2+fee+level*2*3*n/100_000 <= in && level < 8*wasabiDenom {
-			level *= 2
+		k := len(kept)
+		in[k], wgt[k] = v, wg
+		var cost int64
+		l := 0
+		for ; l < wasabiLevels; l++ {
+			d := int64(wasabiDenom) << l
+			c := cost + d + wasabiCoordFee(d, n)
+			if c+netFee(k, l+2) > v { // l+1 mixed outputs and a change
+				break
+			}
+			cost = c
 		}
-		cfee := level * 3 * n / 100_000
-		if in < level+fee+cfee {
+		if l == 0 {
+			if p < len(extra) {
+				return [32]byte{}, false // the launderer's coin is too small
+			}
 			continue // the wallet's coins shrank below the denomination
 		}
-		s.debit(pt.wid, pt.idx, t, int16(p))
-		t.outs = append(t.outs, outSpec{gen: stP2WPKH, role: roleMixOut, v: level, w: pt.wid, src: int16(p)})
-		if level == wasabiDenom {
-			equal++
-		}
-		if ch := in - level - fee - cfee; ch >= dustLimit(stP2WPKH)*2 {
-			t.outs = append(t.outs, outSpec{gen: stP2WPKH, role: roleChange, v: ch, w: pt.wid, src: int16(p), change: true})
-		}
-		coordFunds = append(coordFunds, fund{src: int16(p), amount: cfee})
-		coordTotal += cfee
+		levels[k] = l
+		kept = append(kept, parts[p])
 	}
-	if len(t.ins) == 0 {
+	parts = kept
+	m := len(parts)
+	if m < wasabiMinParts {
 		return [32]byte{}, false
 	}
-	t.outs = append(t.outs, outSpec{a: s.wallets[s.w.wasabiFee].fixed[0], v: coordTotal, w: s.w.wasabiFee, src: -1, funds: coordFunds})
+	// count[k]: outputs on level k. Levels above the first one reached by
+	// fewer than two participants are dropped.
+	var count [wasabiLevels]int
+	for p := 0; p < m; p++ {
+		for k := 0; k < levels[p]; k++ {
+			count[k]++
+		}
+	}
+	top := wasabiLevels
+	for k := 1; k < wasabiLevels; k++ {
+		if count[k] <= 1 {
+			top = k
+			break
+		}
+	}
+	t := &s.tb
+	t.reset(kWasabi)
+	t.nsrc = m
+	t.version, t.lock = 1, 0
+	coordFunds := make([]fund, 0, m)
+	var coordTotal int64
+	minChange := max(int64(wasabiMinChange), wasabiDenom*7/1000)
+	for p := 0; p < m; p++ {
+		pt := &parts[p]
+		src := int16(p)
+		s.debit(pt.wid, pt.idx, t, src)
+		l := min(levels[p], top)
+		var mixed, cfee int64
+		for k := 0; k < l; k++ {
+			d := int64(wasabiDenom) << k
+			t.outs = append(t.outs, outSpec{gen: stP2WPKH, role: roleMixOut, v: d, w: pt.wid, src: src})
+			mixed += d
+			cfee += wasabiCoordFee(d, count[k])
+		}
+		ch := in[p] - mixed - cfee - netFee(p, l+1)
+		if ch >= minChange {
+			t.outs = append(t.outs, outSpec{gen: stP2WPKH, role: roleChange, v: ch, w: pt.wid, src: src, change: true})
+		} else {
+			cfee += ch
+		}
+		coordFunds = append(coordFunds, fund{src: src, amount: cfee})
+		coordTotal += cfee
+	}
+	if coordTotal > wasabiMinCoordFee {
+		t.outs = append(t.outs, outSpec{a: s.wallets[s.w.wasabiFee].fixed[0], v: coordTotal, w: s.w.wasabiFee, src: -1, funds: coordFunds})
+	}
 	s.r.Shuffle(len(t.ins), func(i, j int) { t.ins[i], t.ins[j] = t.ins[j], t.ins[i] })
+	slices.SortStableFunc(t.ins, func(a, b inSpec) int { return cmpInt64(a.u.value, b.u.value) })
 	s.materialize(t)
-	slices.SortStableFunc(t.outs, func(a, b outSpec) int { return cmpInt64(b.v, a.v) })
+	s.r.Shuffle(len(t.outs), func(i, j int) { t.outs[i], t.outs[j] = t.outs[j], t.outs[i] })
+	slices.SortStableFunc(t.outs, func(a, b outSpec) int { return cmpInt64(a.v, b.v) })
 	txid := s.emit(t)
 	s.truth.cjs = append(s.truth.cjs, cjRow{txid: txid, height: s.height, kind: kWasabi, denom: wasabiDenom,
-		participants: int32(len(parts)), nin: int32(len(t.ins)), nout: int32(len(t.outs)), equal: int32(equal)})
+		participants: int32(m), nin: int32(len(t.ins)), nout: int32(len(t.outs)), equal: int32(count[0])})
 	return txid, true
 }
 
@@ -248,9 +340,15 @@ func appendCapped(q []int32, v int32) []int32 {
 	return append(q, v)
 }
 
-// whirlMix runs one 5-input, 5-output mix in pool p: one to three premix
-// coins (which pay the miner fee from their allowance) and remixing postmix
-// coins (which mix for free).
+// whirlMix runs one 5-input, 5-output mix in pool p, as the coordinator
+// (whirlpool-server: anonymity-set 5, must-mix-min 1, liquidity-min 1)
+// builds them: at least one new entrant (a premix coin, which pays the
+// miner fee from its allowance) and at least one remixer (a postmix coin,
+// which mixes for free). It draws one to three new entrants, fills with
+// remixers, then with more new entrants (at most four) if remixers are
+// short. A pool whose postmix queue is empty gets its remixer from the
+// coordinator's liquidity (whirlLiquidity): that is how a pool's first mix
+// happens, and how a pool whose postmix coins have all been spent goes on.
 func (s *sim) whirlMix(p int) bool {
 	st := &s.w.whirl[p]
 	d := whirlDenoms[p]
@@ -259,22 +357,13 @@ func (s *sim) whirlMix(p int) bool {
 	used := func(wid int32) bool {
 		return slices.ContainsFunc(parts, func(c cjPart) bool { return c.wid == wid })
 	}
-	find := func(wid int32, flag uint8) int {
-		for i := range s.wallets[wid].utxos {
-			u := &s.wallets[wid].utxos[i]
-			if u.flags&flag != 0 && u.pool == uint8(p) && (flag == fPremix || u.value == d) {
-				return i
-			}
-		}
-		return -1
-	}
 	// takePremix moves premix coins of distinct wallets from the queue
 	// (oldest first) into the mix until it has n participants.
 	takePremix := func(n int) {
 		kept := st.premix[:0]
 		for _, wid := range st.premix {
 			if len(parts) < n && !used(wid) {
-				if i := find(wid, fPremix); i >= 0 {
+				if i := s.whirlCoin(wid, p, fPremix); i >= 0 {
 					parts = append(parts, cjPart{wid: wid, idx: []int{i}})
 				}
 				continue // taken, or its coin is gone
@@ -287,6 +376,7 @@ func (s *sim) whirlMix(p int) bool {
 	if len(parts) == 0 {
 		return false
 	}
+	pre := len(parts)
 	for tries := 0; len(parts) < 5 && len(st.postmix) > 0 && tries < 20; tries++ {
 		j := s.r.IntN(len(st.postmix))
 		wid := st.postmix[j]
@@ -295,11 +385,20 @@ func (s *sim) whirlMix(p int) bool {
 		}
 		st.postmix[j] = st.postmix[len(st.postmix)-1]
 		st.postmix = st.postmix[:len(st.postmix)-1]
-		if i := find(wid, fPostmix); i >= 0 {
+		if i := s.whirlCoin(wid, p, fPostmix); i >= 0 {
 			parts = append(parts, cjPart{wid: wid, idx: []int{i}})
 		}
 	}
-	takePremix(5)
+	if len(parts) == pre && len(st.postmix) == 0 {
+		if liq := s.w.whirlLiq; !used(liq) {
+			if i := s.whirlLiquidity(p); i >= 0 {
+				parts = append(parts, cjPart{wid: liq, idx: []int{i}})
+			}
+		}
+	}
+	if len(parts) > pre {
+		takePremix(5)
+	}
 	if len(parts) < 5 {
 		// Not enough coins: put the premix coins back in the queue.
 		for _, c := range parts {
@@ -323,13 +422,47 @@ func (s *sim) whirlMix(p int) bool {
 	s.order(t, ordBIP69)
 	txid := s.emit(t)
 	for _, c := range parts {
-		if s.r.chance(0.8) {
+		// Users remix 80% of their postmix coins; the coordinator's
+		// liquidity always stays in the pool.
+		if c.wid == s.w.whirlLiq || s.r.chance(0.8) {
 			st.postmix = appendCapped(st.postmix, c.wid)
 		}
 	}
 	s.truth.cjs = append(s.truth.cjs, cjRow{txid: txid, height: s.height, kind: kWhirlpoolMix, denom: d,
 		participants: 5, nin: 5, nout: 5, equal: 5})
 	return true
+}
+
+// whirlCoin returns the index of a coin of wallet wid waiting in pool p
+// (flag fPremix: a premix coin; fPostmix: a postmix coin of exactly the
+// denomination), or -1.
+func (s *sim) whirlCoin(wid int32, p int, flag uint8) int {
+	d := whirlDenoms[p]
+	for i := range s.wallets[wid].utxos {
+		u := &s.wallets[wid].utxos[i]
+		if u.flags&flag != 0 && u.pool == uint8(p) && (flag == fPremix || u.value == d) {
+			return i
+		}
+	}
+	return -1
+}
+
+// whirlLiquidity returns the index of a coin of the coordinator's
+// liquidity wallet that can remix in pool p, buying one first (an exchange
+// withdrawal of exactly the denomination to a fresh P2WPKH address) when
+// it has none; -1 when the purchase fails. whirlpool-server accepts
+// liquidity inputs of exactly the denomination and requires at least one
+// per mix (liquidity-min 1), so a new pool could only start once such a
+// coin existed; the coordinator's liquidity coins then remix like anyone's.
+func (s *sim) whirlLiquidity(p int) int {
+	liq := s.w.whirlLiq
+	if i := s.whirlCoin(liq, p, fPostmix); i >= 0 {
+		return i
+	}
+	if !s.withdrawOut(s.pickExchange(), liq, whirlDenoms[p], fPostmix, uint8(p)) {
+		return -1
+	}
+	return s.whirlCoin(liq, p, fPostmix)
 }
 
 // joinmarketRound builds a JoinMarket CoinJoin: a taker and 3-8 makers each

@@ -539,14 +539,30 @@ func (s *sim) lateWasabi(cs int, op outpoint) {
 			return
 		}
 		op = outpoint{txid, mine[0]}
-		idx = s.findCoin(wid, op)
 	}
-	txid, ok := s.wasabiRound([]cjPart{{wid: wid, idx: []int{idx}}})
-	if !ok {
-		s.depositCoin(cs, op)
+	s.joinWasabi(cs, op, 5)
+}
+
+// joinWasabi registers a P2WPKH coin of the perpetrator in a Wasabi round,
+// then deposits the mixed coins. A round needs enough other participants
+// (wasabiRound), which a small world does not always have: the
+// perpetrator tries again a few blocks later, tries times in all, then
+// deposits the coin unmixed.
+func (s *sim) joinWasabi(cs int, op outpoint, tries int) {
+	wid := s.perpWallet(cs)
+	idx := s.findCoin(wid, op)
+	if idx < 0 {
 		return
 	}
-	s.depositMine(cs, txid, 10)
+	txid, ok := s.wasabiRound([]cjPart{{wid: wid, idx: []int{idx}}})
+	switch {
+	case ok:
+		s.depositMine(cs, txid, 10)
+	case tries > 1:
+		s.schedule(s.height+int32(s.r.between(1, 5)), func() { s.joinWasabi(cs, op, tries-1) })
+	default:
+		s.depositCoin(cs, op)
+	}
 }
 
 // ransomVictim: a user buys bitcoin at an exchange and pays the ransom.

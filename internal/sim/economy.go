@@ -31,6 +31,7 @@ type world struct {
 	swap          int32
 	wasabiFee     int32
 	whirlFee      int32
+	whirlLiq      int32 // the Whirlpool coordinator's liquidity (remixing coins)
 	distEnd       int32 // last height of the bootstrap distribution
 	victimFunding int64 // what the bootstrap distribution gives the victim exchange first
 	whirl         [4]whirlState
@@ -119,6 +120,7 @@ func (s *sim) initWorld() {
 	for i := 0; i < 3; i++ {
 		s.fixedAddr(w.whirlFee, stP2WPKH, roleCoordinator)
 	}
+	w.whirlLiq = s.newWallet(e, rolePostmix, stP2WPKH)
 	s.initCrime()
 
 	for i := 0; i < nMerchants; i++ {
@@ -387,6 +389,12 @@ func (s *sim) actDeposit() bool {
 // withdrawBatch pays a batch of customers of exchange e from its hot wallet.
 // If extra >= 0, wallet extra is one of the recipients and gets extraAmt.
 func (s *sim) withdrawBatch(e int, extra int32, extraAmt int64) bool {
+	return s.withdrawOut(e, extra, extraAmt, 0, 0)
+}
+
+// withdrawOut is withdrawBatch with the extra output carrying utxo flags
+// and a Whirlpool pool (the Whirlpool coordinator's liquidity coins).
+func (s *sim) withdrawOut(e int, extra int32, extraAmt int64, flags, pool uint8) bool {
 	ex := &s.w.exch[e]
 	k := 1
 	if ex.batching {
@@ -395,7 +403,9 @@ func (s *sim) withdrawBatch(e int, extra int32, extraAmt int64) bool {
 	t := &s.tb
 	t.reset(kWithdrawal)
 	if extra >= 0 {
-		t.outs = append(t.outs, s.recvOut(extra, extraAmt))
+		o := s.recvOut(extra, extraAmt)
+		o.flags, o.pool = flags, pool
+		t.outs = append(t.outs, o)
 		k--
 	}
 	for i := 0; i < k; i++ {
