@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +46,7 @@ func runCluster(ctx context.Context, args []string) error {
 	var guard uint
 	var rebuild, verbose, refused bool
 	var top int
+	var cpuProfile string
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&change, "change", "", `change heuristics to add to multi-input clustering: "all", or a comma list of script_type, fresh, optimal, round, fingerprint, peel (default: the stored clustering's, else none)`)
@@ -53,6 +56,7 @@ func runCluster(ctx context.Context, args []string) error {
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	fs.BoolVar(&refused, "refused", false, "list the change links the supercluster guard refused, for review (does not cluster)")
 	fs.IntVar(&top, "top", 0, "list the N largest entities (does not cluster)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the clustering to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -89,6 +93,17 @@ func runCluster(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sum, err := updateClusters(ctx, db, opts, verbose)
 	if err != nil {
 		return err

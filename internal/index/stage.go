@@ -30,9 +30,14 @@ func checkStageKey(k []byte) {
 	}
 }
 
-// StageBatch is an atomic write to stage keyspaces.
+// StageBatch is an atomic write to stage keyspaces. Sets and Deletes are
+// buffered and handed to Pebble in key order at Commit (Pebble sorts a large
+// batch, and sorted input makes that linear); repeated writes of one key
+// keep their order. A DeleteRange applies before every Set and Delete of
+// the batch, whenever it was called.
 type StageBatch struct {
-	b *pebble.Batch
+	b   *pebble.Batch
+	ops opBuf
 }
 
 // NewStageBatch returns an empty batch.
@@ -41,31 +46,34 @@ func (db *DB) NewStageBatch() *StageBatch { return &StageBatch{b: db.db.NewBatch
 // Set writes k=v.
 func (b *StageBatch) Set(k, v []byte) {
 	checkStageKey(k)
-	_ = b.b.Set(k, v, nil) // a batch Set fails only on a closed batch
+	b.ops.Set(k, v)
 }
 
 // Delete deletes k.
 func (b *StageBatch) Delete(k []byte) {
 	checkStageKey(k)
-	_ = b.b.Delete(k, nil)
+	b.ops.Delete(k)
 }
 
-// DeleteRange deletes the keys in [lo, hi).
+// DeleteRange deletes the keys in [lo, hi) (see StageBatch for its order).
 func (b *StageBatch) DeleteRange(lo, hi []byte) {
 	checkStageKey(lo)
 	checkStageKey(hi[:1])
-	_ = b.b.DeleteRange(lo, hi, nil)
+	_ = b.b.DeleteRange(lo, hi, nil) // fails only on a closed batch
 }
 
-// Size returns the batch's encoded size in bytes.
-func (b *StageBatch) Size() int { return b.b.Len() }
+// Size returns about how many bytes the batch holds.
+func (b *StageBatch) Size() int { return b.b.Len() + len(b.ops.arena) + 48*len(b.ops.ops) }
 
 // Empty reports whether nothing was written to the batch.
-func (b *StageBatch) Empty() bool { return b.b.Empty() }
+func (b *StageBatch) Empty() bool { return b.b.Empty() && len(b.ops.ops) == 0 }
 
 // Commit applies the batch atomically and durably, then releases it.
 func (b *StageBatch) Commit() error {
-	err := b.b.Commit(pebble.Sync)
+	err := b.ops.flush(b.b)
+	if err == nil {
+		err = b.b.Commit(pebble.Sync)
+	}
 	b.b.Close()
 	b.b = nil
 	return err
