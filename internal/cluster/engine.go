@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"slices"
 	"time"
 
@@ -55,6 +56,7 @@ type Summary struct {
 	Height       int64         `json:"height"`
 	ForestBytes  int           `json:"forest_bytes"`
 	Remapped     uint64        `json:"remapped_addresses"` // entity-of rows written
+	Replayed     uint64        `json:"replayed_merges"`    // logged merges replayed to rebuild the forest (the rest came from the snapshot)
 	Elapsed      time.Duration `json:"elapsed_ns"`
 }
 
@@ -74,6 +76,8 @@ type engine struct {
 	bulk      bool
 	absorbed  []uint32
 	survivors []uint32
+
+	snapMerges uint64 // merges in the loaded snapshot (0: none)
 
 	cands     map[btc.OutRef]candidate
 	candSince btc.TxNum // candidates of txs below this are only in the store
@@ -124,6 +128,9 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	if err := e.remap(ctx); err != nil {
 		return e.sum, err
 	}
+	if err := e.saveSnapshot(); err != nil {
+		return e.sum, err
+	}
 	e.sum.Config = e.cfg.String()
 	e.sum.TotalMerges = e.st.Merges
 	e.sum.ForestBytes = e.f.Bytes()
@@ -159,6 +166,9 @@ func (e *engine) open() error {
 		e.cfg.EnsureDefaults()
 	}
 	if fresh || e.opts.Rebuild {
+		if err := removeSnapshot(e.db.Dir()); err != nil {
+			return err
+		}
 		b := e.db.NewStageBatch()
 		b.DeleteRange([]byte{index.StageCluster}, []byte{pEnd})
 		e.st = state{Height: -1, Config: e.cfg.encode(), Dirty: true}
@@ -245,6 +255,9 @@ func (e *engine) undoStale(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := removeSnapshot(e.db.Dir()); err != nil {
+		return err
+	}
 	// The counters are recounted from what remains.
 	if e.st.Refused, err = e.count(ctx, pRefused, t0); err != nil {
 		return err
@@ -284,38 +297,81 @@ func bytesBE32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
-// loadForest replays the merge log into a new forest sized for every
-// address the index holds.
+// loadForest builds the forest of every address the index holds: from the
+// snapshot plus the log after it when they add up, else by replaying the
+// whole merge log.
 func (e *engine) loadForest(ctx context.Context) error {
 	tip := e.db.Tip()
 	if uint64(tip.NextAddr) > MaxIDs {
 		return fmt.Errorf("cluster: %d addresses exceed the forest's %d ids", tip.NextAddr, uint64(MaxIDs))
 	}
-	f, n, err := replay(ctx, e.db, int(tip.NextAddr))
+	naddr := int(tip.NextAddr)
+	if !e.bulk {
+		f, m0, key, err := loadSnapshot(e.db.Dir(), naddr)
+		if err == nil {
+			n, err := replayFrom(ctx, e.db, f, append(key, 0))
+			if err != nil {
+				return err
+			}
+			if m0+n == e.st.Merges {
+				e.f, e.snapMerges, e.sum.Replayed = f, m0, n
+				e.log.Debug("forest from snapshot", "merges", m0, "replayed", n)
+				return nil
+			}
+			e.log.Info("forest snapshot does not match the merge log; replaying it all", "snapshot", m0, "after", n, "log", e.st.Merges)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			e.log.Info("forest snapshot unusable; replaying the merge log", "err", err)
+		}
+	}
+	f := NewForest(naddr)
+	n, err := replayFrom(ctx, e.db, f, []byte{pMerge})
 	if err != nil {
 		return err
 	}
-	e.f, e.st.Merges = f, n
+	e.f, e.st.Merges, e.snapMerges, e.sum.Replayed = f, n, 0, n
 	return nil
 }
 
 // replay builds the forest of the stored merge log.
 func replay(ctx context.Context, db *index.DB, naddr int) (*Forest, uint64, error) {
 	f := NewForest(naddr)
+	n, err := replayFrom(ctx, db, f, []byte{pMerge})
+	return f, n, err
+}
+
+// replayFrom applies the logged merges from key lo on to f.
+func replayFrom(ctx context.Context, db *index.DB, f *Forest, lo []byte) (uint64, error) {
+	naddr := uint64(f.Len())
 	var n uint64
 	var m mergeRecord
-	err := db.StageScan(ctx, []byte{pMerge}, []byte{pMerge + 1}, func(_, v []byte) (bool, error) {
+	err := db.StageScan(ctx, lo, []byte{pMerge + 1}, func(_, v []byte) (bool, error) {
 		if err := m.decode(v, false); err != nil {
 			return false, err
 		}
-		if uint64(m.A) >= uint64(naddr) || uint64(m.B) >= uint64(naddr) {
+		if uint64(m.A) >= naddr || uint64(m.B) >= naddr {
 			return false, corrupt("merge", fmt.Errorf("address ids %d, %d beyond the index's %d", m.A, m.B, naddr))
 		}
 		f.Union(uint32(m.A), uint32(m.B))
 		n++
 		return true, nil
 	})
-	return f, n, err
+	return n, err
+}
+
+// saveSnapshot rewrites the snapshot when the log has outgrown it.
+func (e *engine) saveSnapshot() error {
+	grown := e.st.Merges - e.snapMerges
+	if e.snapMerges > 0 && grown < max(1_000_000, e.st.Merges/20) {
+		return nil
+	}
+	if grown == 0 {
+		return nil
+	}
+	last, err := e.db.StageLast([]byte{pMerge}, []byte{pMerge + 1})
+	if err != nil {
+		return err
+	}
+	return saveSnapshot(e.db.Dir(), e.f, e.st.Merges, last)
 }
 
 // clusterChain clusters the best-chain blocks after the last clustered one.

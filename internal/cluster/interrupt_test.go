@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
@@ -69,4 +70,63 @@ func FuzzRecordDecode(f *testing.F) {
 		_ = c.decode(b, 0)
 		_, _ = decodeNote(b)
 	})
+}
+
+// TestSnapshot: an Update after a clean one loads the forest snapshot and
+// replays only the log after it; a damaged or missing snapshot falls back
+// to the whole log; all end equal (the snapshot is only a cache).
+func TestSnapshot(t *testing.T) {
+	out := simChain(t, 9, 0.2)
+	blocks := simBlocks(t, out)
+	dir := t.TempDir()
+	db := openTest(t, t.TempDir())
+	half := len(blocks) * 4 / 5
+	var recs [][]byte
+	for _, b := range blocks[:half] {
+		recs = append(recs, b.record)
+	}
+	writeRecords(t, dir, recs...)
+	ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	first := update(t, db, Options{})
+	if first.Replayed != 0 || first.TotalMerges == 0 {
+		t.Fatalf("first run replayed %d merges, logged %d", first.Replayed, first.TotalMerges)
+	}
+	recs = recs[:0]
+	for _, b := range blocks[half:] {
+		recs = append(recs, b.record)
+	}
+	writeRecords(t, dir, recs...)
+	ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	second := update(t, db, Options{})
+	if second.Replayed != 0 || second.Merges == 0 {
+		t.Fatalf("second run: replayed %d merges (want 0: the snapshot holds them all), %d new", second.Replayed, second.Merges)
+	}
+	third := update(t, db, Options{})
+	if third.Replayed != second.Merges {
+		t.Fatalf("third run replayed %d merges, want the %d logged after the snapshot", third.Replayed, second.Merges)
+	}
+	want := clusterDigest(t, db)
+	// Damage the snapshot: the next run must replay everything.
+	path := snapshotPath(db.Dir())
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fourth := update(t, db, Options{})
+	if fourth.Replayed != fourth.TotalMerges {
+		t.Fatalf("damaged snapshot: replayed %d of %d merges", fourth.Replayed, fourth.TotalMerges)
+	}
+	if clusterDigest(t, db) != want {
+		t.Fatal("clustering changed after replaying around a damaged snapshot")
+	}
+	fresh := openTest(t, t.TempDir())
+	ingest(t, fresh, index.IngestOptions{BlocksDir: dir})
+	update(t, fresh, Options{})
+	if clusterDigest(t, fresh) != want {
+		t.Fatal("snapshot-based increments differ from a fresh run")
+	}
 }

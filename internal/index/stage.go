@@ -140,6 +140,25 @@ type ChainBlock struct {
 	FirstAddr btc.AddrID // the first address id the block's transactions gave out
 }
 
+// Dir returns the store's directory; a stage may keep files beside the
+// store there (named after the stage, e.g. CLUSTER-FOREST).
+func (db *DB) Dir() string { return db.dir }
+
+// StageLast returns a copy of the last key in [lo, hi), or nil.
+func (db *DB) StageLast(lo, hi []byte) ([]byte, error) {
+	checkStageKey(lo)
+	checkStageKey(hi[:1])
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return nil, it.Error()
+	}
+	return append([]byte(nil), it.Key()...), nil
+}
+
 // Tip is the index's best chain as later stages need it.
 type Tip struct {
 	Height         int64 // -1 when empty
