@@ -47,6 +47,7 @@ func runCluster(ctx context.Context, args []string) error {
 	var rebuild, verbose, refused bool
 	var top int
 	var cpuProfile string
+	var toHeight int64
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&change, "change", "", `change heuristics to add to multi-input clustering: "all", or a comma list of script_type, fresh, optimal, round, fingerprint, peel (default: the stored clustering's, else none)`)
@@ -57,6 +58,7 @@ func runCluster(ctx context.Context, args []string) error {
 	fs.BoolVar(&refused, "refused", false, "list the change links the supercluster guard refused, for review (does not cluster)")
 	fs.IntVar(&top, "top", 0, "list the N largest entities (does not cluster)")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the clustering to this file")
+	fs.Int64Var(&toHeight, "to-height", 0, "stop at this height (to measure increments)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -88,6 +90,7 @@ func runCluster(ctx context.Context, args []string) error {
 		opts.Config = &cluster.Config{Change: ev, Threshold: threshold, GuardSize: uint32(guard)}
 	}
 	opts.Rebuild = rebuild
+	opts.ToHeight = toHeight
 	db, err := s.open(true)
 	if err != nil {
 		return err

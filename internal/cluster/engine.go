@@ -36,6 +36,9 @@ type Options struct {
 	MaxCandidates int
 	// Logger receives progress lines. Default: discard.
 	Logger *slog.Logger
+	// ToHeight, when positive, stops the clustering at that height (for
+	// benchmarks of increments); standalone blocks wait for a run without it.
+	ToHeight int64
 	// Progress, when set, is called after each block.
 	Progress func(height, tip int64, txs uint64)
 }
@@ -377,6 +380,9 @@ func (e *engine) saveSnapshot() error {
 // clusterChain clusters the best-chain blocks after the last clustered one.
 func (e *engine) clusterChain(ctx context.Context) error {
 	tip := e.db.Tip()
+	if e.opts.ToHeight > 0 && e.opts.ToHeight < tip.Height {
+		tip.Height = e.opts.ToHeight
+	}
 	if tip.Height <= e.st.Height {
 		return nil
 	}
@@ -437,6 +443,9 @@ func binaryAppendUvarint(b []byte, x uint64) []byte {
 // clustered: multi-input only, as their place in time is unknown.
 func (e *engine) clusterStandalone(ctx context.Context) error {
 	tip := e.db.Tip()
+	if e.opts.ToHeight > 0 {
+		return nil
+	}
 	done := btc.TxNum(e.st.DetachedDone)
 	if done >= tip.NextDetachedTx {
 		return nil
