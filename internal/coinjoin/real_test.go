@@ -29,14 +29,11 @@ var realBlocks = []struct {
 	{"block-574200.raw", 574200},           // 2019-05-02
 }
 
-// realTxs converts a parsed block into Txs as a standalone block allows:
-// output values, types and addresses are known; inputs have unknown values
-// (their spent outputs are not here) and, where the scriptSig or witness
-// reveals it (address.InputKey), an address and its script class. Address
-// keys get small sequential ids shared by inputs and outputs.
-func realTxs(b *blockfile.Block, height btc.Height) []Tx {
+// newIDs returns a function that gives address keys small sequential ids
+// (btc.NoAddr for no key), as the index gives dense ids.
+func newIDs() func(address.Key) btc.AddrID {
 	ids := map[address.Key]btc.AddrID{}
-	id := func(k address.Key) btc.AddrID {
+	return func(k address.Key) btc.AddrID {
 		if k.Len() == 0 {
 			return btc.NoAddr
 		}
@@ -47,6 +44,15 @@ func realTxs(b *blockfile.Block, height btc.Height) []Tx {
 		ids[k] = v
 		return v
 	}
+}
+
+// realTxs converts a parsed block into Txs as a standalone block allows:
+// output values, types and addresses are known; inputs have unknown values
+// (their spent outputs are not here) and, where the scriptSig or witness
+// reveals it (address.InputKey), an address and its script class. Address
+// keys get small sequential ids shared by inputs and outputs.
+func realTxs(b *blockfile.Block, height btc.Height) []Tx {
+	id := newIDs()
 	txs := make([]Tx, len(b.Txs))
 	for i := range b.Txs {
 		bt := &b.Txs[i]

@@ -53,18 +53,7 @@ func readSimChain(t *testing.T, dir string) map[string]*Tx {
 		txid btc.Hash
 		vout uint32
 	}
-	ids := map[address.Key]btc.AddrID{}
-	id := func(k address.Key) btc.AddrID {
-		if k.Len() == 0 {
-			return btc.NoAddr
-		}
-		if v, ok := ids[k]; ok {
-			return v
-		}
-		v := btc.AddrID(len(ids))
-		ids[k] = v
-		return v
-	}
+	id := newIDs()
 	prev := map[outpoint]simOut{}
 	var b blockfile.Block
 	for _, raw := range raws {

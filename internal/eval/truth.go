@@ -207,6 +207,26 @@ func (t *table) next(dst []string) ([]string, []string, error) {
 	return dst, rec, nil
 }
 
+// each calls fn with every record's wanted fields (and the whole record)
+// until the end of the table or an error.
+func (t *table) each(fn func(f, rec []string) error) error {
+	var f []string
+	for {
+		var rec []string
+		var err error
+		f, rec, err = t.next(f)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(f, rec); err != nil {
+			return err
+		}
+	}
+}
+
 func (t *table) csvError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
@@ -247,15 +267,7 @@ func (t *Truth) loadEntities(dir string, intern map[string]string) error {
 		return err
 	}
 	defer tb.close()
-	var f []string
-	for {
-		f, _, err = tb.next(f)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	return tb.each(func(f, _ []string) error {
 		// Entity ids index the table: row n holds entity n.
 		want := int64(len(t.Entities))
 		id, err := tb.int32Field("entity_id", f[0], 0, 1<<31-1)
@@ -266,8 +278,8 @@ func (t *Truth) loadEntities(dir string, intern map[string]string) error {
 			return tb.errorf("entity_id", "%d out of sequence, want %d (ids must be 0, 1, 2, … in order)", id, want)
 		}
 		t.Entities = append(t.Entities, Entity{ID: id, Name: strings.Clone(f[1]), Type: internString(intern, f[2])})
-	}
-	return nil
+		return nil
+	})
 }
 
 func (t *Truth) loadAddresses(dir string, intern map[string]string) error {
@@ -278,15 +290,7 @@ func (t *Truth) loadAddresses(dir string, intern map[string]string) error {
 	defer tb.close()
 	maxEntity := int64(len(t.Entities)) - 1
 	codes := make(map[string]uint8)
-	var f []string
-	for {
-		f, _, err = tb.next(f)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	return tb.each(func(f, _ []string) error {
 		if f[0] == "" {
 			return tb.errorf("address", "empty")
 		}
@@ -310,8 +314,8 @@ func (t *Truth) loadAddresses(dir string, intern map[string]string) error {
 		if err := t.addrs.add(f[0], e, role); err != nil {
 			return tb.errorf("address", "%w", err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (t *Truth) loadTxs(dir string, intern map[string]string) error {
@@ -322,16 +326,7 @@ func (t *Truth) loadTxs(dir string, intern map[string]string) error {
 	defer tb.close()
 	nOutCol, hasNOut := tb.opt["n_out"]
 	codes := make(map[string]uint8)
-	var f []string
-	var rec []string
-	for {
-		f, rec, err = tb.next(f)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err = tb.each(func(f, rec []string) error {
 		id, err := tb.hashField("txid", f[0])
 		if err != nil {
 			return err
@@ -368,6 +363,10 @@ func (t *Truth) loadTxs(dir string, intern map[string]string) error {
 		if vout >= 0 {
 			t.kindChange[code]++
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if dup := t.txs.build(); dup != nil {
 		return &LoadError{Path: tb.path, Err: fmt.Errorf("txid %s listed twice", dup)}
@@ -381,15 +380,7 @@ func (t *Truth) loadCoinJoins(dir string, intern map[string]string) error {
 		return err
 	}
 	defer tb.close()
-	var f []string
-	for {
-		f, _, err = tb.next(f)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	return tb.each(func(f, _ []string) error {
 		id, err := tb.hashField("txid", f[0])
 		if err != nil {
 			return err
@@ -404,8 +395,8 @@ func (t *Truth) loadCoinJoins(dir string, intern map[string]string) error {
 			return tb.errorf("txid", "%s is not in %s", f[0], txsFile)
 		}
 		t.CoinJoins[id] = internString(intern, f[1])
-	}
-	return nil
+		return nil
+	})
 }
 
 // NumAddresses returns the number of addresses in the key.
