@@ -250,7 +250,9 @@ func explainEntity(ctx context.Context, db *index.DB, s *storeFlags, from, to st
 	}
 	steps, err := cluster.Explain(ctx, db, a, b, 50_000_000)
 	if errors.Is(err, cluster.ErrNotJoined) {
-		return fmt.Errorf("%s and %s are %w", from, to, err)
+		ea, _ := cluster.EntityOf(db, a)
+		eb, _ := cluster.EntityOf(db, b)
+		return fmt.Errorf("%s is in entity %d, %s in entity %d: %w", from, ea, to, eb, cluster.ErrNotJoined)
 	}
 	if err != nil {
 		return err
