@@ -294,6 +294,9 @@ func (db *DB) AddrID(s string) (btc.AddrID, error) {
 	return id, err
 }
 
+// AddrKey returns the key of address id.
+func (db *DB) AddrKey(id btc.AddrID) (address.Key, error) { return db.addrKey(id) }
+
 // AddrIDOfKey returns the id of an address key, or ErrNotFound.
 func (db *DB) AddrIDOfKey(k address.Key) (btc.AddrID, error) { return db.addrID(k) }
 

@@ -1,0 +1,261 @@
+package label
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// Stats is the answer of `sleuth labels stats`.
+type Stats struct {
+	Sources    []SourceStats  `json:"sources"`
+	Addresses  int            `json:"addresses"` // distinct labelled addresses
+	Labels     int            `json:"labels"`
+	OnChain    int            `json:"on_chain"` // labelled addresses the index holds
+	ByCategory map[string]int `json:"by_category"`
+	ByAbuse    map[string]int `json:"by_abuse"`
+}
+
+// SourceStats is one source in Stats.
+type SourceStats struct {
+	Source
+	Publications []string `json:"publications,omitempty"` // dated snapshots of a list
+}
+
+// ReadStats counts the stored labels.
+func ReadStats(ctx context.Context, db *index.DB) (*Stats, error) {
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stats{ByCategory: map[string]int{}, ByAbuse: map[string]int{}}
+	var last string
+	err = db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, v []byte) (bool, error) {
+		ak, _, _, err := parseLabelKey(k)
+		if err != nil {
+			return false, err
+		}
+		var l Label
+		if err := l.decode(v); err != nil {
+			return false, err
+		}
+		st.Labels++
+		if l.Category != "" {
+			st.ByCategory[l.Category]++
+		}
+		if l.Abuse != "" {
+			st.ByAbuse[l.Abuse]++
+		}
+		if ks := string(ak.Bytes()); ks != last {
+			last = ks
+			st.Addresses++
+			if _, err := db.AddrIDOfKey(ak); err == nil {
+				st.OnChain++
+			} else if !errors.Is(err, index.ErrNotFound) {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uint32, 0, len(srcs))
+	for id := range srcs {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		ss := SourceStats{Source: *srcs[id]}
+		err := db.StageScan(ctx, keyPub(id, time.Unix(0, 0)), keyPub(id+1, time.Unix(0, 0)), func(k, _ []byte) (bool, error) {
+			ss.Publications = append(ss.Publications, time.Unix(int64(binary.BigEndian.Uint64(k[5:])), 0).UTC().Format("2006-01-02"))
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		st.Sources = append(st.Sources, ss)
+	}
+	return st, nil
+}
+
+// Hit is one transaction found by Rescreen: it paid or spent from an
+// address that an import added to a list.
+type Hit struct {
+	TxID       string  `json:"txid"`
+	Height     *int64  `json:"height"`
+	Time       string  `json:"time"`
+	Address    string  `json:"address"`
+	Direction  string  `json:"direction"` // "received" (paid to the address) or "sent" (spent from it)
+	Value      *int64  `json:"value"`     // sats received or sent; null when unknown
+	Label      string  `json:"label"`
+	List       string  `json:"list"`
+	ListedFrom *string `json:"listed_from"`
+	// BeforeListing: the transaction happened before the list named the
+	// address — what a compliance team must go back and find.
+	BeforeListing bool   `json:"before_listing"`
+	Import        uint32 `json:"import"`
+}
+
+// RescreenResult is the answer of `sleuth rescreen`.
+type RescreenResult struct {
+	FromImport uint32 `json:"from_import"` // imports after this one were screened
+	ToImport   uint32 `json:"to_import"`
+	Addresses  int    `json:"addresses"` // newly listed addresses
+	OnChain    int    `json:"on_chain"`  // of which the index holds
+	Hits       []Hit  `json:"hits"`
+}
+
+// Rescreen lists every indexed transaction that paid or spent from an
+// address that an import after since added to a source (since < 0: after
+// the last rescreen). With commit, it records that these imports were
+// screened, so the next run starts after them.
+func Rescreen(ctx context.Context, db *index.DB, since int64, commit bool) (*RescreenResult, error) {
+	st, err := readState(db)
+	if err != nil {
+		return nil, err
+	}
+	from := uint32(st.Rescreened)
+	if since >= 0 {
+		from = uint32(since)
+	}
+	res := &RescreenResult{FromImport: from, ToImport: st.NextImport - 1, Hits: []Hit{}}
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	v := &viewer{net: db.Network(), srcs: srcs}
+	lo := binary.BigEndian.AppendUint32([]byte{pAdded}, from+1)
+	err = db.StageScan(ctx, lo, []byte{pAdded + 1}, func(k, _ []byte) (bool, error) {
+		imp := binary.BigEndian.Uint32(k[1:])
+		ak, err := address.KeyFromBytes(k[6:])
+		if err != nil {
+			return false, corrupt("added", err)
+		}
+		res.Addresses++
+		if _, err := db.AddrIDOfKey(ak); errors.Is(err, index.ErrNotFound) {
+			return true, nil
+		} else if err != nil {
+			return false, err
+		}
+		res.OnChain++
+		ls, err := addressLabels(ctx, db, ak)
+		if err != nil {
+			return false, err
+		}
+		var lab *Label
+		for i := range ls {
+			if ls[i].Import == imp {
+				lab = &ls[i]
+			}
+		}
+		if lab == nil && len(ls) > 0 {
+			lab = &ls[0]
+		}
+		if lab == nil {
+			return true, nil // its labels were replaced since
+		}
+		s, _ := address.Encode(ak, db.Network())
+		rows, err := db.AddressTxs(s, 0, "")
+		if err != nil {
+			return false, err
+		}
+		lv := v.view(lab, "address")
+		for _, r := range rows {
+			h := Hit{TxID: r.TxID, Height: r.Height, Time: r.Time, Address: s, Label: lv.Label, List: lv.List,
+				ListedFrom: lv.ListedFrom, Import: imp}
+			if t, err := time.Parse(time.RFC3339, r.Time); err == nil && !lab.ListedFrom.IsZero() {
+				h.BeforeListing = t.Before(lab.ListedFrom)
+			}
+			if r.Received > 0 {
+				x := r.Received
+				hr := h
+				hr.Direction, hr.Value = "received", &x
+				res.Hits = append(res.Hits, hr)
+			}
+			if r.Sent == nil || *r.Sent > 0 {
+				hs := h
+				hs.Direction, hs.Value = "sent", r.Sent
+				res.Hits = append(res.Hits, hs)
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(res.Hits, func(i, j int) bool { return res.Hits[i].Time < res.Hits[j].Time })
+	if commit && res.ToImport > st.Rescreened {
+		st.Rescreened = res.ToImport
+		wb := db.NewStageBatch()
+		defer wb.Close()
+		wb.Set(append([]byte{pState}, keyState...), st.encode())
+		if err := wb.Commit(); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// OwnSource is the source name of labels added with `sleuth label add`.
+const OwnSource = "investigator"
+
+// AddOwn stores an investigator's label on address s, or (entity) on the
+// whole entity that holds it.
+func AddOwn(ctx context.Context, db *index.DB, s string, entity bool, l Label) (Result, error) {
+	k, err := address.Decode(s, db.Network())
+	if err != nil {
+		return Result{}, err
+	}
+	if l.Label == "" || l.Category == "" || l.Source == "" {
+		return Result{}, errors.New("a label needs --label, --category and --source")
+	}
+	if l.Confidence < 0 || l.Confidence > 100 {
+		return Result{}, fmt.Errorf("confidence %d: want 0..100", l.Confidence)
+	}
+	l.Address = k
+	if entity {
+		l.Scope = OnEntity
+	}
+	l.ListedFrom = time.Now().UTC().Truncate(24 * time.Hour)
+	return Apply(ctx, db, &Batch{Kind: "own", Source: OwnSource, File: "sleuth label add", Labels: []Label{l}})
+}
+
+// Own returns the investigator's labels, for export.
+func Own(ctx context.Context, db *index.DB) ([]Label, error) {
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	var own uint32
+	for id, s := range srcs {
+		if s.Kind == "own" {
+			own = id
+		}
+	}
+	var out []Label
+	if own == 0 {
+		return out, nil
+	}
+	err = db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, v []byte) (bool, error) {
+		ak, sid, _, err := parseLabelKey(k)
+		if err != nil || sid != own {
+			return err == nil, err
+		}
+		var l Label
+		if err := l.decode(v); err != nil {
+			return false, err
+		}
+		l.Address, l.SourceID = ak, sid
+		out = append(out, l)
+		return true, nil
+	})
+	return out, err
+}
+

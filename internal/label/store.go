@@ -1,0 +1,495 @@
+package label
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// Batch is the labels of one file, applied whole or not at all.
+type Batch struct {
+	Kind   string // "tagpack", "ofac", "own"
+	Source string // the source's name: pack title, list name; imports of one list share it
+	File   string
+	Digest string // hex SHA-256 of the file's bytes
+	// Date is a list publication's date (required for kind "ofac"), and
+	// Complete says whether absence from it means removal.
+	Date     time.Time
+	Complete bool
+	Labels   []Label
+}
+
+// Result says what an import did.
+type Result struct {
+	File      string `json:"file"`
+	Source    string `json:"source"`
+	Kind      string `json:"kind"`
+	Import    uint32 `json:"import"`
+	Labels    int    `json:"labels"`
+	Added     int    `json:"added"` // addresses this source did not label before
+	Unchanged bool   `json:"unchanged,omitempty"`
+}
+
+func readState(db *index.DB) (state, error) {
+	var st state
+	v, err := db.StageGet(append([]byte{pState}, keyState...))
+	if err != nil || v == nil {
+		return state{NextSource: 1, NextImport: 1}, err
+	}
+	return st, st.decode(v)
+}
+
+// sources returns every source, by id.
+func sources(ctx context.Context, db *index.DB) (map[uint32]*Source, error) {
+	out := map[uint32]*Source{}
+	err := db.StageScan(ctx, []byte{pSource}, []byte{pSource + 1}, func(k, v []byte) (bool, error) {
+		s := &Source{ID: binary.BigEndian.Uint32(k[1:])}
+		if err := s.decode(v); err != nil {
+			return false, err
+		}
+		out[s.ID] = s
+		return true, nil
+	})
+	return out, err
+}
+
+// Apply imports one file's labels in one atomic batch.
+func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
+	res := Result{File: b.File, Source: b.Source, Kind: b.Kind}
+	if b.Kind == "ofac" && b.Date.IsZero() {
+		return res, fmt.Errorf("%s: the list's publication date is unknown: give it with --date YYYY-MM-DD", b.File)
+	}
+	st, err := readState(db)
+	if err != nil {
+		return res, err
+	}
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return res, err
+	}
+	var src *Source
+	for _, s := range srcs {
+		if s.Kind == b.Kind && s.Name == b.Source {
+			src = s
+		}
+	}
+	wb := db.NewStageBatch()
+	defer wb.Close()
+	if src == nil {
+		src = &Source{ID: st.NextSource, Kind: b.Kind, Name: b.Source}
+		st.NextSource++
+	} else if b.Kind == "tagpack" && src.Digest == b.Digest {
+		res.Unchanged = true
+		res.Labels = src.Labels
+		return res, nil
+	}
+	imp := st.NextImport
+	st.NextImport++
+	res.Import = imp
+	// What the source held before, by address.
+	old := map[string][]Label{}
+	oldKeys := map[string][][]byte{}
+	err = db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, v []byte) (bool, error) {
+		ak, sid, _, err := parseLabelKey(k)
+		if err != nil || sid != src.ID {
+			return err == nil, err
+		}
+		var l Label
+		if err := l.decode(v); err != nil {
+			return false, err
+		}
+		l.Address = ak
+		ks := string(ak.Bytes())
+		old[ks] = append(old[ks], l)
+		oldKeys[ks] = append(oldKeys[ks], slices.Clone(k))
+		return true, nil
+	})
+	if err != nil {
+		return res, err
+	}
+	switch b.Kind {
+	case "ofac":
+		// One record per address and list: presence dates widen with each
+		// publication; removal is read off the publications.
+		seen := map[string]bool{}
+		for _, l := range b.Labels {
+			ks := string(l.Address.Bytes())
+			if seen[ks] {
+				continue
+			}
+			seen[ks] = true
+			nl := l
+			nl.ListedFrom, nl.LastSeen, nl.Import = b.Date, b.Date, imp
+			if prev := old[ks]; len(prev) > 0 {
+				p := prev[0]
+				nl.Import = p.Import
+				if !p.ListedFrom.IsZero() && p.ListedFrom.Before(nl.ListedFrom) {
+					nl.ListedFrom = p.ListedFrom
+				}
+				if p.LastSeen.After(nl.LastSeen) {
+					nl.LastSeen = p.LastSeen
+				}
+				if nl.Label == "" || (p.Label != "" && len(p.Label) > len(nl.Label)) {
+					nl.Label = p.Label // keep the richer name (CSV/XML) over a plain list's
+				}
+			} else {
+				res.Added++
+				wb.Set(keyAdded(imp, l.Address), nil)
+			}
+			wb.Set(keyLabel(l.Address, src.ID, 0), nl.encode())
+		}
+		res.Labels = len(seen)
+		src.Labels = len(old)
+		for ks := range seen {
+			if old[ks] == nil {
+				src.Labels++
+			}
+		}
+		wb.Set(keyPub(src.ID, b.Date), (&publication{Date: b.Date, Complete: b.Complete, File: b.File, Count: len(seen)}).encode())
+	default:
+		// A pack replaces what its source held; own labels accumulate.
+		if b.Kind == "tagpack" {
+			for _, ks := range oldKeys {
+				for _, k := range ks {
+					wb.Delete(k)
+				}
+			}
+		}
+		seq := uint32(0)
+		if b.Kind != "tagpack" {
+			for _, ls := range old {
+				seq += uint32(len(ls))
+			}
+		}
+		labelled := map[string]bool{}
+		for ks := range old {
+			if b.Kind != "tagpack" {
+				labelled[ks] = true
+			}
+		}
+		for _, l := range b.Labels {
+			ks := string(l.Address.Bytes())
+			l.Import = imp
+			if old[ks] == nil && !labelled[ks] {
+				res.Added++
+				wb.Set(keyAdded(imp, l.Address), nil)
+			}
+			labelled[ks] = true
+			wb.Set(keyLabel(l.Address, src.ID, seq), l.encode())
+			seq++
+		}
+		res.Labels = len(b.Labels)
+		src.Labels = len(labelled)
+	}
+	src.File, src.Digest, src.Imported = b.File, b.Digest, time.Now().UTC().Truncate(time.Second)
+	wb.Set(keySource(src.ID), src.encode())
+	st.EntityIndex = 0 // stale: rebuilt by Refresh
+	wb.Set(append([]byte{pState}, keyState...), st.encode())
+	if err := wb.Commit(); err != nil {
+		return res, fmt.Errorf("label: import %s: %w", b.File, err)
+	}
+	return res, nil
+}
+
+// View is one label as `sleuth labels show` prints it.
+type View struct {
+	Label          string  `json:"label"`
+	Category       string  `json:"category"`
+	Abuse          string  `json:"abuse,omitempty"`
+	Source         string  `json:"source"`
+	Confidence     int     `json:"confidence"`
+	ConfidenceID   string  `json:"confidence_id,omitempty"`
+	Actor          string  `json:"actor,omitempty"`
+	ListedFrom     *string `json:"listed_from"`
+	ListedTo       *string `json:"listed_to"`
+	Via            string  `json:"via"`               // "address" or "entity"
+	Address        string  `json:"address,omitempty"` // the labelled address (for via entity: the member that carries it)
+	List           string  `json:"list"`              // the source's name (pack title, list)
+	ClusterDefiner bool    `json:"cluster_definer"`
+}
+
+func dateStr(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.Format("2006-01-02")
+	return &s
+}
+
+// addressLabels returns the labels stored on address key k, with
+// ListedTo filled in for dated lists.
+func addressLabels(ctx context.Context, db *index.DB, k address.Key) ([]Label, error) {
+	lo := keyAddrPrefix(k)
+	hi := append(slices.Clone(lo), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	var out []Label
+	err := db.StageScan(ctx, lo, hi, func(key, v []byte) (bool, error) {
+		ak, sid, _, err := parseLabelKey(key)
+		if err != nil {
+			return false, err
+		}
+		var l Label
+		if err := l.decode(v); err != nil {
+			return false, err
+		}
+		l.Address, l.SourceID = ak, sid
+		out = append(out, l)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].LastSeen.IsZero() {
+			continue
+		}
+		// Removed: the first complete publication after the last one
+		// listing the address.
+		err := db.StageScan(ctx, keyPub(out[i].SourceID, out[i].LastSeen.Add(time.Second)), keyPub(out[i].SourceID+1, time.Unix(0, 0)),
+			func(key, v []byte) (bool, error) {
+				var p publication
+				if err := p.decode(int64(binary.BigEndian.Uint64(key[5:])), v); err != nil {
+					return false, err
+				}
+				if p.Complete {
+					out[i].ListedTo = p.Date
+					return false, nil
+				}
+				return true, nil
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// applies reports whether l applied at asOf (zero: any time).
+func applies(l *Label, asOf time.Time) bool {
+	if asOf.IsZero() {
+		return true
+	}
+	if !l.ListedFrom.IsZero() && asOf.Before(l.ListedFrom) {
+		return false
+	}
+	return l.ListedTo.IsZero() || asOf.Before(l.ListedTo)
+}
+
+func (v *viewer) view(l *Label, via string) View {
+	s, _ := address.Encode(l.Address, v.net)
+	out := View{Label: l.Label, Category: l.Category, Abuse: l.Abuse, Source: l.Source, Confidence: l.Confidence,
+		ConfidenceID: l.ConfidenceID, Actor: l.Actor, ListedFrom: dateStr(l.ListedFrom), ListedTo: dateStr(l.ListedTo),
+		Via: via, Address: s, ClusterDefiner: l.ClusterDefiner || l.Scope == OnEntity}
+	if src := v.srcs[l.SourceID]; src != nil {
+		out.List = src.Name
+	}
+	return out
+}
+
+type viewer struct {
+	net  *btc.Network
+	srcs map[uint32]*Source
+}
+
+// ShowAddress returns the labels of address s: its own, and those its
+// entity carries through other addresses (cluster definers and entity
+// labels), each with via. asOf (zero: now and ever) keeps only labels that
+// applied then. Conflicting labels are all returned.
+func ShowAddress(ctx context.Context, db *index.DB, s string, asOf time.Time) ([]View, error) {
+	k, err := address.Decode(s, db.Network())
+	if err != nil {
+		return nil, err
+	}
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	v := &viewer{net: db.Network(), srcs: srcs}
+	own, err := addressLabels(ctx, db, k)
+	if err != nil {
+		return nil, err
+	}
+	out := []View{}
+	for i := range own {
+		if applies(&own[i], asOf) {
+			out = append(out, v.view(&own[i], "address"))
+		}
+	}
+	id, err := db.AddrIDOfKey(k)
+	if errors.Is(err, index.ErrNotFound) {
+		return out, nil // not on chain: no entity
+	}
+	if err != nil {
+		return nil, err
+	}
+	ent, err := cluster.EntityOf(db, id)
+	if errors.Is(err, cluster.ErrNotClustered) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rest, err := entityLabels(ctx, db, v, ent, id, asOf, true)
+	return append(out, rest...), err
+}
+
+// ShowEntity returns the labels of every labelled address of entity id.
+func ShowEntity(ctx context.Context, db *index.DB, id uint64, asOf time.Time) ([]View, error) {
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	ent, err := cluster.EntityOf(db, btc.AddrID(id))
+	if err != nil {
+		return nil, err
+	}
+	out, err := entityLabels(ctx, db, &viewer{net: db.Network(), srcs: srcs}, ent, btc.NoAddr, asOf, false)
+	if out == nil {
+		out = []View{}
+	}
+	return out, err
+}
+
+// entityLabels returns the labels on the labelled members of entity ent
+// other than skip; definersOnly keeps only labels that define the entity.
+func entityLabels(ctx context.Context, db *index.DB, v *viewer, ent uint64, skip btc.AddrID, asOf time.Time, definersOnly bool) ([]View, error) {
+	members, err := labelledMembers(ctx, db, ent)
+	if err != nil {
+		return nil, err
+	}
+	var out []View
+	for _, m := range members {
+		if m == skip {
+			continue
+		}
+		k, err := db.AddrKey(m)
+		if err != nil {
+			return nil, err
+		}
+		ls, err := addressLabels(ctx, db, k)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ls {
+			if (definersOnly && !ls[i].ClusterDefiner && ls[i].Scope != OnEntity) || !applies(&ls[i], asOf) {
+				continue
+			}
+			out = append(out, v.view(&ls[i], "entity"))
+		}
+	}
+	return out, nil
+}
+
+// labelledMembers returns the indexed labelled addresses of entity ent,
+// from the entity index when it is current, else by resolving every
+// labelled address (bounded by the number of labels, not the entity's
+// size).
+func labelledMembers(ctx context.Context, db *index.DB, ent uint64) ([]btc.AddrID, error) {
+	fresh, err := entityIndexFresh(db)
+	if err != nil {
+		return nil, err
+	}
+	var out []btc.AddrID
+	if fresh {
+		err := db.StageScan(ctx, keyEntity(ent, 0), keyEntity(ent+1, 0), func(k, _ []byte) (bool, error) {
+			out = append(out, btc.AddrID(binary.BigEndian.Uint64(k[9:])))
+			return true, nil
+		})
+		return out, err
+	}
+	err = eachLabelledAddress(ctx, db, func(id btc.AddrID, e uint64) error {
+		if e == ent {
+			out = append(out, id)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// eachLabelledAddress calls fn with every labelled address that is indexed
+// and its entity.
+func eachLabelledAddress(ctx context.Context, db *index.DB, fn func(btc.AddrID, uint64) error) error {
+	var last []byte
+	return db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, _ []byte) (bool, error) {
+		ak, _, _, err := parseLabelKey(k)
+		if err != nil {
+			return false, err
+		}
+		kb := ak.Bytes()
+		if slices.Equal(kb, last) {
+			return true, nil
+		}
+		last = slices.Clone(kb)
+		id, err := db.AddrIDOfKey(ak)
+		if errors.Is(err, index.ErrNotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		e, err := cluster.EntityOf(db, id)
+		if errors.Is(err, cluster.ErrNotClustered) {
+			e, err = uint64(id), nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return true, fn(id, e)
+	})
+}
+
+// entityIndexFresh reports whether keyspace 45 reflects the current labels
+// and clustering.
+func entityIndexFresh(db *index.DB) (bool, error) {
+	st, err := readState(db)
+	if err != nil || st.EntityIndex == 0 {
+		return false, err
+	}
+	cs, err := cluster.ReadStatus(db)
+	if errors.Is(err, cluster.ErrNotClustered) {
+		return st.EntityIndex == 1, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return st.EntityIndex == cs.Merges+1 && !cs.Dirty, nil
+}
+
+// Refresh rebuilds the index of labelled addresses by entity when labels
+// or entities changed since it was built (after an import, an ingest or a
+// reclustering). Its cost grows with the number of labelled addresses.
+func Refresh(ctx context.Context, db *index.DB) error {
+	fresh, err := entityIndexFresh(db)
+	if err != nil || fresh {
+		return err
+	}
+	st, err := readState(db)
+	if err != nil {
+		return err
+	}
+	wb := db.NewStageBatch()
+	defer wb.Close()
+	wb.DeleteRange([]byte{pEntity}, []byte{pEntity + 1})
+	err = eachLabelledAddress(ctx, db, func(id btc.AddrID, e uint64) error {
+		wb.Set(keyEntity(e, uint64(id)), nil)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	st.EntityIndex = 1
+	if cs, err := cluster.ReadStatus(db); err == nil {
+		st.EntityIndex = cs.Merges + 1
+	} else if !errors.Is(err, cluster.ErrNotClustered) {
+		return err
+	}
+	wb.Set(append([]byte{pState}, keyState...), st.encode())
+	return wb.Commit()
+}
