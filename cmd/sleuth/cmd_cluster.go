@@ -14,6 +14,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
 )
 
 // changeFlag parses --change: "all", "none" or a comma list of heuristics.
@@ -118,10 +119,15 @@ func runCluster(ctx context.Context, args []string) error {
 	return nil
 }
 
-// updateClusters runs cluster.Update with a progress line.
+// updateClusters runs cluster.Update, then brings the labels' entity index
+// up to date.
 func updateClusters(ctx context.Context, db *index.DB, opts cluster.Options, verbose bool) (cluster.Summary, error) {
 	opts.Logger = newLogger(verbose)
-	return cluster.Update(ctx, db, opts)
+	sum, err := cluster.Update(ctx, db, opts)
+	if err != nil {
+		return sum, err
+	}
+	return sum, label.Refresh(ctx, db)
 }
 
 func printClusterSummary(sum cluster.Summary) {

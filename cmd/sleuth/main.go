@@ -18,6 +18,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
 )
 
 type command struct {
@@ -26,18 +27,21 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"ingest":  {runIngest, "index Bitcoin Core block files (and standalone blocks)"},
-	"stats":   {runStats, "totals of the index"},
-	"block":   {runBlock, "look up a block by height or hash"},
-	"tx":      {runTx, "look up a transaction by txid"},
-	"address": {runAddress, "look up an address and its transactions"},
-	"check":   {runCheck, "verify the index's invariants"},
-	"demo":    {runDemo, "index the bundled real blocks and show what is in them"},
-	"sim":     {runSim, "write a simulated chain with an answer key"},
-	"bench":   {runBench, "measure end-to-end ingest (tx/s, peak RSS, disk)"},
-	"cluster": {runCluster, "group addresses into entities (runs after every ingest)"},
-	"entity":  {runEntity, "look up an entity by address or id; list or explain its addresses"},
-	"eval":    {runEval, "score the clustering against a simulator answer key (eval clusters --truth DIR)"},
+	"ingest":   {runIngest, "index Bitcoin Core block files (and standalone blocks)"},
+	"stats":    {runStats, "totals of the index"},
+	"block":    {runBlock, "look up a block by height or hash"},
+	"tx":       {runTx, "look up a transaction by txid"},
+	"address":  {runAddress, "look up an address and its transactions"},
+	"check":    {runCheck, "verify the index's invariants"},
+	"demo":     {runDemo, "index the bundled real blocks and show what is in them"},
+	"sim":      {runSim, "write a simulated chain with an answer key"},
+	"bench":    {runBench, "measure end-to-end ingest (tx/s, peak RSS, disk)"},
+	"cluster":  {runCluster, "group addresses into entities (runs after every ingest)"},
+	"entity":   {runEntity, "look up an entity by address or id; list or explain its addresses"},
+	"eval":     {runEval, "score the clustering against a simulator answer key (eval clusters --truth DIR)"},
+	"labels":   {runLabels, "import sanctions lists and TagPacks; show, count and export labels"},
+	"label":    {runLabel, "add an investigator's label to an address or entity (label add)"},
+	"rescreen": {runRescreen, "list past transactions of addresses that the latest imports newly listed"},
 }
 
 // Exit codes.
@@ -105,7 +109,7 @@ func exitCode(err error) int {
 	case errors.As(err, &ue), errors.Is(err, index.ErrBadRef),
 		errors.Is(err, address.ErrChecksum), errors.Is(err, address.ErrWrongNetwork),
 		errors.Is(err, address.ErrLength), errors.Is(err, address.ErrFormat),
-		errors.Is(err, btc.ErrHashLength), errors.Is(err, btc.ErrHashHex):
+		errors.Is(err, btc.ErrHashLength), errors.Is(err, btc.ErrHashHex), errors.Is(err, label.ErrCategory):
 		return exitUsage
 	default:
 		return exitFailure

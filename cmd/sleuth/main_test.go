@@ -165,3 +165,81 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelsCLI runs the label commands end to end on the bundled real
+// blocks: import a TagPack, show in the issue's JSON shape (via address and
+// via entity), add an investigator's entity label, export it as a TagPack
+// that imports again, and rescreen.
+func TestLabelsCLI(t *testing.T) {
+	work := t.TempDir()
+	blocks, _, err := demo.Unpack(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := work + "/db"
+	if code, _, errs := runCLI(t, "ingest", "--db", db, "--blocks", blocks); code != 0 {
+		t.Fatalf("ingest: %s", errs)
+	}
+	pack := work + "/case.yaml"
+	// 18SH9vwx… and 1ByLSV2g… were spent together at height 496.
+	os.WriteFile(pack, []byte(`title: Test case
+creator: sleuth tests
+source: case 1
+currency: BTC
+confidence: forensic
+is_cluster_definer: true
+lastmod: 2017-05-12
+tags:
+- address: 18SH9vwx24L5cTabfkgtGMjF8A56pD9AUJ
+  label: Early wallet
+  category: miner
+  abuse: service_hack
+`), 0o644)
+	if code, out, errs := runCLI(t, "labels", "import", "--db", db, pack); code != 0 {
+		t.Fatalf("import: %d %s %s", code, out, errs)
+	}
+	code, out, errs := runCLI(t, "labels", "show", "--db", db, "--json", "1ByLSV2gLRcuqUmfdYcpPQH8Npm8cccsFg")
+	if code != 0 {
+		t.Fatalf("show: %s", errs)
+	}
+	var views []map[string]any
+	if err := json.Unmarshal([]byte(out), &views); err != nil || len(views) != 1 {
+		t.Fatalf("show: %v %s", err, out)
+	}
+	for _, k := range []string{"label", "category", "source", "confidence", "actor", "listed_from", "listed_to", "via"} {
+		if _, ok := views[0][k]; !ok {
+			t.Errorf("labels show --json lacks %q: %s", k, out)
+		}
+	}
+	if views[0]["via"] != "entity" || views[0]["label"] != "Early wallet" || views[0]["listed_from"] != "2017-05-12" {
+		t.Fatalf("inherited label: %s", out)
+	}
+	// Before the tag's date it did not apply.
+	if _, out, _ := runCLI(t, "labels", "show", "--db", db, "--json", "--as-of", "2017-01-01", "18SH9vwx24L5cTabfkgtGMjF8A56pD9AUJ"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("as of 2017-01-01: %s", out)
+	}
+	if code, _, errs := runCLI(t, "label", "add", "--db", db, "18SH9vwx24L5cTabfkgtGMjF8A56pD9AUJ", "--category", "exchange", "--label", "Yapizon hot wallet", "--source", "case 2017-04", "--confidence", "90", "--abuse", "service_hack"); code != 0 {
+		t.Fatalf("label add: %s", errs)
+	}
+	code, exported, errs := runCLI(t, "labels", "export", "--db", db)
+	if code != 0 || !strings.Contains(exported, "Yapizon hot wallet") {
+		t.Fatalf("export: %d %s %s", code, exported, errs)
+	}
+	os.WriteFile(work+"/export.yaml", []byte(exported), 0o644)
+	db2 := work + "/db2"
+	if code, _, errs := runCLI(t, "labels", "import", "--db", db2, work+"/export.yaml"); code != 0 {
+		t.Fatalf("re-import of the export: %s", errs)
+	}
+	if _, out, _ := runCLI(t, "labels", "show", "--db", db2, "18SH9vwx24L5cTabfkgtGMjF8A56pD9AUJ"); !strings.Contains(out, "Yapizon hot wallet") {
+		t.Fatalf("exported label lost: %s", out)
+	}
+	code, out, errs = runCLI(t, "rescreen", "--db", db, "--json")
+	if code != 0 || !strings.Contains(out, `"direction": "received"`) {
+		t.Fatalf("rescreen: %d %s %s", code, out, errs)
+	}
+	// Bad input: a malformed pack is refused with its line, exit 1.
+	os.WriteFile(work+"/bad.yaml", []byte("title: x\ncreator: y\ntags:\n- address: 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3\n  currency: BTC\n  label: z\n  source: s\n  category: nonsense\n"), 0o644)
+	if code, _, errs := runCLI(t, "labels", "import", "--db", db, work+"/bad.yaml"); code != 1 || !strings.Contains(errs, "bad.yaml:") {
+		t.Fatalf("bad pack: exit %d, %s", code, errs)
+	}
+}

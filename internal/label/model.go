@@ -19,7 +19,8 @@ const (
 	pPub     = index.StageLabel + 0x3 // 43 source BE32 date BE64            -> publication (a dated list snapshot)
 	pAdded   = index.StageLabel + 0x4 // 44 import BE32 len(key) key         -> empty: the import first put the address on its source
 	pEntity  = index.StageLabel + 0x5 // 45 entity BE64 addrid BE64          -> empty: labelled indexed addresses by entity
-	pEnd     = index.StageLabel + 0x6
+	pActor   = index.StageLabel + 0x6 // 46 actor id                         -> actor (from ActorPacks)
+	pEnd     = index.StageLabel + 0x7
 	keyState = "state"
 )
 
@@ -39,11 +40,11 @@ const (
 type Label struct {
 	Address        address.Key `json:"-"`
 	Label          string      `json:"label"`
-	Category       string      `json:"category"`          // concept id (exchange, mixing_service, …)
-	Abuse          string      `json:"abuse,omitempty"`   // concept id (ransomware, sanction, …)
-	Actor          string      `json:"actor,omitempty"`   // ActorPack id
-	Source         string      `json:"source"`            // where the claim comes from (URL, list, investigator)
-	Confidence     int         `json:"confidence"`        // 0..100
+	Category       string      `json:"category"`        // concept id (exchange, mixing_service, …)
+	Abuse          string      `json:"abuse,omitempty"` // concept id (ransomware, sanction, …)
+	Actor          string      `json:"actor,omitempty"` // ActorPack id
+	Source         string      `json:"source"`          // where the claim comes from (URL, list, investigator)
+	Confidence     int         `json:"confidence"`      // 0..100
 	ConfidenceID   string      `json:"confidence_id,omitempty"`
 	Context        string      `json:"context,omitempty"` // free text from the pack
 	ClusterDefiner bool        `json:"cluster_definer"`

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/tagpack"
 )
 
 // Stats is the answer of `sleuth labels stats`.
@@ -203,6 +204,9 @@ func Rescreen(ctx context.Context, db *index.DB, since int64, commit bool) (*Res
 	return res, nil
 }
 
+// ErrCategory is returned for a category or abuse that is not a concept.
+var ErrCategory = errors.New("unknown category")
+
 // OwnSource is the source name of labels added with `sleuth label add`.
 const OwnSource = "investigator"
 
@@ -218,6 +222,12 @@ func AddOwn(ctx context.Context, db *index.DB, s string, entity bool, l Label) (
 	}
 	if l.Confidence < 0 || l.Confidence > 100 {
 		return Result{}, fmt.Errorf("confidence %d: want 0..100", l.Confidence)
+	}
+	tax := tagpack.DefaultTaxonomy()
+	for _, c := range []string{l.Category, l.Abuse} {
+		if _, ok := tax.Concept(c); c != "" && !ok {
+			return Result{}, fmt.Errorf("%w: %q is not a concept of the GraphSense taxonomy (e.g. exchange, mixing_service, ransomware, service_hack, sanction)", ErrCategory, c)
+		}
 	}
 	l.Address = k
 	if entity {
@@ -258,4 +268,3 @@ func Own(ctx context.Context, db *index.DB) ([]Label, error) {
 	})
 	return out, err
 }
-

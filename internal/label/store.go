@@ -207,7 +207,7 @@ type View struct {
 	Source         string  `json:"source"`
 	Confidence     int     `json:"confidence"`
 	ConfidenceID   string  `json:"confidence_id,omitempty"`
-	Actor          string  `json:"actor,omitempty"`
+	Actor          string  `json:"actor"`
 	ListedFrom     *string `json:"listed_from"`
 	ListedTo       *string `json:"listed_to"`
 	Via            string  `json:"via"`               // "address" or "entity"

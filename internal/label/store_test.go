@@ -2,8 +2,8 @@ package label
 
 import (
 	"bufio"
-	"context"
 	"compress/gzip"
+	"context"
 	"io"
 	"os"
 	"path/filepath"

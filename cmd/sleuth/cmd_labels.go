@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+)
+
+func runLabels(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: sleuth labels import FILE... | show ADDR|ENTITY | stats | export")
+	}
+	switch args[0] {
+	case "import":
+		return labelsImport(ctx, args[1:])
+	case "show":
+		return labelsShow(ctx, args[1:])
+	case "stats":
+		return labelsStats(ctx, args[1:])
+	case "export":
+		return labelsExport(ctx, args[1:])
+	}
+	return usagef("labels %q: want import, show, stats or export", args[0])
+}
+
+func parseDate(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return t, usagef("date %q: want YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+func labelsImport(ctx context.Context, args []string) error {
+	var s storeFlags
+	var format, date string
+	var skipInvalid bool
+	fs := flag.NewFlagSet("labels import", flag.ContinueOnError)
+	s.add(fs, true)
+	fs.StringVar(&format, "format", "", "tagpack, actorpack, sdn_csv, address_list or sdn_advanced_xml (default: detected)")
+	fs.StringVar(&date, "date", "", "publication date of a sanctions list whose file does not state it (YYYY-MM-DD)")
+	fs.BoolVar(&skipInvalid, "skip-invalid", false, "import a TagPack whose only problems are undecodable addresses, leaving those tags out (each is reported)")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("labels import: give one or more files")
+	}
+	d, err := parseDate(date)
+	if err != nil {
+		return err
+	}
+	db, err := s.open(true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	var results []*label.FileResult
+	var failed []string
+	for _, path := range fs.Args() {
+		r, err := label.ImportFile(ctx, db, path, label.ImportOptions{Format: format, Date: d, SkipInvalid: skipInvalid})
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return err
+			}
+			failed = append(failed, err.Error())
+			continue
+		}
+		results = append(results, r)
+	}
+	if err := label.Refresh(ctx, db); err != nil {
+		return err
+	}
+	if s.json {
+		if err := printJSON(struct {
+			Imported []*label.FileResult `json:"imported"`
+			Failed   []string            `json:"failed"`
+			Elapsed  float64             `json:"elapsed_s"`
+		}{results, append([]string{}, failed...), time.Since(start).Seconds()}); err != nil {
+			return err
+		}
+	} else {
+		total := 0
+		for _, r := range results {
+			what := fmt.Sprintf("%d labels, %d new addresses", r.Labels, r.Added)
+			if r.Actors > 0 {
+				what = fmt.Sprintf("%d actors", r.Actors)
+			}
+			if r.Unchanged {
+				what = "unchanged since the last import"
+			}
+			fmt.Printf("%s (%s → %q): %s\n", r.File, r.Format, r.Source, what)
+			for _, w := range r.Rejected {
+				fmt.Printf("  rejected %s\n", w)
+			}
+			total += r.Labels
+		}
+		fmt.Printf("imported %d of %d files, %d labels in %s\n", len(results), fs.NArg(), total, time.Since(start).Round(time.Millisecond))
+		if len(results) > 0 {
+			fmt.Println("run 'sleuth rescreen' to find past transactions of newly listed addresses")
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d files not imported (each file is imported whole or not at all):\n%s",
+			len(failed), fs.NArg(), strings.Join(failed, "\n"))
+	}
+	return nil
+}
+
+func labelsShow(ctx context.Context, args []string) error {
+	var asOf string
+	db, fs, s, err := lookupCommand("labels show", args, 1, "one ADDRESS or entity ID", func(fs *flag.FlagSet) {
+		fs.StringVar(&asOf, "as-of", "", "only labels that applied on this date (YYYY-MM-DD)")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	at, err := parseDate(asOf)
+	if err != nil {
+		return err
+	}
+	arg := fs.Arg(0)
+	var views []label.View
+	if id, perr := strconv.ParseUint(arg, 10, 64); perr == nil {
+		if id >= uint64(db.Tip().NextAddr) {
+			return fmt.Errorf("entity %d: %w", id, index.ErrNotFound)
+		}
+		views, err = label.ShowEntity(ctx, db, id, at)
+	} else {
+		views, err = label.ShowAddress(ctx, db, arg, at)
+	}
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(views)
+	}
+	if len(views) == 0 {
+		fmt.Println("no labels")
+		return nil
+	}
+	for _, v := range views {
+		fmt.Printf("%-8s %s  [%s%s]  confidence %d  %s  listed %s … %s  (%s; %s)\n", v.Via, v.Label, v.Category,
+			optSuffix(v.Abuse), v.Confidence, v.Address, optString(v.ListedFrom, "?"), optString(v.ListedTo, "now"), v.List, v.Source)
+	}
+	return nil
+}
+
+func optSuffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "/" + s
+}
+
+func labelsStats(ctx context.Context, args []string) error {
+	db, _, s, err := lookupCommand("labels stats", args, 0, "no arguments", nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := label.ReadStats(ctx, db)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(st)
+	}
+	fmt.Printf("%d labels on %d addresses (%d on chain) from %d sources\n", st.Labels, st.Addresses, st.OnChain, len(st.Sources))
+	for _, src := range st.Sources {
+		pubs := ""
+		if n := len(src.Publications); n > 0 {
+			pubs = fmt.Sprintf(", %d publications %s … %s", n, src.Publications[0], src.Publications[n-1])
+		}
+		fmt.Printf("  %-8s %-50s %6d addresses%s\n", src.Kind, src.Name, src.Labels, pubs)
+	}
+	printCounts("by category", st.ByCategory)
+	printCounts("by abuse", st.ByAbuse)
+	return nil
+}
+
+func printCounts(title string, m map[string]int) {
+	if len(m) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || (m[keys[i]] == m[keys[j]] && keys[i] < keys[j]) })
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	fmt.Printf("%s: %s\n", title, strings.Join(parts, ", "))
+}
+
+func labelsExport(ctx context.Context, args []string) error {
+	var out string
+	db, _, _, err := lookupCommand("labels export", args, 0, "no arguments", func(fs *flag.FlagSet) {
+		fs.StringVar(&out, "out", "", "write the TagPack to this file (default: standard output)")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	w := os.Stdout
+	if out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	return label.Export(ctx, db, w)
+}
+
+// runLabel is `sleuth label add ADDR|ENTITY --category C --label L --source S [--confidence N]`.
+func runLabel(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usagef("usage: sleuth label add ADDRESS|ENTITY --category C --label L --source S [--confidence N]")
+	}
+	var s storeFlags
+	var l label.Label
+	var conf int
+	fs := flag.NewFlagSet("label add", flag.ContinueOnError)
+	s.add(fs, true)
+	fs.StringVar(&l.Category, "category", "", "concept id: exchange, mixing_service, ransomware, … (the GraphSense concept taxonomy)")
+	fs.StringVar(&l.Label, "label", "", "the label, e.g. \"Yapizon hot wallet\"")
+	fs.StringVar(&l.Source, "source", "", "where the finding comes from (case number, report URL)")
+	fs.StringVar(&l.Abuse, "abuse", "", "abuse concept id, e.g. theft, ransomware (optional)")
+	fs.StringVar(&l.Actor, "actor", "", "actor id (optional)")
+	fs.IntVar(&conf, "confidence", 70, "0..100 (70: forensic investigation)")
+	if err := parseInterspersed(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("label add: want one ADDRESS or entity ID")
+	}
+	l.Confidence = conf
+	db, err := s.open(true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	arg, entity := fs.Arg(0), false
+	if id, perr := strconv.ParseUint(arg, 10, 64); perr == nil {
+		// An entity id: label it through its oldest address.
+		if id >= uint64(db.Tip().NextAddr) {
+			return fmt.Errorf("entity %d: %w", id, index.ErrNotFound)
+		}
+		root, err := cluster.EntityOf(db, btc.AddrID(id))
+		if err != nil {
+			return err
+		}
+		if arg, _, err = db.AddrString(btc.AddrID(root)); err != nil {
+			return err
+		}
+		if arg == "" {
+			return fmt.Errorf("entity %d: its oldest address has no address string to label", id)
+		}
+		entity = true
+	}
+	r, err := label.AddOwn(ctx, db, arg, entity, l)
+	if err != nil {
+		return err
+	}
+	if err := label.Refresh(ctx, db); err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(r)
+	}
+	what := "address"
+	if entity {
+		what = "entity of"
+	}
+	fmt.Printf("labelled %s %s %q (%s), import %d\n", what, arg, l.Label, l.Category, r.Import)
+	return nil
+}
+
+func runRescreen(ctx context.Context, args []string) error {
+	var s storeFlags
+	var since int64
+	var dry bool
+	fs := flag.NewFlagSet("rescreen", flag.ContinueOnError)
+	s.add(fs, true)
+	fs.Int64Var(&since, "since-import", -1, "screen the addresses added by imports after this one (default: since the last rescreen)")
+	fs.BoolVar(&dry, "dry-run", false, "do not record that these imports were screened")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("rescreen takes no arguments")
+	}
+	db, err := s.open(!dry)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := label.Rescreen(ctx, db, since, !dry)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(r)
+	}
+	fmt.Printf("imports %d..%d: %d newly listed addresses, %d of them on chain, %d transactions\n",
+		r.FromImport+1, r.ToImport, r.Addresses, r.OnChain, len(r.Hits))
+	for _, h := range r.Hits {
+		when := ""
+		if h.BeforeListing {
+			when = "  BEFORE LISTING (" + optString(h.ListedFrom, "?") + ")"
+		}
+		fmt.Printf("%s  %-8s %s  %-8s %s  %s  %s%s\n", h.Time, optHeight(h.Height), h.TxID, h.Direction, optBTC(h.Value), h.Address, h.Label, when)
+	}
+	return nil
+}
