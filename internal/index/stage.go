@@ -262,6 +262,20 @@ func (db *DB) fillTx(tx *coinjoin.Tx, num btc.TxNum, tr *txRecord) error {
 	return nil
 }
 
+// SpentBy returns the input that spends output ref, and false when the
+// output is unspent (or spent only in a standalone block, X4).
+func (db *DB) SpentBy(ref btc.OutRef) (btc.InRef, bool, error) {
+	v, err := db.get(keySpend(nil, ref))
+	if err != nil || v == nil {
+		return 0, false, err
+	}
+	x, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, false, corrupt("spend", fmt.Errorf("outref %s", ref))
+	}
+	return btc.InRef(x), true, nil
+}
+
 // TxID returns the txid of transaction num.
 func (db *DB) TxID(num btc.TxNum) (btc.Hash, error) {
 	v, err := db.get(keyTx(num))

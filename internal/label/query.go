@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/tagpack"
 )
@@ -265,6 +266,56 @@ func Own(ctx context.Context, db *index.DB) ([]Label, error) {
 		l.Address, l.SourceID = ak, sid
 		out = append(out, l)
 		return true, nil
+	})
+	return out, err
+}
+
+// Service is an entity a label names as a service: where traced funds
+// stop (an exchange, a swap service, a payment processor).
+type Service struct {
+	Label    string `json:"label"`
+	Category string `json:"category"`
+	Source   string `json:"source"`
+}
+
+// ServiceCategories are the concept ids that make an entity a cash-out
+// point for tracing.
+var ServiceCategories = []string{"exchange", "swap_service", "payment_processor", "gambling", "wallet_service", "bridge", "atm", "market"}
+
+// Services returns, by entity id, the entities holding an address that a
+// label of one of categories (ServiceCategories when nil) names — a
+// service's address makes its entity the service — with the most confident
+// such label. Its cost grows with the labelled addresses.
+func Services(ctx context.Context, db *index.DB, categories []string) (map[uint64]Service, error) {
+	if categories == nil {
+		categories = ServiceCategories
+	}
+	want := map[string]bool{}
+	for _, c := range categories {
+		want[c] = true
+	}
+	out := map[uint64]Service{}
+	conf := map[uint64]int{}
+	err := eachLabelledAddress(ctx, db, func(id btc.AddrID, ent uint64) error {
+		k, err := db.AddrKey(id)
+		if err != nil {
+			return err
+		}
+		ls, err := addressLabels(ctx, db, k)
+		if err != nil {
+			return err
+		}
+		for i := range ls {
+			l := &ls[i]
+			if !want[l.Category] {
+				continue
+			}
+			if c, ok := conf[ent]; !ok || l.Confidence > c {
+				conf[ent] = l.Confidence
+				out[ent] = Service{Label: l.Label, Category: l.Category, Source: l.Source}
+			}
+		}
+		return nil
 	})
 	return out, err
 }
