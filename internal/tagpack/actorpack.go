@@ -74,78 +74,13 @@ func ParseActorPack(path string, r io.Reader, tax *Taxonomy) (*ActorPack, error)
 	if tax == nil {
 		tax = DefaultTaxonomy()
 	}
-	root, err := decodeDocument(path, r)
+	c, h, err := readPack(path, r, &actorpackFormat, tax)
 	if err != nil {
 		return nil, err
 	}
-	c := &collector{path: path}
-	ap := &ActorPack{Path: path}
-	root = deref(root)
-	if root.Kind != yaml.MappingNode {
-		c.add(root.Line, "", fmt.Errorf("%w: an ActorPack must be a YAML mapping", ErrSchema))
-		return nil, c.err()
-	}
+	ap := &ActorPack{Path: path, Title: h.title, Creator: h.creator, Description: h.description, IsPublic: h.isPublic, LastMod: h.lastMod}
 
-	var header actorValues
-	var actorsNode *yaml.Node
-	seen := make(map[string]bool)
-	for _, f := range headerFields(c, root) {
-		seen[f.name] = true
-		if i, ok := actorFieldIndex[f.name]; ok {
-			header.named[i] = true
-			if i == aLastmod {
-				if n := deref(f.val); n.Kind == yaml.ScalarNode {
-					if k, _ := scalarKind(n); k == kStr {
-						// Quoted dates ("lastmod: '2023-02-17'" in the
-						// public ActorPack) pass strptime("%Y-%m-%d").
-						if t, ok := parseLooseDate(n.Value); ok {
-							header.set(i, value{node: n, t: t})
-							continue
-						}
-					}
-				}
-			}
-			v, err := checkActorValue(c, i, f.val, false, tax)
-			if err != nil {
-				c.add(v.node.Line, f.name, err)
-				continue
-			}
-			header.set(i, v)
-			continue
-		}
-		def, ok := findDef(actorpackHeaderDefs, f.name)
-		if !ok {
-			c.add(f.key.Line, f.name, fmt.Errorf("%w: field not allowed in the header", ErrSchema))
-			continue
-		}
-		v, err := checkValue(def, f.val, tax)
-		if err != nil {
-			c.add(v.node.Line, f.name, err)
-			continue
-		}
-		switch f.name {
-		case "title":
-			ap.Title = v.s
-		case "creator":
-			ap.Creator = v.s
-		case "description":
-			ap.Description = v.s
-		case "is_public":
-			ap.IsPublic = v.b
-		case "actors":
-			actorsNode = v.node
-		}
-	}
-	for _, def := range actorpackHeaderDefs {
-		if def.mandatory && !seen[def.name] {
-			c.add(root.Line, def.name, fmt.Errorf("%w: mandatory header field missing", ErrSchema))
-		}
-	}
-	if header.present[aLastmod] {
-		ap.LastMod = header.v[aLastmod].t
-	}
-
-	if actorsNode != nil {
+	if actorsNode := h.list; actorsNode != nil {
 		if len(actorsNode.Content) == 0 {
 			c.add(actorsNode.Line, "actors", fmt.Errorf("%w: no actors", ErrSchema))
 		}
@@ -153,7 +88,7 @@ func ParseActorPack(path string, r io.Reader, tax *Taxonomy) (*ActorPack, error)
 		byID := make(map[string]int)
 		byIDLabel := make(map[[2]string]bool)
 		for _, raw := range actorsNode.Content {
-			a, ok := parseActor(c, raw, &header, tax)
+			a, ok := parseActor(c, raw, &h.fields, tax)
 			if !ok {
 				continue
 			}
@@ -195,17 +130,9 @@ func ParseActorPack(path string, r io.Reader, tax *Taxonomy) (*ActorPack, error)
 	return ap, nil
 }
 
-type actorValues struct {
-	present [numActorFields]bool
-	named   [numActorFields]bool
-	v       [numActorFields]value
-}
-
-func (av *actorValues) set(i int, v value) { av.present[i] = true; av.v[i] = v }
-
-// checkActorValue checks actor field i; inActor says whether it stands in
-// an actor (where a context may be a YAML mapping) or in the header.
-func checkActorValue(c *collector, i int, raw *yaml.Node, inActor bool, tax *Taxonomy) (value, error) {
+// checkActorValue checks actor field i; own says whether it stands in an
+// actor (where a context may be a YAML mapping) or in the header.
+func checkActorValue(c *collector, i int, raw *yaml.Node, own bool, tax *Taxonomy) (value, error) {
 	def := actorFieldDefs[i]
 	if def.typ != tJSONText {
 		return checkValue(def, raw, tax)
@@ -215,7 +142,7 @@ func checkActorValue(c *collector, i int, raw *yaml.Node, inActor bool, tax *Tax
 	var js string
 	switch n.Kind {
 	case yaml.MappingNode:
-		if !inActor {
+		if !own {
 			return v, fmt.Errorf("%w: must be a JSON string, not a mapping (only an actor's own context may be a mapping)", ErrSchema)
 		}
 		w := &jsonWriter{datesAsStrings: true, nodes: &c.jsonNodes}
@@ -279,43 +206,17 @@ func checkActorContext(js string) error {
 	return nil
 }
 
-func parseActor(c *collector, raw *yaml.Node, header *actorValues, tax *Taxonomy) (a Actor, ok bool) {
-	n := deref(raw)
-	a.Line = n.Line
-	if n.Kind != yaml.MappingNode {
-		c.add(n.Line, "actors", fmt.Errorf("%w: an actor must be a mapping, not a %s", ErrSchema, nodeKindName(n)))
+func parseActor(c *collector, raw *yaml.Node, header *fieldValues, tax *Taxonomy) (a Actor, ok bool) {
+	it, ok := readItem(c, raw, &actorpackFormat, header, tax)
+	a.Line = it.n.Line
+	if !ok {
 		return a, false
 	}
-	before := len(c.errs) + c.dropped
-	var own actorValues
-	for _, f := range mappingFields(c, n) {
-		i, known := actorFieldIndex[f.name]
-		if !known {
-			c.add(f.key.Line, f.name, fmt.Errorf("%w: field not allowed in an actor", ErrSchema))
-			continue
-		}
-		own.named[i] = true
-		v, err := checkActorValue(c, i, f.val, true, tax)
-		if err != nil {
-			c.add(v.node.Line, f.name, err)
-			continue
-		}
-		own.set(i, v)
-	}
-	get := func(i int) value {
-		if own.present[i] {
-			return own.v[i]
-		}
-		return header.v[i]
-	}
-	for i, def := range actorFieldDefs {
-		if def.mandatory && !own.named[i] && !header.named[i] {
-			c.add(n.Line, def.name, fmt.Errorf("%w: mandatory field missing (in the actor and in the header)", ErrSchema))
-		}
-	}
-	if len(c.errs)+c.dropped != before {
+	it.checkMandatory(c, &actorpackFormat)
+	if it.failed(c) {
 		return a, false
 	}
+	get := func(i int) value { v, _ := it.get(i); return v }
 	a.ID = get(aID).s
 	a.Label = strings.TrimSpace(get(aLabel).s)
 	a.Categories = get(aCategories).list
@@ -345,7 +246,7 @@ func parseActor(c *collector, raw *yaml.Node, header *actorValues, tax *Taxonomy
 	// letters and digits only) or lists that form among its aliases, so
 	// that tags can name it either way.
 	if norm := normalizeID(a.ID); norm != a.ID && !contains(a.Aliases, norm) {
-		c.add(n.Line, "id", fmt.Errorf("%w: id %q must be normalized to %q or list it among its aliases", ErrSchema, a.ID, norm))
+		c.add(it.n.Line, "id", fmt.Errorf("%w: id %q must be normalized to %q or list it among its aliases", ErrSchema, a.ID, norm))
 		return a, false
 	}
 	return a, true

@@ -127,17 +127,18 @@ var actorContextDefs = map[string]ftype{
 	"legal_name":          tText,
 }
 
-var tagFieldIndex, actorFieldIndex map[string]int
+// Field name -> index in tagFieldDefs and actorFieldDefs.
+var (
+	tagFieldIndex   = fieldIndex(tagFieldDefs[:])
+	actorFieldIndex = fieldIndex(actorFieldDefs[:])
+)
 
-func init() {
-	tagFieldIndex = make(map[string]int, numTagFields)
-	for i, d := range tagFieldDefs {
-		tagFieldIndex[d.name] = i
+func fieldIndex(defs []fieldDef) map[string]int {
+	index := make(map[string]int, len(defs))
+	for i, d := range defs {
+		index[d.name] = i
 	}
-	actorFieldIndex = make(map[string]int, numActorFields)
-	for i, d := range actorFieldDefs {
-		actorFieldIndex[d.name] = i
-	}
+	return index
 }
 
 func findDef(defs []fieldDef, name string) (fieldDef, bool) {

@@ -88,96 +88,23 @@ func Parse(path string, r io.Reader, tax *Taxonomy) (*Pack, error) {
 	if tax == nil {
 		tax = DefaultTaxonomy()
 	}
-	root, err := decodeDocument(path, r)
+	c, h, err := readPack(path, r, &tagpackFormat, tax)
 	if err != nil {
 		return nil, err
 	}
-	c := &collector{path: path}
-	p := &Pack{Path: path}
-	root = deref(root)
-	if root.Kind != yaml.MappingNode {
-		c.add(root.Line, "", fmt.Errorf("%w: a TagPack must be a YAML mapping", ErrSchema))
-		return nil, c.err()
-	}
-
-	// Header: top-level keys, with those of an optional "header:" mapping
-	// merged over them (the tool's load_from_file does the same).
-	var header tagValues
-	var tagsNode *yaml.Node
-	seen := make(map[string]bool)
-	for _, f := range headerFields(c, root) {
-		seen[f.name] = true
-		if i, ok := tagFieldIndex[f.name]; ok {
-			header.named[i] = true
-			def := tagFieldDefs[i]
-			if i == fLastmod {
-				// The tool parses a string-valued header lastmod with
-				// strptime("%Y-%m-%d") before validating.
-				if n := deref(f.val); n.Kind == yaml.ScalarNode {
-					if k, _ := scalarKind(n); k == kStr {
-						if t, ok := parseLooseDate(n.Value); ok {
-							header.set(i, value{node: n, t: t})
-							continue
-						}
-					}
-				}
-			}
-			if i == fContext && deref(f.val).Kind == yaml.MappingNode {
-				// Only a tag's own context may be a mapping: the tool
-				// converts it to JSON in the Tag, never in the header.
-				c.add(f.val.Line, f.name, fmt.Errorf("%w: must be text, not mapping (only a tag's own context may be a mapping)", ErrSchema))
-				continue
-			}
-			v, err := checkValue(def, f.val, tax)
-			if err != nil {
-				c.add(v.node.Line, f.name, err)
-				continue
-			}
-			header.set(i, v)
-			continue
-		}
-		def, ok := findDef(tagpackHeaderDefs, f.name)
-		if !ok {
-			c.add(f.key.Line, f.name, fmt.Errorf("%w: field not allowed in the header", ErrSchema))
-			continue
-		}
-		v, err := checkValue(def, f.val, tax)
-		if err != nil {
-			c.add(v.node.Line, f.name, err)
-			continue
-		}
-		switch f.name {
-		case "title":
-			p.Title = v.s
-		case "creator":
-			p.Creator = v.s
-		case "description":
-			p.Description = v.s
-		case "is_public":
-			p.IsPublic = v.b
-		case "tags":
-			tagsNode = v.node
-		}
-	}
-	for _, def := range tagpackHeaderDefs {
-		if def.mandatory && !seen[def.name] {
-			c.add(root.Line, def.name, fmt.Errorf("%w: mandatory header field missing", ErrSchema))
-		}
-	}
-	if header.has(fLastmod) {
-		p.LastMod = header.v[fLastmod].t
-	}
+	p := &Pack{Path: path, Title: h.title, Creator: h.creator, Description: h.description, IsPublic: h.isPublic, LastMod: h.lastMod}
+	header := &h.fields
 	// A header currency without a network sets the network too.
 	if header.has(fCurrency) && !header.named[fNetwork] {
 		header.set(fNetwork, header.v[fCurrency])
 		header.named[fNetwork] = true
 	}
 
-	if tagsNode != nil {
+	if tagsNode := h.list; tagsNode != nil {
 		p.Tags = make([]Tag, 0, len(tagsNode.Content))
 		keys := make(map[tagKey]bool, len(tagsNode.Content))
 		for _, raw := range tagsNode.Content {
-			t, ok := parseTag(c, raw, &header, tax)
+			t, ok := parseTag(c, raw, header, tax)
 			if !ok {
 				continue
 			}
@@ -201,85 +128,15 @@ func Parse(path string, r io.Reader, tax *Taxonomy) (*Pack, error) {
 	return p, nil
 }
 
-// headerFields returns the top-level fields of root with those of a
-// "header" mapping merged over them.
-func headerFields(c *collector, root *yaml.Node) []field {
-	fields := mappingFields(c, root)
-	for i, f := range fields {
-		if f.name != "header" {
-			continue
-		}
-		h := deref(f.val)
-		if h.Kind != yaml.MappingNode {
-			c.add(h.Line, "header", fmt.Errorf("%w: must be a mapping", ErrSchema))
-			return append(fields[:i:i], fields[i+1:]...)
-		}
-		out := append(fields[:i:i], fields[i+1:]...)
-		for _, hf := range mappingFields(c, h) {
-			replaced := false
-			for j := range out {
-				if out[j].name == hf.name {
-					out[j] = hf
-					replaced = true
-				}
-			}
-			if !replaced {
-				out = append(out, hf)
-			}
-		}
-		return out
-	}
-	return fields
-}
-
-// tagValues holds the tag fields given at one level (header or tag).
-type tagValues struct {
-	present [numTagFields]bool // given and valid
-	named   [numTagFields]bool // given, valid or not
-	v       [numTagFields]value
-}
-
-func (tv *tagValues) set(i int, v value) { tv.present[i] = true; tv.v[i] = v }
-func (tv *tagValues) has(i int) bool     { return tv.present[i] }
-
 // parseTag checks one element of tags and resolves it against the header.
 // Problems go to c; ok is false if there were any.
-func parseTag(c *collector, raw *yaml.Node, header *tagValues, tax *Taxonomy) (t Tag, ok bool) {
-	n := deref(raw)
-	t.Line = n.Line
-	if n.Kind != yaml.MappingNode {
-		c.add(n.Line, "tags", fmt.Errorf("%w: a tag must be a mapping, not a %s", ErrSchema, nodeKindName(n)))
+func parseTag(c *collector, raw *yaml.Node, header *fieldValues, tax *Taxonomy) (t Tag, ok bool) {
+	it, ok := readItem(c, raw, &tagpackFormat, header, tax)
+	t.Line = it.n.Line
+	if !ok {
 		return t, false
 	}
-	before := len(c.errs) + c.dropped
-	var own tagValues
-	for _, f := range mappingFields(c, n) {
-		i, known := tagFieldIndex[f.name]
-		if !known {
-			c.add(f.key.Line, f.name, fmt.Errorf("%w: field not allowed in a tag", ErrSchema))
-			continue
-		}
-		own.named[i] = true
-		if i == fContext {
-			if m := deref(f.val); m.Kind == yaml.MappingNode {
-				// A tag's context may be written as a YAML mapping; the
-				// tool stores it as json.dumps of it.
-				w := &jsonWriter{nodes: &c.jsonNodes}
-				if err := w.value(m, 0); err != nil {
-					c.add(m.Line, f.name, err)
-					continue
-				}
-				own.set(i, value{node: m, s: w.b.String()})
-				continue
-			}
-		}
-		v, err := checkValue(tagFieldDefs[i], f.val, tax)
-		if err != nil {
-			c.add(v.node.Line, f.name, err)
-			continue
-		}
-		own.set(i, v)
-	}
+	own := &it.own
 	// A tag's own currency without its own network sets the network, even
 	// over a network inherited from the header.
 	if own.has(fCurrency) && !own.named[fNetwork] {
@@ -289,41 +146,23 @@ func parseTag(c *collector, raw *yaml.Node, header *tagValues, tax *Taxonomy) (t
 	// The tool gives a pack whose tags do not all have a confidence the
 	// lowest confidence at header level; old packs (ofac.yaml) have none.
 	if !own.named[fConfidence] && !header.named[fConfidence] {
-		own.set(fConfidence, value{node: n, s: tax.DefaultConfidence().ID})
+		own.set(fConfidence, value{node: it.n, s: tax.DefaultConfidence().ID})
 		own.named[fConfidence] = true
 	}
-	get := func(i int) (value, bool) {
-		if own.present[i] {
-			return own.v[i], true
-		}
-		if header.present[i] {
-			return header.v[i], true
-		}
-		return value{}, false
-	}
-	// A field given with a bad value (already reported) is not also
-	// called missing.
-	named := func(i int) bool { return own.named[i] || header.named[i] }
-	for i, def := range tagFieldDefs {
-		if def.mandatory {
-			if !named(i) {
-				c.add(n.Line, def.name, fmt.Errorf("%w: mandatory field missing (in the tag and in the header)", ErrSchema))
-			}
-		}
-	}
-	addr, hasAddr := get(fAddress)
-	txh, hasTx := get(fTxHash)
+	it.checkMandatory(c, &tagpackFormat)
+	addr, hasAddr := it.get(fAddress)
+	txh, hasTx := it.get(fTxHash)
 	switch {
 	case hasAddr && hasTx:
-		c.add(n.Line, "address", fmt.Errorf("%w: address and tx_hash are mutually exclusive but both are set", ErrSchema))
-	case !named(fAddress) && !named(fTxHash):
-		c.add(n.Line, "address", fmt.Errorf("%w: mandatory field missing: a tag needs an address or a tx_hash", ErrSchema))
+		c.add(it.n.Line, "address", fmt.Errorf("%w: address and tx_hash are mutually exclusive but both are set", ErrSchema))
+	case !it.named(fAddress) && !it.named(fTxHash):
+		c.add(it.n.Line, "address", fmt.Errorf("%w: mandatory field missing: a tag needs an address or a tx_hash", ErrSchema))
 	}
-	if len(c.errs)+c.dropped != before {
+	if it.failed(c) {
 		return t, false
 	}
 
-	s := func(i int) string { v, _ := get(i); return v.s }
+	s := func(i int) string { v, _ := it.get(i); return v.s }
 	t.Address = addr.s
 	t.TxHash = txh.s
 	// Trimmed too (the tool only upper-cases), so that a quoted "BTC " is
@@ -339,10 +178,10 @@ func parseTag(c *collector, raw *yaml.Node, header *tagValues, tax *Taxonomy) (t
 	t.Confidence = s(fConfidence)
 	conf, _ := tax.Confidence(t.Confidence)
 	t.ConfidenceLevel = conf.Level
-	if v, ok := get(fIsClusterDefiner); ok {
+	if v, ok := it.get(fIsClusterDefiner); ok {
 		t.IsClusterDefiner = v.b
 	}
-	if v, ok := get(fLastmod); ok {
+	if v, ok := it.get(fLastmod); ok {
 		t.LastMod = v.t
 	}
 	t.TagType = s(fTagType)
@@ -353,7 +192,7 @@ func parseTag(c *collector, raw *yaml.Node, header *tagValues, tax *Taxonomy) (t
 	// Concepts: the list, then abuse and category, then what the context
 	// implies (Tag.__init__ in the tool). The tool then validates the whole
 	// list against the concept taxonomy.
-	cv, _ := get(fConcepts)
+	cv, _ := it.get(fConcepts)
 	t.Concepts = append([]string(nil), cv.list...)
 	extra := []string{t.Abuse, t.Category}
 	if t.Context != "" {
@@ -362,7 +201,7 @@ func parseTag(c *collector, raw *yaml.Node, header *tagValues, tax *Taxonomy) (t
 	for _, x := range extra {
 		if x != "" && !contains(t.Concepts, x) {
 			if _, ok := tax.Concept(x); !ok {
-				cn, _ := get(fContext)
+				cn, _ := it.get(fContext)
 				c.add(cn.node.Line, "context", fmt.Errorf("%w: its tags map to concept %q, which is not in the concept taxonomy", ErrTaxonomy, x))
 				return t, false
 			}
@@ -387,6 +226,26 @@ func parseTag(c *collector, raw *yaml.Node, header *tagValues, tax *Taxonomy) (t
 		t.Address = canon
 	}
 	return t, true
+}
+
+// checkTagValue checks tag field i; own says whether it stands in a tag or
+// in the header.
+func checkTagValue(c *collector, i int, raw *yaml.Node, own bool, tax *Taxonomy) (value, error) {
+	if m := deref(raw); i == fContext && m.Kind == yaml.MappingNode {
+		if !own {
+			// Only a tag's own context may be a mapping: the tool
+			// converts it to JSON in the Tag, never in the header.
+			return value{node: raw}, fmt.Errorf("%w: must be text, not mapping (only a tag's own context may be a mapping)", ErrSchema)
+		}
+		// A tag's context may be written as a YAML mapping; the tool
+		// stores it as json.dumps of it.
+		w := &jsonWriter{nodes: &c.jsonNodes}
+		if err := w.value(m, 0); err != nil {
+			return value{node: m}, err
+		}
+		return value{node: m, s: w.b.String()}, nil
+	}
+	return checkValue(tagFieldDefs[i], raw, tax)
 }
 
 func contains(list []string, s string) bool {
