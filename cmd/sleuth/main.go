@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"labels":   {runLabels, "import sanctions lists and TagPacks; show, count and export labels"},
 	"label":    {runLabel, "add an investigator's label to an address or entity (label add)"},
 	"rescreen": {runRescreen, "list past transactions of addresses that the latest imports newly listed"},
+	"trace":    {runTrace, "follow stolen or ransom funds forward to cash-out points (fifo, haircut, poison, lifo, tiho)"},
 }
 
 // Exit codes.

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/trace"
+)
+
+// traceOptions are the flags of `sleuth trace`.
+type traceOptions struct {
+	store     storeFlags
+	from      string
+	direction string
+	policy    string
+	hops      int
+	minSats   int64
+	paths     int
+	before    string
+	after     string
+	perps     string
+	csv       bool
+	graph     bool
+	all       bool
+}
+
+func (o *traceOptions) addFlags(fs *flag.FlagSet) {
+	o.store.add(fs, true)
+	fs.StringVar(&o.from, "from", "", "what to trace: TXID:VOUT, a txid (all outputs), an address (all it received) or an entity id")
+	fs.StringVar(&o.direction, "direction", "forward", "forward (backward is not implemented yet)")
+	fs.StringVar(&o.policy, "policy", "fifo", "taint policy: fifo, haircut, poison, lifo or tiho")
+	fs.IntVar(&o.hops, "hops", trace.DefaultMaxHops, "follow taint at most this many transactions")
+	fs.Int64Var(&o.minSats, "min-sats", trace.DefaultMinSats, "do not follow tainted outputs carrying fewer sats")
+	fs.IntVar(&o.paths, "paths", trace.DefaultPaths, "example paths kept per entity")
+	fs.StringVar(&o.after, "after", "", "follow only transactions at or after this time (RFC 3339 or YYYY-MM-DD)")
+	fs.StringVar(&o.before, "before", "", "follow only transactions before this time (RFC 3339 or YYYY-MM-DD)")
+	fs.StringVar(&o.perps, "perpetrator", "", "comma list of entity ids to follow even if labelled as services")
+	fs.BoolVar(&o.csv, "csv", false, "print CSV: one row per entity and per address")
+	fs.BoolVar(&o.graph, "graph", false, "print the trace as a graph (nodes, edges) in JSON")
+	fs.BoolVar(&o.all, "all", false, "list every entity reached, not only cash-out points")
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return t, usagef("bad time %q: want RFC 3339 or YYYY-MM-DD", s)
+	}
+	return t, nil
+}
+
+func runTrace(ctx context.Context, args []string) error {
+	var o traceOptions
+	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
+	o.addFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if o.from == "" && fs.NArg() == 1 {
+		o.from = fs.Arg(0)
+	} else if fs.NArg() != 0 {
+		return usagef("trace takes --from X and no other arguments")
+	}
+	if o.from == "" {
+		return usagef("--from is required (TXID:VOUT, txid, address or entity id)")
+	}
+	var opts trace.Options
+	var err error
+	if opts.Policy, err = trace.ParsePolicy(o.policy); err != nil {
+		return usageError{err}
+	}
+	switch o.direction {
+	case "forward":
+	case "backward":
+		return usageError{trace.ErrBackward}
+	default:
+		return usagef("bad --direction %q: want forward", o.direction)
+	}
+	if o.hops <= 0 || o.minSats <= 0 || o.paths < 0 {
+		return usagef("--hops and --min-sats must be positive, --paths not negative")
+	}
+	opts.MaxHops, opts.MinSats, opts.Paths = o.hops, btc.Amount(o.minSats), o.paths
+	if opts.After, err = parseTime(o.after); err != nil {
+		return err
+	}
+	if opts.Before, err = parseTime(o.before); err != nil {
+		return err
+	}
+	if o.perps != "" {
+		for _, f := range splitComma(o.perps) {
+			e, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				return usagef("bad --perpetrator entity %q", f)
+			}
+			opts.Perpetrators = append(opts.Perpetrators, e)
+		}
+	}
+	db, err := o.store.open(false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	src, err := trace.ParseSource(ctx, db, o.from)
+	if err != nil {
+		if errors.Is(err, trace.ErrSource) {
+			return usageError{err}
+		}
+		return err
+	}
+	svc, err := label.Services(ctx, db, nil)
+	if err != nil {
+		return err
+	}
+	opts.Stop = trace.StopAt(svc)
+	r, err := trace.Trace(ctx, db, src, opts)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.graph:
+		return printJSON(r.Graph)
+	case o.store.json:
+		return printJSON(r)
+	case o.csv:
+		return printTraceCSV(r)
+	}
+	if len(svc) == 0 {
+		fmt.Fprintln(os.Stderr, "note: no service labels in the store (import a TagPack with 'sleuth labels import'): nothing counts as a cash-out")
+	}
+	return printTrace(r, o.all)
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func printTrace(r *trace.Result, all bool) error {
+	t := r.Totals
+	fmt.Printf("traced %s from %d output(s), policy %s, %s, max %d hops, min %d sats: %d transactions read in %.3fs\n",
+		btcString(t.Source), len(r.Sources), r.Policy, r.Direction, r.MaxHops, r.MinSats, r.TxsRead, r.Elapsed)
+	if r.Policy == "poison" {
+		fmt.Println("poison: amounts are whole output values and overstate the taint")
+	}
+	pct := func(x int64) string {
+		if t.Source == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f%%", 100*float64(x)/float64(t.Source))
+	}
+	fmt.Printf("cashed out %s (%s), held %s (%s), fees %s, untracked %s (below min %s, beyond hops %s, outside window %s, truncated %s)\n\n",
+		btcString(t.CashedOut), pct(t.CashedOut), btcString(t.Held), pct(t.Held), btcString(t.Fee), btcString(t.Lost()),
+		btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENTITY\tLABEL\tCATEGORY\tSATS\tSHARE\tHOPS\tFIRST\tEVIDENCE (txids from the source)")
+	n := 0
+	for _, e := range r.Entities {
+		if !e.CashOut && !all {
+			continue
+		}
+		n++
+		name, cat := e.Label, e.Category
+		if !e.CashOut {
+			name, cat = "-", "held"
+			if e.Held == 0 {
+				cat = "passed"
+			}
+		}
+		ev := ""
+		if len(e.Paths) > 0 {
+			for i, id := range e.Paths[0].TxIDs {
+				if i > 0 {
+					ev += " > "
+				}
+				ev += id[:12]
+			}
+		}
+		sats := e.CashedOut
+		if !e.CashOut {
+			sats = e.Sats
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.2f%%\t%d-%d\t%s\t%s\n", e.ID, name, cat, sats, 100*e.Share, e.MinHops, e.MaxHops, e.First, ev)
+	}
+	if n == 0 {
+		fmt.Fprintln(tw, "(no cash-out point reached)")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.CoinJoins) > 0 || len(r.PeelChains) > 0 {
+		fmt.Printf("\nthrough %d CoinJoin(s) (followed by haircut) and %d peel chain(s); --json lists them\n", len(r.CoinJoins), len(r.PeelChains))
+	}
+	return nil
+}
+
+func printTraceCSV(r *trace.Result) error {
+	w := csv.NewWriter(os.Stdout)
+	_ = w.Write([]string{"entity", "address", "label", "category", "cash_out", "sats", "share", "cashed_out", "held",
+		"untracked", "min_hops", "max_hops", "first", "last", "path"})
+	for _, e := range r.Entities {
+		path := ""
+		if len(e.Paths) > 0 {
+			for i, id := range e.Paths[0].TxIDs {
+				if i > 0 {
+					path += " "
+				}
+				path += id
+			}
+		}
+		_ = w.Write([]string{strconv.FormatUint(e.ID, 10), "", e.Label, e.Category, strconv.FormatBool(e.CashOut),
+			strconv.FormatInt(e.Sats, 10), strconv.FormatFloat(e.Share, 'f', 6, 64), strconv.FormatInt(e.CashedOut, 10),
+			strconv.FormatInt(e.Held, 10), strconv.FormatInt(e.Untracked, 10), strconv.Itoa(e.MinHops), strconv.Itoa(e.MaxHops),
+			e.First, e.Last, path})
+		for _, a := range e.Addresses {
+			_ = w.Write([]string{strconv.FormatUint(e.ID, 10), a.Address, e.Label, e.Category, strconv.FormatBool(e.CashOut),
+				strconv.FormatInt(a.Sats, 10), strconv.FormatFloat(a.Share, 'f', 6, 64), strconv.FormatInt(a.CashedOut, 10),
+				strconv.FormatInt(a.Held, 10), strconv.FormatInt(a.Untracked, 10), strconv.Itoa(a.MinHops), strconv.Itoa(a.MaxHops),
+				a.First, a.Last, ""})
+		}
+	}
+	w.Flush()
+	return w.Error()
+}

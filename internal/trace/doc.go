@@ -1,0 +1,71 @@
+// Package trace owns follow-the-money tracing: where the tainted sats of
+// some outputs went, under a chosen taint policy, up to the cash-out
+// points (services) that labels name.
+//
+// Trace walks forward from the sources: taint on an output moves to the
+// transaction that spends it (index.DB.SpentBy); in that transaction the
+// policy (Distribute, a pure function) shares the tainted input sats among
+// the outputs. Pending transactions sit in a min-heap of transaction
+// numbers: taint only flows to larger numbers, so each transaction is read
+// once, after all its tainted inputs have arrived, and every policy sees
+// its whole taint.
+//
+// # Policies (Distribute)
+//
+// Inputs carry (value, tainted sats); outputs carry a value.
+//
+//   - FIFO (Clayton's Case): the inputs in order form a stream, each
+//     input's tainted sats before its clean sats (the simulator's
+//     per-input order, docs/SIMULATOR.md "Taint policy", for one
+//     participant); the outputs in order take consecutive stretches of it;
+//     what is left pays the fee.
+//   - LIFO: the same stream with the inputs taken last first (each still
+//     tainted then clean): the last input's sats go to the first outputs.
+//   - Haircut: each output gets floor(tainted in × value / input sats);
+//     the rounding goes to the fee.
+//   - Poison: every output of a transaction with any tainted input is
+//     tainted in full. It creates taint: amounts are output values and
+//     overstate; Totals do not balance.
+//   - TIHO (taint in highest out): the tainted sats fill the outputs from
+//     the highest value down (ties: lower index first); excess pays the fee.
+//
+// A CoinJoin (cluster.TxNote, else coinjoin.Detect) is always shared by
+// haircut and listed in Result.CoinJoins.
+//
+// # Stops
+//
+// An output of an entity that Options.Stop names (label.Services), other
+// than a perpetrator entity, is a cash-out: recorded, not followed. An
+// unspent output is held. A spent output is not followed when its taint is
+// below MinSats or it is MaxHops from the source; a spend outside
+// [After, Before) is not followed either. Sources are always followed,
+// even when a service holds them (a theft's source is the victim's coin).
+//
+// # Peel chains
+//
+// A transaction with 1–2 inputs and two outputs, the smaller at most
+// PeelShare of both, is peel-shaped; a run of at least MinPeelRun such
+// transactions each spending the previous one's larger output (the
+// remainder) is reported as a peel chain. Nothing else is special: the
+// remainder and each peel are followed as ordinary outputs.
+//
+// # Invariants
+//
+//	T1. Distribute: for every policy but Poison, 0 <= out[j] <= outVal[j],
+//	    fee >= 0 and Σout + fee = Σ tainted in (fuzzed).
+//	T2. For every policy but Poison, Result.Totals.Accounted() equals
+//	    Totals.Source (tested on simulated chains).
+//	T3. Each transaction is read and shared once per trace.
+//
+// # Does not touch
+//
+// The store's keyspaces (read through index, cluster and label queries
+// only); it writes nothing.
+//
+// # Evaluation
+//
+// Evaluate traces the answer key's cases (taint.csv rows stolen and
+// origin) and scores the cash-outs against taint_summary.json's
+// received_by, mapping each traced entity to the truth entity owning most
+// of the sats it received.
+package trace
