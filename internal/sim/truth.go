@@ -312,6 +312,15 @@ func (tw *truthWriter) maybeTag(r *addrRow, s string) {
 			tw.depTags++
 			tw.tags = append(tw.tags, tag{s, e.name, "exchange", "", "", "manual_transaction", tagSource + "test-deposits", "deposit address"})
 		}
+	case roleSwapHot:
+		// Instant exchangers were public knowledge (ShapeShift in
+		// WalletExplorer, GraphSense's walletexplorer pack): the concept
+		// taxonomy files them under exchange.
+		tw.tags = append(tw.tags, tag{s, e.name, "exchange", "", "hot_wallet", "service_data", tagSource + "swap-services", "instant exchange (swap service) hot wallet"})
+	case roleSwapDeposit:
+		if sample < 8 {
+			tw.tags = append(tw.tags, tag{s, e.name, "exchange", "", "", "manual_transaction", tagSource + "test-swaps", "swap order deposit address"})
+		}
 	case roleCoinbase:
 		tw.tags = append(tw.tags, tag{s, e.name, "miner", "", "", "ledger_immanent", tagSource + "coinbase-tags", "coinbase payout address"})
 	case roleGame:
