@@ -269,17 +269,39 @@ func (s *sim) theft() {
 			}
 			// Mark the victim's coins as stolen before spending them: the
 			// taint of the case starts at the theft's inputs.
-			for _, i := range idx {
-				u := &hw.utxos[i]
-				c.origin[caseTheft] += u.value
-				s.truth.taint = append(s.truth.taint, taintRow{cs: caseTheft, txid: u.txid, vout: int32(u.vout),
-					a: u.addr(s.h, s), ent: ex.ent, value: u.value, tainted: u.value, role: trStolen, height: u.height})
-				u.flags |= fTheft
-				u.taint = u.value
+			rows := len(s.truth.taint)
+			mark := func(stolen bool) {
+				for _, i := range idx {
+					u := &hw.utxos[i]
+					if stolen {
+						c.origin[caseTheft] += u.value
+						s.truth.taint = append(s.truth.taint, taintRow{cs: caseTheft, txid: u.txid, vout: int32(u.vout),
+							a: u.addr(s.h, s), ent: ex.ent, value: u.value, tainted: u.value, role: trStolen, height: u.height})
+						u.flags |= fTheft
+						u.taint = u.value
+					} else {
+						c.origin[caseTheft] -= u.value
+						u.flags &^= fTheft
+						u.taint = 0
+					}
+				}
+				if !stolen {
+					s.truth.taint = s.truth.taint[:rows]
+				}
 			}
+			mark(true)
 			txid, _, ok := s.spendAll(ex.hot, idx, t, swCore)
+			if !ok && len(t.outs) == 2 {
+				// The split left the second output below dust once the
+				// fee was paid: take the group in one output.
+				t.outs = t.outs[:1]
+				txid, _, ok = s.spendAll(ex.hot, idx, t, swCore)
+			}
 			if !ok {
-				panic("sim: theft transaction could not be built")
+				// Coins too small to pay their own fee: the attacker leaves
+				// them (and they are not stolen).
+				mark(false)
+				continue
 			}
 			c.theftTxids = append(c.theftTxids, txid)
 		}

@@ -420,3 +420,20 @@ func TestPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestTheftWithSmallCoins: seed 16 at scale 1 once failed to build a theft
+// transaction (a group's split left an output below dust after the fee);
+// the split now falls back to one output and coins too small to pay their
+// own fee are left behind.
+func TestTheftWithSmallCoins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a scale-1 chain")
+	}
+	s, err := Run(context.Background(), Options{Out: t.TempDir(), Seed: 16, Scale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.StolenSats <= 0 {
+		t.Fatalf("no theft: %+v", s)
+	}
+}
