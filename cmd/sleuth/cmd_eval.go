@@ -6,13 +6,103 @@ import (
 	"fmt"
 	"os"
 
+	"path/filepath"
+
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
 
+// runEvalTrace is `sleuth eval trace`: every taint case of the answer key
+// traced forward under each conserving policy, stopping at the services
+// the store's labels name, scored against the key.
+func runEvalTrace(ctx context.Context, args []string) error {
+	var truthDir string
+	var oracle, followCJ bool
+	s := &storeFlags{}
+	fs := flag.NewFlagSet("eval trace", flag.ContinueOnError)
+	s.add(fs, true)
+	fs.StringVar(&truthDir, "truth", "", "simulator output directory (or its truth/ subdirectory)")
+	fs.BoolVar(&oracle, "oracle", false, "stop at every non-perpetrator entity of the answer key instead of the store's labels (measures the policies and clustering, not label coverage)")
+	fs.BoolVar(&followCJ, "follow-coinjoins", false, "follow the taint CoinJoin splits cannot attribute instead of reporting it as uncertain")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("eval trace takes no arguments")
+	}
+	if truthDir == "" {
+		return usagef("--truth DIR is required")
+	}
+	if _, err := os.Stat(filepath.Join(truthDir, "truth", "taint.csv")); err == nil {
+		truthDir = filepath.Join(truthDir, "truth")
+	}
+	db, err := s.open(false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	truth, err := trace.LoadTruth(truthDir)
+	if err != nil {
+		return err
+	}
+	mode := trace.StopLabels
+	var nsvc int
+	if oracle {
+		mode = trace.StopOracle
+	} else {
+		svc, err := label.Services(ctx, db, nil)
+		if err != nil {
+			return err
+		}
+		if nsvc = len(svc); nsvc == 0 {
+			fmt.Fprintln(os.Stderr, "note: no service labels in the store (import the simulator's public/tagpack.yaml with 'sleuth labels import'): nothing counts as a cash-out")
+		}
+	}
+	policies := []trace.Policy{trace.FIFO, trace.Haircut, trace.LIFO, trace.TIHO}
+	opts := trace.Options{FollowCoinJoins: followCJ}
+	opts.EnsureDefaults()
+	scores, err := trace.Evaluate(ctx, db, truth, policies, mode, opts)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(scores)
+	}
+	stops := fmt.Sprintf("stops: the store's labels (label.Services, %d service entities)", nsvc)
+	if oracle {
+		stops = "stops: the answer key's non-perpetrator entities (oracle)"
+	}
+	cj := "CoinJoin taint that cannot be attributed to a participant is reported as uncertain, not followed"
+	if followCJ {
+		cj = "CoinJoin taint that cannot be attributed to a participant is followed"
+	}
+	fmt.Printf("## Forward trace against the answer key\n\n%s; max %d hops, min %d sats; %s.\n"+
+		"Recall: share of the key's received sats attributed to the right receiver; false exposure: cashed out at entities the key says received none, as a share of the source.\n\n",
+		stops, opts.MaxHops, opts.MinSats, cj)
+	fmt.Println("| case | policy | source | recall | false exposure | over-attributed | held | lost | CoinJoin (uncertain) | txs read | time |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	pct := func(x, of int64) string {
+		if of == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f%%", 100*float64(x)/float64(of))
+	}
+	for _, r := range scores {
+		fmt.Printf("| %s | %s | %s | %.4f | %s | %s | %s | %s | %s | %d | %.3f s |\n", r.Case, r.Policy, btcString(r.Source), r.Recall,
+			pct(r.FalseExposure, r.Source), pct(r.OverAttributed, r.Source), pct(r.Held, r.Source), pct(r.Lost, r.Source),
+			pct(r.CoinJoin, r.Source), r.TxsRead, r.Seconds)
+	}
+	return nil
+}
+
 func runEval(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "trace" {
+		return runEvalTrace(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "clusters" {
-		return usagef("usage: sleuth eval clusters --truth DIR [--db DIR] [--json] [--sweep]")
+		return usagef("usage: sleuth eval clusters --truth DIR [--db DIR] [--json] [--sweep]\n       sleuth eval trace --truth DIR [--db DIR] [--json] [--oracle] [--follow-coinjoins]")
 	}
 	var truthDir string
 	var sweep bool

@@ -31,6 +31,8 @@ type traceOptions struct {
 	csv       bool
 	graph     bool
 	all       bool
+	detail    int
+	followCJ  bool
 }
 
 func (o *traceOptions) addFlags(fs *flag.FlagSet) {
@@ -46,7 +48,9 @@ func (o *traceOptions) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.perps, "perpetrator", "", "comma list of entity ids to follow even if labelled as services")
 	fs.BoolVar(&o.csv, "csv", false, "print CSV: one row per entity and per address")
 	fs.BoolVar(&o.graph, "graph", false, "print the trace as a graph (nodes, edges) in JSON")
-	fs.BoolVar(&o.all, "all", false, "list every entity reached, not only cash-out points")
+	fs.BoolVar(&o.all, "all", false, "list every entity reached, not only cash-out points, each with addresses and paths (implies --detail -1)")
+	fs.IntVar(&o.detail, "detail", trace.DefaultDetail, "how many entities (cash-out points first, then most sats) get address strings and example paths; -1 for all")
+	fs.BoolVar(&o.followCJ, "follow-coinjoins", false, "follow the taint a CoinJoin's per-participant split cannot attribute (shared over indistinguishable outputs) instead of reporting it as uncertain")
 }
 
 func parseTime(s string) (time.Time, error) {
@@ -94,6 +98,13 @@ func runTrace(ctx context.Context, args []string) error {
 		return usagef("--hops and --min-sats must be positive, --paths not negative")
 	}
 	opts.MaxHops, opts.MinSats, opts.Paths = o.hops, btc.Amount(o.minSats), o.paths
+	opts.Detail, opts.Graph, opts.FollowCoinJoins = o.detail, o.graph, o.followCJ
+	if o.detail == 0 || o.detail < -1 {
+		return usagef("--detail must be positive, or -1 for all")
+	}
+	if o.all {
+		opts.Detail = -1
+	}
 	if opts.After, err = parseTime(o.after); err != nil {
 		return err
 	}
@@ -171,9 +182,9 @@ func printTrace(r *trace.Result, all bool) error {
 		}
 		return fmt.Sprintf("%.2f%%", 100*float64(x)/float64(t.Source))
 	}
-	fmt.Printf("cashed out %s (%s), held %s (%s), fees %s, untracked %s (below min %s, beyond hops %s, outside window %s, truncated %s)\n\n",
-		btcString(t.CashedOut), pct(t.CashedOut), btcString(t.Held), pct(t.Held), btcString(t.Fee), btcString(t.Lost()),
-		btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
+	fmt.Printf("cashed out %s (%s), held %s (%s), fees %s, through CoinJoins (uncertain, not followed) %s (%s), untracked %s (below min %s, beyond hops %s, outside window %s, truncated %s)\n\n",
+		btcString(t.CashedOut), pct(t.CashedOut), btcString(t.Held), pct(t.Held), btcString(t.Fee), btcString(t.CoinJoin), pct(t.CoinJoin),
+		btcString(t.Lost()), btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENTITY\tLABEL\tCATEGORY\tSATS\tSHARE\tHOPS\tFIRST\tEVIDENCE (txids from the source)")
 	n := 0
@@ -211,7 +222,8 @@ func printTrace(r *trace.Result, all bool) error {
 		return err
 	}
 	if len(r.CoinJoins) > 0 || len(r.PeelChains) > 0 {
-		fmt.Printf("\nthrough %d CoinJoin(s) (followed by haircut) and %d peel chain(s); --json lists them\n", len(r.CoinJoins), len(r.PeelChains))
+		fmt.Printf("\nthrough %d CoinJoin(s) (split per participant; %d by change match, %d by clustering, %d not attributable) and %d peel chain(s); --json lists them\n",
+			len(r.CoinJoins), countMethod(r, trace.MixChange), countMethod(r, trace.MixCluster), countMethod(r, trace.MixNone), len(r.PeelChains))
 	}
 	return nil
 }
@@ -243,4 +255,14 @@ func printTraceCSV(r *trace.Result) error {
 	}
 	w.Flush()
 	return w.Error()
+}
+
+func countMethod(r *trace.Result, m string) int {
+	n := 0
+	for _, c := range r.CoinJoins {
+		if c.Method == m {
+			n++
+		}
+	}
+	return n
 }

@@ -75,6 +75,54 @@ func EntityOf(db *index.DB, a btc.AddrID) (uint64, error) {
 	return x, nil
 }
 
+// Resolver maps addresses to entities with one point read each: the
+// clustering's state is checked once, by NewResolver, not per singleton
+// address as EntityOf does. Recent answers are cached (up to
+// ResolverCache addresses). A Resolver is not safe for concurrent use and
+// must not outlive a reclustering of the store.
+type Resolver struct {
+	db    *index.DB
+	cache map[btc.AddrID]uint64
+	key   []byte
+}
+
+// ResolverCache bounds a Resolver's cache; it is emptied when full.
+const ResolverCache = 1 << 20
+
+// NewResolver returns a Resolver over db, or ErrNotClustered.
+func NewResolver(db *index.DB) (*Resolver, error) {
+	if _, err := readState(db); err != nil {
+		return nil, err
+	}
+	return &Resolver{db: db, cache: map[btc.AddrID]uint64{}}, nil
+}
+
+// EntityOf returns the entity id of address a, as EntityOf does.
+func (r *Resolver) EntityOf(a btc.AddrID) (uint64, error) {
+	if e, ok := r.cache[a]; ok {
+		return e, nil
+	}
+	r.key = append(r.key[:0], pEntityOf)
+	r.key = binary.BigEndian.AppendUint64(r.key, uint64(a))
+	v, err := r.db.StageGet(r.key)
+	if err != nil {
+		return 0, err
+	}
+	e := uint64(a)
+	if v != nil {
+		x, n := binary.Uvarint(v)
+		if n <= 0 {
+			return 0, corrupt("entity of", fmt.Errorf("address %d", a))
+		}
+		e = x
+	}
+	if len(r.cache) >= ResolverCache {
+		clear(r.cache)
+	}
+	r.cache[a] = e
+	return e, nil
+}
+
 // Size returns the number of addresses of entity id (an entity id as
 // EntityOf returns it).
 func Size(db *index.DB, id uint64) (uint64, error) {

@@ -29,8 +29,29 @@
 //   - TIHO (taint in highest out): the tainted sats fill the outputs from
 //     the highest value down (ties: lower index first); excess pays the fee.
 //
-// A CoinJoin (cluster.TxNote, else coinjoin.Detect) is always shared by
-// haircut and listed in Result.CoinJoins.
+// # CoinJoins
+//
+// A CoinJoin (coinjoin.Detect, else cluster.TxNote) is split participant
+// by participant, not by one policy over all of it (which would taint the
+// other participants' outputs). A tainted participant is the inputs of one
+// entity (cluster.Resolver); its outputs are found by, in order:
+//
+//   - clustering: the outputs of the same entity are its own (certain);
+//     the rest of its input sats went to outputs clustering cannot name,
+//     shared over all the others by value (uncertain);
+//   - change matching: exactly one output of a value no other output has
+//     (or none at all) is c such that inputs − c − D is within fees
+//     (0.4% of D + 0.003 BTC), D a sum of distinct denominations (values
+//     of two or more outputs, at most 12 of them), one output each, as in
+//     Wasabi 1 and JoinMarket: c is certain, each denomination in D is
+//     shared over the outputs of that value (uncertain);
+//   - else every output shares its input sats by value (uncertain).
+//
+// The policy then shares the participant's taint among these outputs.
+// Uncertain taint is counted in Totals.CoinJoin and not followed (it is
+// neither exposure nor lost), unless Options.FollowCoinJoins. Each
+// CoinJoin is listed in Result.CoinJoins with its certain and uncertain
+// taint and Method.
 //
 // # Stops
 //
@@ -54,13 +75,21 @@
 //	T1. Distribute: for every policy but Poison, 0 <= out[j] <= outVal[j],
 //	    fee >= 0 and Σout + fee = Σ tainted in (fuzzed).
 //	T2. For every policy but Poison, Result.Totals.Accounted() equals
-//	    Totals.Source (tested on simulated chains).
+//	    Totals.Source (tested on simulated chains); a CoinJoin's split
+//	    conserves its taint (certain + uncertain + fee, tested).
 //	T3. Each transaction is read and shared once per trace.
 //
 // # Does not touch
 //
 // The store's keyspaces (read through index, cluster and label queries
 // only); it writes nothing.
+//
+// # Result
+//
+// Every entity reached is listed with its numbers and address ids; only
+// the first Options.Detail (cash-out points first, then most sats) get
+// address strings and example paths, which cost store reads. The graph is
+// built only when Options.Graph.
 //
 // # Evaluation
 //

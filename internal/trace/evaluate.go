@@ -199,6 +199,7 @@ type Score struct {
 	Held           int64   `json:"held_sats"`
 	Fee            int64   `json:"fee_sats"`
 	Lost           int64   `json:"lost_sats"`
+	CoinJoin       int64   `json:"coinjoin_uncertain_sats"` // not followed: see Totals.CoinJoin
 	TxsRead        int     `json:"txs_read"`
 	Seconds        float64 `json:"seconds"`
 }
@@ -207,31 +208,13 @@ type Score struct {
 // scores the cash-outs. A traced entity is mapped to the truth entity that
 // owns most of the sats it received (by its reached addresses).
 func Evaluate(ctx context.Context, db *index.DB, truth *Truth, policies []Policy, stop StopMode, opts Options) ([]Score, error) {
-	switch stop {
-	case StopLabels:
+	if stop == StopLabels {
 		svc, err := label.Services(ctx, db, nil)
 		if err != nil {
 			return nil, err
 		}
 		opts.Stop = StopAt(svc)
-	case StopOracle:
-		cache := map[uint64]bool{}
-		opts.Stop = func(e uint64) (label.Service, bool) {
-			stop, ok := cache[e]
-			if !ok {
-				s, _, err := db.AddrString(btc.AddrID(e))
-				te, known := truth.addrEnt[s]
-				stop = err == nil && known && !PerpetratorTypes[truth.entType[te]]
-				cache[e] = stop
-			}
-			if !stop {
-				return label.Service{}, false
-			}
-			s, _, _ := db.AddrString(btc.AddrID(e))
-			te := truth.addrEnt[s]
-			return label.Service{Label: truth.entName[te], Category: truth.entType[te], Source: "answer key"}, true
-		}
-	default:
+	} else if opts.Stop = evalStop(db, truth, stop); opts.Stop == nil {
 		return nil, fmt.Errorf("trace: unknown stop mode %q", stop)
 	}
 	var out []Score
@@ -251,15 +234,48 @@ func Evaluate(ctx context.Context, db *index.DB, truth *Truth, policies []Policy
 			if err != nil {
 				return nil, fmt.Errorf("trace: evaluate %s/%s: %w", c.Case, p, err)
 			}
-			out = append(out, truth.score(c, r, stop))
+			sc, err := truth.score(db, c, r, stop)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sc)
 		}
 	}
 	return out, nil
 }
 
-func (t *Truth) score(c TruthCase, r *Result, stop StopMode) Score {
+// evalStop returns the oracle stop function (nil for another mode).
+func evalStop(db *index.DB, truth *Truth, stop StopMode) func(uint64) (label.Service, bool) {
+	if stop != StopOracle {
+		if stop == StopLabels {
+			svc, err := label.Services(context.Background(), db, nil)
+			if err == nil {
+				return StopAt(svc)
+			}
+		}
+		return nil
+	}
+	cache := map[uint64]bool{}
+	return func(e uint64) (label.Service, bool) {
+		stop, ok := cache[e]
+		if !ok {
+			s, _, err := db.AddrString(btc.AddrID(e))
+			te, known := truth.addrEnt[s]
+			stop = err == nil && known && !PerpetratorTypes[truth.entType[te]]
+			cache[e] = stop
+		}
+		if !stop {
+			return label.Service{}, false
+		}
+		s, _, _ := db.AddrString(btc.AddrID(e))
+		te := truth.addrEnt[s]
+		return label.Service{Label: truth.entName[te], Category: truth.entType[te], Source: "answer key"}, true
+	}
+}
+
+func (t *Truth) score(db *index.DB, c TruthCase, r *Result, stop StopMode) (Score, error) {
 	s := Score{Case: c.Case, Policy: r.Policy, Stop: string(stop), Source: r.Totals.Source, Held: r.Totals.Held,
-		Fee: r.Totals.Fee, Lost: r.Totals.Lost(), TxsRead: r.TxsRead, Seconds: r.Elapsed}
+		Fee: r.Totals.Fee, Lost: r.Totals.Lost(), CoinJoin: r.Totals.CoinJoin, TxsRead: r.TxsRead, Seconds: r.Elapsed}
 	attr := map[int32]int64{}
 	for _, e := range r.Entities {
 		if e.CashedOut == 0 {
@@ -267,7 +283,14 @@ func (t *Truth) score(c TruthCase, r *Result, stop StopMode) Score {
 		}
 		votes := map[int32]int64{}
 		for _, a := range e.Addresses {
-			if te, ok := t.addrEnt[a.Address]; ok {
+			as := a.Address
+			if as == "" {
+				var err error
+				if as, _, err = db.AddrString(btc.AddrID(a.ID)); err != nil {
+					return Score{}, err
+				}
+			}
+			if te, ok := t.addrEnt[as]; ok {
 				votes[te] += a.Sats
 			}
 		}
@@ -292,7 +315,7 @@ func (t *Truth) score(c TruthCase, r *Result, stop StopMode) Score {
 	}
 	s.Recall = share(s.Correct, s.TruthReceived)
 	s.FalseShare = share(s.FalseExposure, s.Source)
-	return s
+	return s, nil
 }
 
 // SortScores orders scores by case, then policy.

@@ -50,7 +50,7 @@ func (w *walker) graph(r *Result) (Graph, error) {
 	for _, e := range r.Entities {
 		have[e.ID] = true
 		g.Nodes = append(g.Nodes, Node{ID: nodeID(e.ID), Entity: e.ID, Label: e.Label, Category: e.Category,
-			CashOut: e.CashOut, Sats: e.Sats, Held: e.Held, Addresses: len(e.Addresses)})
+			CashOut: e.CashOut, Sats: e.Sats, Held: e.Held, Addresses: e.NumAddresses})
 	}
 	for _, s := range r.Sources {
 		if have[s.Entity] {

@@ -24,7 +24,7 @@ type Result struct {
 	TxsRead    int         `json:"txs_read"`
 	Truncated  bool        `json:"truncated"` // Options.MaxTxs was reached
 	Elapsed    float64     `json:"elapsed_seconds"`
-	Graph      Graph       `json:"-"` // see Result.Graph; also printed by --graph
+	Graph      Graph       `json:"-"` // built when Options.Graph; printed by --graph
 }
 
 // SourceOut is one source output.
@@ -41,7 +41,7 @@ type SourceOut struct {
 // Totals account for every tainted sat of the source. For a conserving
 // policy (all but Poison):
 //
-//	Source = CashedOut + Held + Fee + BelowMin + BeyondHops + OutsideWindow + NoAddress + Overlap + Truncated
+//	Source = CashedOut + Held + Fee + BelowMin + BeyondHops + OutsideWindow + NoAddress + Overlap + Truncated + CoinJoin
 type Totals struct {
 	Source        int64 `json:"source"`
 	CashedOut     int64 `json:"cashed_out"`     // reached a cash-out point
@@ -53,6 +53,10 @@ type Totals struct {
 	NoAddress     int64 `json:"no_address"`     // to outputs without an address (OP_RETURN)
 	Overlap       int64 `json:"overlap"`        // sources overlapping each other (counted once)
 	Truncated     int64 `json:"truncated"`      // pending when Options.MaxTxs was reached
+	// CoinJoin: taint a CoinJoin's participant split could not attribute
+	// (a share of outputs that cannot be told apart): uncertain, not
+	// followed and not exposure (unless Options.FollowCoinJoins).
+	CoinJoin int64 `json:"coinjoin_uncertain"`
 }
 
 // Lost is what was not followed to its end: below MinSats, beyond
@@ -62,7 +66,7 @@ func (t Totals) Lost() int64 { return t.BelowMin + t.BeyondHops + t.OutsideWindo
 // Accounted is the sum of every destination; equal to Source for a
 // conserving policy.
 func (t Totals) Accounted() int64 {
-	return t.CashedOut + t.Held + t.Fee + t.NoAddress + t.Overlap + t.Lost()
+	return t.CashedOut + t.Held + t.Fee + t.NoAddress + t.Overlap + t.CoinJoin + t.Lost()
 }
 
 // Entity is one entity that tainted sats reached (outside the sources).
@@ -83,8 +87,12 @@ type Entity struct {
 	First        string  `json:"first"`
 	Last         string  `json:"last"`
 	NumAddresses int     `json:"num_addresses"` // addresses reached
-	Addresses    []Addr  `json:"addresses"`     // most sats first, at most Options.MaxAddresses
-	Paths        []Path  `json:"paths"`         // the largest arrivals, each from a source
+	// Addresses: most sats first, at most Options.MaxAddresses; their
+	// strings only for the first Options.Detail entities (ids always).
+	Addresses []Addr `json:"addresses"`
+	// Paths: the largest arrivals, each from a source; only for the
+	// first Options.Detail entities.
+	Paths []Path `json:"paths"`
 }
 
 // Addr is one address of an Entity that tainted sats reached.
@@ -111,7 +119,7 @@ type Path struct {
 	TxIDs []string `json:"txids"`
 }
 
-// CoinJoin is a CoinJoin that taint went through (by haircut).
+// CoinJoin is a CoinJoin that taint went through, split per participant.
 type CoinJoin struct {
 	TxID         string `json:"txid"`
 	Kind         string `json:"kind"`
@@ -119,6 +127,15 @@ type CoinJoin struct {
 	Participants int    `json:"participants"`
 	TaintIn      int64  `json:"taint_in"`
 	Hop          int    `json:"hop"`
+	// Method is how the tainted participants' outputs were found:
+	// MixCluster, MixChange or MixNone.
+	Method string `json:"method"`
+	// Certain: taint on outputs attributed to the tainted participants
+	// (followed); Uncertain: taint shared over UncertainOutputs outputs
+	// that cannot be told apart (Totals.CoinJoin unless followed).
+	Certain          int64 `json:"taint_certain"`
+	Uncertain        int64 `json:"taint_uncertain"`
+	UncertainOutputs int   `json:"uncertain_outputs"`
 
 	num btc.TxNum
 }
@@ -199,6 +216,23 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 			CashedOut: ea.cashed, Held: ea.held, Untracked: ea.untracked,
 			MinHops: int(ea.minHop), MaxHops: int(ea.maxHop), First: fmtTime(ea.first), Last: fmtTime(ea.last)}
 		e.NumAddresses = len(ea.addrs)
+		r.Entities = append(r.Entities, e)
+	}
+	sort.Slice(r.Entities, func(i, j int) bool {
+		a, b := &r.Entities[i], &r.Entities[j]
+		if a.CashOut != b.CashOut {
+			return a.CashOut
+		}
+		if a.Sats != b.Sats {
+			return a.Sats > b.Sats
+		}
+		return a.ID < b.ID
+	})
+	// Addresses (ids and numbers) for every entity; strings and paths,
+	// a store read each, only for the first Options.Detail.
+	for i := range r.Entities {
+		e := &r.Entities[i]
+		ea := w.ents[e.ID]
 		for a, x := range ea.addrs {
 			e.Addresses = append(e.Addresses, Addr{ID: uint64(a), Sats: x.sats, Share: share(x.sats, src),
 				CashedOut: x.cashed, Held: x.held, Untracked: x.untracked, MinHops: int(x.minHop), MaxHops: int(x.maxHop),
@@ -210,8 +244,10 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 			}
 			return e.Addresses[i].ID < e.Addresses[j].ID
 		})
-		// Strings only for the addresses listed: a store read each.
 		e.Addresses = e.Addresses[:min(len(e.Addresses), w.opts.MaxAddresses)]
+		if w.opts.Detail >= 0 && i >= w.opts.Detail {
+			continue
+		}
 		for i := range e.Addresses {
 			s, err := w.addrString(btc.AddrID(e.Addresses[i].ID))
 			if err != nil {
@@ -227,18 +263,7 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 			}
 			e.Paths = append(e.Paths, p)
 		}
-		r.Entities = append(r.Entities, e)
 	}
-	sort.Slice(r.Entities, func(i, j int) bool {
-		a, b := &r.Entities[i], &r.Entities[j]
-		if a.CashOut != b.CashOut {
-			return a.CashOut
-		}
-		if a.Sats != b.Sats {
-			return a.Sats > b.Sats
-		}
-		return a.ID < b.ID
-	})
 	for _, c := range w.cjs {
 		var err error
 		if c.TxID, err = w.txid(c.num, ids); err != nil {
@@ -260,11 +285,13 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 		}
 		r.PeelChains = append(r.PeelChains, pc)
 	}
-	g, err := w.graph(r)
-	if err != nil {
-		return nil, err
+	if w.opts.Graph {
+		g, err := w.graph(r)
+		if err != nil {
+			return nil, err
+		}
+		r.Graph = g
 	}
-	r.Graph = g
 	return r, nil
 }
 

@@ -46,6 +46,7 @@ const (
 	DefaultMaxTxs  = 2_000_000
 
 	DefaultMaxAddresses = 100
+	DefaultDetail       = 100
 )
 
 // Options configure a trace. The zero value is usable: EnsureDefaults
@@ -77,6 +78,17 @@ type Options struct {
 	// MaxTxs bounds the transactions a trace reads (default 2,000,000);
 	// taint still pending then is counted as truncated.
 	MaxTxs int
+	// FollowCoinJoins follows the taint a CoinJoin's split cannot
+	// attribute (shared over outputs that cannot be told apart) as if it
+	// were certain; by default it is counted in Totals.CoinJoin and not
+	// followed.
+	FollowCoinJoins bool
+	// Detail is how many entities, in Result order (cash-out points
+	// first, then most sats), get address strings and example paths,
+	// which cost a store read each (default 100; negative: all).
+	Detail int
+	// Graph builds Result.Graph (a txid read per transaction with taint).
+	Graph bool
 }
 
 // EnsureDefaults fills zero fields with their defaults and returns o.
@@ -92,6 +104,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.MaxAddresses <= 0 {
 		o.MaxAddresses = DefaultMaxAddresses
+	}
+	if o.Detail == 0 {
+		o.Detail = DefaultDetail
 	}
 	if o.MaxTxs <= 0 {
 		o.MaxTxs = DefaultMaxTxs
@@ -183,6 +198,7 @@ type peelRun struct {
 type walker struct {
 	ctx   context.Context
 	db    *index.DB
+	res   *cluster.Resolver // nil: the store is not clustered
 	opts  Options
 	perps map[uint64]bool
 
@@ -201,8 +217,8 @@ type walker struct {
 	totals  Totals
 	visited int
 
-	tx                           coinjoin.Tx
-	inVal, inTaint, outVal, outT []int64
+	tx                                 coinjoin.Tx
+	inVal, inTaint, outVal, outT, outU []int64
 }
 
 // Trace follows the tainted sats of src through the chain under
@@ -222,6 +238,10 @@ func Trace(ctx context.Context, db *index.DB, src []Taint, opts Options) (*Resul
 		times: map[btc.Height]uint32{}, peelOf: map[btc.TxNum]int{}}
 	for _, p := range opts.Perpetrators {
 		w.perps[p] = true
+	}
+	var err error
+	if w.res, err = cluster.NewResolver(db); err != nil && !errors.Is(err, cluster.ErrNotClustered) {
+		return nil, fmt.Errorf("trace: %w", err)
 	}
 	sources, err := w.seed(src)
 	if err != nil {
@@ -280,12 +300,12 @@ func (w *walker) entity(a btc.AddrID) (uint64, error) {
 	if e, ok := w.entOf[a]; ok {
 		return e, nil
 	}
-	e, err := cluster.EntityOf(w.db, a)
-	if err != nil && !errors.Is(err, cluster.ErrNotClustered) {
-		return 0, fmt.Errorf("trace: entity of address %d: %w", a, err)
-	}
-	if err != nil {
-		e = uint64(a)
+	e := uint64(a) // unclustered: every address alone
+	if w.res != nil {
+		var err error
+		if e, err = w.res.EntityOf(a); err != nil {
+			return 0, fmt.Errorf("trace: entity of address %d: %w", a, err)
+		}
 	}
 	w.entOf[a] = e
 	return e, nil
@@ -468,12 +488,30 @@ func (w *walker) process(num btc.TxNum, p *pending) error {
 			return fmt.Errorf("trace: coinjoin note of tx %d: %w", num, err)
 		}
 	}
+	var fee int64
 	if v.Kind != coinjoin.NotCoinJoin {
-		policy = Haircut
-		w.cjs = append(w.cjs, CoinJoin{num: num, Kind: v.Kind.String(), Denomination: int64(v.Denomination),
-			Participants: v.Participants, TaintIn: tIn, Hop: int(hop)})
+		var method string
+		if fee, method, err = w.mixSplit(policy, tx); err != nil {
+			return err
+		}
+		c := CoinJoin{num: num, Kind: v.Kind.String(), Denomination: int64(v.Denomination),
+			Participants: v.Participants, TaintIn: tIn, Hop: int(hop), Method: method}
+		for j := range w.outU {
+			c.Certain += w.outT[j]
+			if u := w.outU[j]; u > 0 {
+				c.Uncertain += u
+				c.UncertainOutputs++
+				if w.opts.FollowCoinJoins {
+					w.outT[j] += u
+				} else {
+					w.totals.CoinJoin += u
+				}
+			}
+		}
+		w.cjs = append(w.cjs, c)
+	} else {
+		fee = Distribute(policy, w.inVal, w.inTaint, w.outVal, w.outT)
 	}
-	fee := Distribute(policy, w.inVal, w.inTaint, w.outVal, w.outT)
 	w.totals.Fee += fee
 	w.peel(num, tx, p, tIn)
 
