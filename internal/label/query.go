@@ -319,3 +319,30 @@ func Services(ctx context.Context, db *index.DB, categories []string) (map[uint6
 	})
 	return out, err
 }
+
+// EachLabelled calls fn with every indexed labelled address, its entity (its
+// own id when the index is not clustered) and its labels as views with via
+// "address", in address-key order. Its cost grows with the labelled
+// addresses. Exposure (package risk) reads the attribution through it.
+func EachLabelled(ctx context.Context, db *index.DB, fn func(addr btc.AddrID, entity uint64, labels []View) error) error {
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return err
+	}
+	v := &viewer{net: db.Network(), srcs: srcs}
+	return eachLabelledAddress(ctx, db, func(id btc.AddrID, ent uint64) error {
+		k, err := db.AddrKey(id)
+		if err != nil {
+			return err
+		}
+		ls, err := addressLabels(ctx, db, k)
+		if err != nil {
+			return err
+		}
+		views := make([]View, len(ls))
+		for i := range ls {
+			views[i] = v.view(&ls[i], "address")
+		}
+		return fn(id, ent, views)
+	})
+}

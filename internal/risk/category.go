@@ -1,0 +1,92 @@
+package risk
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Category is an exposure category. The numeric values are stored on disk:
+// never reorder.
+type Category uint8
+
+const (
+	Sanction      Category = 1
+	Ransomware    Category = 2
+	Theft         Category = 3 // hacks, exploits, account takeovers
+	Mixer         Category = 4
+	DarknetMarket Category = 5
+	Scam          Category = 6
+	Gambling      Category = 7
+	Exchange      Category = 8
+	nCategories            = 9 // one past the last
+)
+
+var categoryNames = [nCategories]string{"", "sanction", "ransomware", "theft", "mixer", "darknet_market", "scam", "gambling", "exchange"}
+
+func (c Category) String() string {
+	if c < nCategories {
+		return categoryNames[c]
+	}
+	return fmt.Sprintf("category(%d)", uint8(c))
+}
+
+// ParseCategory returns the category named s.
+func ParseCategory(s string) (Category, error) {
+	for i, n := range categoryNames {
+		if i > 0 && n == strings.ToLower(s) {
+			return Category(i), nil
+		}
+	}
+	return 0, fmt.Errorf("risk: unknown category %q (want one of %s)", s, strings.Join(categoryNames[1:], ", "))
+}
+
+// propagates reports whether exposure to c flows on beyond the first hop.
+// Exchange exposure is counterparty information only: funds an exchange
+// paid out are not "exposed to exchanges" two hops later.
+func (c Category) propagates() bool { return c != Exchange }
+
+// Concepts maps GraphSense concept ids (a label's category or abuse) to
+// exposure categories. A label counts for every category its category and
+// abuse map to.
+var Concepts = map[string]Category{
+	"sanction": Sanction,
+
+	"ransomware": Ransomware,
+	"extortion":  Ransomware,
+
+	"service_hack": Theft,
+	"hacking":      Theft,
+	"account_hack": Theft,
+	"exploit":      Theft,
+
+	"mixing_service": Mixer,
+	"coinjoin":       Mixer,
+	"mixing":         Mixer,
+
+	"market":   DarknetMarket,
+	"dark_web": DarknetMarket,
+	"drugs":    DarknetMarket,
+	"weapons":  DarknetMarket,
+
+	"scam":             Scam,
+	"ponzi_scheme":     Scam,
+	"pyramid_scheme":   Scam,
+	"phishing":         Scam,
+	"investment_fraud": Scam,
+	"sextortion":       Scam,
+
+	"gambling": Gambling,
+	"exchange": Exchange,
+}
+
+// categoriesOf returns the categories a label's concepts map to, as bits
+// (1 << Category).
+func categoriesOf(concepts ...string) uint16 {
+	var bits uint16
+	for _, c := range concepts {
+		if cat, ok := Concepts[c]; ok {
+			bits |= 1 << cat
+		}
+	}
+	return bits
+}

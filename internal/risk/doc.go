@@ -1,0 +1,50 @@
+// Package risk owns exposure and screening: for an address, entity or
+// transaction, how much of what it received (or sent) traces to labelled
+// entities of each category — sanction, ransomware, theft, mixer, darknet
+// market, scam, gambling, exchange — directly or through intermediaries,
+// with the fewest hops, the label behind each figure, and a risk level
+// from configurable rules (DefaultRules documents the defaults).
+//
+// Update walks the best chain's transactions in order (then standalone
+// blocks) and gives every output an exposure vector: per category, the
+// share of its value that traces back to the category by haircut, the
+// fewest hops, and the biggest contributor's labelled address and hop-1
+// transaction. An input whose entity (cluster.Load) a label maps to a
+// category carries it in full at hop 1 (direct); other inputs carry their
+// spent output's vector one hop further (indirect), except that services
+// (label.ServiceCategories) pass on only their own categories, exchange
+// exposure is never passed on, and indirect exposure beyond MaxHops or
+// below Epsilon is dropped. Each recipient address aggregates what it
+// received (not counting its own entity's direct contributions, e.g. a
+// labelled entity's change); each payer address aggregates what it paid
+// directly to labelled entities (sent exposure is direct only).
+//
+// Update continues from the last processed block when the chain and the
+// labelled entities, as seen by the addresses already processed, are
+// unchanged (a fingerprint in the state); otherwise — a reorg, a label
+// import reaching indexed addresses, a clustering change that moved a seen
+// address into or out of a labelled entity, other options — it recomputes
+// from scratch.
+//
+// # Owns
+//
+// Keyspaces 0x50, 0x52, 0x53 of the store (index.StageRisk):
+//
+//	50                 state: height, tip, next tx, standalone txs done, fingerprint bound and hash, options
+//	52 outref BE64     exposure vector of an output (only outputs with exposure)
+//	53 addrid BE64     exposure aggregate of an address: per category, direction and kind,
+//	                   sats, fewest hops and the biggest contribution's source
+//
+// # Does not touch
+//
+// The index's, cluster's and label's keyspaces (read through their
+// queries); tracing (package trace).
+//
+// # Invariants
+//
+//	R1. After Update, keyspaces 50–5F equal those of one Update over the
+//	    same chain, clustering and labels on a fresh store (StageDigest).
+//	R2. Every stored share is in (0, 1] (parts per billion), every hop
+//	    count in 1..MaxHops, and an address's received exposure per
+//	    category is at most what it received.
+package risk

@@ -1,0 +1,615 @@
+package risk
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
+	"github.com/sleuth-forensics/sleuth/internal/encoding"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+)
+
+// Options tune Update. The zero value is usable.
+type Options struct {
+	// MaxHops: indirect exposure further than this many transactions from
+	// the labelled entity's payment is dropped. Default 5.
+	MaxHops int
+	// Epsilon: a category whose share of an output falls below it stops
+	// propagating (direct exposure is always kept). Default 0.001.
+	Epsilon float64
+	// Rebuild drops the stored exposure and computes it from scratch.
+	Rebuild bool
+	// BatchBytes bounds a write batch. Default 32 MiB.
+	BatchBytes int
+	// Logger receives progress lines. Default: discard.
+	Logger *slog.Logger
+}
+
+// EnsureDefaults fills zero fields.
+func (o *Options) EnsureDefaults() {
+	if o.MaxHops <= 0 {
+		o.MaxHops = 5
+	}
+	o.MaxHops = min(o.MaxHops, 250)
+	if o.Epsilon <= 0 {
+		o.Epsilon = 0.001
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 32 << 20
+	}
+}
+
+func (o *Options) config() []byte {
+	var e encoding.Encbuf
+	e.PutUvarint(uint64(o.MaxHops))
+	e.PutUvarint(uint64(math.Round(o.Epsilon * one)))
+	return e.Get()
+}
+
+// Summary reports an Update.
+type Summary struct {
+	Rebuilt       bool          `json:"rebuilt"`
+	Reason        string        `json:"reason,omitempty"` // why it rebuilt
+	Blocks        int64         `json:"blocks"`
+	Txs           uint64        `json:"txs"`
+	Standalone    uint64        `json:"standalone_txs"`
+	Exposed       uint64        `json:"exposed_outputs"`   // output vectors written
+	Addresses     uint64        `json:"addresses_updated"` // aggregates written (per batch)
+	Entities      int           `json:"labelled_entities"` // entities with an exposure category or a service label
+	Height        int64         `json:"height"`
+	Elapsed       time.Duration `json:"elapsed_ns"`
+	AttribElapsed time.Duration `json:"attribution_elapsed_ns"` // loading the forest and the labels
+}
+
+// riskEntity is a labelled entity that matters for exposure.
+type riskEntity struct {
+	cats    uint16                  // 1 << Category
+	stop    bool                    // a service: exposure does not flow through it
+	rep     [nCategories]btc.AddrID // per category, the labelled address to cite
+	repConf [nCategories]int
+}
+
+type engine struct {
+	db    *index.DB
+	opts  Options
+	log   *slog.Logger
+	st    state
+	f     *cluster.Forest
+	ents  map[uint32]*riskEntity
+	b     *index.StageBatch
+	sum   Summary
+	eps   uint32    // Epsilon in ppb
+	since btc.TxNum // outputs of txs from here on are in mem, not yet in the store
+
+	mem  map[btc.OutRef]vector    // vectors written in the open batch
+	aggs map[btc.AddrID]aggregate // aggregates changed in the open batch
+
+	// per-tx scratch
+	w     []float64
+	roots []uint32
+	vecs  []vector
+	enc   encoding.Encbuf
+}
+
+// Update brings exposure up to the index's best chain and standalone
+// blocks. It continues from the last block it processed when the chain
+// and the labelled entities (restricted to the addresses it has seen) are
+// unchanged, and otherwise rebuilds from scratch: after a reorg, a label
+// import that touches indexed addresses, or a clustering change that moved
+// an already seen address into or out of a labelled entity. The result
+// equals a from-scratch run (R1).
+func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
+	start := time.Now()
+	opts.EnsureDefaults()
+	e := &engine{db: db, opts: opts, log: opts.Logger, eps: uint32(math.Round(opts.Epsilon * one))}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := e.loadAttribution(ctx); err != nil {
+		return e.sum, err
+	}
+	e.sum.AttribElapsed = time.Since(start)
+	if err := e.open(ctx); err != nil {
+		return e.sum, err
+	}
+	defer func() {
+		if e.b != nil {
+			e.b.Close()
+		}
+	}()
+	if err := e.run(ctx); err != nil {
+		return e.sum, err
+	}
+	e.sum.Height = e.st.Height
+	e.sum.Elapsed = time.Since(start)
+	return e.sum, nil
+}
+
+// loadAttribution loads the entities (cluster.Load) and the labelled
+// entities that carry an exposure category or are services.
+func (e *engine) loadAttribution(ctx context.Context) error {
+	f, err := cluster.Load(ctx, e.db)
+	if errors.Is(err, cluster.ErrNotClustered) {
+		f, err = cluster.NewForest(int(e.db.Tip().NextAddr)), nil
+	}
+	if err != nil {
+		return err
+	}
+	e.f = f
+	services := map[string]bool{}
+	for _, c := range label.ServiceCategories {
+		services[c] = true
+	}
+	e.ents = map[uint32]*riskEntity{}
+	err = label.EachLabelled(ctx, e.db, func(id btc.AddrID, _ uint64, ls []label.View) error {
+		if uint64(id) >= uint64(f.Len()) {
+			return nil // indexed after the forest was loaded
+		}
+		root := f.Find(uint32(id))
+		for _, l := range ls {
+			bits := categoriesOf(l.Category, l.Abuse)
+			stop := services[l.Category]
+			if bits == 0 && !stop {
+				continue
+			}
+			re := e.ents[root]
+			if re == nil {
+				re = &riskEntity{}
+				e.ents[root] = re
+			}
+			re.stop = re.stop || stop
+			for c := Category(1); c < nCategories; c++ {
+				if bits&(1<<c) == 0 {
+					continue
+				}
+				if re.cats&(1<<c) == 0 || l.Confidence > re.repConf[c] || l.Confidence == re.repConf[c] && id < re.rep[c] {
+					re.rep[c], re.repConf[c] = id, l.Confidence
+				}
+				re.cats |= 1 << c
+			}
+		}
+		return nil
+	})
+	e.sum.Entities = len(e.ents)
+	return err
+}
+
+// fingerprint hashes the labelled entities as the addresses below bound
+// see them: each entity's root, how many of its members are below bound,
+// its categories, service flag and cited addresses. Exposure of
+// transactions that only involve addresses below bound depends on nothing
+// else of the attribution.
+func (e *engine) fingerprint(bound btc.AddrID) [32]byte {
+	roots := make([]uint32, 0, len(e.ents))
+	for r := range e.ents {
+		if btc.AddrID(r) < bound {
+			roots = append(roots, r)
+		}
+	}
+	slices.Sort(roots)
+	h := sha256.New()
+	var buf []byte
+	for _, r := range roots {
+		re := e.ents[r]
+		n := 0
+		e.f.Members(r, func(m uint32) bool {
+			if btc.AddrID(m) < bound {
+				n++
+			}
+			return true
+		})
+		buf = binary.BigEndian.AppendUint32(buf[:0], r)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(n))
+		buf = binary.BigEndian.AppendUint16(buf, re.cats)
+		buf = append(buf, byte(b2i(re.stop)))
+		for c := Category(1); c < nCategories; c++ {
+			if re.cats&(1<<c) != 0 {
+				buf = binary.BigEndian.AppendUint64(buf, uint64(re.rep[c]))
+			}
+		}
+		h.Write(buf)
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// open loads the state and decides whether to continue or rebuild.
+func (e *engine) open(ctx context.Context) error {
+	v, err := e.db.StageGet([]byte{pState})
+	if err != nil {
+		return err
+	}
+	tip := e.db.Tip()
+	reason := ""
+	switch {
+	case v == nil:
+		reason = "new"
+	case e.opts.Rebuild:
+		reason = "asked"
+	default:
+		if err := e.st.decode(v); err != nil {
+			return err
+		}
+		switch {
+		case !slices.Equal(e.st.Config, e.opts.config()):
+			reason = "options changed"
+		case e.st.Height > tip.Height || uint64(tip.NextDetachedTx) < e.st.DetachedDone:
+			reason = "reorg"
+		case e.st.Height >= 0:
+			cb, err := e.db.ChainBlock(btc.Height(e.st.Height))
+			if err != nil {
+				return err
+			}
+			if cb.Hash != e.st.Tip {
+				reason = "reorg"
+			}
+		}
+		if reason == "" && e.fingerprint(e.st.Bound) != e.st.Fingerprint {
+			reason = "labels or labelled entities changed"
+		}
+	}
+	if reason != "" {
+		e.sum.Rebuilt = v != nil
+		e.sum.Reason = reason
+		e.log.Info("computing exposure from scratch", "reason", reason)
+		b := e.db.NewStageBatch()
+		defer b.Close()
+		b.DeleteRange([]byte{index.StageRisk}, []byte{pEnd})
+		e.st = state{Height: -1, Config: e.opts.config()}
+		b.Set([]byte{pState}, e.st.encode())
+		if err := b.Commit(); err != nil {
+			return fmt.Errorf("risk: reset: %w", err)
+		}
+	}
+	// From here on every batch records the attribution it used.
+	e.st.Bound = tip.NextAddr
+	e.st.Fingerprint = e.fingerprint(tip.NextAddr)
+	_ = ctx
+	return nil
+}
+
+func (e *engine) run(ctx context.Context) error {
+	tip := e.db.Tip()
+	e.b = e.db.NewStageBatch()
+	e.mem = map[btc.OutRef]vector{}
+	e.aggs = map[btc.AddrID]aggregate{}
+	e.since = e.st.NextTx
+	lastLog := time.Now()
+	for h := e.st.Height + 1; h <= tip.Height; h++ {
+		cb, err := e.db.ChainBlock(btc.Height(h))
+		if err != nil {
+			return err
+		}
+		if err := e.db.ScanTxs(ctx, cb.FirstTx, cb.FirstTx+btc.TxNum(cb.NTx), e.tx); err != nil {
+			return err
+		}
+		e.st.Height, e.st.Tip, e.st.NextTx = h, cb.Hash, cb.FirstTx+btc.TxNum(cb.NTx)
+		e.sum.Blocks++
+		e.sum.Txs += cb.NTx
+		if e.b.Size() >= e.opts.BatchBytes || h == tip.Height {
+			if err := e.commit(e.st.NextTx); err != nil {
+				return err
+			}
+		}
+		if time.Since(lastLog) > 10*time.Second {
+			lastLog = time.Now()
+			e.log.Info("exposure", "height", h, "tip", tip.Height, "txs", e.sum.Txs)
+		}
+	}
+	if done := btc.TxNum(e.st.DetachedDone); done < tip.NextDetachedTx {
+		e.since = index.DetachedBase + done
+		if err := e.db.ScanTxs(ctx, index.DetachedBase+done, index.DetachedBase+tip.NextDetachedTx, e.tx); err != nil {
+			return err
+		}
+		e.sum.Standalone = uint64(tip.NextDetachedTx - done)
+		e.st.DetachedDone = uint64(tip.NextDetachedTx)
+		if err := e.commit(index.DetachedBase + tip.NextDetachedTx); err != nil {
+			return err
+		}
+	}
+	if !e.b.Empty() || e.sum.Blocks == 0 {
+		return e.commit(e.since) // the state records the new fingerprint
+	}
+	return nil
+}
+
+// commit writes the changed aggregates and the state.
+func (e *engine) commit(next btc.TxNum) error {
+	for a, agg := range e.aggs {
+		e.b.Set(key64(pAgg, uint64(a)), agg.encode())
+	}
+	e.sum.Addresses += uint64(len(e.aggs))
+	e.b.Set([]byte{pState}, e.st.encode())
+	if err := e.b.Commit(); err != nil {
+		return fmt.Errorf("risk: commit at height %d: %w", e.st.Height, err)
+	}
+	e.b.Close()
+	e.b = e.db.NewStageBatch()
+	clear(e.mem)
+	clear(e.aggs)
+	e.since = next
+	return nil
+}
+
+// vectorOf returns the stored exposure vector of output ref.
+func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
+	if ref.Tx() >= e.since {
+		return e.mem[ref], nil
+	}
+	v, err := e.db.StageGet(key64(pVector, uint64(ref)))
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return decodeVector(v)
+}
+
+// aggregateOf returns the aggregate of address a for updating.
+func (e *engine) aggregateOf(a btc.AddrID) (aggregate, error) {
+	if agg, ok := e.aggs[a]; ok {
+		return agg, nil
+	}
+	v, err := e.db.StageGet(key64(pAgg, uint64(a)))
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return decodeAggregate(v)
+}
+
+func (e *engine) addFlow(a btc.AddrID, f flow) error {
+	agg, err := e.aggregateOf(a)
+	if err != nil {
+		return err
+	}
+	e.aggs[a] = agg.merge(f)
+	return nil
+}
+
+func (e *engine) root(a btc.AddrID) (uint32, bool) {
+	if a == btc.NoAddr || uint64(a) >= uint64(e.f.Len()) {
+		return 0, false
+	}
+	return e.f.Find(uint32(a)), true
+}
+
+// mix is one category's exposure of a transaction's outputs.
+type mix struct {
+	share, direct float64 // of the input weight
+	hops          int     // fewest hops over all contributions
+	ihops         int     // fewest hops over indirect contributions
+	d, i          contrib // the biggest direct and indirect contributions
+}
+
+// contrib is one input's contribution to a category.
+type contrib struct {
+	x     float64 // weight × share
+	hops  int
+	src   btc.AddrID
+	srcTx btc.TxNum
+}
+
+// tx computes the exposure of one transaction's outputs from its inputs
+// and records what its inputs' and outputs' addresses received and sent.
+func (e *engine) tx(tx *coinjoin.Tx) error {
+	if len(tx.Ins) == 0 || tx.Ins[0].Coinbase {
+		return nil
+	}
+	e.w, e.roots, e.vecs = e.w[:0], e.roots[:0], e.vecs[:0]
+	known := true
+	for _, in := range tx.Ins {
+		if in.Value == btc.UnknownAmount {
+			known = false
+		}
+	}
+	var total float64
+	anyRisk := false
+	for _, in := range tx.Ins {
+		w := 1.0 // inputs of unknown value (standalone blocks) weigh alike
+		if known {
+			w = float64(in.Value)
+		}
+		total += w
+		e.w = append(e.w, w)
+		r, ok := e.root(in.Addr)
+		if !ok {
+			r = math.MaxUint32
+		}
+		e.roots = append(e.roots, r)
+		var v vector
+		if in.Resolved {
+			var err error
+			if v, err = e.vectorOf(in.Prev); err != nil {
+				return err
+			}
+		}
+		e.vecs = append(e.vecs, v)
+		if v != nil || e.ents[r] != nil {
+			anyRisk = true
+		}
+	}
+	if total <= 0 {
+		return nil
+	}
+	if anyRisk {
+		if err := e.received(tx, total); err != nil {
+			return err
+		}
+	}
+	return e.sent(tx, total)
+}
+
+// contribution returns what input i carries of category c.
+func (e *engine) contribution(tx *coinjoin.Tx, i int, c Category) (share float64, hops int, src btc.AddrID, srcTx btc.TxNum, direct bool) {
+	re := e.ents[e.roots[i]]
+	if re != nil && re.cats&(1<<c) != 0 {
+		return 1, 1, re.rep[c], tx.Num, true
+	}
+	if re != nil && re.stop || !c.propagates() {
+		return 0, 0, 0, 0, false
+	}
+	for _, x := range e.vecs[i] {
+		if x.Cat == c {
+			return float64(x.Share) / one, int(x.Hops) + 1, x.Src, x.SrcTx, false
+		}
+	}
+	return 0, 0, 0, 0, false
+}
+
+// mixOf mixes category c over the inputs (haircut), skipping those of
+// entity skip. Ties between contributions go to the first input.
+func (e *engine) mixOf(tx *coinjoin.Tx, c Category, total float64, skip uint32) mix {
+	m := mix{hops: math.MaxInt, ihops: math.MaxInt}
+	for i := range tx.Ins {
+		if skip != math.MaxUint32 && e.roots[i] == skip {
+			continue
+		}
+		s, hops, src, srcTx, direct := e.contribution(tx, i, c)
+		if s == 0 {
+			continue
+		}
+		x := e.w[i] * s
+		m.share += x
+		m.hops = min(m.hops, hops)
+		best := &m.i
+		if direct {
+			m.direct += e.w[i]
+			best = &m.d
+		} else {
+			m.ihops = min(m.ihops, hops)
+		}
+		if x > best.x {
+			*best = contrib{x: x, hops: hops, src: src, srcTx: srcTx}
+		}
+	}
+	m.share = min(m.share/total, 1)
+	m.direct = min(m.direct/total, m.share)
+	return m
+}
+
+// keep: direct exposure always counts; indirect only within MaxHops and
+// above Epsilon.
+func (e *engine) keep(m mix) bool {
+	return m.direct > 0 || m.share > 0 && m.share*one >= float64(e.eps) && m.hops <= e.opts.MaxHops
+}
+
+// received computes the outputs' vector and the recipients' received flows.
+func (e *engine) received(tx *coinjoin.Tx, total float64) error {
+	var mixes [nCategories]mix
+	var vec vector
+	for c := Category(1); c < nCategories; c++ {
+		m := e.mixOf(tx, c, total, math.MaxUint32)
+		if !e.keep(m) {
+			continue
+		}
+		mixes[c] = m
+		share := uint32(min(math.Floor(m.share*one), one))
+		if share == 0 {
+			share = 1 // a direct payment too small to show in ppb still counts
+		}
+		best := m.d
+		if m.i.x > best.x {
+			best = m.i
+		}
+		vec = append(vec, entry{Cat: c, Hops: uint8(m.hops), Share: share, Src: best.src, SrcTx: best.srcTx})
+	}
+	if len(vec) == 0 {
+		return nil
+	}
+	e.enc.Reset()
+	vec.encode(&e.enc)
+	val := slices.Clone(e.enc.Get())
+	for j, o := range tx.Outs {
+		if o.Value <= 0 || o.Addr == btc.NoAddr {
+			continue
+		}
+		ref := btc.MakeOutRef(tx.Num, uint32(j))
+		if tx.Num >= e.since {
+			e.mem[ref] = vec
+		}
+		e.b.Set(key64(pVector, uint64(ref)), val)
+		e.sum.Exposed++
+		// The recipient's flows: funds from its own entity are not a
+		// counterparty's (a labelled entity's change is not its exposure).
+		r, _ := e.root(o.Addr)
+		self := uint32(math.MaxUint32)
+		for _, ir := range e.roots {
+			if ir == r {
+				self = r
+			}
+		}
+		v := float64(o.Value)
+		for _, x := range vec {
+			m := mixes[x.Cat]
+			if self != math.MaxUint32 {
+				m = e.mixOf(tx, x.Cat, total, self)
+				if !e.keep(m) {
+					continue
+				}
+			}
+			direct := uint64(v * m.direct)
+			indirect := uint64(v * m.share)
+			indirect -= min(direct, indirect)
+			if direct > 0 {
+				f := flow{Cat: x.Cat, Dir: Received, Sats: direct, MinHops: 1, Best: direct, BestHops: 1, Src: m.d.src, SrcTx: m.d.srcTx}
+				if err := e.addFlow(o.Addr, f); err != nil {
+					return err
+				}
+			}
+			if indirect > 0 && m.ihops <= e.opts.MaxHops {
+				f := flow{Cat: x.Cat, Dir: Received, Indirect: true, Sats: indirect, MinHops: uint8(m.ihops),
+					Best: uint64(v * m.i.x / total), BestHops: uint8(m.i.hops), Src: m.i.src, SrcTx: m.i.srcTx}
+				if err := e.addFlow(o.Addr, f); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sent records, for each input address, what the transaction paid to
+// labelled entities other than its own (direct exposure only).
+func (e *engine) sent(tx *coinjoin.Tx, total float64) error {
+	for _, o := range tx.Outs {
+		if o.Value <= 0 {
+			continue
+		}
+		r, ok := e.root(o.Addr)
+		if !ok {
+			continue
+		}
+		re := e.ents[r]
+		if re == nil || re.cats == 0 {
+			continue
+		}
+		for i, in := range tx.Ins {
+			if in.Addr == btc.NoAddr || e.roots[i] == r {
+				continue
+			}
+			sats := uint64(float64(o.Value) * e.w[i] / total)
+			if sats == 0 {
+				continue
+			}
+			for c := Category(1); c < nCategories; c++ {
+				if re.cats&(1<<c) == 0 {
+					continue
+				}
+				if err := e.addFlow(in.Addr, flow{Cat: c, Dir: Sent, Sats: sats, MinHops: 1, Best: sats, BestHops: 1, Src: re.rep[c], SrcTx: tx.Num}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,450 @@
+package risk
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+)
+
+func hasRow(r *Report, cat, dir string) *Row {
+	for i := range r.Exposure {
+		if x := &r.Exposure[i]; x.Category == cat && x.Direction == dir && x.Sats > 0 {
+			return x
+		}
+	}
+	return nil
+}
+
+// TestSimExposure: on a simulated chain, the ransomware victims (the ransom
+// addresses' direct payers) have sent ransomware exposure, the swap
+// service's deposits paid from the ransomware entity's funds have received
+// ransomware exposure, and an address the chain never saw screens Low.
+func TestSimExposure(t *testing.T) {
+	w := newWorld(t, 1, 0.3)
+	ctx := context.Background()
+	t.Logf("update: %+v", w.sum)
+	s, err := NewScreener(w.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := filepath.Join(w.out, "truth")
+
+	// Victims paid ransom: direct sent exposure, hops 1, explained by the
+	// ransom label.
+	victims := readCSV(t, filepath.Join(truth, "ransom_victims.csv"))
+	if len(victims) == 0 {
+		t.Fatal("no ransom victims in the simulated chain")
+	}
+	payers := 0
+	for _, v := range victims {
+		h, err := btc.ParseHash(v["txid"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		tv, err := w.db.Tx(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range tv.Inputs {
+			if in.Address == nil {
+				continue
+			}
+			r, err := s.Screen(ctx, *in.Address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := hasRow(r, "ransomware", "sent")
+			if row == nil || row.Kind != "direct" || row.MinHops != 1 {
+				t.Fatalf("victim %s: no direct sent ransomware exposure: %+v", *in.Address, r.Exposure)
+			}
+			if row.Explanation == nil || row.Explanation.Concept != "ransomware" || row.Explanation.TxID == "" {
+				t.Fatalf("victim %s: explanation %+v", *in.Address, row.Explanation)
+			}
+			if r.Risk < Medium {
+				t.Fatalf("victim %s: risk %s", *in.Address, r.Risk)
+			}
+			payers++
+		}
+	}
+
+	// Swap deposits paid by the ransomware operator's entity.
+	ransomEnt := map[string]bool{}
+	for _, a := range readCSV(t, filepath.Join(truth, "addresses.csv")) {
+		if a["entity_type"] == "ransomware" || slices.Contains([]string{victims[0]["ransom_address"]}, a["address"]) {
+			ransomEnt[a["entity_id"]] = true
+		}
+	}
+	deposits, exposed := 0, 0
+	var hops []int
+	for _, sw := range readCSV(t, filepath.Join(truth, "swaps.csv")) {
+		if !ransomEnt[sw["payer_entity"]] {
+			continue
+		}
+		deposits++
+		h, _ := btc.ParseHash(sw["txid"])
+		r, err := s.Tx(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row := hasRow(r, "ransomware", "output"); row != nil {
+			exposed++
+			hops = append(hops, row.MinHops)
+		}
+	}
+	if deposits == 0 || exposed == 0 {
+		t.Fatalf("%d swap deposits from the ransomware entity, %d with ransomware exposure", deposits, exposed)
+	}
+	t.Logf("%d victim payers; %d/%d ransomware swap deposits exposed, hops %v", payers, exposed, deposits, hops)
+
+	// A fresh address: Low, nothing.
+	r, err := s.Screen(ctx, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Risk != Low || len(r.Exposure) != 0 {
+		t.Fatalf("fresh address: %+v", r)
+	}
+	// A labelled ransom address itself is at least High.
+	if r, err = s.Screen(ctx, victims[0]["ransom_address"]); err != nil || r.Risk < High {
+		t.Fatalf("ransom address: %+v, %v", r, err)
+	}
+}
+
+// TestVectors checks every stored vector and aggregate: shares in (0, 1],
+// hops in 1..MaxHops+1, categories known, sources labelled addresses.
+func TestVectors(t *testing.T) {
+	w := newWorld(t, 2, 0.2)
+	ctx := context.Background()
+	n, direct := 0, 0
+	err := w.db.StageScan(ctx, []byte{pVector}, []byte{pVector + 1}, func(k, v []byte) (bool, error) {
+		vec, err := decodeVector(v)
+		if err != nil {
+			return false, err
+		}
+		for _, x := range vec {
+			if x.Share == 0 || x.Share > one || x.Hops < 1 || int(x.Hops) > 5 {
+				return false, fmt.Errorf("output %x: entry %+v", k[1:], x)
+			}
+			if x.Hops == 1 {
+				direct++
+			}
+		}
+		n++
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aggs := 0
+	err = w.db.StageScan(ctx, []byte{pAgg}, []byte{pAgg + 1}, func(k, v []byte) (bool, error) {
+		a, err := decodeAggregate(v)
+		if err != nil {
+			return false, err
+		}
+		id := btc.AddrID(be64(k[1:]))
+		tot, err := w.db.AddrTotals(id)
+		if err != nil {
+			return false, err
+		}
+		var recv [nCategories]uint64
+		for _, f := range a {
+			if f.Sats == 0 || f.MinHops < 1 || f.Best > f.Sats || f.BestHops < f.MinHops || !f.Indirect && f.MinHops != 1 {
+				return false, fmt.Errorf("address %d: flow %+v", id, f)
+			}
+			if f.Dir == Received {
+				recv[f.Cat] += f.Sats
+			} else if f.Sats > tot.Sent {
+				return false, fmt.Errorf("address %d sent %d to %s of %d", id, f.Sats, f.Cat, tot.Sent)
+			}
+		}
+		for c, x := range recv {
+			if x > tot.Received {
+				return false, fmt.Errorf("address %d received %d from %s of %d", id, x, Category(c), tot.Received)
+			}
+		}
+		aggs++
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || direct == 0 || aggs == 0 {
+		t.Fatalf("%d exposed outputs (%d direct), %d aggregates", n, direct, aggs)
+	}
+	t.Logf("%d exposed outputs (%d with direct exposure), %d address aggregates", n, direct, aggs)
+}
+
+func be64(b []byte) uint64 {
+	var x uint64
+	for _, c := range b[:8] {
+		x = x<<8 | uint64(c)
+	}
+	return x
+}
+
+// TestIncrementalEqualsFresh ingests a simulated chain in pieces (with its
+// out-of-order and stale blocks), updating clusters, labels and exposure
+// after each, and checks that the exposure keyspaces equal those of one
+// run over the whole chain (R1).
+func TestIncrementalEqualsFresh(t *testing.T) {
+	out := simChain(t, 3, 0.2)
+	blocks := simBlocks(t, out)
+	dir := t.TempDir()
+	inc := openTest(t, t.TempDir())
+	steps := 6
+	rebuilt := 0
+	for i := 0; i < steps; i++ {
+		lo, hi := len(blocks)*i/steps, len(blocks)*(i+1)/steps
+		var recs [][]byte
+		for _, b := range blocks[lo:hi] {
+			recs = append(recs, b.record)
+		}
+		writeRecords(t, dir, recs...)
+		ingest(t, inc, index.IngestOptions{BlocksDir: dir})
+		prepare(t, inc, out)
+		sum, err := Update(context.Background(), inc, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Rebuilt {
+			rebuilt++
+		}
+		t.Logf("step %d: %d blocks, rebuilt %v (%s), %s", i, sum.Blocks, sum.Rebuilt, sum.Reason, sum.Elapsed)
+	}
+	// One more Update with nothing new changes nothing.
+	before := riskDigest(t, inc)
+	if sum, err := Update(context.Background(), inc, Options{}); err != nil || sum.Rebuilt || sum.Blocks != 0 {
+		t.Fatalf("idle update: %+v, %v", sum, err)
+	}
+	if riskDigest(t, inc) != before {
+		t.Fatal("an idle update changed the exposure")
+	}
+	fresh := openTest(t, t.TempDir())
+	ingest(t, fresh, index.IngestOptions{BlocksDir: dir})
+	prepare(t, fresh, out)
+	if _, err := Update(context.Background(), fresh, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if riskDigest(t, inc) != riskDigest(t, fresh) {
+		t.Fatal("incremental exposure differs from a fresh one")
+	}
+	t.Logf("%d of %d steps rebuilt", rebuilt, steps)
+}
+
+// TestRules: default levels and a rules file.
+func TestRules(t *testing.T) {
+	d := DefaultRules()
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		rows []Row
+		want Level
+	}{
+		{nil, Low},
+		{[]Row{{Category: "exchange", Direction: "received", Kind: "direct", Sats: 100, Share: 1}}, Low},
+		{[]Row{{Category: "sanction", Direction: "received", Kind: "direct", Sats: 1, Share: 0.00001}}, Severe},
+		{[]Row{{Category: "sanction", Direction: "received", Kind: "indirect", Sats: 1, Share: 0.001}}, High},
+		{[]Row{{Category: "sanction", Direction: "received", Kind: "indirect", Sats: 1, Share: 0.02}}, Severe},
+		{[]Row{{Category: "ransomware", Direction: "sent", Kind: "direct", Sats: 5, Share: 0.5}}, High},
+		{[]Row{{Category: "ransomware", Direction: "sent", Kind: "direct", Sats: 5, Share: 0.001}}, Medium},
+		{[]Row{{Category: "mixer", Direction: "received", Kind: "indirect", Sats: 5, Share: 0.2}}, Medium},
+		{[]Row{{Category: "mixer", Direction: "received", Kind: "indirect", Sats: 5, Share: 0.05}}, Low},
+		{[]Row{{Category: "sanction", Direction: "self", Kind: "direct", Share: 1}}, Severe},
+	}
+	for i, c := range cases {
+		if got, why := d.Assess(c.rows); got != c.want {
+			t.Errorf("#%d: %s (%v), want %s", i, got, why, c.want)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "rules.json")
+	os.WriteFile(p, []byte(`{"rules":[{"level":"severe","categories":["mixer"],"min_share":0.05}]}`), 0o644)
+	r, err := LoadRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Assess(cases[8].rows); got != Severe {
+		t.Fatalf("rules file: %s", got)
+	}
+	os.WriteFile(p, []byte(`{"rules":[{"level":"severe","categories":["casino"]}]}`), 0o644)
+	if _, err := LoadRules(p); err == nil || !strings.Contains(err.Error(), "casino") {
+		t.Fatalf("bad category: %v", err)
+	}
+}
+
+// TestScreenLatency screens 10,000 indexed addresses one by one and prints
+// the latency percentiles (not asserted: machines differ).
+func TestScreenLatency(t *testing.T) {
+	w := newWorld(t, 1, 0.3)
+	s, err := NewScreener(w.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := sampleAddrs(t, w.db, 10_000)
+	lat := make([]time.Duration, 0, len(addrs))
+	start := time.Now()
+	levels := map[Level]int{}
+	for _, a := range addrs {
+		t0 := time.Now()
+		r, err := s.Screen(context.Background(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+		levels[r.Risk]++
+	}
+	total := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	t.Logf("screened %d addresses in %s: p50 %s p90 %s p99 %s max %s; levels %v", len(addrs), total, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1], levels)
+}
+
+// sampleAddrs returns up to n indexed addresses spread over the id range.
+func sampleAddrs(t testing.TB, db *index.DB, n int) []string {
+	t.Helper()
+	next := uint64(db.Tip().NextAddr)
+	var out []string
+	for i := 0; i < n; i++ {
+		id := btc.AddrID(uint64(i) * next / uint64(n))
+		s, _, err := db.AddrString(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// BenchmarkScreen measures one address's screening.
+func BenchmarkScreen(b *testing.B) {
+	w := newWorld(b, 1, 0.2)
+	s, err := NewScreener(w.db, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := sampleAddrs(b, w.db, 10_000)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := s.Screen(context.Background(), addrs[i%len(addrs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// TestRealOFAC: in the real 2018 and 2019 blocks, the counterparties of
+// OFAC-listed addresses get sanction exposure: the recipients of
+// 343w3Xh6…'s spends received it, the payer of 1NpHuti9… sent it.
+func TestRealOFAC(t *testing.T) {
+	var raws []string
+	for _, f := range []string{"btc-blocks/block-540107.raw", "btc-blocks/block-574200.raw"} {
+		p := filepath.Join(sharedData, f)
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("real data %s not found: %v", p, err)
+		}
+		raws = append(raws, p)
+	}
+	files, _ := filepath.Glob(filepath.Join(sharedData, "ofac", "xbt_history", "*.txt"))
+	if len(files) == 0 {
+		t.Skip("no OFAC lists")
+	}
+	ctx := context.Background()
+	db := openTest(t, t.TempDir())
+	ingest(t, db, index.IngestOptions{RawBlocks: raws})
+	for _, f := range files {
+		if _, err := label.ImportFile(ctx, db, f, label.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := Update(ctx, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewScreener(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, listed := range []string{"343w3Xh64q5UpgpvAPqmsUzxrknde8PQHb", "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"} {
+		r, err := s.Screen(ctx, listed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Risk != Severe {
+			t.Fatalf("%s itself: %s %+v", listed, r.Risk, r.Exposure)
+		}
+	}
+	// Every address with a stored aggregate: sanction exposure.
+	var got []string
+	err = db.StageScan(ctx, []byte{pAgg}, []byte{pAgg + 1}, func(k, _ []byte) (bool, error) {
+		a, _, err := db.AddrString(btc.AddrID(be64(k[1:])))
+		if err != nil {
+			return false, err
+		}
+		r, err := s.Screen(ctx, a)
+		if err != nil {
+			return false, err
+		}
+		for _, row := range r.Exposure {
+			if row.Category == "sanction" && row.Direction != "self" {
+				got = append(got, fmt.Sprintf("%s %s %s %d %s", a, row.Direction, row.Kind, row.Sats, r.Risk))
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("update %+v; sanction exposure:\n%s", sum, strings.Join(got, "\n"))
+	var recv, sent int
+	for _, g := range got {
+		if strings.Contains(g, " received direct ") {
+			recv++
+		}
+		if strings.Contains(g, " sent direct ") {
+			sent++
+		}
+	}
+	if recv == 0 || sent == 0 {
+		t.Fatalf("want received (from 343w3Xh6…) and sent (to 1NpHuti9…) sanction exposure: %v", got)
+	}
+}
+
+// TestScreenLatencyDB screens 10,000 addresses of the store at
+// $SLEUTH_RISK_DB (exposure computed) and prints latency percentiles.
+func TestScreenLatencyDB(t *testing.T) {
+	dir := os.Getenv("SLEUTH_RISK_DB")
+	if dir == "" {
+		t.Skip("set SLEUTH_RISK_DB to a store with exposure computed")
+	}
+	db := openTest(t, dir)
+	s, err := NewScreener(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Explain = os.Getenv("SLEUTH_RISK_EXPLAIN") != "0"
+	addrs := sampleAddrs(t, db, 10_000)
+	lat := make([]time.Duration, 0, len(addrs))
+	start := time.Now()
+	for _, a := range addrs {
+		t0 := time.Now()
+		if _, err := s.Screen(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	total := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	t.Logf("screened %d addresses in %s: p50 %s p90 %s p99 %s max %s", len(addrs), total, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1])
+}
