@@ -10,6 +10,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/progress"
+	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
 
 type ingestOptions struct {
@@ -36,7 +37,7 @@ func (o *ingestOptions) addFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.workers, "workers", 0, "parse goroutines (default: number of CPUs)")
 	fs.IntVar(&o.batchTxs, "batch-txs", 0, "transactions per atomic batch (default 50000)")
 	fs.BoolVar(&o.verbose, "v", false, "verbose logs")
-	fs.BoolVar(&o.noCluster, "no-cluster", false, "do not update the entities (sleuth cluster does it later)")
+	fs.BoolVar(&o.noCluster, "no-cluster", false, "do not update the entities and exposure (sleuth cluster and sleuth risk update do it later)")
 }
 
 func runIngest(ctx context.Context, args []string) error {
@@ -79,18 +80,25 @@ func runIngest(ctx context.Context, args []string) error {
 		return err
 	}
 	var csum *cluster.Summary
+	var rsum *risk.Summary
 	if !o.noCluster {
 		c, err := updateClusters(ctx, db, cluster.Options{}, o.verbose)
 		if err != nil {
 			return fmt.Errorf("indexed, but clustering failed: %w", err)
 		}
 		csum = &c
+		r, err := risk.Update(ctx, db, risk.Options{Logger: newLogger(o.verbose)})
+		if err != nil {
+			return fmt.Errorf("indexed and clustered, but exposure failed: %w", err)
+		}
+		rsum = &r
 	}
 	if o.store.json {
 		return printJSON(struct {
 			*index.IngestSummary
 			Cluster *cluster.Summary `json:"cluster,omitempty"`
-		}{sum, csum})
+			Risk    *risk.Summary    `json:"exposure,omitempty"`
+		}{sum, csum, rsum})
 	}
 	rate := 0.0
 	if s := sum.Elapsed.Seconds(); s > 0 {
@@ -111,6 +119,9 @@ func runIngest(ctx context.Context, args []string) error {
 	}
 	if csum != nil {
 		printClusterSummary(*csum)
+	}
+	if rsum != nil {
+		printRiskSummary(*rsum)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
 
 func runLabels(ctx context.Context, args []string) error {
@@ -48,11 +49,12 @@ func parseDate(s string) (time.Time, error) {
 func labelsImport(ctx context.Context, args []string) error {
 	var s storeFlags
 	var format, date string
-	var skipInvalid bool
+	var skipInvalid, noRisk bool
 	fs := flag.NewFlagSet("labels import", flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&format, "format", "", "tagpack, actorpack, sdn_csv, address_list or sdn_advanced_xml (default: detected)")
 	fs.StringVar(&date, "date", "", "publication date of a sanctions list whose file does not state it (YYYY-MM-DD)")
+	fs.BoolVar(&noRisk, "no-risk", false, "do not recompute exposure now (sleuth risk update does it later)")
 	fs.BoolVar(&skipInvalid, "skip-invalid", false, "import a TagPack whose only problems are undecodable addresses, leaving those tags out (each is reported)")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -86,12 +88,23 @@ func labelsImport(ctx context.Context, args []string) error {
 	if err := label.Refresh(ctx, db); err != nil {
 		return err
 	}
+	// Exposure follows labels: recompute what the new labels reach (a
+	// store never clustered has nothing to expose yet).
+	var rsum *risk.Summary
+	if _, cerr := cluster.ReadStatus(db); cerr == nil && !noRisk && len(results) > 0 {
+		r, err := risk.Update(ctx, db, risk.Options{})
+		if err != nil {
+			return fmt.Errorf("labels imported, but exposure failed (rerun sleuth risk update): %w", err)
+		}
+		rsum = &r
+	}
 	if s.json {
 		if err := printJSON(struct {
 			Imported []*label.FileResult `json:"imported"`
 			Failed   []string            `json:"failed"`
 			Elapsed  float64             `json:"elapsed_s"`
-		}{results, append([]string{}, failed...), time.Since(start).Seconds()}); err != nil {
+			Exposure *risk.Summary       `json:"exposure,omitempty"`
+		}{results, append([]string{}, failed...), time.Since(start).Seconds(), rsum}); err != nil {
 			return err
 		}
 	} else {
@@ -111,6 +124,9 @@ func labelsImport(ctx context.Context, args []string) error {
 			total += r.Labels
 		}
 		fmt.Printf("imported %d of %d files, %d labels in %s\n", len(results), fs.NArg(), total, time.Since(start).Round(time.Millisecond))
+		if rsum != nil {
+			printRiskSummary(*rsum)
+		}
 		if len(results) > 0 {
 			fmt.Println("run 'sleuth rescreen' to find past transactions of newly listed addresses")
 		}

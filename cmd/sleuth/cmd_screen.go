@@ -47,13 +47,17 @@ func runRisk(ctx context.Context, args []string) error {
 	if s.json {
 		return printJSON(sum)
 	}
+	printRiskSummary(sum)
+	return nil
+}
+
+func printRiskSummary(sum risk.Summary) {
 	how := "updated"
 	if sum.Reason != "" {
 		how = "computed from scratch (" + sum.Reason + ")"
 	}
 	fmt.Printf("exposure %s to height %d: %d blocks, %d txs, %d standalone txs, %d exposed outputs, %d labelled entities, %s\n",
 		how, sum.Height, sum.Blocks, sum.Txs, sum.Standalone, sum.Exposed, sum.Entities, sum.Elapsed.Round(time.Millisecond))
-	return nil
 }
 
 // runScreen is `sleuth screen ADDR... | --csv FILE`.
