@@ -25,14 +25,16 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/sim"
 )
 
-//go:embed data/blk00000.dat.gz data/block-277647.dat.bz2
+//go:embed data/blk00000.dat.gz data/block-277647.dat.bz2 data/labels
 var data embed.FS
 
 // Facts about the bundled blocks that anyone can check on a block explorer.
@@ -151,6 +153,9 @@ func Run(ctx context.Context, work, dbDir string, out io.Writer) error {
 	if err := realEntities(ctx, db, p); err != nil {
 		return err
 	}
+	if err := realLabels(ctx, db, work, p); err != nil {
+		return err
+	}
 	return runSimulated(ctx, work, dbDir+"-sim", p)
 }
 
@@ -186,8 +191,7 @@ func runSimulated(ctx context.Context, work, dbDir string, p func(string, ...any
 	if st.Blocks != s.Blocks || int64(st.Txs) != s.Txs || int64(sum.Stale) != s.StaleBlocks || int64(st.UTXOValue) != held {
 		verdict = "DISAGREE"
 	}
-	p("  they %s. In this chain %s was stolen from an exchange and %s paid in ransoms;\n", verdict, btcAmount(s.StolenSats), btcAmount(s.RansomSats))
-	p("  following that money to where it was cashed out is the tracing stage (not built yet).\n")
+	p("  they %s. In this chain %s was stolen from an exchange and %s paid in ransoms.\n", verdict, btcAmount(s.StolenSats), btcAmount(s.RansomSats))
 	if verdict != "agree" {
 		return fmt.Errorf("demo: index and answer key disagree")
 	}
@@ -212,7 +216,24 @@ func runSimulated(ctx context.Context, work, dbDir string, p func(string, ...any
 		p("    %s %.4f / %.4f  (%d merges, %d change links; %d CoinJoins detected, %d of %d in the key)\n",
 			c.name, r.Precision, r.Recall, cs.TotalMerges, cs.ChangeMerges, ev.CoinJoins.Detected, ev.CoinJoins.Found, ev.CoinJoins.Truth)
 	}
-	return nil
+
+	// The investigation, from what is public: the incident report and the
+	// labels (the simulated services' public tags, and the real lists).
+	res, err := importLabels(ctx, db, filepath.Join(work, "labels-sim"), filepath.Join(out, "public", "tagpack.yaml"))
+	if err != nil {
+		return err
+	}
+	rs, err := risk.Update(ctx, db, risk.Options{})
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, r := range res {
+		n += r.Labels
+	}
+	p("\nInvestigation of the simulated case: %d labels imported (the simulated services' public TagPack and the bundled\n"+
+		"real OFAC list and TagPacks); exposure computed for %d transactions in %s.\n", n, rs.Txs+rs.Standalone, rs.Elapsed.Round(time.Millisecond))
+	return investigate(ctx, db, out, p)
 }
 
 // realEntities clusters the real chain and explains one real merge.
