@@ -298,20 +298,66 @@ type viewer struct {
 	srcs map[uint32]*Source
 }
 
+// Viewer answers many label lookups on a store that does not change in
+// the meantime (screening): it reads the sources and the state of the
+// entity index once, so a lookup is the address's own prefix read plus,
+// when it is on chain, its entity's labelled members.
+type Viewer struct {
+	db    *index.DB
+	v     viewer
+	fresh bool
+}
+
+// NewViewer prepares a Viewer.
+func NewViewer(ctx context.Context, db *index.DB) (*Viewer, error) {
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := entityIndexFresh(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Viewer{db: db, v: viewer{net: db.Network(), srcs: srcs}, fresh: fresh}, nil
+}
+
 // ShowAddress returns the labels of address s: its own, and those its
 // entity carries through other addresses (cluster definers and entity
 // labels), each with via. asOf (zero: now and ever) keeps only labels that
 // applied then. Conflicting labels are all returned.
 func ShowAddress(ctx context.Context, db *index.DB, s string, asOf time.Time) ([]View, error) {
+	w, err := NewViewer(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return w.ShowAddress(ctx, s, asOf)
+}
+
+// Own returns only the labels stored on address s itself (one prefix
+// read), with via "address".
+func (w *Viewer) Own(ctx context.Context, s string) ([]View, error) {
+	k, err := address.Decode(s, w.db.Network())
+	if err != nil {
+		return nil, err
+	}
+	own, err := addressLabels(ctx, w.db, k)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]View, 0, len(own))
+	for i := range own {
+		out = append(out, w.v.view(&own[i], "address"))
+	}
+	return out, nil
+}
+
+// ShowAddress is the package's ShowAddress on the Viewer's snapshot.
+func (w *Viewer) ShowAddress(ctx context.Context, s string, asOf time.Time) ([]View, error) {
+	db := w.db
 	k, err := address.Decode(s, db.Network())
 	if err != nil {
 		return nil, err
 	}
-	srcs, err := sources(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	v := &viewer{net: db.Network(), srcs: srcs}
 	own, err := addressLabels(ctx, db, k)
 	if err != nil {
 		return nil, err
@@ -319,7 +365,7 @@ func ShowAddress(ctx context.Context, db *index.DB, s string, asOf time.Time) ([
 	out := []View{}
 	for i := range own {
 		if applies(&own[i], asOf) {
-			out = append(out, v.view(&own[i], "address"))
+			out = append(out, w.v.view(&own[i], "address"))
 		}
 	}
 	id, err := db.AddrIDOfKey(k)
@@ -336,7 +382,7 @@ func ShowAddress(ctx context.Context, db *index.DB, s string, asOf time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	rest, err := entityLabels(ctx, db, v, ent, id, asOf, true)
+	rest, err := entityLabels(ctx, db, &w.v, w.fresh, ent, id, asOf, true)
 	return append(out, rest...), err
 }
 
@@ -350,7 +396,11 @@ func ShowEntity(ctx context.Context, db *index.DB, id uint64, asOf time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	out, err := entityLabels(ctx, db, &viewer{net: db.Network(), srcs: srcs}, ent, btc.NoAddr, asOf, false)
+	fresh, err := entityIndexFresh(db)
+	if err != nil {
+		return nil, err
+	}
+	out, err := entityLabels(ctx, db, &viewer{net: db.Network(), srcs: srcs}, fresh, ent, btc.NoAddr, asOf, false)
 	if out == nil {
 		out = []View{}
 	}
@@ -359,8 +409,8 @@ func ShowEntity(ctx context.Context, db *index.DB, id uint64, asOf time.Time) ([
 
 // entityLabels returns the labels on the labelled members of entity ent
 // other than skip; definersOnly keeps only labels that define the entity.
-func entityLabels(ctx context.Context, db *index.DB, v *viewer, ent uint64, skip btc.AddrID, asOf time.Time, definersOnly bool) ([]View, error) {
-	members, err := labelledMembers(ctx, db, ent)
+func entityLabels(ctx context.Context, db *index.DB, v *viewer, fresh bool, ent uint64, skip btc.AddrID, asOf time.Time, definersOnly bool) ([]View, error) {
+	members, err := labelledMembers(ctx, db, fresh, ent)
 	if err != nil {
 		return nil, err
 	}
@@ -391,11 +441,7 @@ func entityLabels(ctx context.Context, db *index.DB, v *viewer, ent uint64, skip
 // from the entity index when it is current, else by resolving every
 // labelled address (bounded by the number of labels, not the entity's
 // size).
-func labelledMembers(ctx context.Context, db *index.DB, ent uint64) ([]btc.AddrID, error) {
-	fresh, err := entityIndexFresh(db)
-	if err != nil {
-		return nil, err
-	}
+func labelledMembers(ctx context.Context, db *index.DB, fresh bool, ent uint64) ([]btc.AddrID, error) {
 	var out []btc.AddrID
 	if fresh {
 		err := db.StageScan(ctx, keyEntity(ent, 0), keyEntity(ent+1, 0), func(k, _ []byte) (bool, error) {
@@ -404,7 +450,7 @@ func labelledMembers(ctx context.Context, db *index.DB, ent uint64) ([]btc.AddrI
 		})
 		return out, err
 	}
-	err = eachLabelledAddress(ctx, db, func(id btc.AddrID, e uint64) error {
+	err := eachLabelledAddress(ctx, db, func(id btc.AddrID, e uint64) error {
 		if e == ent {
 			out = append(out, id)
 		}

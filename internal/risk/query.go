@@ -101,6 +101,7 @@ type Screener struct {
 	// it is a few point reads per address.
 	Explain bool
 	labels  map[btc.AddrID][]label.View
+	viewer  *label.Viewer // the label sources and entity index, read once
 }
 
 // NewScreener returns a Screener with rules (DefaultRules when nil). It
@@ -112,7 +113,11 @@ func NewScreener(db *index.DB, rules *Rules) (*Screener, error) {
 	if rules == nil {
 		rules = DefaultRules()
 	}
-	return &Screener{db: db, rules: rules, MaxMembers: 100_000, Explain: true, labels: map[btc.AddrID][]label.View{}}, nil
+	viewer, err := label.NewViewer(context.Background(), db)
+	if err != nil {
+		return nil, err
+	}
+	return &Screener{db: db, rules: rules, MaxMembers: 100_000, Explain: true, labels: map[btc.AddrID][]label.View{}, viewer: viewer}, nil
 }
 
 // Screen reports the exposure and risk of address s: point reads of its
@@ -122,7 +127,7 @@ func (s *Screener) Screen(ctx context.Context, addr string) (*Report, error) {
 	id, err := s.db.AddrID(addr)
 	if errors.Is(err, index.ErrNotFound) {
 		// Not on chain: only its own labels can say anything.
-		if err := s.selfRows(ctx, r, addr, false, 0); err != nil {
+		if err := s.ownRows(ctx, r, addr); err != nil {
 			return nil, err
 		}
 		r.Risk, r.Reasons = s.rules.Assess(r.Exposure)
@@ -151,11 +156,26 @@ func (s *Screener) Screen(ctx context.Context, addr string) (*Report, error) {
 	if err := s.rows(r, agg); err != nil {
 		return nil, err
 	}
-	if err := s.selfRows(ctx, r, addr, false, 0); err != nil {
+	if err := s.selfRows(ctx, r, addr, false, ent); err != nil {
 		return nil, err
 	}
 	r.Risk, r.Reasons = s.rules.Assess(r.Exposure)
 	return r, nil
+}
+
+// ownRows adds the attribution carried by the labels on address addr
+// itself (an address not on chain has no entity).
+func (s *Screener) ownRows(ctx context.Context, r *Report, addr string) error {
+	vs, err := s.viewer.Own(ctx, addr)
+	if err != nil {
+		return err
+	}
+	for c := Category(1); c < nCategories; c++ {
+		if x := bestLabel(vs, c); x != nil {
+			r.Exposure = append(r.Exposure, Row{Category: c.String(), Direction: "self", Kind: "direct", Share: 1, Explanation: x})
+		}
+	}
+	return nil
 }
 
 // ScreenMany screens each address; an address that cannot be screened
@@ -238,7 +258,7 @@ func (s *Screener) explain(a btc.AddrID, c Category) (*Explanation, error) {
 		if err != nil {
 			return nil, err
 		}
-		if vs, err = label.ShowAddress(context.Background(), s.db, str, time.Time{}); err != nil {
+		if vs, err = s.viewer.Own(context.Background(), str); err != nil {
 			return nil, err
 		}
 		if len(s.labels) > 100_000 {
@@ -274,7 +294,32 @@ func (s *Screener) selfRows(ctx context.Context, r *Report, addr string, entity 
 	if entity {
 		vs, err = label.ShowEntity(ctx, s.db, ent, time.Time{})
 	} else {
-		vs, err = label.ShowAddress(ctx, s.db, addr, time.Time{})
+		// What the address's entity is: one read of the labelled
+		// entities Update stored, then the cited address's own labels.
+		var v []byte
+		if v, err = s.db.StageGet(keyEntity(ent)); err != nil || v == nil {
+			return err
+		}
+		var re riskEntity
+		if err := re.decode(v); err != nil {
+			return corrupt("entity", err)
+		}
+		for c := Category(1); c < nCategories; c++ {
+			if re.cats&(1<<c) == 0 {
+				continue
+			}
+			x, err := s.explain(re.rep[c], c)
+			if err != nil {
+				return err
+			}
+			if x != nil {
+				if x.Address != addr {
+					x.Via = "entity" // carried by another address of the entity
+				}
+				r.Exposure = append(r.Exposure, Row{Category: c.String(), Direction: "self", Kind: "direct", Share: 1, Explanation: x})
+			}
+		}
+		return nil
 	}
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ const (
 	pState  = index.StageRisk + 0x00 // 50: state
 	pVector = index.StageRisk + 0x02 // 52 outref: exposure vector of an output
 	pAgg    = index.StageRisk + 0x03 // 53 addrid: exposure aggregate of an address
+	pEntity = index.StageRisk + 0x04 // 54 entity: its own categories and the address cited for each
 	pEnd    = index.StageRisk + 0x10 // one past the stage's range
 )
 
@@ -216,4 +217,46 @@ func (a aggregate) merge(c flow) aggregate {
 		return a
 	}
 	return slices.Insert(a, i, c)
+}
+
+func keyEntity(root uint64) []byte { return binary.BigEndian.AppendUint64([]byte{pEntity}, root) }
+
+// riskEntity record: <uvarint cats><1B stop><uvarint n> n × (<1B category><uvarint cited addrid>)
+func (re *riskEntity) encode() []byte {
+	var e encoding.Encbuf
+	e.PutUvarint(uint64(re.cats))
+	stop := byte(0)
+	if re.stop {
+		stop = 1
+	}
+	e.PutByte(stop)
+	n := 0
+	for c := Category(1); c < nCategories; c++ {
+		if re.cats&(1<<c) != 0 {
+			n++
+		}
+	}
+	e.PutUvarint(uint64(n))
+	for c := Category(1); c < nCategories; c++ {
+		if re.cats&(1<<c) != 0 {
+			e.PutByte(byte(c))
+			e.PutUvarint(uint64(re.rep[c]))
+		}
+	}
+	return e.Get()
+}
+
+func (re *riskEntity) decode(b []byte) error {
+	d := encoding.Decbuf{B: b}
+	re.cats = uint16(d.Uvarint())
+	re.stop = d.Byte() == 1
+	n := d.Uvarint()
+	for i := uint64(0); i < n && d.Err() == nil; i++ {
+		c := Category(d.Byte())
+		a := btc.AddrID(d.Uvarint())
+		if c > 0 && c < nCategories {
+			re.rep[c] = a
+		}
+	}
+	return d.Err()
 }
