@@ -28,10 +28,11 @@
 //
 // # Owns
 //
-// Keyspaces 0x50, 0x52, 0x53 of the store (index.StageRisk):
+// Keyspaces 0x50, 0x52–0x54 of the store (index.StageRisk):
 //
 //	50                 state: height, tip, next tx, standalone txs done, fingerprint bound and hash, options
 //	52 outref BE64     exposure vector of an output (only outputs with exposure)
+//	54 entity BE64     a labelled entity's own categories, service flag and cited address per category
 //	53 addrid BE64     exposure aggregate of an address: per category, direction and kind,
 //	                   sats, fewest hops and the biggest contribution's source
 //
