@@ -15,6 +15,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
 
 // runRisk is `sleuth risk update [--rebuild]`: (re)compute exposure.
@@ -154,11 +155,28 @@ func runExposure(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("exposure", flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&rules, "rules", "", "risk rules (JSON)")
+	var paths bool
+	var policy string
+	var hops int
+	fs.BoolVar(&paths, "paths", false, "address only: explain each received exposure category by a backward trace to the labelled entity, with one transaction path (walks the chain: slower than screening)")
+	fs.StringVar(&policy, "policy", "fifo", "with --paths: taint policy of the backward trace (fifo, haircut, poison, lifo, tiho)")
+	fs.IntVar(&hops, "hops", trace.DefaultMaxHops, "with --paths: walk back at most this many transactions")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("usage: sleuth exposure ADDR|ENTITY-ID|TXID [--json]")
+		return usagef("usage: sleuth exposure ADDR|ENTITY-ID|TXID [--json] [--paths [--policy P] [--hops N]]")
+	}
+	var topts trace.Options
+	if paths {
+		var err error
+		if topts.Policy, err = trace.ParsePolicy(policy); err != nil {
+			return usageError{err}
+		}
+		if hops <= 0 {
+			return usagef("--hops must be positive")
+		}
+		topts.MaxHops = hops
 	}
 	q := fs.Arg(0)
 	sc, db, err := openScreener(&s, rules)
@@ -180,11 +198,55 @@ func runExposure(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !paths {
+		if s.json {
+			return printJSON(r)
+		}
+		printReport(os.Stdout, r)
+		return nil
+	}
+	if r.Address == "" {
+		return usagef("--paths explains an address's exposure, not an entity's or a transaction's")
+	}
+	pr, err := sc.Paths(ctx, q, topts)
+	if err != nil {
+		return err
+	}
 	if s.json {
-		return printJSON(r)
+		return printJSON(struct {
+			*risk.Report
+			Paths *risk.PathReport `json:"paths"`
+		}{r, pr})
 	}
 	printReport(os.Stdout, r)
+	printPaths(os.Stdout, pr)
 	return nil
+}
+
+func printPaths(w io.Writer, pr *risk.PathReport) {
+	t := pr.Totals
+	fmt.Fprintf(w, "\npaths (backward trace of %s received, policy %s, %d transactions in %.3fs; from labelled entities %s, mined %s, unknown %s, CoinJoins %s, untracked %s):\n",
+		btcString(pr.Traced), pr.Policy, pr.TxsRead, pr.Elapsed, btcString(t.CashedOut), btcString(t.Mined), btcString(t.Unknown),
+		btcString(t.CoinJoin), btcString(t.Lost()))
+	if len(pr.Rows) == 0 {
+		fmt.Fprintln(w, "  (no labelled entity of an exposure category reached)")
+	}
+	for _, x := range pr.Rows {
+		fmt.Fprintf(w, "  %-14s %14s %6.2f%%  from %d entit", x.Category, btcString(x.Sats), 100*x.Share, x.Entities)
+		if x.Entities == 1 {
+			fmt.Fprint(w, "y")
+		} else {
+			fmt.Fprint(w, "ies")
+		}
+		fmt.Fprintf(w, "; most (%s) from entity %d", btcString(x.EntitySats), x.Entity)
+		if e := x.Explanation; e != nil {
+			fmt.Fprintf(w, " %q (%s, %s) at %s", e.Label, e.Concept, e.List, e.Address)
+		}
+		fmt.Fprintf(w, ", %d hops\n", x.Hops)
+		if len(x.Path) > 0 {
+			fmt.Fprintf(w, "      path %s (the entity's output %s)\n", strings.Join(x.Path, " < "), x.Out)
+		}
+	}
 }
 
 func openScreener(s *storeFlags, rules string) (*risk.Screener, interface{ Close() error }, error) {

@@ -38,7 +38,7 @@ type traceOptions struct {
 func (o *traceOptions) addFlags(fs *flag.FlagSet) {
 	o.store.add(fs, true)
 	fs.StringVar(&o.from, "from", "", "what to trace: TXID:VOUT, a txid (all outputs), an address (all it received) or an entity id")
-	fs.StringVar(&o.direction, "direction", "forward", "forward (backward is not implemented yet)")
+	fs.StringVar(&o.direction, "direction", "forward", "forward (where the funds went) or backward (where they came from; labelled services are the sources of funds)")
 	fs.StringVar(&o.policy, "policy", "fifo", "taint policy: fifo, haircut, poison, lifo or tiho")
 	fs.IntVar(&o.hops, "hops", trace.DefaultMaxHops, "follow taint at most this many transactions")
 	fs.Int64Var(&o.minSats, "min-sats", trace.DefaultMinSats, "do not follow tainted outputs carrying fewer sats")
@@ -90,9 +90,9 @@ func runTrace(ctx context.Context, args []string) error {
 	switch o.direction {
 	case "forward":
 	case "backward":
-		return usageError{trace.ErrBackward}
+		opts.Direction = trace.Backward
 	default:
-		return usagef("bad --direction %q: want forward", o.direction)
+		return usagef("bad --direction %q: want forward or backward", o.direction)
 	}
 	if o.hops <= 0 || o.minSats <= 0 || o.paths < 0 {
 		return usagef("--hops and --min-sats must be positive, --paths not negative")
@@ -150,7 +150,7 @@ func runTrace(ctx context.Context, args []string) error {
 		return printTraceCSV(r)
 	}
 	if len(svc) == 0 {
-		fmt.Fprintln(os.Stderr, "note: no service labels in the store (import a TagPack with 'sleuth labels import'): nothing counts as a cash-out")
+		fmt.Fprintln(os.Stderr, "note: no service labels in the store (import a TagPack with 'sleuth labels import'): nothing counts as a cash-out or labelled source")
 	}
 	return printTrace(r, o.all)
 }
@@ -182,11 +182,21 @@ func printTrace(r *trace.Result, all bool) error {
 		}
 		return fmt.Sprintf("%.2f%%", 100*float64(x)/float64(t.Source))
 	}
-	fmt.Printf("cashed out %s (%s), held %s (%s), fees %s, through CoinJoins (uncertain, not followed) %s (%s), untracked %s (below min %s, beyond hops %s, outside window %s, truncated %s)\n\n",
-		btcString(t.CashedOut), pct(t.CashedOut), btcString(t.Held), pct(t.Held), btcString(t.Fee), btcString(t.CoinJoin), pct(t.CoinJoin),
-		btcString(t.Lost()), btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
+	back := r.Direction == trace.Backward.String()
+	evidence, none := "EVIDENCE (txids from the source)", "(no cash-out point reached)"
+	if back {
+		evidence, none = "EVIDENCE (txids from the source back)", "(no labelled source of funds reached)"
+		fmt.Printf("from labelled sources %s (%s), mined %s (%s), unknown %s (%s), through CoinJoins (uncertain, not followed) %s (%s), untracked %s (below min %s, beyond hops %s, outside window %s, truncated %s)\n\n",
+			btcString(t.CashedOut), pct(t.CashedOut), btcString(t.Mined), pct(t.Mined), btcString(t.Unknown), pct(t.Unknown),
+			btcString(t.CoinJoin), pct(t.CoinJoin),
+			btcString(t.Lost()), btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
+	} else {
+		fmt.Printf("cashed out %s (%s), held %s (%s), fees %s, through CoinJoins (uncertain, not followed) %s (%s), untracked %s (below min %s, beyond hops %s, outside window %s, truncated %s)\n\n",
+			btcString(t.CashedOut), pct(t.CashedOut), btcString(t.Held), pct(t.Held), btcString(t.Fee), btcString(t.CoinJoin), pct(t.CoinJoin),
+			btcString(t.Lost()), btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENTITY\tLABEL\tCATEGORY\tSATS\tSHARE\tHOPS\tFIRST\tEVIDENCE (txids from the source)")
+	fmt.Fprintln(tw, "ENTITY\tLABEL\tCATEGORY\tSATS\tSHARE\tHOPS\tFIRST\t"+evidence)
 	n := 0
 	for _, e := range r.Entities {
 		if !e.CashOut && !all {
@@ -196,7 +206,7 @@ func printTrace(r *trace.Result, all bool) error {
 		name, cat := e.Label, e.Category
 		if !e.CashOut {
 			name, cat = "-", "held"
-			if e.Held == 0 {
+			if e.Held == 0 || back {
 				cat = "passed"
 			}
 		}
@@ -216,7 +226,7 @@ func printTrace(r *trace.Result, all bool) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.2f%%\t%d-%d\t%s\t%s\n", e.ID, name, cat, sats, 100*e.Share, e.MinHops, e.MaxHops, e.First, ev)
 	}
 	if n == 0 {
-		fmt.Fprintln(tw, "(no cash-out point reached)")
+		fmt.Fprintln(tw, none)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -237,6 +237,14 @@ tags:
 	if code != 0 || !strings.Contains(out, `"direction": "received"`) {
 		t.Fatalf("rescreen: %d %s %s", code, out, errs)
 	}
+	// Backward from Hal's 10 BTC (height 170): it was mined in block 9.
+	code, out, errs = runCLI(t, "trace", "--db", db, "--json", "--direction", "backward", "--from", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:0")
+	if code != 0 || !strings.Contains(out, `"mined": 1000000000`) {
+		t.Fatalf("backward trace: %d %s %s", code, out, errs)
+	}
+	if code, _, _ := runCLI(t, "trace", "--db", db, "--direction", "sideways", "--from", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16:0"); code != 2 {
+		t.Fatalf("bad direction: exit %d, want 2", code)
+	}
 	// Bad input: a malformed pack is refused with its line, exit 1.
 	os.WriteFile(work+"/bad.yaml", []byte("title: x\ncreator: y\ntags:\n- address: 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3\n  currency: BTC\n  label: z\n  source: s\n  category: nonsense\n"), 0o644)
 	if code, _, errs := runCLI(t, "labels", "import", "--db", db, work+"/bad.yaml"); code != 1 || !strings.Contains(errs, "bad.yaml:") {

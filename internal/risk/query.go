@@ -2,6 +2,7 @@ package risk
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
 
 // ErrNotComputed is returned when exposure has not been computed
@@ -499,4 +501,140 @@ func (s *Screener) vector(ref btc.OutRef) (vector, error) {
 		return nil, err
 	}
 	return decodeVector(v)
+}
+
+// PathRow explains one exposure category of an address with a backward
+// trace: the labelled entity of the category that most of the traced
+// funds came from, and one transaction path from the address back to it.
+type PathRow struct {
+	Category string  `json:"category"`
+	Sats     int64   `json:"sats"`  // from every labelled entity of the category
+	Share    float64 `json:"share"` // of the traced sats (what the address received)
+	Entities int     `json:"entities"`
+	// The entity of the category that most sats came from.
+	Entity      uint64       `json:"entity"`
+	EntitySats  int64        `json:"entity_sats"`
+	Hops        int          `json:"hops"`
+	Explanation *Explanation `json:"explanation,omitempty"`
+	// Path: txids from the transaction paying the address back to the
+	// one that created the output the labelled entity spent; Out is that
+	// output (TXID:VOUT).
+	Out  string   `json:"out,omitempty"`
+	Path []string `json:"path"`
+}
+
+// PathReport is the answer of Paths.
+type PathReport struct {
+	Address string       `json:"address"`
+	Policy  string       `json:"policy"`
+	Traced  int64        `json:"traced_sats"`
+	Totals  trace.Totals `json:"totals"`
+	Rows    []PathRow    `json:"paths"`
+	TxsRead int          `json:"txs_read"`
+	Elapsed float64      `json:"elapsed_seconds"`
+}
+
+// Paths explains the received exposure of address addr by a backward
+// trace (package trace, Direction Backward) from every output it
+// received, stopping at the labelled entities exposure knows (keyspace
+// 54: any category, and services); opts sets the policy, hops and the
+// rest (its Direction, Stop and Perpetrators are overwritten). The
+// address's own entity is walked through, not stopped at. Unlike Screen
+// it walks the chain: its cost grows with the history behind the address.
+func (s *Screener) Paths(ctx context.Context, addr string, opts trace.Options) (*PathReport, error) {
+	id, err := s.db.AddrID(addr)
+	if err != nil {
+		return nil, err
+	}
+	own, err := cluster.EntityOf(s.db, id)
+	if errors.Is(err, cluster.ErrNotClustered) {
+		own, err = uint64(id), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ents := map[uint64]riskEntity{}
+	err = s.db.StageScan(ctx, []byte{pEntity}, []byte{pEntity + 1}, func(k, v []byte) (bool, error) {
+		if len(k) != 9 {
+			return false, corrupt("entity key", fmt.Errorf("length %d", len(k)))
+		}
+		var re riskEntity
+		if err := re.decode(v); err != nil {
+			return false, corrupt("entity", err)
+		}
+		if re.cats != 0 || re.stop {
+			ents[binary.BigEndian.Uint64(k[1:])] = re
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	src, err := trace.FromAddress(s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	opts.Direction = trace.Backward
+	opts.Perpetrators = []uint64{own}
+	opts.Stop = func(e uint64) (label.Service, bool) {
+		re, ok := ents[e]
+		if !ok {
+			return label.Service{}, false
+		}
+		for c := Category(1); c < nCategories; c++ {
+			if re.cats&(1<<c) != 0 {
+				return label.Service{Category: c.String()}, true
+			}
+		}
+		return label.Service{Category: "service"}, true
+	}
+	res, err := trace.Trace(ctx, s.db, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	pr := &PathReport{Address: addr, Policy: res.Policy, Traced: res.Totals.Source, Totals: res.Totals,
+		TxsRead: res.TxsRead, Elapsed: res.Elapsed}
+	byCat := map[Category]*PathRow{}
+	for i := range res.Entities {
+		e := &res.Entities[i]
+		if !e.CashOut || e.CashedOut == 0 {
+			continue
+		}
+		re := ents[e.ID]
+		for c := Category(1); c < nCategories; c++ {
+			if re.cats&(1<<c) == 0 {
+				continue
+			}
+			row := byCat[c]
+			if row == nil {
+				row = &PathRow{Category: c.String(), Path: []string{}}
+				byCat[c] = row
+			}
+			row.Sats += e.CashedOut
+			row.Entities++
+			// Entities come most sats first: the first is the biggest
+			// (ties: the first listed).
+			if row.EntitySats >= e.CashedOut {
+				continue
+			}
+			row.Entity, row.EntitySats, row.Hops = e.ID, e.CashedOut, e.MinHops
+			row.Out, row.Path = "", []string{}
+			if len(e.Paths) > 0 {
+				row.Out = e.Paths[0].Out
+				row.Path = e.Paths[0].TxIDs
+			}
+			if row.Explanation, err = s.explain(re.rep[c], c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for c := Category(1); c < nCategories; c++ {
+		if row := byCat[c]; row != nil {
+			if pr.Traced > 0 {
+				row.Share = float64(row.Sats) / float64(pr.Traced)
+			}
+			pr.Rows = append(pr.Rows, *row)
+		}
+	}
+	return pr, nil
 }

@@ -70,6 +70,39 @@
 // remainder) is reported as a peel chain. Nothing else is special: the
 // remainder and each peel are followed as ordinary outputs.
 //
+// # Backward
+//
+// With Options.Direction = Backward, Trace answers where the funds of the
+// sources came from. Taint on an output goes to the transaction that
+// created it (the output's own transaction), where DistributeBack, the
+// policy's mirror, attributes the tainted output sats to the inputs:
+// FIFO lays the outputs' stream (each output's tainted sats first) over
+// the inputs in order, LIFO over the inputs last first; haircut gives each
+// input tainted × its value / all input sats (fee included, so the shares
+// sum to the taint); TIHO fills the highest-value inputs first; poison
+// taints every input in full. Each input's share then continues from the
+// output it spent (In.Prev). Pending transactions sit in the same heap on
+// complemented numbers, so the largest pops first and each is read once,
+// after all the taint on its outputs has arrived.
+//
+// An input whose entity Stop names (other than a perpetrator) is a source
+// of funds (e.g. an exchange withdrawal): recorded in Totals.CashedOut and
+// the entity's CashedOut, not walked further. A coinbase's taint counts in
+// Totals.Mined; an input whose spent output is not indexed, or taint the
+// inputs' known values cannot cover, in Totals.Unknown. MaxHops, MinSats
+// and the time window stop the walk as forward. Entities are those funds
+// came from (an input's address's entity), with the same numbers; example
+// paths run from a source's transaction back to the transaction that
+// created the output the entity spent.
+//
+// A CoinJoin's outputs map back participant by participant: an output of
+// the same entity as some inputs, or the change that change matching
+// finds for exactly one participant, is that participant's (certain, the
+// policy's mirror over its inputs); every other output's taint, and what
+// a participant's outputs carry beyond its inputs, is shared over all
+// inputs by haircut (over what each has left) and is uncertain (Totals.CoinJoin, not
+// walked unless Options.FollowCoinJoins).
+//
 // # Invariants
 //
 //	T1. Distribute: for every policy but Poison, 0 <= out[j] <= outVal[j],
@@ -78,6 +111,10 @@
 //	    Totals.Source (tested on simulated chains); a CoinJoin's split
 //	    conserves its taint (certain + uncertain + fee, tested).
 //	T3. Each transaction is read and shared once per trace.
+//	T4. DistributeBack: for every policy but Poison, 0 <= in[i] <=
+//	    inVal[i], rest >= 0 and Σin + rest = Σ tainted out (exhaustive on
+//	    small shapes, fuzzed); FIFO and LIFO equal a satoshi-by-satoshi
+//	    reference. Backward traces conserve as T2 (simulated chains).
 //
 // # Does not touch
 //

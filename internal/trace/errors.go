@@ -8,6 +8,4 @@ var (
 	ErrPolicy = errors.New("unknown taint policy")
 	// ErrSource means a source argument is malformed or names nothing.
 	ErrSource = errors.New("bad trace source")
-	// ErrBackward means a backward trace was asked for: not implemented yet.
-	ErrBackward = errors.New("backward tracing is not implemented")
 )

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -41,7 +42,11 @@ type SourceOut struct {
 // Totals account for every tainted sat of the source. For a conserving
 // policy (all but Poison):
 //
-//	Source = CashedOut + Held + Fee + BelowMin + BeyondHops + OutsideWindow + NoAddress + Overlap + Truncated + CoinJoin
+//	Source = CashedOut + Held + Fee + BelowMin + BeyondHops + OutsideWindow + NoAddress + Overlap + Truncated + CoinJoin + Mined + Unknown
+//
+// A backward trace uses CashedOut for "came from a labelled source"
+// (Options.Stop: e.g. an exchange withdrawal), Mined and Unknown; Held,
+// Fee and NoAddress stay 0.
 type Totals struct {
 	Source        int64 `json:"source"`
 	CashedOut     int64 `json:"cashed_out"`     // reached a cash-out point
@@ -57,6 +62,11 @@ type Totals struct {
 	// (a share of outputs that cannot be told apart): uncertain, not
 	// followed and not exposure (unless Options.FollowCoinJoins).
 	CoinJoin int64 `json:"coinjoin_uncertain"`
+	// Backward only: Mined is taint that came from a coinbase; Unknown is
+	// taint from inputs whose spent output is not indexed, or that the
+	// inputs' known values cannot cover.
+	Mined   int64 `json:"mined,omitempty"`
+	Unknown int64 `json:"unknown,omitempty"`
 }
 
 // Lost is what was not followed to its end: below MinSats, beyond
@@ -66,7 +76,7 @@ func (t Totals) Lost() int64 { return t.BelowMin + t.BeyondHops + t.OutsideWindo
 // Accounted is the sum of every destination; equal to Source for a
 // conserving policy.
 func (t Totals) Accounted() int64 {
-	return t.CashedOut + t.Held + t.Fee + t.NoAddress + t.Overlap + t.CoinJoin + t.Lost()
+	return t.CashedOut + t.Held + t.Fee + t.NoAddress + t.Overlap + t.CoinJoin + t.Mined + t.Unknown + t.Lost()
 }
 
 // Entity is one entity that tainted sats reached (outside the sources).
@@ -303,7 +313,31 @@ func (w *walker) path(a arrival, ids map[btc.TxNum]string) (Path, error) {
 	}
 	p := Path{Out: out, Sats: a.sats}
 	var nums []btc.TxNum
-	for n := a.out.Tx(); ; {
+	n := a.out.Tx()
+	if w.opts.Direction == Backward {
+		// From the funding transaction through the one that spent it
+		// back up to a source's transaction; printed source first.
+		nums = append(nums, n)
+		n = a.via
+		for {
+			nums = append(nums, n)
+			par, ok := w.parent[n]
+			if !ok || par == noParent || len(nums) > w.opts.MaxHops+1 {
+				break
+			}
+			n = par
+		}
+		for _, m := range nums {
+			s, err := w.txid(m, ids)
+			if err != nil {
+				return Path{}, err
+			}
+			p.TxIDs = append(p.TxIDs, s)
+		}
+		slices.Reverse(p.TxIDs)
+		return p, nil
+	}
+	for {
 		nums = append(nums, n)
 		par, ok := w.parent[n]
 		if !ok || len(nums) > w.opts.MaxHops+1 {

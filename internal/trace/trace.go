@@ -26,8 +26,8 @@ type Direction uint8
 const (
 	// Forward follows taint to the transactions that spend it.
 	Forward Direction = iota
-	// Backward follows an output to the outputs that funded it (not
-	// implemented: Trace returns ErrBackward).
+	// Backward follows an output to the outputs that funded it: where
+	// the funds came from (package documentation, "Backward").
 	Backward
 )
 
@@ -53,7 +53,7 @@ const (
 // fills it.
 type Options struct {
 	Policy    Policy    // default FIFO
-	Direction Direction // default Forward (the only one implemented)
+	Direction Direction // default Forward
 	// MaxHops: outputs more than this many transactions from the source
 	// are recorded but not followed (default 50).
 	MaxHops int
@@ -150,6 +150,7 @@ type pending struct {
 type arrival struct {
 	out  btc.OutRef
 	sats int64
+	via  btc.TxNum // backward: the transaction that spent out
 }
 
 type addrAcc struct {
@@ -225,8 +226,8 @@ type walker struct {
 // opts.Policy and reports where they went.
 func Trace(ctx context.Context, db *index.DB, src []Taint, opts Options) (*Result, error) {
 	opts.EnsureDefaults()
-	if opts.Direction == Backward {
-		return nil, ErrBackward
+	if opts.Direction > Backward {
+		return nil, fmt.Errorf("trace: unknown direction %d", opts.Direction)
 	}
 	if int(opts.Policy) >= len(policyNames) {
 		return nil, fmt.Errorf("%w: %d", ErrPolicy, opts.Policy)
@@ -243,11 +244,15 @@ func Trace(ctx context.Context, db *index.DB, src []Taint, opts Options) (*Resul
 	if w.res, err = cluster.NewResolver(db); err != nil && !errors.Is(err, cluster.ErrNotClustered) {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
-	sources, err := w.seed(src)
+	seed, run := w.seed, w.run
+	if opts.Direction == Backward {
+		seed, run = w.seedBack, w.runBack
+	}
+	sources, err := seed(src)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.run(); err != nil {
+	if err := run(); err != nil {
 		return nil, err
 	}
 	res, err := w.result(sources)
@@ -565,7 +570,7 @@ func (w *walker) reach(e uint64, a btc.AddrID, sats int64, hop int32, t uint32, 
 	x.add(sats, hop, t)
 	// Keep the largest arrivals as evidence.
 	if len(ea.examples) < w.opts.Paths {
-		ea.examples = append(ea.examples, arrival{ref, sats})
+		ea.examples = append(ea.examples, arrival{out: ref, sats: sats})
 	} else {
 		k := 0
 		for i := range ea.examples {
@@ -574,7 +579,7 @@ func (w *walker) reach(e uint64, a btc.AddrID, sats int64, hop int32, t uint32, 
 			}
 		}
 		if sats > ea.examples[k].sats {
-			ea.examples[k] = arrival{ref, sats}
+			ea.examples[k] = arrival{out: ref, sats: sats}
 		}
 	}
 	return ea

@@ -1,0 +1,118 @@
+package trace_test
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/sim"
+	"github.com/sleuth-forensics/sleuth/internal/trace"
+)
+
+// TestExposurePaths explains the theft exposure of an exchange deposit
+// address that received stolen coins (risk.Screener.Paths): the theft row
+// must name a labelled theft entity and give a path from the deposit back
+// to it, and screening must report the same category.
+func TestExposurePaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a simulated store")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "sim")
+	if _, err := sim.Run(ctx, sim.Options{Out: out, Seed: 1, Scale: 1}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := index.Open(filepath.Join(dir, "db"), &index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := label.ImportFile(ctx, db, filepath.Join(out, "public", "tagpack.yaml"), label.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := label.Refresh(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := risk.Update(ctx, db, risk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// The exchange deposit address that received the most stolen sats.
+	f, err := os.Open(filepath.Join(out, "truth", "taint.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addr string
+	var best int64
+	for _, r := range rows[1:] {
+		// case, role, txid, vout, address, entity_id, entity_type, value, tainted, …
+		if r[0] == "theft" && r[1] == "received" && r[6] == "exchange" {
+			var v int64
+			for _, c := range r[8] {
+				v = v*10 + int64(c-'0')
+			}
+			if v > best {
+				addr, best = r[4], v
+			}
+		}
+	}
+	if addr == "" {
+		t.Fatal("no exchange received stolen coins")
+	}
+	sc, err := risk.NewScreener(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sc.Screen(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screened := false
+	for _, x := range rep.Exposure {
+		screened = screened || (x.Category == "theft" && x.Direction == "received")
+	}
+	for _, p := range []trace.Policy{trace.FIFO, trace.Haircut} {
+		pr, err := sc.Paths(ctx, addr, trace.Options{Policy: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.Totals.Accounted() != pr.Traced {
+			t.Errorf("%s: accounted %d != traced %d: %+v", p, pr.Totals.Accounted(), pr.Traced, pr.Totals)
+		}
+		var theft *risk.PathRow
+		for i := range pr.Rows {
+			if pr.Rows[i].Category == "theft" {
+				theft = &pr.Rows[i]
+			}
+		}
+		if theft == nil {
+			t.Fatalf("%s: no theft path for %s (screened theft: %v): %+v", p, addr, screened, pr.Rows)
+		}
+		if !screened {
+			t.Errorf("%s: paths find theft, screening does not", p)
+		}
+		if theft.Sats < best/2 || len(theft.Path) < 2 || theft.Explanation == nil || theft.Out == "" {
+			t.Errorf("%s: theft row %+v (stolen sats received %d)", p, theft, best)
+		}
+		t.Logf("%s %s: theft %d sats (%.3f) from %d entities, best %d %q, %d hops, path %v; %d txs %.3fs",
+			p, addr, theft.Sats, theft.Share, theft.Entities, theft.Entity, theft.Explanation.Label, theft.Hops, theft.Path, pr.TxsRead, pr.Elapsed)
+	}
+}
