@@ -8,6 +8,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
 var allChange = ScriptType | Fresh | Optimal | Round | Fingerprint | Peel
@@ -21,8 +22,8 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 	if testing.Short() {
 		scale = 0.2
 	}
-	out := simChain(t, 11, scale)
-	blocks := simBlocks(t, out)
+	out := simtest.Chain(t, 11, scale)
+	blocks := simtest.Blocks(t, out)
 	for _, cfg := range []Config{{}, {Change: allChange}} {
 		t.Run(cfg.String(), func(t *testing.T) {
 			dir := t.TempDir()
@@ -33,9 +34,9 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 				lo, hi := len(blocks)*i/steps, len(blocks)*(i+1)/steps
 				var recs [][]byte
 				for _, b := range blocks[lo:hi] {
-					recs = append(recs, b.record)
+					recs = append(recs, b.Record)
 				}
-				writeRecords(t, dir, recs...)
+				simtest.AppendRecords(t, dir, recs...)
 				ingest(t, inc, index.IngestOptions{BlocksDir: dir})
 				c := cfg
 				last = update(t, inc, Options{Config: &c})
@@ -62,13 +63,13 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 // to the best chain: the stale blocks' merges are undone and the result
 // equals a store that never saw the stale branch (C1, C4).
 func TestReorgUndoesMerges(t *testing.T) {
-	out := simChain(t, 11, 0.5)
-	blocks := simBlocks(t, out)
+	out := simtest.Chain(t, 11, 0.5)
+	blocks := simtest.Blocks(t, out)
 	// Find a stale branch with transactions other than its coinbase.
 	fork := -1
 	for _, b := range blocks {
-		if b.stale && len(b.record) > 2000 {
-			fork = b.height
+		if b.Stale && len(b.Record) > 2000 {
+			fork = b.Height
 			break
 		}
 	}
@@ -79,30 +80,30 @@ func TestReorgUndoesMerges(t *testing.T) {
 	var bestAfter [][]byte
 	for _, b := range blocks {
 		switch {
-		case b.stale && b.height >= fork:
-			stale = append(stale, b.record)
-		case !b.stale && b.height < fork:
-			best = append(best, b.record)
-		case !b.stale:
-			bestAfter = append(bestAfter, b.record)
+		case b.Stale && b.Height >= fork:
+			stale = append(stale, b.Record)
+		case !b.Stale && b.Height < fork:
+			best = append(best, b.Record)
+		case !b.Stale:
+			bestAfter = append(bestAfter, b.Record)
 		}
 	}
 	for _, cfg := range []Config{{}, {Change: allChange}} {
 		t.Run(cfg.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			db := openTest(t, t.TempDir())
-			writeRecords(t, dir, append(append([][]byte{}, best...), stale...)...)
+			simtest.AppendRecords(t, dir, append(append([][]byte{}, best...), stale...)...)
 			ingest(t, db, index.IngestOptions{BlocksDir: dir})
 			c := cfg
 			before := update(t, db, Options{Config: &c})
-			writeRecords(t, dir, bestAfter...)
+			simtest.AppendRecords(t, dir, bestAfter...)
 			ingest(t, db, index.IngestOptions{BlocksDir: dir})
 			sum := update(t, db, Options{})
 			if sum.Undone == 0 {
 				t.Fatalf("no stale blocks undone (stale branch at %d, clustered to %d)", fork, before.Height)
 			}
 			freshDir := t.TempDir()
-			writeRecords(t, freshDir, append(append([][]byte{}, best...), bestAfter...)...)
+			simtest.AppendRecords(t, freshDir, append(append([][]byte{}, best...), bestAfter...)...)
 			fresh := openTest(t, t.TempDir())
 			ingest(t, fresh, index.IngestOptions{BlocksDir: freshDir})
 			c = cfg
@@ -119,7 +120,7 @@ func TestReorgUndoesMerges(t *testing.T) {
 // clustering is refused unless rebuilding, and a rebuild equals a fresh
 // run.
 func TestConfigChangeNeedsRebuild(t *testing.T) {
-	out := simChain(t, 3, 0.2)
+	out := simtest.Chain(t, 3, 0.2)
 	db := openTest(t, t.TempDir())
 	ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 	update(t, db, Options{})
@@ -148,7 +149,7 @@ func TestConfigChangeNeedsRebuild(t *testing.T) {
 // sizes agree, logged merges form a forest, and no accepted change link
 // joined two entities at or over the guard size.
 func TestInvariants(t *testing.T) {
-	out := simChain(t, 5, 0.3)
+	out := simtest.Chain(t, 5, 0.3)
 	db := openTest(t, t.TempDir())
 	ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 	cfg := Config{Change: allChange, Threshold: 0.5, GuardSize: 3}
@@ -229,7 +230,7 @@ func TestInvariants(t *testing.T) {
 // TestExplain: the path Explain returns starts at a, ends at b, and each
 // step is a logged merge of the step's two addresses.
 func TestExplain(t *testing.T) {
-	out := simChain(t, 5, 0.2)
+	out := simtest.Chain(t, 5, 0.2)
 	db := openTest(t, t.TempDir())
 	ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 	update(t, db, Options{Config: &Config{Change: allChange}})
@@ -282,7 +283,7 @@ func TestExplain(t *testing.T) {
 // TestCoinJoinsExcluded: no multi-input merge is logged for a transaction
 // with a CoinJoin verdict, and the simulated chain has some.
 func TestCoinJoinsExcluded(t *testing.T) {
-	out := simChain(t, 5, 0.3)
+	out := simtest.Chain(t, 5, 0.3)
 	db := openTest(t, t.TempDir())
 	ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 	sum := update(t, db, Options{})

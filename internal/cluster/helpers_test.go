@@ -3,17 +3,14 @@ package cluster
 import (
 	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
-	"github.com/sleuth-forensics/sleuth/internal/sim"
 )
 
 const sharedData = "../../../shared/data/btc-blocks"
@@ -105,72 +102,4 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(realOnce.dir)
 	}
 	os.Exit(code)
-}
-
-// simChain writes a simulated chain and returns its directory.
-func simChain(t testing.TB, seed int64, scale float64) string {
-	t.Helper()
-	out := t.TempDir()
-	if _, err := sim.Run(context.Background(), sim.Options{Out: out, Seed: seed, Scale: scale}); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// simBlock is one block record of a simulated chain, from truth/blocks.csv.
-type simBlock struct {
-	height int
-	stale  bool
-	record []byte // magic, length and block
-}
-
-// simBlocks returns the simulated chain's block records in write order.
-func simBlocks(t testing.TB, out string) []simBlock {
-	t.Helper()
-	f, err := os.Open(filepath.Join(out, "truth", "blocks.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, c := range rows[0] {
-		col[c] = i
-	}
-	files := map[string][]byte{}
-	blocks := make([]simBlock, len(rows)-1)
-	for _, r := range rows[1:] {
-		name := r[col["file"]]
-		if files[name] == nil {
-			if files[name], err = os.ReadFile(filepath.Join(out, "blocks", name)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		off, _ := strconv.Atoi(r[col["offset"]])
-		size, _ := strconv.Atoi(r[col["size"]])
-		seq, _ := strconv.Atoi(r[col["write_seq"]])
-		h, _ := strconv.Atoi(r[col["height"]])
-		blocks[seq] = simBlock{height: h, stale: r[col["stale"]] == "true", record: files[name][off-8 : off+size]}
-	}
-	return blocks
-}
-
-// writeRecords appends block records to dir/blk00000.dat.
-func writeRecords(t testing.TB, dir string, recs ...[]byte) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(dir, "blk00000.dat"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range recs {
-		if _, err := f.Write(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
 }

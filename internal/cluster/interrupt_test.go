@@ -8,13 +8,14 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
 // TestInterrupted stops Update at several points (after committed batches,
 // before the entity keyspaces are written) and checks that the next run
 // ends equal to an uninterrupted one (C1).
 func TestInterrupted(t *testing.T) {
-	out := simChain(t, 7, 0.3)
+	out := simtest.Chain(t, 7, 0.3)
 	cfg := Config{Change: allChange}
 	fresh := openTest(t, t.TempDir())
 	ingest(t, fresh, index.IngestOptions{BlocksDir: out + "/blocks"})
@@ -76,16 +77,16 @@ func FuzzRecordDecode(f *testing.F) {
 // replays only the log after it; a damaged or missing snapshot falls back
 // to the whole log; all end equal (the snapshot is only a cache).
 func TestSnapshot(t *testing.T) {
-	out := simChain(t, 9, 0.2)
-	blocks := simBlocks(t, out)
+	out := simtest.Chain(t, 9, 0.2)
+	blocks := simtest.Blocks(t, out)
 	dir := t.TempDir()
 	db := openTest(t, t.TempDir())
 	half := len(blocks) * 4 / 5
 	var recs [][]byte
 	for _, b := range blocks[:half] {
-		recs = append(recs, b.record)
+		recs = append(recs, b.Record)
 	}
-	writeRecords(t, dir, recs...)
+	simtest.AppendRecords(t, dir, recs...)
 	ingest(t, db, index.IngestOptions{BlocksDir: dir})
 	first := update(t, db, Options{})
 	if first.Replayed != 0 || first.TotalMerges == 0 {
@@ -93,9 +94,9 @@ func TestSnapshot(t *testing.T) {
 	}
 	recs = recs[:0]
 	for _, b := range blocks[half:] {
-		recs = append(recs, b.record)
+		recs = append(recs, b.Record)
 	}
-	writeRecords(t, dir, recs...)
+	simtest.AppendRecords(t, dir, recs...)
 	ingest(t, db, index.IngestOptions{BlocksDir: dir})
 	second := update(t, db, Options{})
 	if second.Replayed != 0 || second.Merges == 0 {

@@ -2,7 +2,6 @@ package coinjoin
 
 import (
 	"context"
-	"encoding/csv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +12,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/blockfile"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
-	"github.com/sleuth-forensics/sleuth/internal/sim"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
 // simOut is what a simulated output looks like to Detect.
@@ -92,28 +91,6 @@ func readSimChain(t *testing.T, dir string) map[string]*Tx {
 	return txs
 }
 
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []map[string]string
-	for _, rec := range recs[1:] {
-		row := map[string]string{}
-		for i, h := range recs[0] {
-			row[h] = rec[i]
-		}
-		rows = append(rows, row)
-	}
-	return rows
-}
-
 // TestSimulatedCoinJoins runs Detect over a simulated chain with inputs
 // resolved and compares with the simulator's answer key
 // (truth/coinjoins.csv, truth/txs.csv). The simulator's CoinJoins are its
@@ -141,16 +118,13 @@ func TestSimulatedCoinJoins(t *testing.T) {
 	if testing.Short() {
 		scale = 0.3
 	}
-	out := t.TempDir()
-	if _, err := sim.Run(context.Background(), sim.Options{Out: out, Seed: 7, Scale: scale}); err != nil {
-		t.Fatal(err)
-	}
+	out := simtest.Chain(t, 7, scale)
 	txs := readSimChain(t, filepath.Join(out, "blocks"))
 	truthKind := map[string]string{}
-	for _, row := range readCSV(t, filepath.Join(out, "truth", "txs.csv")) {
+	for _, row := range simtest.ReadCSV(t, filepath.Join(out, "truth", "txs.csv")) {
 		truthKind[row["txid"]] = row["kind"]
 	}
-	cjRows := readCSV(t, filepath.Join(out, "truth", "coinjoins.csv"))
+	cjRows := simtest.ReadCSV(t, filepath.Join(out, "truth", "coinjoins.csv"))
 	got := map[string]map[Kind]int{} // truth kind -> verdicts
 	for _, row := range cjRows {
 		tx, ok := txs[row["txid"]]

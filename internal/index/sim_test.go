@@ -2,13 +2,12 @@ package index
 
 import (
 	"context"
-	"encoding/csv"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/sim"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
 // TestSimulatedChain ingests a simulated chain (obfuscated with xor.dat,
@@ -39,7 +38,7 @@ func TestSimulatedChain(t *testing.T) {
 
 	want := map[string]int64{} // entity -> sats held
 	var total int64
-	for _, row := range readCSV(t, filepath.Join(out, "truth", "balances.csv")) {
+	for _, row := range simtest.ReadCSV(t, filepath.Join(out, "truth", "balances.csv")) {
 		v, err := strconv.ParseInt(row["sats"], 10, 64)
 		if err != nil {
 			t.Fatal(err)
@@ -52,7 +51,7 @@ func TestSimulatedChain(t *testing.T) {
 	}
 	got := map[string]int64{}
 	checked := 0
-	for _, row := range readCSV(t, filepath.Join(out, "truth", "addresses.csv")) {
+	for _, row := range simtest.ReadCSV(t, filepath.Join(out, "truth", "addresses.csv")) {
 		a, err := db.Address(row["address"])
 		if err != nil {
 			continue // a service address that never received (answer key says so)
@@ -66,26 +65,4 @@ func TestSimulatedChain(t *testing.T) {
 		}
 	}
 	t.Logf("%d blocks, %d txs, %d stale; %d addresses and %d entity balances agree with the answer key", st.Blocks, st.Txs, sum.Stale, checked, len(want))
-}
-
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []map[string]string
-	for _, r := range recs[1:] {
-		m := map[string]string{}
-		for i, h := range recs[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
 }

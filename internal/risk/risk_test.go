@@ -14,6 +14,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
 func hasRow(r *Report, cat, dir string) *Row {
@@ -41,7 +42,7 @@ func TestSimExposure(t *testing.T) {
 
 	// Victims paid ransom: direct sent exposure, hops 1, explained by the
 	// ransom label.
-	victims := readCSV(t, filepath.Join(truth, "ransom_victims.csv"))
+	victims := simtest.ReadCSV(t, filepath.Join(truth, "ransom_victims.csv"))
 	if len(victims) == 0 {
 		t.Fatal("no ransom victims in the simulated chain")
 	}
@@ -79,14 +80,14 @@ func TestSimExposure(t *testing.T) {
 
 	// Swap deposits paid by the ransomware operator's entity.
 	ransomEnt := map[string]bool{}
-	for _, a := range readCSV(t, filepath.Join(truth, "addresses.csv")) {
+	for _, a := range simtest.ReadCSV(t, filepath.Join(truth, "addresses.csv")) {
 		if a["entity_type"] == "ransomware" || slices.Contains([]string{victims[0]["ransom_address"]}, a["address"]) {
 			ransomEnt[a["entity_id"]] = true
 		}
 	}
 	deposits, exposed := 0, 0
 	var hops []int
-	for _, sw := range readCSV(t, filepath.Join(truth, "swaps.csv")) {
+	for _, sw := range simtest.ReadCSV(t, filepath.Join(truth, "swaps.csv")) {
 		if !ransomEnt[sw["payer_entity"]] {
 			continue
 		}
@@ -197,8 +198,8 @@ func be64(b []byte) uint64 {
 // after each, and checks that the exposure keyspaces equal those of one
 // run over the whole chain (R1).
 func TestIncrementalEqualsFresh(t *testing.T) {
-	out := simChain(t, 3, 0.2)
-	blocks := simBlocks(t, out)
+	out := simtest.Chain(t, 3, 0.2)
+	blocks := simtest.Blocks(t, out)
 	dir := t.TempDir()
 	inc := openTest(t, t.TempDir())
 	steps := 6
@@ -207,9 +208,9 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 		lo, hi := len(blocks)*i/steps, len(blocks)*(i+1)/steps
 		var recs [][]byte
 		for _, b := range blocks[lo:hi] {
-			recs = append(recs, b.record)
+			recs = append(recs, b.Record)
 		}
-		writeRecords(t, dir, recs...)
+		simtest.AppendRecords(t, dir, recs...)
 		ingest(t, inc, index.IngestOptions{BlocksDir: dir})
 		prepare(t, inc, out)
 		sum, err := Update(context.Background(), inc, Options{})

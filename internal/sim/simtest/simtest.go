@@ -1,0 +1,109 @@
+package simtest
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/sleuth-forensics/sleuth/internal/sim"
+)
+
+// Chain writes a simulated chain with the given seed and scale into a
+// temporary directory of t and returns the directory (blocks/, truth/,
+// public/).
+func Chain(t testing.TB, seed int64, scale float64) string {
+	t.Helper()
+	out := t.TempDir()
+	if _, err := sim.Run(context.Background(), sim.Options{Out: out, Seed: seed, Scale: scale}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Block is one block record of a simulated chain, from truth/blocks.csv.
+type Block struct {
+	Height int
+	Stale  bool
+	Record []byte // magic, length and block
+}
+
+// Blocks returns the block records of the simulated chain in out (a
+// directory written by [Chain] or [sim.Run] without XOR) in the order the
+// simulator wrote them.
+func Blocks(t testing.TB, out string) []Block {
+	t.Helper()
+	f, err := os.Open(filepath.Join(out, "truth", "blocks.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	files := map[string][]byte{}
+	blocks := make([]Block, len(rows)-1)
+	for _, r := range rows[1:] {
+		name := r[col["file"]]
+		if files[name] == nil {
+			if files[name], err = os.ReadFile(filepath.Join(out, "blocks", name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		off, _ := strconv.Atoi(r[col["offset"]])
+		size, _ := strconv.Atoi(r[col["size"]])
+		seq, _ := strconv.Atoi(r[col["write_seq"]])
+		h, _ := strconv.Atoi(r[col["height"]])
+		blocks[seq] = Block{Height: h, Stale: r[col["stale"]] == "true", Record: files[name][off-8 : off+size]}
+	}
+	return blocks
+}
+
+// AppendRecords appends block records to dir/blk00000.dat, creating it if
+// needed.
+func AppendRecords(t testing.TB, dir string, recs ...[]byte) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, "blk00000.dat"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if _, err := f.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ReadCSV returns the rows of a CSV file with a header line (an answer-key
+// file of truth/) as maps from column name to value.
+func ReadCSV(t testing.TB, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var rows []map[string]string
+	for _, rec := range recs[1:] {
+		row := map[string]string{}
+		for i, h := range recs[0] {
+			row[h] = rec[i]
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
