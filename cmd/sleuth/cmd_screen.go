@@ -158,9 +158,9 @@ func runExposure(ctx context.Context, args []string) error {
 	var paths bool
 	var policy string
 	var hops int
-	fs.BoolVar(&paths, "paths", false, "address only: explain each received exposure category by a backward trace to the labelled entity, with one transaction path (walks the chain: slower than screening)")
-	fs.StringVar(&policy, "policy", "fifo", "with --paths: taint policy of the backward trace (fifo, haircut, poison, lifo, tiho)")
-	fs.IntVar(&hops, "hops", trace.DefaultMaxHops, "with --paths: walk back at most this many transactions")
+	fs.BoolVar(&paths, "paths", false, "address only: explain each exposure category, received (backward trace from what it received) and sent (forward trace from what it spent, direct and indirect), by the labelled entity reached, with one transaction path (walks the chain: slower than screening)")
+	fs.StringVar(&policy, "policy", "fifo", "with --paths: taint policy of the traces (fifo, haircut, poison, lifo, tiho)")
+	fs.IntVar(&hops, "hops", trace.DefaultMaxHops, "with --paths: walk at most this many transactions back (received) or on (sent)")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -212,39 +212,56 @@ func runExposure(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	spr, err := sc.SentPaths(ctx, q, topts)
+	if err != nil {
+		return err
+	}
 	if s.json {
+		// paths: received (as before sent existed); sent_paths: sent.
 		return printJSON(struct {
 			*risk.Report
-			Paths *risk.PathReport `json:"paths"`
-		}{r, pr})
+			Paths     *risk.PathReport `json:"paths"`
+			SentPaths *risk.PathReport `json:"sent_paths"`
+		}{r, pr, spr})
 	}
 	printReport(os.Stdout, r)
 	printPaths(os.Stdout, pr)
+	printPaths(os.Stdout, spr)
 	return nil
 }
 
 func printPaths(w io.Writer, pr *risk.PathReport) {
 	t := pr.Totals
-	fmt.Fprintf(w, "\npaths (backward trace of %s received, policy %s, %d transactions in %.3fs; from labelled entities %s, mined %s, unknown %s, CoinJoins %s, untracked %s):\n",
-		btcString(pr.Traced), pr.Policy, pr.TxsRead, pr.Elapsed, btcString(t.CashedOut), btcString(t.Mined), btcString(t.Unknown),
-		btcString(t.CoinJoin), btcString(t.Lost()))
+	if pr.Direction == "sent" {
+		fmt.Fprintf(w, "\nsent paths (forward trace of %s sent, policy %s, %d transactions in %.3fs; to labelled entities %s, unspent %s, fees %s, CoinJoins %s, untracked %s):\n",
+			btcString(pr.Traced), pr.Policy, pr.TxsRead, pr.Elapsed, btcString(t.CashedOut), btcString(t.Held), btcString(t.Fee),
+			btcString(t.CoinJoin), btcString(t.Lost()))
+	} else {
+		fmt.Fprintf(w, "\nreceived paths (backward trace of %s received, policy %s, %d transactions in %.3fs; from labelled entities %s, mined %s, unknown %s, CoinJoins %s, untracked %s):\n",
+			btcString(pr.Traced), pr.Policy, pr.TxsRead, pr.Elapsed, btcString(t.CashedOut), btcString(t.Mined), btcString(t.Unknown),
+			btcString(t.CoinJoin), btcString(t.Lost()))
+	}
 	if len(pr.Rows) == 0 {
 		fmt.Fprintln(w, "  (no labelled entity of an exposure category reached)")
 	}
+	from, sep := "from", " < "
+	if pr.Direction == "sent" {
+		from, sep = "to", " > "
+	}
 	for _, x := range pr.Rows {
-		fmt.Fprintf(w, "  %-14s %14s %6.2f%%  from %d entit", x.Category, btcString(x.Sats), 100*x.Share, x.Entities)
+		fmt.Fprintf(w, "  %-14s %-8s %14s %6.2f%%  %s %d entit", x.Category, x.Kind, btcString(x.Sats), 100*x.Share, from, x.Entities)
 		if x.Entities == 1 {
 			fmt.Fprint(w, "y")
 		} else {
 			fmt.Fprint(w, "ies")
 		}
-		fmt.Fprintf(w, "; most (%s) from entity %d", btcString(x.EntitySats), x.Entity)
+		fmt.Fprintf(w, " (fewest hops %d); most (%s) %s entity %d", x.MinHops, btcString(x.EntitySats), from, x.Entity)
 		if e := x.Explanation; e != nil {
 			fmt.Fprintf(w, " %q (%s, %s) at %s", e.Label, e.Concept, e.List, e.Address)
 		}
 		fmt.Fprintf(w, ", %d hops\n", x.Hops)
 		if len(x.Path) > 0 {
-			fmt.Fprintf(w, "      path %s (the entity's output %s)\n", strings.Join(x.Path, " < "), x.Out)
+			fmt.Fprintf(w, "      path %s (the entity's output %s)\n", strings.Join(x.Path, sep), x.Out)
 		}
 	}
 }

@@ -103,7 +103,8 @@ type Screener struct {
 	// it is a few point reads per address.
 	Explain bool
 	labels  map[btc.AddrID][]label.View
-	viewer  *label.Viewer // the label sources and entity index, read once
+	viewer  *label.Viewer         // the label sources and entity index, read once
+	stops   map[uint64]riskEntity // keyspace 54's stopping entities, read once by Paths
 }
 
 // NewScreener returns a Screener with rules (DefaultRules when nil). It
@@ -503,35 +504,43 @@ func (s *Screener) vector(ref btc.OutRef) (vector, error) {
 	return decodeVector(v)
 }
 
-// PathRow explains one exposure category of an address with a backward
-// trace: the labelled entity of the category that most of the traced
-// funds came from, and one transaction path from the address back to it.
+// PathRow explains one exposure category of an address with a trace:
+// received (backward, where its funds came from) or sent (forward, where
+// what it spent went): the labelled entity of the category that most of
+// the traced sats came from or reached, and one transaction path between
+// the address and it.
 type PathRow struct {
-	Category string  `json:"category"`
-	Sats     int64   `json:"sats"`  // from every labelled entity of the category
-	Share    float64 `json:"share"` // of the traced sats (what the address received)
-	Entities int     `json:"entities"`
-	// The entity of the category that most sats came from.
+	Category  string  `json:"category"`
+	Direction string  `json:"direction"` // received, sent
+	Kind      string  `json:"kind"`      // direct (MinHops 1), indirect
+	Sats      int64   `json:"sats"`      // from (to) every labelled entity of the category
+	Share     float64 `json:"share"`     // of the traced sats (what the address received; sent)
+	Entities  int     `json:"entities"`
+	MinHops   int     `json:"min_hops"` // fewest hops to any entity of the category
+	// The entity of the category that most sats came from (went to).
 	Entity      uint64       `json:"entity"`
 	EntitySats  int64        `json:"entity_sats"`
-	Hops        int          `json:"hops"`
+	Hops        int          `json:"hops"` // of the biggest entity's nearest arrival
 	Explanation *Explanation `json:"explanation,omitempty"`
-	// Path: txids from the transaction paying the address back to the
-	// one that created the output the labelled entity spent; Out is that
-	// output (TXID:VOUT).
+	// Path: received, txids from the transaction paying the address back
+	// to the one that created the output the labelled entity spent; sent,
+	// txids from the transaction that paid the address (the spent
+	// output's) forward to the one paying the labelled entity. Out is the
+	// entity's output (TXID:VOUT): spent (received) or paid (sent).
 	Out  string   `json:"out,omitempty"`
 	Path []string `json:"path"`
 }
 
-// PathReport is the answer of Paths.
+// PathReport is the answer of Paths (received) or SentPaths (sent).
 type PathReport struct {
-	Address string       `json:"address"`
-	Policy  string       `json:"policy"`
-	Traced  int64        `json:"traced_sats"`
-	Totals  trace.Totals `json:"totals"`
-	Rows    []PathRow    `json:"paths"`
-	TxsRead int          `json:"txs_read"`
-	Elapsed float64      `json:"elapsed_seconds"`
+	Address   string       `json:"address"`
+	Direction string       `json:"direction"` // received (backward trace), sent (forward trace)
+	Policy    string       `json:"policy"`
+	Traced    int64        `json:"traced_sats"` // received: every output received; sent: every output spent
+	Totals    trace.Totals `json:"totals"`
+	Rows      []PathRow    `json:"paths"`
+	TxsRead   int          `json:"txs_read"`
+	Elapsed   float64      `json:"elapsed_seconds"`
 }
 
 // Paths explains the received exposure of address addr by a backward
@@ -542,19 +551,33 @@ type PathReport struct {
 // address's own entity is walked through, not stopped at. Unlike Screen
 // it walks the chain: its cost grows with the history behind the address.
 func (s *Screener) Paths(ctx context.Context, addr string, opts trace.Options) (*PathReport, error) {
-	id, err := s.db.AddrID(addr)
-	if err != nil {
-		return nil, err
-	}
-	own, err := cluster.EntityOf(s.db, id)
-	if errors.Is(err, cluster.ErrNotClustered) {
-		own, err = uint64(id), nil
-	}
-	if err != nil {
-		return nil, err
+	return s.paths(ctx, addr, trace.Backward, opts)
+}
+
+// SentPaths explains the sent exposure of address addr, direct and
+// indirect, by a forward trace (Direction Forward) from every output of
+// the address that has been spent (trace.FromAddress, keeping the outputs
+// index.DB.SpentBy knows a spend of: unspent outputs were not sent),
+// stopping at the same labelled entities as Paths and walking through the
+// address's own entity. Traced is then what the address sent (its
+// outputs spent, change to itself included, as in index.AddrTotals.Sent);
+// a row's Sats are what of it reached the category's entities, Hops 1
+// (direct) when the transaction spending the address's output paid the
+// entity. Change paid back to the address is one of its spent outputs
+// too: the trace counts its taint once (Totals.Overlap). Screen's stored
+// sent exposure stays direct only; this walks the chain like Paths.
+func (s *Screener) SentPaths(ctx context.Context, addr string, opts trace.Options) (*PathReport, error) {
+	return s.paths(ctx, addr, trace.Forward, opts)
+}
+
+// stopEntities returns the labelled entities of keyspace 54 with a
+// category or the service flag, read once per Screener.
+func (s *Screener) stopEntities(ctx context.Context) (map[uint64]riskEntity, error) {
+	if s.stops != nil {
+		return s.stops, nil
 	}
 	ents := map[uint64]riskEntity{}
-	err = s.db.StageScan(ctx, []byte{pEntity}, []byte{pEntity + 1}, func(k, v []byte) (bool, error) {
+	err := s.db.StageScan(ctx, []byte{pEntity}, []byte{pEntity + 1}, func(k, v []byte) (bool, error) {
 		if len(k) != 9 {
 			return false, corrupt("entity key", fmt.Errorf("length %d", len(k)))
 		}
@@ -570,11 +593,46 @@ func (s *Screener) Paths(ctx context.Context, addr string, opts trace.Options) (
 	if err != nil {
 		return nil, err
 	}
+	s.stops = ents
+	return ents, nil
+}
+
+func (s *Screener) paths(ctx context.Context, addr string, dir trace.Direction, opts trace.Options) (*PathReport, error) {
+	id, err := s.db.AddrID(addr)
+	if err != nil {
+		return nil, err
+	}
+	own, err := cluster.EntityOf(s.db, id)
+	if errors.Is(err, cluster.ErrNotClustered) {
+		own, err = uint64(id), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ents, err := s.stopEntities(ctx)
+	if err != nil {
+		return nil, err
+	}
 	src, err := trace.FromAddress(s.db, id)
 	if err != nil {
 		return nil, err
 	}
-	opts.Direction = trace.Backward
+	direction := "received"
+	if dir == trace.Forward {
+		direction = "sent"
+		spent := src[:0]
+		for _, t := range src {
+			_, ok, err := s.db.SpentBy(t.Out)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				spent = append(spent, t)
+			}
+		}
+		src = spent
+	}
+	opts.Direction = dir
 	opts.Perpetrators = []uint64{own}
 	opts.Stop = func(e uint64) (label.Service, bool) {
 		re, ok := ents[e]
@@ -588,12 +646,15 @@ func (s *Screener) Paths(ctx context.Context, addr string, opts trace.Options) (
 		}
 		return label.Service{Category: "service"}, true
 	}
+	pr := &PathReport{Address: addr, Direction: direction, Policy: opts.Policy.String(), Rows: []PathRow{}}
+	if len(src) == 0 {
+		return pr, nil // never spent (sent): nothing to trace
+	}
 	res, err := trace.Trace(ctx, s.db, src, opts)
 	if err != nil {
 		return nil, err
 	}
-	pr := &PathReport{Address: addr, Policy: res.Policy, Traced: res.Totals.Source, Totals: res.Totals,
-		TxsRead: res.TxsRead, Elapsed: res.Elapsed}
+	pr.Policy, pr.Traced, pr.Totals, pr.TxsRead, pr.Elapsed = res.Policy, res.Totals.Source, res.Totals, res.TxsRead, res.Elapsed
 	byCat := map[Category]*PathRow{}
 	for i := range res.Entities {
 		e := &res.Entities[i]
@@ -607,11 +668,14 @@ func (s *Screener) Paths(ctx context.Context, addr string, opts trace.Options) (
 			}
 			row := byCat[c]
 			if row == nil {
-				row = &PathRow{Category: c.String(), Path: []string{}}
+				row = &PathRow{Category: c.String(), Direction: direction, Path: []string{}}
 				byCat[c] = row
 			}
 			row.Sats += e.CashedOut
 			row.Entities++
+			if row.MinHops == 0 || e.MinHops < row.MinHops {
+				row.MinHops = e.MinHops
+			}
 			// Entities come most sats first: the first is the biggest
 			// (ties: the first listed).
 			if row.EntitySats >= e.CashedOut {
@@ -630,6 +694,10 @@ func (s *Screener) Paths(ctx context.Context, addr string, opts trace.Options) (
 	}
 	for c := Category(1); c < nCategories; c++ {
 		if row := byCat[c]; row != nil {
+			row.Kind = "indirect"
+			if row.MinHops == 1 {
+				row.Kind = "direct"
+			}
 			if pr.Traced > 0 {
 				row.Share = float64(row.Sats) / float64(pr.Traced)
 			}
