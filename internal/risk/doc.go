@@ -17,7 +17,8 @@
 // below Epsilon is dropped. Each recipient address aggregates what it
 // received (not counting its own entity's direct contributions, e.g. a
 // labelled entity's change); each payer address aggregates what it paid
-// directly to labelled entities (sent exposure is direct only).
+// directly to labelled entities (stored sent exposure is direct only;
+// Screener.SentPaths computes indirect sent exposure on demand).
 //
 // Update continues from the last processed block when the chain and the
 // labelled entities, as seen by the addresses already processed, are
