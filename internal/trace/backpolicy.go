@@ -1,10 +1,5 @@
 package trace
 
-import (
-	"math/bits"
-	"sort"
-)
-
 // DistributeBack is Distribute's mirror for backward tracing: it shares
 // the tainted sats of one transaction's outputs among its inputs, i.e.
 // says which inputs the outputs' tainted sats came from. inVal[i] is input
@@ -41,44 +36,21 @@ import (
 //   - Poison: if any output is tainted, every input is, in full (in[i] =
 //     inVal[i]); returns 0. It creates taint.
 func DistributeBack(p Policy, inVal, outVal, outTaint, in []int64) (rest int64) {
-	var tOut, vIn, vOut int64
-	for j := range outVal {
-		v, t := clampIn(outVal[j], outTaint[j])
-		tOut += t
-		vOut += v
-	}
-	for i := range inVal {
-		in[i] = 0
-		vIn += max(inVal[i], 0)
-	}
+	tOut, vOut, vIn := flowTotals(outVal, outTaint, inVal, in)
 	if tOut == 0 {
 		return 0
 	}
 	switch p {
 	case Poison:
-		for i, v := range inVal {
-			in[i] = max(v, 0)
-		}
+		poisonAll(inVal, in)
 		return 0
 	case Haircut:
-		den := max(vIn, vOut)
-		var sum int64
-		for i, v := range inVal {
-			if v <= 0 {
-				continue
-			}
-			hi, lo := bits.Mul64(uint64(tOut), uint64(v))
-			q, _ := bits.Div64(hi, lo, uint64(den))
-			in[i] = int64(q)
-			sum += in[i]
-		}
+		sum := haircutShares(tOut, max(vIn, vOut), inVal, in)
 		// Attributable: all of it when the inputs cover the outputs, else
 		// the inputs' part of it.
 		want := tOut
 		if vIn < vOut {
-			hi, lo := bits.Mul64(uint64(tOut), uint64(vIn))
-			q, _ := bits.Div64(hi, lo, uint64(vOut))
-			want = int64(q)
+			want = mulDiv(tOut, vIn, vOut)
 		}
 		for i := 0; sum < want && i < len(inVal); i++ {
 			if in[i] < max(inVal[i], 0) {
@@ -88,65 +60,11 @@ func DistributeBack(p Policy, inVal, outVal, outTaint, in []int64) (rest int64) 
 		}
 		return tOut - sum
 	case FIFO, LIFO:
-		return streamBack(p == LIFO, inVal, outVal, outTaint, in, tOut)
+		// Output j's tainted stretch of the output stream is laid over the
+		// input stream; input i gets its overlap.
+		return tOut - stream(outVal, outTaint, inVal, in, false, p == LIFO)
 	case TIHO:
-		order := make([]int, 0, len(inVal))
-		for i := range inVal {
-			order = append(order, i)
-		}
-		sort.SliceStable(order, func(a, b int) bool { return inVal[order[a]] > inVal[order[b]] })
-		left := tOut
-		for _, i := range order {
-			if left == 0 {
-				break
-			}
-			t := min(left, max(inVal[i], 0))
-			in[i] = t
-			left -= t
-		}
-		return left
+		return fillHighest(tOut, inVal, in)
 	}
 	panic("trace: unknown policy")
-}
-
-// streamBack implements the FIFO (LIFO when reverse) mirror: output j's
-// tainted stretch [O_j, O_j+t_j) of the output stream is laid over the
-// input stream; input i gets its overlap. Linear in inputs+outputs.
-func streamBack(reverse bool, inVal, outVal, outTaint, in []int64, tOut int64) int64 {
-	n := len(inVal)
-	idx := func(k int) int {
-		if reverse {
-			return n - 1 - k
-		}
-		return k
-	}
-	var sum int64
-	k := 0
-	var pos int64 // start of input idx(k) in the input stream
-	var opos int64
-	for j := range outVal {
-		v, t := clampIn(outVal[j], outTaint[j])
-		lo, hi := opos, opos+t
-		opos += v
-		for hi > lo && k < n {
-			iv := max(inVal[idx(k)], 0)
-			iEnd := pos + iv
-			if iEnd <= lo {
-				k++
-				pos = iEnd
-				continue
-			}
-			a, b := max(lo, pos), min(hi, iEnd)
-			if b > a {
-				in[idx(k)] += b - a
-				sum += b - a
-			}
-			if iEnd >= hi {
-				break
-			}
-			k++
-			pos = iEnd
-		}
-	}
-	return tOut - sum
 }

@@ -49,55 +49,35 @@ func TestDistributeBackTable(t *testing.T) {
 
 func checkBackInvariants(t testing.TB, p Policy, inVal, outVal, outTaint, in []int64, rest int64) {
 	t.Helper()
-	var tOut, sum int64
-	for j := range outVal {
-		_, tj := clampIn(outVal[j], outTaint[j])
-		tOut += tj
-	}
-	for i := range in {
-		if in[i] < 0 || in[i] > max(inVal[i], 0) {
-			t.Fatalf("%s in %v out %v taint %v: input %d gets %d", p, inVal, outVal, outTaint, i, in[i])
-		}
-		sum += in[i]
-	}
-	if rest < 0 {
-		t.Fatalf("%s in %v out %v taint %v: rest %d", p, inVal, outVal, outTaint, rest)
-	}
-	if p.Conserving() && sum+rest != tOut {
-		t.Fatalf("%s in %v out %v taint %v: inputs %d + rest %d != %d tainted out", p, inVal, outVal, outTaint, sum, rest, tOut)
-	}
-	var vIn, vOut int64
-	for _, v := range inVal {
-		vIn += max(v, 0)
-	}
-	for _, v := range outVal {
-		vOut += max(v, 0)
-	}
+	checkFlow(t, p, outVal, outTaint, inVal, in, rest, backwardMsgs, p, inVal, outVal, outTaint)
 	// When the inputs cover the outputs, everything is attributed.
-	if p.Conserving() && vIn >= vOut && rest != 0 {
+	if p.Conserving() && sumOf(clampNeg(inVal)) >= sumOf(clampNeg(outVal)) && rest != 0 {
 		t.Fatalf("%s in %v out %v taint %v: %d unattributed though inputs cover outputs", p, inVal, outVal, outTaint, rest)
 	}
-	if !p.Conserving() && tOut > 0 {
-		for i := range in {
-			if in[i] != max(inVal[i], 0) {
-				t.Fatalf("poison: input %d gets %d of %d", i, in[i], inVal[i])
-			}
-		}
+}
+
+var backwardMsgs = flowMsgs{
+	desc:   "%s in %v out %v taint %v",
+	share:  "input %d gets %d",
+	left:   "rest %d",
+	sum:    "inputs %d + rest %d != %d tainted out",
+	poison: "poison: input %d gets %d of %d",
+}
+
+// clampNeg counts unknown (negative) values as 0.
+func clampNeg(vals []int64) []int64 {
+	out := make([]int64, len(vals))
+	for i, v := range vals {
+		out[i] = max(v, 0)
 	}
+	return out
 }
 
 // naiveStreamBack is the FIFO/LIFO mirror one satoshi at a time: which
 // input each tainted output sat sits over.
 func naiveStreamBack(reverse bool, ins, outs, taint []int64) ([]int64, int64) {
 	var owner []int
-	order := make([]int, len(ins))
-	for i := range order {
-		order[i] = i
-	}
-	if reverse {
-		slices.Reverse(order)
-	}
-	for _, i := range order {
+	for _, i := range streamOrder(len(ins), reverse) {
 		for k := int64(0); k < ins[i]; k++ {
 			owner = append(owner, i)
 		}
@@ -127,42 +107,13 @@ func naiveStreamBack(reverse bool, ins, outs, taint []int64) ([]int64, int64) {
 // direction: a wholly tainted output j gets from input i under backward
 // exactly what a wholly tainted input i gives output j forward.
 func TestDistributeBackExhaustive(t *testing.T) {
-	vals := []int64{0, 1, 2, 3, 5}
-	var shapes [][]int64
-	var gen func(prefix []int64, n int)
-	gen = func(prefix []int64, n int) {
-		if len(prefix) > 0 {
-			shapes = append(shapes, slices.Clone(prefix))
-		}
-		if n == 0 {
-			return
-		}
-		for _, v := range vals {
-			gen(append(prefix, v), n-1)
-		}
-	}
-	gen(nil, 3)
+	shapes := smallShapes()
 	count := 0
 	for _, outs := range shapes {
-		taints := [][]int64{{}}
-		for _, v := range outs {
-			var next [][]int64
-			for _, tt := range taints {
-				for x := int64(0); x <= v; x++ {
-					next = append(next, append(slices.Clone(tt), x))
-				}
-			}
-			taints = next
-		}
-		var outSum int64
-		for _, v := range outs {
-			outSum += v
-		}
+		taints := everyTaint(outs)
+		outSum := sumOf(outs)
 		for _, ins := range shapes {
-			var inSum int64
-			for _, v := range ins {
-				inSum += v
-			}
+			inSum := sumOf(ins)
 			if outSum > inSum+1 {
 				continue
 			}

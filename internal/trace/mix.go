@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"math/bits"
 	"slices"
 	"sort"
 
@@ -68,27 +67,7 @@ func (w *walker) mixSplit(policy Policy, tx *coinjoin.Tx) (fee int64, method str
 		}
 		count[w.outVal[j]]++
 	}
-	// Denominations: values of at least two outputs, and their subset sums.
-	var denoms []int64
-	for v, c := range count {
-		if c >= 2 && v > 0 {
-			denoms = append(denoms, v)
-		}
-	}
-	slices.Sort(denoms)
-	var sums []subsetSum
-	if len(denoms) <= maxMixDenoms {
-		for m := uint32(1); m < 1<<len(denoms); m++ {
-			var d int64
-			for k := range denoms {
-				if m&(1<<k) != 0 {
-					d += denoms[k]
-				}
-			}
-			sums = append(sums, subsetSum{d, m})
-		}
-		sortSums(sums)
-	}
+	denoms, sums := denominations(count)
 	first := map[int64]int{}
 	for j := n - 1; j >= 0; j-- {
 		first[w.outVal[j]] = j
@@ -171,15 +150,56 @@ func (w *walker) mixSplit(policy Policy, tx *coinjoin.Tx) (fee int64, method str
 		}
 	}
 	// Two participants cannot put more taint on an output than its value.
-	for j := range w.outT {
-		if over := w.outT[j] + w.outU[j] - max(w.outVal[j], 0); over > 0 {
-			cut := min(over, w.outU[j])
-			w.outU[j] -= cut
-			w.outT[j] -= over - cut
-			fee += over
+	fee += capTaint(w.outVal, w.outT, w.outU)
+	return fee, method, nil
+}
+
+// denominations returns a CoinJoin's denominations (values of at least
+// two outputs, by output value counts), in increasing order, and their
+// subset sums in increasing order (none when there are more than
+// maxMixDenoms).
+func denominations(count map[int64]int) (denoms []int64, sums []subsetSum) {
+	for v, c := range count {
+		if c >= 2 && v > 0 {
+			denoms = append(denoms, v)
 		}
 	}
-	return fee, method, nil
+	slices.Sort(denoms)
+	if len(denoms) <= maxMixDenoms {
+		sums = subsetSums(denoms)
+	}
+	return denoms, sums
+}
+
+// subsetSums returns every non-empty subset sum of denoms, in increasing
+// order.
+func subsetSums(denoms []int64) []subsetSum {
+	var sums []subsetSum
+	for m := uint32(1); m < 1<<len(denoms); m++ {
+		var d int64
+		for k := range denoms {
+			if m&(1<<k) != 0 {
+				d += denoms[k]
+			}
+		}
+		sums = append(sums, subsetSum{d, m})
+	}
+	sortSums(sums)
+	return sums
+}
+
+// capTaint keeps each slot's certain plus uncertain taint within its
+// value, cutting the uncertain first, and returns the taint cut.
+func capTaint(val, certain, uncertain []int64) (cut int64) {
+	for j := range certain {
+		if over := certain[j] + uncertain[j] - max(val[j], 0); over > 0 {
+			c := min(over, uncertain[j])
+			uncertain[j] -= c
+			certain[j] -= over - c
+			cut += over
+		}
+	}
+	return cut
 }
 
 // spread shares t over the outputs of set by value (rounded down),
@@ -195,10 +215,9 @@ func spread(t int64, set []int, outVal, u []int64) int64 {
 	left := t
 	for _, j := range set {
 		v := max(outVal[j], 0)
-		hi, lo := bits.Mul64(uint64(t), uint64(v))
-		q, _ := bits.Div64(hi, lo, uint64(max(tot, t)))
-		u[j] += int64(q)
-		left -= int64(q)
+		q := mulDiv(t, v, max(tot, t))
+		u[j] += q
+		left -= q
 	}
 	return left
 }

@@ -28,17 +28,7 @@ func TestMatchChange(t *testing.T) {
 		count[v]++
 	}
 	denoms := []int64{10_000_000, 20_000_000, 40_000_000}
-	var sums []subsetSum
-	for m := uint32(1); m < 8; m++ {
-		var d int64
-		for k := range denoms {
-			if m&(1<<k) != 0 {
-				d += denoms[k]
-			}
-		}
-		sums = append(sums, subsetSum{d, m})
-	}
-	sortSums(sums)
+	sums := subsetSums(denoms)
 	c, m, ok := matchChange(ins[0], outs, count, sums)
 	if !ok || c != change || m != 7 {
 		t.Fatalf("matchChange = %d, %b, %v; want %d, 111, true", c, m, ok, change)

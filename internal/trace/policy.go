@@ -72,60 +72,44 @@ func (p Policy) Conserving() bool { return p != Poison }
 // sets out[j] = outVal[j] (or 0 when nothing is tainted) and returns as
 // fee the fee itself, max(0, Σ inputs − Σ outputs).
 func Distribute(p Policy, inVal, inTaint, outVal, out []int64) (fee int64) {
-	var tIn, vIn, vOut int64
-	for i := range inVal {
-		v, t := clampIn(inVal[i], inTaint[i])
-		tIn += t
-		vIn += v
-	}
-	for j := range outVal {
-		out[j] = 0
-		vOut += max(outVal[j], 0)
-	}
+	tIn, vIn, vOut := flowTotals(inVal, inTaint, outVal, out)
 	if tIn == 0 {
 		return 0
 	}
 	switch p {
 	case Poison:
-		for j, v := range outVal {
-			out[j] = max(v, 0)
-		}
+		poisonAll(outVal, out)
 		return max(vIn-vOut, 0)
 	case Haircut:
 		// The denominator is at least the outputs' total so that no
 		// output exceeds its value when input values are unknown.
-		den := max(vIn, vOut)
-		var sum int64
-		for j, v := range outVal {
-			if v <= 0 {
-				continue
-			}
-			hi, lo := bits.Mul64(uint64(tIn), uint64(v))
-			q, _ := bits.Div64(hi, lo, uint64(den))
-			out[j] = int64(q)
-			sum += out[j]
-		}
-		return tIn - sum
+		return tIn - haircutShares(tIn, max(vIn, vOut), outVal, out)
 	case FIFO, LIFO:
-		return stream(p == LIFO, inVal, inTaint, outVal, out, tIn)
+		return tIn - stream(inVal, inTaint, outVal, out, p == LIFO, false)
 	case TIHO:
-		order := make([]int, 0, len(outVal))
-		for j := range outVal {
-			order = append(order, j)
-		}
-		sort.SliceStable(order, func(a, b int) bool { return outVal[order[a]] > outVal[order[b]] })
-		left := tIn
-		for _, j := range order {
-			if left == 0 {
-				break
-			}
-			t := min(left, max(outVal[j], 0))
-			out[j] = t
-			left -= t
-		}
-		return left
+		return fillHighest(tIn, outVal, out)
 	}
 	panic(fmt.Sprintf("trace: unknown policy %d", p))
+}
+
+// The policies' shared steps, for both directions. Taint flows from a
+// source side (values srcVal, tainted sats srcTaint) to a destination
+// side (values dstVal, shares written to dst): forward from the inputs to
+// the outputs, backward from the outputs to the inputs.
+
+// flowTotals zeroes dst and returns the source side's sanitised taint and
+// value and the destination side's value.
+func flowTotals(srcVal, srcTaint, dstVal, dst []int64) (t, vSrc, vDst int64) {
+	for i := range srcVal {
+		v, ti := clampIn(srcVal[i], srcTaint[i])
+		t += ti
+		vSrc += v
+	}
+	for j := range dstVal {
+		dst[j] = 0
+		vDst += max(dstVal[j], 0)
+	}
+	return t, vSrc, vDst
 }
 
 func clampIn(v, t int64) (int64, int64) {
@@ -133,54 +117,102 @@ func clampIn(v, t int64) (int64, int64) {
 	return v, min(max(t, 0), v)
 }
 
-// stream implements FIFO (and LIFO when reverse): the inputs' sats form a
-// line, each input contributing its tainted sats then its clean sats; the
-// outputs in order take consecutive stretches of it. An output's taint is
-// its stretch's overlap with the tainted parts. Linear in inputs+outputs.
-func stream(reverse bool, inVal, inTaint, outVal, out []int64, tIn int64) int64 {
-	n := len(inVal)
-	in := func(k int) (int64, int64) {
-		if reverse {
-			k = n - 1 - k
-		}
-		return clampIn(inVal[k], inTaint[k])
+// mulDiv is a*b/den rounded down, without overflowing the product.
+func mulDiv(a, b, den int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	q, _ := bits.Div64(hi, lo, uint64(den))
+	return int64(q)
+}
+
+// poisonAll taints every destination in full.
+func poisonAll(dstVal, dst []int64) {
+	for j, v := range dstVal {
+		dst[j] = max(v, 0)
 	}
-	// Walk inputs (segment [pos, pos+v) with its first t tainted) and
-	// outputs (segment [opos, opos+outVal[j])) together.
-	var sum int64
-	k, j := 0, 0
-	var pos, opos int64
-	v, t := int64(0), int64(0)
-	if n > 0 {
-		v, t = in(0)
-	}
-	for j < len(outVal) && k < n {
-		ov := max(outVal[j], 0)
-		oEnd := opos + ov
-		iEnd := pos + v
-		// The tainted part of input k is [pos, pos+t).
-		lo, hi := max(opos, pos), min(oEnd, pos+t)
-		if hi > lo {
-			out[j] += hi - lo
-			sum += hi - lo
+}
+
+// haircutShares gives each destination t × its value / den (rounded
+// down) and returns their sum.
+func haircutShares(t, den int64, dstVal, dst []int64) (sum int64) {
+	for j, v := range dstVal {
+		if v <= 0 {
+			continue
 		}
-		if oEnd <= iEnd {
-			j++
-			opos = oEnd
-			if oEnd == iEnd {
+		dst[j] = mulDiv(t, v, den)
+		sum += dst[j]
+	}
+	return sum
+}
+
+// fillHighest (TIHO) puts t on the destinations from the highest value
+// down (equal values: lower index first), each up to its value, and
+// returns what is left.
+func fillHighest(t int64, dstVal, dst []int64) (left int64) {
+	order := make([]int, 0, len(dstVal))
+	for j := range dstVal {
+		order = append(order, j)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return dstVal[order[a]] > dstVal[order[b]] })
+	left = t
+	for _, j := range order {
+		if left == 0 {
+			break
+		}
+		x := min(left, max(dstVal[j], 0))
+		dst[j] = x
+		left -= x
+	}
+	return left
+}
+
+// stream implements FIFO and LIFO in both directions: the source side's
+// sats form a line (taken last first when revSrc), each source
+// contributing its tainted sats then its clean sats; the destinations
+// (taken last first when revDst) take consecutive stretches of a second
+// line laid from the same start. A destination's share is its stretch's
+// overlap with the tainted parts; taint past the end of the destination
+// line reaches none. It returns the sats shared. Linear in the sides'
+// lengths.
+//
+// Forward: the inputs are the source (reversed for LIFO), the outputs the
+// destination, and the taint left over paid the fee. Backward: the outputs
+// are the source, the inputs the destination (reversed for LIFO), and the
+// taint left over cannot be attributed.
+func stream(srcVal, srcTaint, dstVal, dst []int64, revSrc, revDst bool) (sum int64) {
+	ns, nd := len(srcVal), len(dstVal)
+	at := func(k, n int, rev bool) int {
+		if rev {
+			return n - 1 - k
+		}
+		return k
+	}
+	k := 0
+	var pos int64  // start of destination at(k) in its line
+	var spos int64 // start of the current source in its line
+	for a := range ns {
+		i := at(a, ns, revSrc)
+		v, t := clampIn(srcVal[i], srcTaint[i])
+		lo, hi := spos, spos+t // its tainted stretch
+		spos += v
+		for hi > lo && k < nd {
+			d := at(k, nd, revDst)
+			end := pos + max(dstVal[d], 0)
+			if end <= lo {
 				k++
-				pos = iEnd
-				if k < n {
-					v, t = in(k)
-				}
+				pos = end
+				continue
 			}
-		} else {
+			x, y := max(lo, pos), min(hi, end)
+			if y > x {
+				dst[d] += y - x
+				sum += y - x
+			}
+			if end >= hi {
+				break
+			}
 			k++
-			pos = iEnd
-			if k < n {
-				v, t = in(k)
-			}
+			pos = end
 		}
 	}
-	return tIn - sum
+	return sum
 }

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -65,27 +66,56 @@ func TestDistributeTable(t *testing.T) {
 // checkInvariants checks non-negativity, bounds and conservation.
 func checkInvariants(t testing.TB, p Policy, inVal, inTaint, outVal, out []int64, fee int64) {
 	t.Helper()
-	var tIn, sum int64
-	for i := range inVal {
-		_, ti := clampIn(inVal[i], inTaint[i])
-		tIn += ti
+	checkFlow(t, p, inVal, inTaint, outVal, out, fee, forwardMsgs, p, inVal, inTaint, outVal)
+}
+
+// flowMsgs are one direction's failure messages for checkFlow (each
+// but poison after the case's description).
+type flowMsgs struct {
+	desc   string // the case: formatted with checkFlow's args
+	share  string // destination index, its share
+	left   string // the leftover
+	sum    string // Σ shares, leftover, Σ source taint
+	poison string // destination index, its share, its value
+}
+
+var forwardMsgs = flowMsgs{
+	desc:   "%s in %v taint %v out %v",
+	share:  "output %d tainted %d",
+	left:   "fee %d",
+	sum:    "outputs %d + fee %d != %d tainted in",
+	poison: "poison: output %d tainted %d of %d",
+}
+
+// checkFlow checks the invariants both directions share: taint flows
+// from a source side (srcVal, srcTaint) to a destination side (dstVal,
+// shares dst) leaving left. Every share is in [0, value], left >= 0, a
+// conserving policy's shares and left sum to the source side's clamped
+// taint, and Poison taints every destination in full.
+func checkFlow(t testing.TB, p Policy, srcVal, srcTaint, dstVal, dst []int64, left int64, m flowMsgs, args ...any) {
+	t.Helper()
+	desc := fmt.Sprintf(m.desc, args...)
+	var tSrc, sum int64
+	for i := range srcVal {
+		_, ti := clampIn(srcVal[i], srcTaint[i])
+		tSrc += ti
 	}
-	for j := range out {
-		if out[j] < 0 || out[j] > max(outVal[j], 0) {
-			t.Fatalf("%s in %v taint %v out %v: output %d tainted %d", p, inVal, inTaint, outVal, j, out[j])
+	for j := range dst {
+		if dst[j] < 0 || dst[j] > max(dstVal[j], 0) {
+			t.Fatalf("%s: "+m.share, desc, j, dst[j])
 		}
-		sum += out[j]
+		sum += dst[j]
 	}
-	if fee < 0 {
-		t.Fatalf("%s in %v taint %v out %v: fee %d", p, inVal, inTaint, outVal, fee)
+	if left < 0 {
+		t.Fatalf("%s: "+m.left, desc, left)
 	}
-	if p.Conserving() && sum+fee != tIn {
-		t.Fatalf("%s in %v taint %v out %v: outputs %d + fee %d != %d tainted in", p, inVal, inTaint, outVal, sum, fee, tIn)
+	if p.Conserving() && sum+left != tSrc {
+		t.Fatalf("%s: "+m.sum, desc, sum, left, tSrc)
 	}
-	if !p.Conserving() && tIn > 0 {
-		for j := range out {
-			if out[j] != max(outVal[j], 0) {
-				t.Fatalf("poison: output %d tainted %d of %d", j, out[j], outVal[j])
+	if !p.Conserving() && tSrc > 0 {
+		for j := range dst {
+			if dst[j] != max(dstVal[j], 0) {
+				t.Fatalf(m.poison, j, dst[j], dstVal[j])
 			}
 		}
 	}
@@ -95,42 +125,13 @@ func checkInvariants(t testing.TB, p Policy, inVal, inTaint, outVal, out []int64
 // outputs with small values, every taint, every policy; and checks FIFO
 // and LIFO against a satoshi-by-satoshi reference.
 func TestDistributeExhaustive(t *testing.T) {
-	vals := []int64{0, 1, 2, 3, 5}
-	var shapes [][]int64
-	var gen func(prefix []int64, n int)
-	gen = func(prefix []int64, n int) {
-		if len(prefix) > 0 {
-			shapes = append(shapes, slices.Clone(prefix))
-		}
-		if n == 0 {
-			return
-		}
-		for _, v := range vals {
-			gen(append(prefix, v), n-1)
-		}
-	}
-	gen(nil, 3)
+	shapes := smallShapes()
 	count := 0
 	for _, ins := range shapes {
-		taints := [][]int64{{}}
-		for _, v := range ins {
-			var next [][]int64
-			for _, tt := range taints {
-				for x := int64(0); x <= v; x++ {
-					next = append(next, append(slices.Clone(tt), x))
-				}
-			}
-			taints = next
-		}
-		var inSum int64
-		for _, v := range ins {
-			inSum += v
-		}
+		taints := everyTaint(ins)
+		inSum := sumOf(ins)
 		for _, outs := range shapes {
-			var outSum int64
-			for _, v := range outs {
-				outSum += v
-			}
+			outSum := sumOf(outs)
 			if outSum > inSum {
 				continue
 			}
@@ -153,17 +154,66 @@ func TestDistributeExhaustive(t *testing.T) {
 	t.Logf("%d cases", count)
 }
 
-// naiveStream is FIFO/LIFO one satoshi at a time.
-func naiveStream(reverse bool, ins, taint, outs []int64) []int64 {
-	var line []bool
-	order := make([]int, len(ins))
+// smallShapes is every list of 1 to 3 values from {0, 1, 2, 3, 5}: the
+// input and output shapes of the exhaustive tests.
+func smallShapes() [][]int64 {
+	vals := []int64{0, 1, 2, 3, 5}
+	var shapes [][]int64
+	var gen func(prefix []int64, n int)
+	gen = func(prefix []int64, n int) {
+		if len(prefix) > 0 {
+			shapes = append(shapes, slices.Clone(prefix))
+		}
+		if n == 0 {
+			return
+		}
+		for _, v := range vals {
+			gen(append(prefix, v), n-1)
+		}
+	}
+	gen(nil, 3)
+	return shapes
+}
+
+// everyTaint is every taint vector over values vals: taint[i] in
+// [0, vals[i]].
+func everyTaint(vals []int64) [][]int64 {
+	taints := [][]int64{{}}
+	for _, v := range vals {
+		var next [][]int64
+		for _, tt := range taints {
+			for x := int64(0); x <= v; x++ {
+				next = append(next, append(slices.Clone(tt), x))
+			}
+		}
+		taints = next
+	}
+	return taints
+}
+
+func sumOf(xs []int64) (s int64) {
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// streamOrder is the order the stream policies take n inputs in.
+func streamOrder(n int, reverse bool) []int {
+	order := make([]int, n)
 	for i := range order {
 		order[i] = i
 	}
 	if reverse {
 		slices.Reverse(order)
 	}
-	for _, i := range order {
+	return order
+}
+
+// naiveStream is FIFO/LIFO one satoshi at a time.
+func naiveStream(reverse bool, ins, taint, outs []int64) []int64 {
+	var line []bool
+	for _, i := range streamOrder(len(ins), reverse) {
 		for k := int64(0); k < ins[i]; k++ {
 			line = append(line, k < taint[i])
 		}

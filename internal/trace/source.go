@@ -13,14 +13,23 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
-// FromOutput returns output vout of txid, whole value tainted.
-func FromOutput(db *index.DB, txid btc.Hash, vout uint32) ([]Taint, error) {
+// readTxid reads transaction txid.
+func readTxid(db *index.DB, txid btc.Hash) (btc.TxNum, *coinjoin.Tx, error) {
 	num, err := db.TxNum(txid)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	var tx coinjoin.Tx
 	if err := db.ReadTx(num, &tx); err != nil {
+		return 0, nil, err
+	}
+	return num, &tx, nil
+}
+
+// FromOutput returns output vout of txid, whole value tainted.
+func FromOutput(db *index.DB, txid btc.Hash, vout uint32) ([]Taint, error) {
+	num, tx, err := readTxid(db, txid)
+	if err != nil {
 		return nil, err
 	}
 	if int(vout) >= len(tx.Outs) {
@@ -32,12 +41,8 @@ func FromOutput(db *index.DB, txid btc.Hash, vout uint32) ([]Taint, error) {
 // FromTx returns every output of transaction txid (with a value and an
 // address), whole value tainted.
 func FromTx(db *index.DB, txid btc.Hash) ([]Taint, error) {
-	num, err := db.TxNum(txid)
+	num, tx, err := readTxid(db, txid)
 	if err != nil {
-		return nil, err
-	}
-	var tx coinjoin.Tx
-	if err := db.ReadTx(num, &tx); err != nil {
 		return nil, err
 	}
 	var out []Taint

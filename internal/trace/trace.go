@@ -201,6 +201,7 @@ type walker struct {
 	db    *index.DB
 	res   *cluster.Resolver // nil: the store is not clustered
 	opts  Options
+	back  bool // opts.Direction == Backward
 	perps map[uint64]bool
 
 	heap    txHeap
@@ -233,7 +234,7 @@ func Trace(ctx context.Context, db *index.DB, src []Taint, opts Options) (*Resul
 		return nil, fmt.Errorf("%w: %d", ErrPolicy, opts.Policy)
 	}
 	start := time.Now()
-	w := &walker{ctx: ctx, db: db, opts: opts, perps: map[uint64]bool{},
+	w := &walker{ctx: ctx, db: db, opts: opts, back: opts.Direction == Backward, perps: map[uint64]bool{},
 		pend: map[btc.TxNum]*pending{}, parent: map[btc.TxNum]btc.TxNum{}, hops: map[btc.TxNum]int32{},
 		entOf: map[btc.AddrID]uint64{}, svcOf: map[uint64]*entAcc{}, ents: map[uint64]*entAcc{},
 		times: map[btc.Height]uint32{}, peelOf: map[btc.TxNum]int{}}
@@ -244,15 +245,11 @@ func Trace(ctx context.Context, db *index.DB, src []Taint, opts Options) (*Resul
 	if w.res, err = cluster.NewResolver(db); err != nil && !errors.Is(err, cluster.ErrNotClustered) {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
-	seed, run := w.seed, w.run
-	if opts.Direction == Backward {
-		seed, run = w.seedBack, w.runBack
-	}
-	sources, err := seed(src)
+	sources, err := w.seed(src)
 	if err != nil {
 		return nil, err
 	}
-	if err := run(); err != nil {
+	if err := w.run(); err != nil {
 		return nil, err
 	}
 	res, err := w.result(sources)
@@ -263,7 +260,8 @@ func Trace(ctx context.Context, db *index.DB, src []Taint, opts Options) (*Resul
 	return res, nil
 }
 
-// seed puts the sources' taint on the inputs that spend them.
+// seed puts the sources' taint on the inputs that spend them (backward:
+// on their own transactions' outputs).
 func (w *walker) seed(src []Taint) ([]SourceOut, error) {
 	var out []SourceOut
 	seen := map[btc.OutRef]bool{}
@@ -290,8 +288,11 @@ func (w *walker) seed(src []Taint) ([]SourceOut, error) {
 		}
 		out = append(out, SourceOut{ref: s.Out, addr: o.Addr, Entity: ent, Sats: sats})
 		// Sources are followed whoever holds them (a theft's source is the
-		// victim's, often a service, output).
-		if err := w.follow(s.Out, o.Addr, sats, 0, int64(o.Value)); err != nil {
+		// victim's, often a service, output; an exchange deposit's funds
+		// came from elsewhere).
+		if w.back {
+			w.enqueue(s.Out.Tx(), s.Out.Vout(), sats, 0, int64(o.Value), noParent)
+		} else if err := w.follow(s.Out, o.Addr, sats, 0, int64(o.Value)); err != nil {
 			return nil, err
 		}
 	}
@@ -343,30 +344,53 @@ func (w *walker) follow(ref btc.OutRef, a btc.AddrID, sats int64, hop int32, val
 		w.mark(a, sats, func(x *addrAcc) { x.held += sats })
 		return nil
 	}
+	if w.limited(a, sats, hop) {
+		return nil
+	}
+	w.enqueue(in.Tx(), in.Vin(), sats, hop, value, ref.Tx())
+	return nil
+}
+
+// limited reports whether sats of taint at address a, hop hops from the
+// sources, are too few (sources excepted) or too far to walk on, and
+// counts them so.
+func (w *walker) limited(a btc.AddrID, sats int64, hop int32) bool {
 	if hop > 0 && sats < int64(w.opts.MinSats) {
 		w.totals.BelowMin += sats
 		w.mark(a, sats, func(x *addrAcc) { x.untracked += sats })
-		return nil
+		return true
 	}
 	if int(hop) >= w.opts.MaxHops {
 		w.totals.BeyondHops += sats
 		w.mark(a, sats, func(x *addrAcc) { x.untracked += sats })
-		return nil
+		return true
 	}
-	num := in.Tx()
+	return false
+}
+
+// enqueue adds sats of taint (of hop hop) to slot slot of transaction
+// num's pending taint: forward the input that spends it, backward the
+// output it sits on (of value value). from is the transaction the taint
+// comes from (backward: the later one that spent the output; noParent
+// for a source).
+func (w *walker) enqueue(num btc.TxNum, slot uint32, sats int64, hop int32, value int64, from btc.TxNum) {
 	p := w.pend[num]
 	if p == nil {
 		if _, done := w.parent[num]; done {
 			// Only an overlapping source can arrive after its spender ran.
 			w.totals.Overlap += sats
-			return nil
+			return
 		}
 		p = &pending{hop: hop, maxHop: hop}
+		key := num
+		if w.back {
+			p.parent, key = noParent, ^num
+		}
 		w.pend[num] = p
-		heap.Push(&w.heap, num)
+		heap.Push(&w.heap, key)
 	}
 	for i, v := range p.vin {
-		if v == in.Vin() {
+		if v == slot {
 			// Two sources on one output: taint cannot exceed the value.
 			add := min(sats, value-p.sats[i])
 			w.totals.Overlap += sats - add
@@ -375,14 +399,13 @@ func (w *walker) follow(ref btc.OutRef, a btc.AddrID, sats int64, hop int32, val
 			goto parent
 		}
 	}
-	p.vin = append(p.vin, in.Vin())
+	p.vin = append(p.vin, slot)
 	p.sats = append(p.sats, sats)
 parent:
 	p.hop, p.maxHop = min(p.hop, hop), max(p.maxHop, hop)
-	if sats > p.parentSats {
-		p.parent, p.parentSats = ref.Tx(), sats
+	if from != noParent && sats > p.parentSats {
+		p.parent, p.parentSats = from, sats
 	}
-	return nil
 }
 
 // mark adds to the per-address stop counters of address a's entity, if the
@@ -407,6 +430,9 @@ func (w *walker) mark(a btc.AddrID, sats int64, fn func(*addrAcc)) {
 func (w *walker) run() error {
 	for w.heap.Len() > 0 {
 		num := heap.Pop(&w.heap).(btc.TxNum)
+		if w.back {
+			num = ^num
+		}
 		p := w.pend[num]
 		delete(w.pend, num)
 		if w.visited >= w.opts.MaxTxs {
@@ -421,7 +447,11 @@ func (w *walker) run() error {
 				return err
 			}
 		}
-		if err := w.process(num, p); err != nil {
+		process := w.process
+		if w.back {
+			process = w.processBack
+		}
+		if err := process(num, p); err != nil {
 			return err
 		}
 	}
@@ -438,84 +468,130 @@ func (w *walker) inWindow(t uint32) bool {
 	return w.opts.Before.IsZero() || int64(t) < w.opts.Before.Unix()
 }
 
-// process distributes the pending taint of transaction num over its
-// outputs and follows each tainted output.
-func (w *walker) process(num btc.TxNum, p *pending) error {
+// open reads transaction num into w.tx and returns its block time and
+// pending taint, recording its parent and hop; ok is false when it is
+// outside the window (its taint counted so).
+func (w *walker) open(num btc.TxNum, p *pending) (t uint32, taint int64, hop int32, ok bool, err error) {
 	if err := w.db.ReadTx(num, &w.tx); err != nil {
-		return fmt.Errorf("trace: %w", err)
+		return 0, 0, 0, false, fmt.Errorf("trace: %w", err)
 	}
-	tx := &w.tx
-	t, err := w.blockTime(tx.Height)
-	if err != nil {
-		return err
+	if t, err = w.blockTime(w.tx.Height); err != nil {
+		return 0, 0, 0, false, err
 	}
-	var tIn int64
 	for _, s := range p.sats {
-		tIn += s
+		taint += s
 	}
 	if !w.inWindow(t) {
-		w.totals.OutsideWindow += tIn
-		return nil
+		w.totals.OutsideWindow += taint
+		return t, taint, 0, false, nil
 	}
-	hop := p.hop + 1
+	hop = p.hop + 1
 	w.parent[num] = p.parent
 	w.hops[num] = hop
+	return t, taint, hop, true, nil
+}
 
+// load fills w.inVal and w.outVal with tx's values and w.inTaint and
+// w.outT with p's taint, on the inputs forward and on the outputs
+// backward, and returns the entity of the address holding most of it.
+func (w *walker) load(tx *coinjoin.Tx, p *pending) (uint64, error) {
 	w.inVal, w.inTaint = w.inVal[:0], w.inTaint[:0]
 	for _, in := range tx.Ins {
 		w.inVal = append(w.inVal, int64(in.Value))
 		w.inTaint = append(w.inTaint, 0)
 	}
-	var from btc.AddrID = btc.NoAddr
-	var big int64
-	for i, v := range p.vin {
-		w.inTaint[v] += p.sats[i]
-		if p.sats[i] > big {
-			big, from = p.sats[i], tx.Ins[v].Addr
-		}
-	}
-	fromEnt, err := w.entity(from)
-	if err != nil {
-		return err
-	}
-	w.outVal = w.outVal[:0]
+	w.outVal, w.outT = w.outVal[:0], w.outT[:0]
 	for _, o := range tx.Outs {
 		w.outVal = append(w.outVal, int64(o.Value))
+		w.outT = append(w.outT, 0)
 	}
-	w.outT = append(w.outT[:0], make([]int64, len(tx.Outs))...)
+	var a btc.AddrID = btc.NoAddr
+	var big int64
+	for i, v := range p.vin {
+		if w.back {
+			w.outT[v] += p.sats[i]
+		} else {
+			w.inTaint[v] += p.sats[i]
+		}
+		if p.sats[i] > big {
+			big = p.sats[i]
+			if w.back {
+				a = tx.Outs[v].Addr
+			} else {
+				a = tx.Ins[v].Addr
+			}
+		}
+	}
+	return w.entity(a)
+}
 
+// split shares transaction num's loaded taint (taint sats, hop hop) over
+// the other side: forward to w.outT, backward to w.inTaint. A CoinJoin is
+// split participant by participant and recorded; other transactions go by
+// the policy. It returns the taint that reaches neither side: forward the
+// fee's, backward the unattributable.
+func (w *walker) split(num btc.TxNum, tx *coinjoin.Tx, taint int64, hop int32) (int64, error) {
 	policy := w.opts.Policy
 	// Every CoinJoin rule needs at least 2 inputs and 3 outputs: smaller
 	// transactions skip the stored verdict's read.
 	v := coinjoin.Detect(tx)
 	if v.Kind == coinjoin.NotCoinJoin && len(tx.Ins) >= 2 && len(tx.Outs) >= 3 {
+		var err error
 		if v, err = cluster.TxNote(w.db, num); err != nil {
-			return fmt.Errorf("trace: coinjoin note of tx %d: %w", num, err)
+			return 0, fmt.Errorf("trace: coinjoin note of tx %d: %w", num, err)
 		}
 	}
-	var fee int64
-	if v.Kind != coinjoin.NotCoinJoin {
-		var method string
-		if fee, method, err = w.mixSplit(policy, tx); err != nil {
-			return err
+	if v.Kind == coinjoin.NotCoinJoin {
+		if w.back {
+			return DistributeBack(policy, w.inVal, w.outVal, w.outT, w.inTaint), nil
 		}
-		c := CoinJoin{num: num, Kind: v.Kind.String(), Denomination: int64(v.Denomination),
-			Participants: v.Participants, TaintIn: tIn, Hop: int(hop), Method: method}
-		for j := range w.outU {
-			c.Certain += w.outT[j]
-			if u := w.outU[j]; u > 0 {
-				c.Uncertain += u
-				c.UncertainOutputs++
-				if w.opts.FollowCoinJoins {
-					w.outT[j] += u
-				} else {
-					w.totals.CoinJoin += u
-				}
+		return Distribute(policy, w.inVal, w.inTaint, w.outVal, w.outT), nil
+	}
+	mix := w.mixSplit
+	if w.back {
+		mix = w.mixSplitBack
+	}
+	rest, method, err := mix(policy, tx)
+	if err != nil {
+		return 0, err
+	}
+	dst := w.outT
+	if w.back {
+		dst = w.inTaint
+	}
+	c := CoinJoin{num: num, Kind: v.Kind.String(), Denomination: int64(v.Denomination),
+		Participants: v.Participants, TaintIn: taint, Hop: int(hop), Method: method}
+	for j := range w.outU {
+		c.Certain += dst[j]
+		if u := w.outU[j]; u > 0 {
+			c.Uncertain += u
+			c.UncertainOutputs++
+			if w.opts.FollowCoinJoins {
+				dst[j] += u
+			} else {
+				w.totals.CoinJoin += u
 			}
 		}
-		w.cjs = append(w.cjs, c)
-	} else {
-		fee = Distribute(policy, w.inVal, w.inTaint, w.outVal, w.outT)
+	}
+	w.cjs = append(w.cjs, c)
+	return rest, nil
+}
+
+// process distributes the pending taint of transaction num over its
+// outputs and follows each tainted output.
+func (w *walker) process(num btc.TxNum, p *pending) error {
+	t, tIn, hop, ok, err := w.open(num, p)
+	if err != nil || !ok {
+		return err
+	}
+	tx := &w.tx
+	fromEnt, err := w.load(tx, p)
+	if err != nil {
+		return err
+	}
+	fee, err := w.split(num, tx, tIn, hop)
+	if err != nil {
+		return err
 	}
 	w.totals.Fee += fee
 	w.peel(num, tx, p, tIn)
@@ -531,16 +607,11 @@ func (w *walker) process(num btc.TxNum, p *pending) error {
 			w.totals.NoAddress += s
 			continue
 		}
-		ent, err := w.entity(o.Addr)
+		cashOut, err := w.land(num, o.Addr, fromEnt, s, hop, t, ref)
 		if err != nil {
 			return err
 		}
-		w.edges = append(w.edges, edge{tx: num, from: fromEnt, to: ent, sats: s})
-		ea := w.reach(ent, o.Addr, s, hop, t, ref)
-		if ea.cashOut {
-			w.totals.CashedOut += s
-			ea.cashed += s
-			ea.addrs[o.Addr].cashed += s
+		if cashOut {
 			continue
 		}
 		if err := w.follow(ref, o.Addr, s, hop, int64(o.Value)); err != nil {
@@ -550,8 +621,35 @@ func (w *walker) process(num btc.TxNum, p *pending) error {
 	return nil
 }
 
+// land records s sats of transaction num's taint arriving at address a on
+// output ref, and its edge with entity other (forward the sender,
+// backward the receiver); it reports whether a's entity is a cash-out
+// point (counting the sats so there).
+func (w *walker) land(num btc.TxNum, a btc.AddrID, other uint64, s int64, hop int32, t uint32, ref btc.OutRef) (cashOut bool, err error) {
+	ent, err := w.entity(a)
+	if err != nil {
+		return false, err
+	}
+	e := edge{tx: num, from: other, to: ent, sats: s}
+	var via btc.TxNum
+	if w.back {
+		// A backward path runs through the transaction that spent ref.
+		e.from, e.to, via = ent, other, num
+	}
+	w.edges = append(w.edges, e)
+	ea := w.reach(ent, a, s, hop, t, ref, via)
+	if ea.cashOut {
+		w.totals.CashedOut += s
+		ea.cashed += s
+		ea.addrs[a].cashed += s
+		return true, nil
+	}
+	return false, nil
+}
+
 // reach records sats arriving at address a of entity e.
-func (w *walker) reach(e uint64, a btc.AddrID, sats int64, hop int32, t uint32, ref btc.OutRef) *entAcc {
+// via is, backward, the transaction that spent ref.
+func (w *walker) reach(e uint64, a btc.AddrID, sats int64, hop int32, t uint32, ref btc.OutRef, via btc.TxNum) *entAcc {
 	ea := w.ents[e]
 	if ea == nil {
 		ea = &entAcc{addrs: map[btc.AddrID]*addrAcc{}, perp: w.perps[e]}
@@ -570,7 +668,7 @@ func (w *walker) reach(e uint64, a btc.AddrID, sats int64, hop int32, t uint32, 
 	x.add(sats, hop, t)
 	// Keep the largest arrivals as evidence.
 	if len(ea.examples) < w.opts.Paths {
-		ea.examples = append(ea.examples, arrival{out: ref, sats: sats})
+		ea.examples = append(ea.examples, arrival{out: ref, sats: sats, via: via})
 	} else {
 		k := 0
 		for i := range ea.examples {
@@ -579,7 +677,7 @@ func (w *walker) reach(e uint64, a btc.AddrID, sats int64, hop int32, t uint32, 
 			}
 		}
 		if sats > ea.examples[k].sats {
-			ea.examples[k] = arrival{out: ref, sats: sats}
+			ea.examples[k] = arrival{out: ref, sats: sats, via: via}
 		}
 	}
 	return ea
