@@ -25,31 +25,7 @@ func TestExposurePaths(t *testing.T) {
 		t.Skip("builds a simulated store")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "sim")
-	if _, err := sim.Run(ctx, sim.Options{Out: out, Seed: 1, Scale: 1}); err != nil {
-		t.Fatal(err)
-	}
-	db, err := index.Open(filepath.Join(dir, "db"), &index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := label.ImportFile(ctx, db, filepath.Join(out, "public", "tagpack.yaml"), label.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := label.Refresh(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := risk.Update(ctx, db, risk.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db, out := pipelineStore(t)
 	// The exchange deposit address that received the most stolen sats.
 	f, err := os.Open(filepath.Join(out, "truth", "taint.csv"))
 	if err != nil {
@@ -115,4 +91,38 @@ func TestExposurePaths(t *testing.T) {
 		t.Logf("%s %s: theft %d sats (%.3f) from %d entities, best %d %q, %d hops, path %v; %d txs %.3fs",
 			p, addr, theft.Sats, theft.Share, theft.Entities, theft.Entity, theft.Explanation.Label, theft.Hops, theft.Path, pr.TxsRead, pr.Elapsed)
 	}
+}
+
+// pipelineStore builds the whole pipeline on a simulated chain (seed 1,
+// scale 1): ingest, clustering, the public TagPack as labels, exposure.
+// It returns the store and the simulator's output directory.
+func pipelineStore(t *testing.T) (*index.DB, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "sim")
+	if _, err := sim.Run(ctx, sim.Options{Out: out, Seed: 1, Scale: 1}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := index.Open(filepath.Join(dir, "db"), &index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := label.ImportFile(ctx, db, filepath.Join(out, "public", "tagpack.yaml"), label.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := label.Refresh(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := risk.Update(ctx, db, risk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return db, out
 }

@@ -11,9 +11,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
-	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
-	"github.com/sleuth-forensics/sleuth/internal/sim"
 	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
 
@@ -65,31 +63,7 @@ func TestSentExposurePaths(t *testing.T) {
 		t.Skip("builds a simulated store")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "sim")
-	if _, err := sim.Run(ctx, sim.Options{Out: out, Seed: 1, Scale: 1}); err != nil {
-		t.Fatal(err)
-	}
-	db, err := index.Open(filepath.Join(dir, "db"), &index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := label.ImportFile(ctx, db, filepath.Join(out, "public", "tagpack.yaml"), label.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := label.Refresh(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := risk.Update(ctx, db, risk.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db, out := pipelineStore(t)
 	sc, err := risk.NewScreener(db, nil)
 	if err != nil {
 		t.Fatal(err)
