@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
@@ -27,7 +28,7 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 	for _, cfg := range []Config{{}, {Change: allChange}} {
 		t.Run(cfg.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			inc := openTest(t, t.TempDir())
+			inc := indextest.Open(t, t.TempDir())
 			steps := 7
 			var last Summary
 			for i := 0; i < steps; i++ {
@@ -37,12 +38,12 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 					recs = append(recs, b.Record)
 				}
 				simtest.AppendRecords(t, dir, recs...)
-				ingest(t, inc, index.IngestOptions{BlocksDir: dir})
+				indextest.Ingest(t, inc, index.IngestOptions{BlocksDir: dir})
 				c := cfg
 				last = update(t, inc, Options{Config: &c})
 			}
-			fresh := openTest(t, t.TempDir())
-			ingest(t, fresh, index.IngestOptions{BlocksDir: dir})
+			fresh := indextest.Open(t, t.TempDir())
+			indextest.Ingest(t, fresh, index.IngestOptions{BlocksDir: dir})
 			c := cfg
 			sum := update(t, fresh, Options{Config: &c})
 			if sum.TotalMerges == 0 || sum.TotalMerges != last.TotalMerges {
@@ -91,21 +92,21 @@ func TestReorgUndoesMerges(t *testing.T) {
 	for _, cfg := range []Config{{}, {Change: allChange}} {
 		t.Run(cfg.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			db := openTest(t, t.TempDir())
+			db := indextest.Open(t, t.TempDir())
 			simtest.AppendRecords(t, dir, append(append([][]byte{}, best...), stale...)...)
-			ingest(t, db, index.IngestOptions{BlocksDir: dir})
+			indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
 			c := cfg
 			before := update(t, db, Options{Config: &c})
 			simtest.AppendRecords(t, dir, bestAfter...)
-			ingest(t, db, index.IngestOptions{BlocksDir: dir})
+			indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
 			sum := update(t, db, Options{})
 			if sum.Undone == 0 {
 				t.Fatalf("no stale blocks undone (stale branch at %d, clustered to %d)", fork, before.Height)
 			}
 			freshDir := t.TempDir()
 			simtest.AppendRecords(t, freshDir, append(append([][]byte{}, best...), bestAfter...)...)
-			fresh := openTest(t, t.TempDir())
-			ingest(t, fresh, index.IngestOptions{BlocksDir: freshDir})
+			fresh := indextest.Open(t, t.TempDir())
+			indextest.Ingest(t, fresh, index.IngestOptions{BlocksDir: freshDir})
 			c = cfg
 			update(t, fresh, Options{Config: &c})
 			if clusterDigest(t, db) != clusterDigest(t, fresh) {
@@ -121,8 +122,8 @@ func TestReorgUndoesMerges(t *testing.T) {
 // run.
 func TestConfigChangeNeedsRebuild(t *testing.T) {
 	out := simtest.Chain(t, 3, 0.2)
-	db := openTest(t, t.TempDir())
-	ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 	update(t, db, Options{})
 	_, err := Update(context.Background(), db, Options{Config: &Config{Change: allChange}})
 	if !errors.Is(err, ErrConfig) {
@@ -132,8 +133,8 @@ func TestConfigChangeNeedsRebuild(t *testing.T) {
 	if !sum.Rebuilt {
 		t.Fatal("not rebuilt")
 	}
-	fresh := openTest(t, t.TempDir())
-	ingest(t, fresh, index.IngestOptions{BlocksDir: out + "/blocks"})
+	fresh := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, fresh, index.IngestOptions{BlocksDir: out + "/blocks"})
 	update(t, fresh, Options{Config: &Config{Change: allChange}})
 	if clusterDigest(t, db) != clusterDigest(t, fresh) {
 		t.Fatal("rebuilt clustering differs from a fresh one")
@@ -150,8 +151,8 @@ func TestConfigChangeNeedsRebuild(t *testing.T) {
 // joined two entities at or over the guard size.
 func TestInvariants(t *testing.T) {
 	out := simtest.Chain(t, 5, 0.3)
-	db := openTest(t, t.TempDir())
-	ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 	cfg := Config{Change: allChange, Threshold: 0.5, GuardSize: 3}
 	sum := update(t, db, Options{Config: &cfg})
 	ctx := context.Background()
@@ -231,8 +232,8 @@ func TestInvariants(t *testing.T) {
 // step is a logged merge of the step's two addresses.
 func TestExplain(t *testing.T) {
 	out := simtest.Chain(t, 5, 0.2)
-	db := openTest(t, t.TempDir())
-	ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 	update(t, db, Options{Config: &Config{Change: allChange}})
 	ctx := context.Background()
 	// The largest entity, and its first and last members.
@@ -284,8 +285,8 @@ func TestExplain(t *testing.T) {
 // with a CoinJoin verdict, and the simulated chain has some.
 func TestCoinJoinsExcluded(t *testing.T) {
 	out := simtest.Chain(t, 5, 0.3)
-	db := openTest(t, t.TempDir())
-	ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 	sum := update(t, db, Options{})
 	if sum.CoinJoins == 0 {
 		t.Fatal("no CoinJoins detected in the simulated chain")

@@ -9,28 +9,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
 const sharedData = "../../../shared/data/btc-blocks"
-
-func openTest(t testing.TB, dir string) *index.DB {
-	t.Helper()
-	db, err := index.Open(dir, &index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func ingest(t testing.TB, db *index.DB, opts index.IngestOptions) {
-	t.Helper()
-	if _, err := db.Ingest(context.Background(), opts); err != nil {
-		t.Fatalf("ingest: %v", err)
-	}
-}
 
 func update(t testing.TB, db *index.DB, opts Options) Summary {
 	t.Helper()

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"os"
 	"testing"
 
@@ -17,14 +18,14 @@ import (
 func TestInterrupted(t *testing.T) {
 	out := simtest.Chain(t, 7, 0.3)
 	cfg := Config{Change: allChange}
-	fresh := openTest(t, t.TempDir())
-	ingest(t, fresh, index.IngestOptions{BlocksDir: out + "/blocks"})
+	fresh := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, fresh, index.IngestOptions{BlocksDir: out + "/blocks"})
 	update(t, fresh, Options{Config: &cfg})
 	want := clusterDigest(t, fresh)
 	tip := fresh.Tip().Height
 	for _, stop := range []int64{1, tip / 3, tip / 2, tip - 1, tip} {
-		db := openTest(t, t.TempDir())
-		ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
+		db := indextest.Open(t, t.TempDir())
+		indextest.Ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
 		ctx, cancel := context.WithCancel(context.Background())
 		_, err := Update(ctx, db, Options{Config: &cfg, BatchBytes: 4096, Progress: func(h, _ int64, _ uint64) {
 			if h >= stop {
@@ -80,14 +81,14 @@ func TestSnapshot(t *testing.T) {
 	out := simtest.Chain(t, 9, 0.2)
 	blocks := simtest.Blocks(t, out)
 	dir := t.TempDir()
-	db := openTest(t, t.TempDir())
+	db := indextest.Open(t, t.TempDir())
 	half := len(blocks) * 4 / 5
 	var recs [][]byte
 	for _, b := range blocks[:half] {
 		recs = append(recs, b.Record)
 	}
 	simtest.AppendRecords(t, dir, recs...)
-	ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
 	first := update(t, db, Options{})
 	if first.Replayed != 0 || first.TotalMerges == 0 {
 		t.Fatalf("first run replayed %d merges, logged %d", first.Replayed, first.TotalMerges)
@@ -97,7 +98,7 @@ func TestSnapshot(t *testing.T) {
 		recs = append(recs, b.Record)
 	}
 	simtest.AppendRecords(t, dir, recs...)
-	ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
 	second := update(t, db, Options{})
 	if second.Replayed != 0 || second.Merges == 0 {
 		t.Fatalf("second run: replayed %d merges (want 0: the snapshot holds them all), %d new", second.Replayed, second.Merges)
@@ -124,8 +125,8 @@ func TestSnapshot(t *testing.T) {
 	if clusterDigest(t, db) != want {
 		t.Fatal("clustering changed after replaying around a damaged snapshot")
 	}
-	fresh := openTest(t, t.TempDir())
-	ingest(t, fresh, index.IngestOptions{BlocksDir: dir})
+	fresh := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, fresh, index.IngestOptions{BlocksDir: dir})
 	update(t, fresh, Options{})
 	if clusterDigest(t, fresh) != want {
 		t.Fatal("snapshot-based increments differ from a fresh run")

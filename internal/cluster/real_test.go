@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,7 +19,7 @@ var realBlocks = []string{"block-277647.dat.bz2", "block-357238.hex", "block-540
 // standalone blocks of 2013–2019, and pins multi-input merges checked by
 // hand against the transactions (sleuth tx shows their inputs).
 func TestRealMerges(t *testing.T) {
-	db := openTest(t, t.TempDir())
+	db := indextest.Open(t, t.TempDir())
 	var raws []string
 	for _, f := range realBlocks {
 		p := filepath.Join(sharedData, f)
@@ -27,7 +28,7 @@ func TestRealMerges(t *testing.T) {
 		}
 		raws = append(raws, p)
 	}
-	ingest(t, db, index.IngestOptions{BlocksDir: realChainDir(t), RawBlocks: raws})
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: realChainDir(t), RawBlocks: raws})
 	sum := update(t, db, Options{})
 	if sum.Txs != 14247 || sum.Standalone != 7336 {
 		t.Fatalf("clustered %d chain and %d standalone txs, want 14247 and 7336", sum.Txs, sum.Standalone)

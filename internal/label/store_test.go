@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"io"
 	"os"
 	"path/filepath"
@@ -29,15 +30,7 @@ func need(t testing.TB, rel string) string {
 	return p
 }
 
-func openTest(t testing.TB) *index.DB {
-	t.Helper()
-	db, err := index.Open(t.TempDir(), &index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func openTest(t testing.TB) *index.DB { return indextest.Open(t, t.TempDir()) }
 
 var realDir struct {
 	sync.Once

@@ -2,11 +2,11 @@ package risk
 
 import (
 	"context"
+	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
@@ -14,22 +14,6 @@ import (
 )
 
 const sharedData = "../../../shared/data"
-
-func openTest(t testing.TB, dir string) *index.DB {
-	t.Helper()
-	db, err := index.Open(dir, &index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-func ingest(t testing.TB, db *index.DB, opts index.IngestOptions) {
-	t.Helper()
-	if _, err := db.Ingest(context.Background(), opts); err != nil {
-		t.Fatalf("ingest: %v", err)
-	}
-}
 
 // world is a simulated chain ingested, clustered, labelled and screened.
 type world struct {
@@ -41,8 +25,8 @@ type world struct {
 func newWorld(t testing.TB, seed int64, scale float64) *world {
 	t.Helper()
 	out := simtest.Chain(t, seed, scale)
-	db := openTest(t, t.TempDir())
-	ingest(t, db, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")})
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")})
 	prepare(t, db, out)
 	sum, err := Update(context.Background(), db, Options{})
 	if err != nil {

@@ -3,6 +3,7 @@ package risk
 import (
 	"context"
 	"fmt"
+	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -201,7 +202,7 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 	out := simtest.Chain(t, 3, 0.2)
 	blocks := simtest.Blocks(t, out)
 	dir := t.TempDir()
-	inc := openTest(t, t.TempDir())
+	inc := indextest.Open(t, t.TempDir())
 	steps := 6
 	rebuilt := 0
 	for i := 0; i < steps; i++ {
@@ -211,7 +212,7 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 			recs = append(recs, b.Record)
 		}
 		simtest.AppendRecords(t, dir, recs...)
-		ingest(t, inc, index.IngestOptions{BlocksDir: dir})
+		indextest.Ingest(t, inc, index.IngestOptions{BlocksDir: dir})
 		prepare(t, inc, out)
 		sum, err := Update(context.Background(), inc, Options{})
 		if err != nil {
@@ -230,8 +231,8 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 	if riskDigest(t, inc) != before {
 		t.Fatal("an idle update changed the exposure")
 	}
-	fresh := openTest(t, t.TempDir())
-	ingest(t, fresh, index.IngestOptions{BlocksDir: dir})
+	fresh := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, fresh, index.IngestOptions{BlocksDir: dir})
 	prepare(t, fresh, out)
 	if _, err := Update(context.Background(), fresh, Options{}); err != nil {
 		t.Fatal(err)
@@ -361,8 +362,8 @@ func TestRealOFAC(t *testing.T) {
 		t.Skip("no OFAC lists")
 	}
 	ctx := context.Background()
-	db := openTest(t, t.TempDir())
-	ingest(t, db, index.IngestOptions{RawBlocks: raws})
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{RawBlocks: raws})
 	for _, f := range files {
 		if _, err := label.ImportFile(ctx, db, f, label.ImportOptions{}); err != nil {
 			t.Fatal(err)
@@ -428,7 +429,7 @@ func TestScreenLatencyDB(t *testing.T) {
 	if dir == "" {
 		t.Skip("set SLEUTH_RISK_DB to a store with exposure computed")
 	}
-	db := openTest(t, dir)
+	db := indextest.Open(t, dir)
 	s, err := NewScreener(db, nil)
 	if err != nil {
 		t.Fatal(err)
