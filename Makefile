@@ -1,7 +1,7 @@
 # sleuth: make test is what CI runs (.ci/run); make bench records numbers.
 GO      ?= go
 TAGS    ?= invariants
-FUZZTIME ?= 3s
+FUZZTIME ?= 10000x
 
 .PHONY: all build test test-unit fuzz-smoke bench demo clean
 
