@@ -27,7 +27,16 @@ import (
 // transaction's output values in sorted order through a copy on its stack;
 // transactions with more than maxSorted outputs (far more than any round of
 // the four protocols) get only the generic rule, evaluated without sorting.
-func Detect(tx *Tx) Verdict {
+//
+// Detect applies the protocol families only (ProtocolFamilies); DetectWith
+// chooses the families, the general value-structure tests among them.
+func Detect(tx *Tx) Verdict { return DetectWith(tx, ProtocolFamilies) }
+
+// DetectWith is Detect with the families in on: protocol rules first, then
+// the generic rule, then the general tests of value structure
+// (collaborative.go: equal outputs, then denominations). Input-structure
+// families in on are ignored here (InputRules.Judge applies them).
+func DetectWith(tx *Tx, on Family) Verdict {
 	nIn, nOut := len(tx.Ins), len(tx.Outs)
 	// Every rule needs at least two inputs and three outputs (BlockSci's
 	// first test; each protocol needs more).
@@ -42,12 +51,12 @@ func Detect(tx *Tx) Verdict {
 	switch {
 	case nOut <= smallSorted:
 		var buf [smallSorted]btc.Amount
-		return detectSorted(tx, buf[:nOut])
+		return detectSorted(tx, buf[:nOut], on)
 	case nOut <= maxSorted:
 		var buf [maxSorted]btc.Amount
-		return detectSorted(tx, buf[:nOut])
+		return detectSorted(tx, buf[:nOut], on)
 	}
-	return detectHuge(tx)
+	return detectHuge(tx, on)
 }
 
 const (
@@ -88,37 +97,59 @@ func summarize(sorted []btc.Amount) valueStats {
 }
 
 // detectSorted runs every rule; buf has room for exactly len(tx.Outs) values.
-func detectSorted(tx *Tx, buf []btc.Amount) Verdict {
+func detectSorted(tx *Tx, buf []btc.Amount, on Family) Verdict {
 	for i := range tx.Outs {
 		buf[i] = tx.Outs[i].Value
 	}
 	slices.Sort(buf)
 	st := summarize(buf)
-	if v, ok := whirlpool(tx, &st); ok {
-		return v
+	if on&FamWhirlpool != 0 {
+		if v, ok := whirlpool(tx, &st); ok {
+			return v
+		}
 	}
-	if v, ok := wasabi2(tx, buf); ok {
-		return v
+	if on&FamWasabi2 != 0 {
+		if v, ok := wasabi2(tx, buf); ok {
+			return v
+		}
 	}
-	if v, ok := wasabi1(tx, buf, &st); ok {
-		return v
+	if on&FamWasabi1 != 0 {
+		if v, ok := wasabi1(tx, buf, &st); ok {
+			return v
+		}
 	}
-	if v, ok := joinMarket(tx, &st); ok {
-		return v
+	if on&FamJoinMarket != 0 {
+		if v, ok := joinMarket(tx, &st); ok {
+			return v
+		}
 	}
-	if v, ok := generic(tx, st.mode, st.modeCount); ok {
-		return v
+	if on&FamGeneric != 0 {
+		if v, ok := generic(tx, st.mode, st.modeCount); ok {
+			return v
+		}
+	}
+	if on&FamEqualOutputs != 0 {
+		if v, ok := equalOutputs(tx, buf); ok {
+			return v
+		}
+	}
+	if on&FamDenominations != 0 {
+		if v, ok := denominations(tx, buf); ok {
+			return v
+		}
 	}
 	return Verdict{}
 }
 
-// detectHuge applies the generic rule to a transaction with more than
-// maxSorted outputs. Its most common output value must occur
+// detectHuge applies the generic rule (and, with FamEqualOutputs, a
+// bounded form of the equal-output rule: the most common value alone must
+// make a third of the outputs) to a transaction with more than maxSorted
+// outputs. Its most common output value must occur
 // (outputs+1)/2 times, more than a third of the outputs, so a Misra-Gries
 // pass with two counters finds every candidate and a second pass counts
 // them exactly. Values occurring at most a third of the time cannot meet
 // the rule, so missing them changes nothing.
-func detectHuge(tx *Tx) Verdict {
+func detectHuge(tx *Tx, on Family) Verdict {
 	var cand [2]btc.Amount
 	var cnt [2]int
 	for i := range tx.Outs {
@@ -150,8 +181,14 @@ func detectHuge(tx *Tx) Verdict {
 	if exact[1] > modeCount || (exact[1] == modeCount && exact[1] > 0 && cand[1] < mode) {
 		mode, modeCount = cand[1], exact[1]
 	}
-	if v, ok := generic(tx, mode, modeCount); ok {
-		return v
+	if on&FamGeneric != 0 {
+		if v, ok := generic(tx, mode, modeCount); ok {
+			return v
+		}
+	}
+	if on&FamEqualOutputs != 0 && modeCount >= 2 && mode >= collabMinValue &&
+		modeCount*equalShareDen >= len(tx.Outs) && distinctInputs(tx.Ins, 2) {
+		return Verdict{Kind: EqualOutputs, Denomination: mode, Participants: modeCount}
 	}
 	return Verdict{}
 }

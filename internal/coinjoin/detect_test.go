@@ -362,7 +362,7 @@ func TestWasabi2Denoms(t *testing.T) {
 
 func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{NotCoinJoin: "", Generic: "generic", Wasabi1: "wasabi1", Wasabi2: "wasabi2",
-		Whirlpool: "whirlpool", JoinMarket: "joinmarket", 6: "unknown"} {
+		Whirlpool: "whirlpool", JoinMarket: "joinmarket", EqualOutputs: "equal_outputs", Denominations: "denominations", 8: "unknown"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
 		}

@@ -25,6 +25,23 @@
 //     2n-1 outputs in all, n inputs and n input addresses at least.
 //   - Generic: BlockSci's isCoinjoin as GraphSense ports it.
 //
+// DetectWith adds the general tests of value structure (collaborative.go),
+// which tie themselves to no coordinator and no participant-count formula:
+//
+//   - EqualOutputs: a value of at least 5,000 sats paid to two or more
+//     distinct addresses, repeated-value outputs at least a third of all,
+//     inputs from two or more addresses;
+//   - Denominations: three or more outputs at binary or ternary
+//     denominations (WabiSabi's schedule without its decimal series), at
+//     least a third of all.
+//
+// InputRules.Judge holds the tests of input structure, which need what
+// the clustering knows before the transaction: inputs from more than a
+// few established entities (InputEntities), from more than two script
+// families (ScriptMix), or a merge of two large entities (Guard). Every
+// family (Family) can be switched off, so that evaluation can treat each
+// as a shape nobody catalogued.
+//
 // Each rule's comment cites its sources (BlockSci, GraphSense, Dumplings,
 // WalletWasabi, Samourai and JoinMarket descriptions, Stockinger et al.
 // 2021). An unknown input value or script type neither confirms nor
@@ -34,8 +51,10 @@
 // # Invariants
 //
 //	C1. A verdict other than NotCoinJoin has Participants >= 2 outputs of
-//	    exactly Denomination; NotCoinJoin is the zero Verdict.
-//	C2. Detect allocates nothing, does not modify its argument and keeps
+//	    exactly Denomination (Denominations: Participants >= 3 outputs on
+//	    the schedule, Denomination among them); NotCoinJoin is the zero
+//	    Verdict.
+//	C2. Detect and DetectWith allocate nothing, does not modify its argument and keeps
 //	    no reference to it.
 //
 // # Does not touch

@@ -96,7 +96,7 @@ func checkVerdict(t *testing.T, tx *Tx, v Verdict) {
 		}
 		return
 	}
-	if v.Kind > JoinMarket {
+	if v.Kind > Denominations {
 		t.Fatalf("unknown kind %d", v.Kind)
 	}
 	equal := 0
@@ -104,6 +104,20 @@ func checkVerdict(t *testing.T, tx *Tx, v Verdict) {
 		if o.Value == v.Denomination {
 			equal++
 		}
+	}
+	if v.Kind == Denominations {
+		// Participants counts the outputs on the schedule, Denomination
+		// is one of them.
+		onSchedule := 0
+		for _, o := range tx.Outs {
+			if _, ok := slices.BinarySearch(oddDenoms, o.Value); ok {
+				onSchedule++
+			}
+		}
+		if equal == 0 || onSchedule != v.Participants || v.Participants < denomMin {
+			t.Fatalf("%+v: %d outputs on the schedule, %d at the denomination", v, onSchedule, equal)
+		}
+		equal = v.Participants
 	}
 	if v.Participants < 2 || v.Participants > len(tx.Outs) || equal != v.Participants {
 		t.Fatalf("%+v: %d of %d outputs have value %d, want Participants (at least 2)", v, equal, len(tx.Outs), v.Denomination)
@@ -132,6 +146,22 @@ func checkVerdict(t *testing.T, tx *Tx, v Verdict) {
 	case JoinMarket:
 		if n := len(tx.Outs); n != 2*v.Participants && n != 2*v.Participants-1 {
 			t.Fatalf("%+v with %d outputs", v, n)
+		}
+	case EqualOutputs:
+		repeated := 0
+		for _, o := range tx.Outs {
+			n := 0
+			for _, p := range tx.Outs {
+				if p.Value == o.Value {
+					n++
+				}
+			}
+			if n >= 2 && o.Value >= collabMinValue {
+				repeated++
+			}
+		}
+		if v.Denomination < collabMinValue || (len(tx.Outs) <= maxSorted && repeated*equalShareDen < len(tx.Outs)) {
+			t.Fatalf("%+v: %d of %d outputs at repeated values", v, repeated, len(tx.Outs))
 		}
 	case Generic:
 		if v.Participants != (len(tx.Outs)+1)/2 || v.Denomination == 546 || v.Denomination == 2730 {
@@ -168,6 +198,14 @@ func FuzzDetect(f *testing.F) {
 			t.Fatalf("Detect gave %+v then %+v", v, w)
 		}
 		checkVerdict(t, tx, v)
+		all := DetectWith(tx, AllFamilies)
+		checkVerdict(t, tx, all)
+		if v.Kind != NotCoinJoin && all != v {
+			t.Fatalf("DetectWith(all) = %+v, but the protocol families alone found %+v", all, v)
+		}
+		if !slices.Equal(ins, tx.Ins) || !slices.Equal(outs, tx.Outs) {
+			t.Fatal("DetectWith modified the transaction")
+		}
 	})
 }
 

@@ -49,9 +49,14 @@ const (
 	Wasabi2    Kind = 3 // Wasabi 2.0 (WabiSabi, standard denominations)
 	Whirlpool  Kind = 4 // Samourai Whirlpool mix (5 in, 5 out, pool denomination)
 	JoinMarket Kind = 5 // JoinMarket (n equal outputs + maker/taker change)
+	// EqualOutputs and Denominations are the general tests of value
+	// structure (collaborative.go): a collaborative transaction of no
+	// catalogued protocol.
+	EqualOutputs  Kind = 6
+	Denominations Kind = 7
 )
 
-var kindNames = [...]string{"", "generic", "wasabi1", "wasabi2", "whirlpool", "joinmarket"}
+var kindNames = [...]string{"", "generic", "wasabi1", "wasabi2", "whirlpool", "joinmarket", "equal_outputs", "denominations"}
 
 // String returns the kind's short name ("" for NotCoinJoin).
 func (k Kind) String() string {

@@ -1,0 +1,296 @@
+package coinjoin
+
+import (
+	"slices"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+)
+
+// General tests for collaborative transactions. The protocol detectors
+// (detect.go) recognise the coordinators somebody catalogued; a chain also
+// carries coordinators nobody catalogued, WabiSabi's arbitrary
+// denominations, JoinMarket variants, PayJoins and collaborative batches.
+// A multi-input merge through any of them joins unrelated owners, and the
+// error spreads into every label, trace and exposure downstream. These
+// tests therefore ask what a collaborative transaction cannot avoid
+// showing, not what one coordinator habitually does:
+//
+//   - value structure (equalOutputs, denominations): a mix must give its
+//     participants outputs that cannot be told apart, so it repeats values
+//     or uses a published denomination schedule;
+//   - input structure (InputStructure, applied by package cluster): inputs
+//     from several entities that already exist, or from several script
+//     families, are unlikely to be one wallet's.
+//
+// Each rule states its cost on legitimate spends; docs/ACCURACY.md
+// measures it (false refusals) beside what it catches (false merges
+// avoided).
+
+const (
+	// collabMinValue: outputs below it do not count as mixed outputs
+	// (GraphSense heuristics_service STONEWALL_V_MIN and WASABI_20_V_MIN:
+	// 5,000 sats; below it lie dust, anchors and fee-bumping outputs).
+	collabMinValue = 5_000
+	// equalShareDen: repeated-value outputs must be at least one in
+	// equalShareDen of all outputs. A mix's equal outputs are its point
+	// (JoinMarket n of 2n, Stonewall 2 of 3 or 4, a Wasabi round most of
+	// them); an exchange batch that happens to pay two customers the same
+	// amount has two equal outputs among dozens, and stays a payment.
+	equalShareDen = 3
+	// denomMin: outputs at binary or ternary denominations needed by the
+	// denominations rule.
+	denomMin = 3
+)
+
+// equalOutputs is the value-structure rule, a generalisation of the
+// equal-output rules of BlockSci (isCoinjoin), GraphSense (is_coinjoin,
+// _joinmarket_heuristic, _is_stonewall) and Dumplings that drops what ties
+// each to one coordinator: the participant-count formula (BlockSci's
+// (outputs+1)/2 fails when a participant takes several equal outputs,
+// as in the round of issue 10: 80 inputs, 95 equal outputs, 74 others), the
+// requirement of at most one equal output per input address (GraphSense
+// JoinMarket), fixed denominations and script types. It fires when:
+//
+//   - the inputs come from at least two distinct addresses (one address
+//     cannot be several owners);
+//   - some value of at least collabMinValue is paid to two or more
+//     outputs, to distinct addresses (a mix pays every participant's
+//     fresh address; GraphSense requires distinct output scripts);
+//   - the outputs at repeated values are at least a third of all outputs
+//     (see equalShareDen).
+//
+// Denomination is the most repeated value (ties: the lowest) and
+// Participants its count.
+//
+// Cost on legitimate spends: a multi-input wallet payment whose outputs
+// repeat a value (paying two people the same amount beside change, or a
+// wallet's own "fake CoinJoin" Stonewall) is refused as a merge: recall
+// lost, never precision. Sweeps (many inputs, one or two outputs) and
+// batch withdrawals (few equal amounts among many) do not fire.
+func equalOutputs(tx *Tx, sorted []btc.Amount) (Verdict, bool) {
+	var d btc.Amount
+	n, repeated := 0, 0
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j] == sorted[i] {
+			j++
+		}
+		if c := j - i; c >= 2 && sorted[i] >= collabMinValue {
+			repeated += c
+			if c > n {
+				d, n = sorted[i], c
+			}
+		}
+		i = j
+	}
+	if n < 2 || repeated*equalShareDen < len(sorted) {
+		return Verdict{}, false
+	}
+	if !distinctInputs(tx.Ins, 2) || !repeatedDistinct(tx.Outs, sorted) {
+		return Verdict{}, false
+	}
+	return Verdict{Kind: EqualOutputs, Denomination: d, Participants: n}, true
+}
+
+// repeatedDistinct reports whether the outputs at repeated values pay
+// distinct addresses. sorted holds the output values in ascending order.
+func repeatedDistinct(outs []Out, sorted []btc.Amount) bool {
+	var buf [smallSet]btc.AddrID
+	s := idSet{ids: buf[:0]}
+	for i := range outs {
+		o := &outs[i]
+		if o.Addr == btc.NoAddr || !isRepeated(sorted, o.Value) {
+			continue
+		}
+		if s.full() {
+			return true // more than smallSet repeated outputs: no rule needs to tell
+		}
+		if !s.add(o.Addr) {
+			return false
+		}
+	}
+	return true
+}
+
+// isRepeated reports whether v occurs at least twice in sorted.
+func isRepeated(sorted []btc.Amount, v btc.Amount) bool {
+	i, found := slices.BinarySearch(sorted, v)
+	return found && i+1 < len(sorted) && sorted[i+1] == v
+}
+
+// oddDenoms are the denominations of WalletWasabi's schedule
+// (DenominationBuilder.cs; see wasabi2Denoms) that a person paying an
+// amount would not choose: powers of 2, powers of 3 and twice powers of 3,
+// without the 1-2-5 decimal series (which are ordinary round payments).
+var oddDenoms = makeOddDenoms()
+
+func makeOddDenoms() []btc.Amount {
+	var ds []btc.Amount
+	for _, d := range wasabi2Denoms {
+		if d >= collabMinValue && !isDecimalRound(d) {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// isDecimalRound reports whether v is 1, 2 or 5 times a power of ten.
+func isDecimalRound(v btc.Amount) bool {
+	for v >= 10 && v%10 == 0 {
+		v /= 10
+	}
+	return v == 1 || v == 2 || v == 5
+}
+
+// denominations is the schedule rule: WabiSabi clients decompose their
+// coins into a published schedule of denominations (WalletWasabi
+// DenominationBuilder.cs: powers of 2, powers of 3, twice powers of 3 and
+// the 1-2-5 series), so a round's outputs sit on the schedule even where
+// no value repeats (a small round, or participants of different sizes).
+// Dumplings and GraphSense (_wasabi_20_heuristic) recognise the schedule
+// only together with Wasabi's input count, ordering and script types; this
+// rule keeps the schedule alone, and only its non-decimal part, because
+// 0.01 or 0.05 BTC are ordinary payments. It fires when:
+//
+//   - the inputs come from at least two distinct addresses;
+//   - at least denomMin outputs pay a binary or ternary denomination
+//     (oddDenoms: 2^k, 3^k or 2·3^k sats, at least collabMinValue), and
+//     they are at least a third of the outputs.
+//
+// Denomination is the most frequent such value (ties: the lowest) and
+// Participants the number of outputs on the schedule.
+//
+// Cost on legitimate spends: a payment of exactly 2^k or 3^k sats is as
+// likely as any other exact amount; three of them in one transaction do
+// not happen by chance. Wallets that decompose amounts on a schedule for
+// privacy are refused as merges, which is what their users asked for.
+func denominations(tx *Tx, sorted []btc.Amount) (Verdict, bool) {
+	var d btc.Amount
+	n, dn := 0, 0
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j] == sorted[i] {
+			j++
+		}
+		if _, ok := slices.BinarySearch(oddDenoms, sorted[i]); ok {
+			n += j - i
+			if j-i > dn {
+				d, dn = sorted[i], j-i
+			}
+		}
+		i = j
+	}
+	if n < denomMin || n*equalShareDen < len(sorted) || !distinctInputs(tx.Ins, 2) {
+		return Verdict{}, false
+	}
+	return Verdict{Kind: Denominations, Denomination: d, Participants: n}, true
+}
+
+// InputStructure is what the clustering knows of a transaction's inputs
+// just before it: the entities they already belong to.
+type InputStructure struct {
+	// Entities is the number of distinct entities among inputs of known
+	// address; Established how many of them have at least
+	// InputRules.EstablishedSize addresses.
+	Entities, Established int
+	// Largest and Second are the sizes of the two largest of them.
+	Largest, Second uint32
+}
+
+// InputRules are the thresholds of the input-structure tests.
+type InputRules struct {
+	// EstablishedSize: an entity with at least this many addresses has
+	// spent together before (a singleton is just a received coin).
+	EstablishedSize uint32
+	// MaxEstablished: a transaction whose inputs come from more than this
+	// many established entities is taken as collaborative.
+	MaxEstablished int
+	// GuardSize: a merge joining two entities both at least this large is
+	// refused (the supercluster guard).
+	GuardSize uint32
+	// MaxScripts: inputs spending more than this many script families
+	// (legacy, nested segwit, native segwit v0, taproot) are taken as
+	// several wallets'.
+	MaxScripts int
+}
+
+// InputVerdict is the reason the input-structure tests give, or 0.
+type InputVerdict uint8
+
+const (
+	// InputEntities: the inputs belong to more than MaxEstablished
+	// established entities. Each participant of a collaborative
+	// transaction brings coins from its own wallet, and wallets that spend
+	// several coins at a time are established entities; one wallet
+	// consolidating its own coins joins its own clusters, but rarely more
+	// than a few at once. (GraphSense exposes input_cluster_ids in
+	// TxCharacteristics for the same judgement; Harrigan and Fretter,
+	// "The Unreasonable Effectiveness of Address Clustering", 2016, show
+	// that a few collaborative transactions create superclusters.)
+	InputEntities InputVerdict = 1
+	// Guard: the merge would join two entities both at least GuardSize
+	// large: the supercluster guard of the change links, applied to
+	// co-spends (Harrigan and Fretter 2016).
+	Guard InputVerdict = 2
+	// ScriptMix: the inputs spend more than MaxScripts script families.
+	// A wallet derives its addresses from one script template per
+	// account, and Bitcoin Core's coin selection avoids mixing output
+	// types (OutputType grouping, v23); participants of a collaborative
+	// transaction each bring their own (Kappos et al., "How to Peel a
+	// Million", 2022, use script-type consistency as a wallet
+	// fingerprint).
+	ScriptMix InputVerdict = 3
+)
+
+func (v InputVerdict) String() string {
+	switch v {
+	case InputEntities:
+		return "input_entities"
+	case Guard:
+		return "guard"
+	case ScriptMix:
+		return "script_mix"
+	}
+	return ""
+}
+
+// Judge applies the input-structure tests that on enables to what the
+// clustering knows of tx's inputs. The cost of each on legitimate spends
+// is a refused merge (recall), measured in docs/ACCURACY.md.
+func (r *InputRules) Judge(tx *Tx, s InputStructure, on Family) InputVerdict {
+	if on&FamInputEntities != 0 && s.Established > r.MaxEstablished {
+		return InputEntities
+	}
+	if on&FamScriptMix != 0 && r.MaxScripts > 0 && scriptFamilies(tx) > r.MaxScripts {
+		return ScriptMix
+	}
+	if on&FamGuard != 0 && s.Second >= r.GuardSize {
+		return Guard
+	}
+	return 0
+}
+
+// scriptFamilies counts the script families among tx's inputs of known
+// type: legacy (P2PK, P2PKH, bare multisig), P2SH (nested segwit and
+// legacy multisig), native segwit v0 (P2WPKH, P2WSH) and taproot.
+func scriptFamilies(tx *Tx) int {
+	var seen uint8
+	for i := range tx.Ins {
+		switch tx.Ins[i].Type {
+		case address.P2PK, address.P2PKH, address.Multisig:
+			seen |= 1
+		case address.P2SH:
+			seen |= 2
+		case address.P2WPKH, address.P2WSH:
+			seen |= 4
+		case address.P2TR:
+			seen |= 8
+		}
+	}
+	n := 0
+	for ; seen != 0; seen &= seen - 1 {
+		n++
+	}
+	return n
+}
