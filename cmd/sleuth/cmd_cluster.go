@@ -13,6 +13,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 )
@@ -44,7 +45,9 @@ func runCluster(ctx context.Context, args []string) error {
 	var s storeFlags
 	var change string
 	var threshold float64
-	var guard uint
+	var guard, establishedSize uint
+	var maxEstablished, maxScripts int
+	var off string
 	var rebuild, verbose, refused bool
 	var top int
 	var cpuProfile string
@@ -53,10 +56,14 @@ func runCluster(ctx context.Context, args []string) error {
 	s.add(fs, true)
 	fs.StringVar(&change, "change", "", `change heuristics to add to multi-input clustering: "all", or a comma list of script_type, fresh, optimal, round, fingerprint, peel (default: the stored clustering's, else none)`)
 	fs.Float64Var(&threshold, "threshold", 0, "combined confidence a change link needs (default 0.9)")
-	fs.UintVar(&guard, "guard", 0, "refuse change links joining two entities of at least this many addresses (default 100)")
+	fs.UintVar(&guard, "guard", 0, "refuse links (change, and co-spends) joining two entities of at least this many addresses (default 100)")
+	fs.StringVar(&off, "off", "", "switch detector families off, comma-separated: whirlpool, wasabi2, wasabi1, joinmarket, generic, equal_outputs, denominations, input_entities, script_mix, guard (or protocol, general)")
+	fs.UintVar(&establishedSize, "established-size", 0, "an entity of at least this many addresses is established (default 2)")
+	fs.IntVar(&maxEstablished, "max-established", 0, "refuse co-spends whose inputs come from more established entities than this (default 2)")
+	fs.IntVar(&maxScripts, "max-scripts", 0, "refuse co-spends whose inputs spend more script families than this (default 2)")
 	fs.BoolVar(&rebuild, "rebuild", false, "drop the stored clustering and build it again (needed to change heuristics)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
-	fs.BoolVar(&refused, "refused", false, "list the change links the supercluster guard refused, for review (does not cluster)")
+	fs.BoolVar(&refused, "refused", false, "list the links the guard, the input-structure tests or investigators refused, for review (does not cluster)")
 	fs.IntVar(&top, "top", 0, "list the N largest entities (does not cluster)")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the clustering to this file")
 	fs.Int64Var(&toHeight, "to-height", 0, "stop at this height (to measure increments)")
@@ -83,12 +90,21 @@ func runCluster(ctx context.Context, args []string) error {
 	var opts cluster.Options
 	flagSet := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { flagSet[f.Name] = true })
-	if flagSet["change"] || flagSet["threshold"] || flagSet["guard"] {
+	if flagSet["change"] || flagSet["threshold"] || flagSet["guard"] || flagSet["off"] ||
+		flagSet["established-size"] || flagSet["max-established"] || flagSet["max-scripts"] {
 		ev, err := parseChange(change)
 		if err != nil {
 			return usageError{fmt.Errorf("--change: %w", err)}
 		}
-		opts.Config = &cluster.Config{Change: ev, Threshold: threshold, GuardSize: uint32(guard)}
+		fam, err := coinjoin.ParseFamilies(off)
+		if err != nil {
+			return usageError{fmt.Errorf("--off: %w", err)}
+		}
+		if maxEstablished < 0 || maxScripts < 0 {
+			return usagef("--max-established and --max-scripts must be ≥ 0")
+		}
+		opts.Config = &cluster.Config{Change: ev, Threshold: threshold, GuardSize: uint32(guard), Off: fam,
+			EstablishedSize: uint32(establishedSize), MaxEstablished: maxEstablished, MaxScripts: maxScripts}
 	}
 	opts.Rebuild = rebuild
 	opts.ToHeight = toHeight
@@ -134,8 +150,8 @@ func printClusterSummary(sum cluster.Summary) {
 	if sum.Undone > 0 {
 		fmt.Printf("reorg: undid the clustering of %d stale blocks\n", sum.Undone)
 	}
-	fmt.Printf("clustered %d blocks, %d transactions (+%d standalone) in %s: %d merges (%d change links, %d refused by the guard), %d CoinJoins\n",
-		sum.Blocks, sum.Txs, sum.Standalone, sum.Elapsed.Round(time.Millisecond), sum.Merges, sum.ChangeMerges, sum.Refused, sum.CoinJoins)
+	fmt.Printf("clustered %d blocks, %d transactions (+%d standalone) in %s: %d merges (%d change links), %d refused (%d co-spends), %d CoinJoins\n",
+		sum.Blocks, sum.Txs, sum.Standalone, sum.Elapsed.Round(time.Millisecond), sum.Merges, sum.ChangeMerges, sum.Refused, sum.RefusedCoSpends, sum.CoinJoins)
 	fmt.Printf("heuristics: %s; %d merges in all; union-find %d MB\n", sum.Config, sum.TotalMerges, sum.ForestBytes>>20)
 }
 
@@ -152,6 +168,12 @@ func entityArg(db *index.DB, arg string) (uint64, error) {
 }
 
 func runEntity(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "merge", "split", "accept", "reject", "overrides", "unset":
+			return runEntityOverride(ctx, args[0], args[1:])
+		}
+	}
 	var members bool
 	var limit int
 	var after, explain string
@@ -258,6 +280,21 @@ func explainEntity(ctx context.Context, db *index.DB, s *storeFlags, from, to st
 	if errors.Is(err, cluster.ErrNotJoined) {
 		ea, _ := cluster.EntityOf(db, a)
 		eb, _ := cluster.EntityOf(db, b)
+		refused, rerr := cluster.RefusedBetween(ctx, db, a, b, 100)
+		if rerr != nil {
+			return rerr
+		}
+		if s.json {
+			if refused == nil {
+				refused = []cluster.RefusedView{}
+			}
+			_ = printJSON(map[string]any{"joined": false, "entity_a": ea, "entity_b": eb, "refused": refused})
+		} else if len(refused) > 0 {
+			fmt.Printf("%s (entity %d) and %s (entity %d) are apart; these links between their entities were refused:\n", from, ea, to, eb)
+			for _, r := range refused {
+				printRefused(r)
+			}
+		}
 		return fmt.Errorf("%s is in entity %d, %s in entity %d: %w", from, ea, to, eb, cluster.ErrNotJoined)
 	}
 	if err != nil {
@@ -275,45 +312,21 @@ func explainEntity(ctx context.Context, db *index.DB, s *storeFlags, from, to st
 		if st.Evidence != "" {
 			why += " (" + st.Evidence + fmt.Sprintf(", confidence %.2f, change output %s)", st.Confidence, st.ChangeOutput)
 		}
+		if st.Heuristic == "manual" {
+			fmt.Printf("%3d. %s\n     joined %s\n     by an investigator (%s: %q), applied after height %s\n", i+1, st.FromAddr, st.ToAddr, st.By, st.Reason, optHeight(st.Height))
+			continue
+		}
 		fmt.Printf("%3d. %s\n     joined %s\n     in tx %s at height %s by %s\n", i+1, st.FromAddr, st.ToAddr, st.TxID, optHeight(st.Height), why)
 	}
 	return nil
 }
 
-// refusedView is one change link the guard refused.
-type refusedView struct {
-	TxID         string  `json:"txid"`
-	From         string  `json:"from"`
-	To           string  `json:"to"`
-	FromSize     uint32  `json:"from_entity_size"`
-	ToSize       uint32  `json:"to_entity_size"`
-	Evidence     string  `json:"evidence"`
-	Confidence   float64 `json:"confidence"`
-	ChangeOutput string  `json:"change_output"`
-}
-
 func listRefused(ctx context.Context, db *index.DB, s *storeFlags) error {
-	rows := []refusedView{}
-	err := cluster.Refused(ctx, db, func(m *cluster.Merge, sa, sb uint32) error {
-		tx, err := db.TxID(m.Tx)
-		if err != nil {
-			return err
-		}
-		ch, err := db.TxID(m.ChangeOut.Tx())
-		if err != nil {
-			return err
-		}
-		from, _, err := db.AddrString(m.A)
-		if err != nil {
-			return err
-		}
-		to, _, err := db.AddrString(m.B)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, refusedView{TxID: tx.String(), From: from, To: to, FromSize: sa, ToSize: sb,
-			Evidence: m.Evidence.String(), Confidence: m.Confidence, ChangeOutput: fmt.Sprintf("%s:%d", ch, m.ChangeOut.Vout())})
-		return nil
+	rows := []cluster.RefusedView{}
+	err := cluster.Refused(ctx, db, func(m *cluster.RefusedMerge) error {
+		v, err := m.View(db)
+		rows = append(rows, v)
+		return err
 	})
 	if err != nil {
 		return err
@@ -321,12 +334,22 @@ func listRefused(ctx context.Context, db *index.DB, s *storeFlags) error {
 	if s.json {
 		return printJSON(rows)
 	}
-	fmt.Printf("%d change links refused by the supercluster guard\n", len(rows))
+	fmt.Printf("%d links refused (guard, input-structure tests, investigators)\n", len(rows))
 	for _, r := range rows {
-		fmt.Printf("%s  %s (entity of %d) <- %s (entity of %d)  %s %.2f  change %s\n",
-			r.TxID, r.From, r.FromSize, r.To, r.ToSize, r.Evidence, r.Confidence, r.ChangeOutput)
+		printRefused(r)
 	}
 	return nil
+}
+
+func printRefused(r cluster.RefusedView) {
+	switch r.Kind {
+	case "change":
+		fmt.Printf("%s  change link refused by the guard: %s (entity of %d) <- %s (entity of %d)  %s %.2f  change %s\n",
+			r.TxID, r.From, r.FromSize, r.To, r.ToSize, r.Evidence, r.Confidence, r.ChangeOutput)
+	default:
+		fmt.Printf("%s  co-spend refused (%s): inputs from %d entities, %d established; the two largest: %s (%d addresses), %s (%d)\n",
+			r.TxID, r.Reason, r.Entities, r.Established, r.From, r.FromSize, r.To, r.ToSize)
+	}
 }
 
 func listLargest(ctx context.Context, db *index.DB, s *storeFlags, n int) error {

@@ -173,10 +173,20 @@ func TestInvariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = Refused(ctx, db, func(m *Merge, sa, sb uint32) error {
+	err = Refused(ctx, db, func(m *RefusedMerge) error {
 		refused++
-		if sa < cfg.GuardSize || sb < cfg.GuardSize {
-			t.Fatalf("refused link of sizes %d, %d under the guard %d", sa, sb, cfg.GuardSize)
+		switch m.Reason() {
+		case "guard":
+			if m.SizeA < cfg.GuardSize || m.SizeB < cfg.GuardSize {
+				t.Fatalf("%s: refused link of sizes %d, %d under the guard %d", m.Reason(), m.SizeA, m.SizeB, cfg.GuardSize)
+			}
+		case "input_entities":
+			if m.Established <= 2 || m.Entities < m.Established {
+				t.Fatalf("co-spend refused for %d established entities of %d", m.Established, m.Entities)
+			}
+		case "script_mix":
+		default:
+			t.Fatalf("refused for %q", m.Reason())
 		}
 		return nil
 	})

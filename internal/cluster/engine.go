@@ -41,26 +41,31 @@ type Options struct {
 	ToHeight int64
 	// Progress, when set, is called after each block.
 	Progress func(height, tip int64, txs uint64)
+
+	// reclusterFrom, when set, undoes the clustering from the block of
+	// that transaction on (an investigator's decision about the past).
+	reclusterFrom *btc.TxNum
 }
 
 // Summary reports an Update.
 type Summary struct {
-	Config       string        `json:"config"`
-	Rebuilt      bool          `json:"rebuilt"`
-	Undone       int64         `json:"blocks_undone"` // stale blocks whose merges were undone (reorg)
-	Blocks       int64         `json:"blocks"`
-	Txs          uint64        `json:"txs"`
-	Standalone   uint64        `json:"standalone_txs"`
-	Merges       uint64        `json:"merges"`        // new merges
-	ChangeMerges uint64        `json:"change_merges"` // of which change links
-	Refused      uint64        `json:"refused"`       // change links refused by the guard
-	CoinJoins    uint64        `json:"coinjoins"`
-	TotalMerges  uint64        `json:"total_merges"`
-	Height       int64         `json:"height"`
-	ForestBytes  int           `json:"forest_bytes"`
-	Remapped     uint64        `json:"remapped_addresses"` // entity-of rows written
-	Replayed     uint64        `json:"replayed_merges"`    // logged merges replayed to rebuild the forest (the rest came from the snapshot)
-	Elapsed      time.Duration `json:"elapsed_ns"`
+	Config          string        `json:"config"`
+	Rebuilt         bool          `json:"rebuilt"`
+	Undone          int64         `json:"blocks_undone"` // stale blocks whose merges were undone (reorg)
+	Blocks          int64         `json:"blocks"`
+	Txs             uint64        `json:"txs"`
+	Standalone      uint64        `json:"standalone_txs"`
+	Merges          uint64        `json:"merges"`           // new merges
+	ChangeMerges    uint64        `json:"change_merges"`    // of which change links
+	Refused         uint64        `json:"refused"`          // links refused (guard, input-structure tests, investigators)
+	RefusedCoSpends uint64        `json:"refused_cospends"` // of which co-spends
+	CoinJoins       uint64        `json:"coinjoins"`
+	TotalMerges     uint64        `json:"total_merges"`
+	Height          int64         `json:"height"`
+	ForestBytes     int           `json:"forest_bytes"`
+	Remapped        uint64        `json:"remapped_addresses"` // entity-of rows written
+	Replayed        uint64        `json:"replayed_merges"`    // logged merges replayed to rebuild the forest (the rest came from the snapshot)
+	Elapsed         time.Duration `json:"elapsed_ns"`
 }
 
 // engine is one Update.
@@ -81,6 +86,9 @@ type engine struct {
 	survivors []uint32
 
 	snapMerges uint64 // merges in the loaded snapshot (0: none)
+
+	ov    overrides   // investigators' decisions, resolved to this chain
+	roots []rootInput // scratch for the input-structure tests
 
 	cands     map[btc.OutRef]candidate
 	candSince btc.TxNum // candidates of txs below this are only in the store
@@ -116,6 +124,12 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 		}
 	}()
 	if err := e.undoStale(ctx); err != nil {
+		return e.sum, err
+	}
+	if err := e.undoForOverride(ctx); err != nil {
+		return e.sum, err
+	}
+	if err := e.loadOverrides(ctx); err != nil {
 		return e.sum, err
 	}
 	if err := e.loadForest(ctx); err != nil {
@@ -211,17 +225,52 @@ func (e *engine) undoStale(ctx context.Context) error {
 	if fork == e.st.Height {
 		return nil
 	}
+	return e.undoTo(ctx, fork)
+}
+
+// undoForOverride undoes the clustering from the block of
+// opts.reclusterFrom on; a standalone transaction undoes the standalone
+// part only.
+func (e *engine) undoForOverride(ctx context.Context) error {
+	if e.opts.reclusterFrom == nil || e.st.Height < 0 {
+		return nil
+	}
+	from := *e.opts.reclusterFrom
+	fork := e.st.Height
+	if from < index.DetachedBase {
+		if from >= e.st.NextTx {
+			return nil // not clustered yet
+		}
+		var t coinjoin.Tx
+		if err := e.db.ReadTx(from, &t); err != nil {
+			return fmt.Errorf("cluster: override: %w", err)
+		}
+		fork = int64(t.Height) - 1
+	} else if uint64(from-index.DetachedBase) >= e.st.DetachedDone {
+		return nil
+	}
+	e.log.Info("reclustering for an investigator's decision", "from_height", fork+1)
+	return e.undoTo(ctx, fork)
+}
+
+// undoTo deletes everything clustered after block fork (and every
+// standalone transaction's clustering), as if the clustering had stopped
+// there.
+func (e *engine) undoTo(ctx context.Context, fork int64) error {
 	// T0: our first transaction after the fork.
 	t0 := btc.TxNum(0)
-	if fork >= 0 {
+	switch {
+	case fork == e.st.Height:
+		t0 = e.st.NextTx
+	case fork >= 0:
 		_, first, err := e.blockAt(btc.Height(fork + 1))
 		if err != nil {
 			return err
 		}
 		t0 = first
 	}
-	e.log.Info("undoing clustering of stale blocks", "from_height", fork+1, "to_height", e.st.Height)
-	e.sum.Undone = e.st.Height - fork
+	e.log.Info("undoing clustering", "from_height", fork+1, "to_height", e.st.Height)
+	e.sum.Undone += e.st.Height - fork
 	b := e.db.NewStageBatch()
 	defer b.Close()
 	var m mergeRecord
@@ -407,6 +456,7 @@ func (e *engine) clusterChain(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("cluster: block %d (%s): %w", h, cb.Hash, err)
 		}
+		e.applyManual(cb.FirstTx+btc.TxNum(cb.NTx)-1, e.nextUnseen)
 		e.b.Set(keyBlock(cb.Height), binaryAppendUvarint(cb.Hash[:], uint64(cb.FirstTx)))
 		e.st.Height, e.st.Tip, e.st.NextTx = h, cb.Hash, cb.FirstTx+btc.TxNum(cb.NTx)
 		e.sum.Blocks++
@@ -456,6 +506,7 @@ func (e *engine) clusterStandalone(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: standalone transactions: %w", err)
 	}
+	e.applyManual(index.DetachedBase+tip.NextDetachedTx-1, tip.NextAddr)
 	e.sum.Standalone += uint64(tip.NextDetachedTx - done)
 	e.st.DetachedDone = uint64(tip.NextDetachedTx)
 	return e.commit()
@@ -483,7 +534,11 @@ func (e *engine) tx(tx *coinjoin.Tx) error {
 		e.seen(tx)
 		return nil
 	}
-	v := coinjoin.Detect(tx)
+	ov := e.ov.tx[tx.Num]
+	var v coinjoin.Verdict
+	if ov != ovAccept {
+		v = coinjoin.DetectWith(tx, e.cfg.on())
+	}
 	if v.Kind != coinjoin.NotCoinJoin {
 		e.sum.CoinJoins++
 		e.enc.Reset()
@@ -498,25 +553,16 @@ func (e *engine) tx(tx *coinjoin.Tx) error {
 		}
 	}
 	// Multi-input first: every input address with the first, unless a
-	// CoinJoin. Then change links, weaker, which the guard judges by the
-	// sizes the co-spend produced.
+	// CoinJoin or refused by the input-structure tests (or an
+	// investigator). Then change links, weaker, which the guard judges by
+	// the sizes the co-spend produced.
+	refused := false
 	if v.Kind == coinjoin.NotCoinJoin {
-		first := btc.NoAddr
-		for i := range tx.Ins {
-			a := tx.Ins[i].Addr
-			if a == btc.NoAddr {
-				continue
-			}
-			if first == btc.NoAddr {
-				first = a
-				continue
-			}
-			e.link(tx.Num, first, a, MultiInput, 0, 1, 0)
-		}
+		refused = e.coSpend(tx, ov)
 	}
 	// Spend-time change decisions: is an output this tx spends its
 	// creator's change?
-	if e.cfg.Change != 0 && e.chain {
+	if e.cfg.Change != 0 && e.chain && ov != ovReject {
 		for i := range tx.Ins {
 			in := &tx.Ins[i]
 			if !in.Resolved || in.Addr == btc.NoAddr {
@@ -535,7 +581,7 @@ func (e *engine) tx(tx *coinjoin.Tx) error {
 			}
 		}
 	}
-	if v.Kind == coinjoin.NotCoinJoin {
+	if v.Kind == coinjoin.NotCoinJoin && !refused {
 		if e.cfg.Change != 0 && e.chain {
 			if c, ok := e.cfg.changeCandidate(tx, e.fresh); ok {
 				ref := btc.MakeOutRef(tx.Num, c.vout)

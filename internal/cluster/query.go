@@ -271,6 +271,14 @@ type Step struct {
 	Confidence float64    `json:"confidence"`
 	// ChangeOutput is "txid:vout" of the output judged to be change.
 	ChangeOutput string `json:"change_output,omitempty"`
+	// By and Reason are an investigator's, for a manual merge (which
+	// has no transaction: TxID is empty, Height the block after which
+	// it was applied).
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+
+	num btc.TxNum // the merge's place in the log
+	seq uint32
 }
 
 // Explain returns the merges that joined addresses a and b, in order from
@@ -362,7 +370,7 @@ func stepOf(db *index.DB, from, to btc.AddrID, tx btc.TxNum, seq uint32) (Step, 
 	if err := m.decode(v, false); err != nil {
 		return Step{}, err
 	}
-	s := Step{From: from, To: to, Heuristic: m.Heuristic.String(), Confidence: float64(m.Confidence) / 100}
+	s := Step{From: from, To: to, Heuristic: m.Heuristic.String(), Confidence: float64(m.Confidence) / 100, num: tx, seq: seq}
 	if m.Heuristic == Change {
 		s.Evidence = m.Evidence.String()
 		id, err := db.TxID(m.ChangeOut.Tx())
@@ -381,16 +389,44 @@ func stepOf(db *index.DB, from, to btc.AddrID, tx btc.TxNum, seq uint32) (Step, 
 	if err := db.ReadTx(tx, &t); err != nil {
 		return s, err
 	}
-	id, err := db.TxID(tx)
-	if err != nil {
-		return s, err
+	if m.Heuristic == Manual {
+		if err := manualStep(db, &s, m.A, m.B); err != nil {
+			return s, err
+		}
+	} else {
+		id, err := db.TxID(tx)
+		if err != nil {
+			return s, err
+		}
+		s.TxID = id.String()
 	}
-	s.TxID = id.String()
 	if tx < index.DetachedBase || t.Height != index.NoHeight {
 		h := int64(t.Height)
 		s.Height = &h
 	}
 	return s, nil
+}
+
+// manualStep fills in who merged a and b, and why.
+func manualStep(db *index.DB, s *Step, a, b btc.AddrID) error {
+	o := Override{Kind: Join}
+	var err error
+	if o.A, err = db.AddrKey(a); err != nil {
+		return err
+	}
+	if o.B, err = db.AddrKey(b); err != nil {
+		return err
+	}
+	v, err := db.StageGet(o.key())
+	if err != nil || v == nil {
+		return err
+	}
+	stored, err := decodeOverride(o.key(), v)
+	if err != nil {
+		return err
+	}
+	s.By, s.Reason = stored.By, stored.Reason
+	return nil
 }
 
 // TxNote returns the CoinJoin verdict stored for transaction num.
@@ -435,17 +471,39 @@ func Merges(ctx context.Context, db *index.DB, fn func(*Merge) error) error {
 	})
 }
 
-// Refused calls fn with every change link the supercluster guard refused.
-func Refused(ctx context.Context, db *index.DB, fn func(m *Merge, sizeA, sizeB uint32) error) error {
+// RefusedMerge is a link that was refused: a change link or a co-spend
+// (the guard, the input-structure tests, or an investigator).
+type RefusedMerge struct {
+	Merge
+	// SizeA and SizeB are the sizes of the two entities it would have
+	// joined (for a co-spend: the two largest).
+	SizeA, SizeB uint32
+	// Entities and Established: a co-spend's distinct input entities,
+	// and how many of them were established.
+	Entities, Established uint32
+}
+
+// Reason names why it was refused: "guard" for a change link, else the
+// co-spend's reason (RefuseReason).
+func (r *RefusedMerge) Reason() string {
+	if r.Heuristic == Change {
+		return "guard"
+	}
+	return RefuseReason(r.Evidence)
+}
+
+// Refused calls fn with every refused link, in chain order.
+func Refused(ctx context.Context, db *index.DB, fn func(*RefusedMerge) error) error {
 	var m mergeRecord
-	var out Merge
+	var out RefusedMerge
 	return db.StageScan(ctx, []byte{pRefused}, []byte{pRefused + 1}, func(k, v []byte) (bool, error) {
 		if err := m.decode(v, true); err != nil {
 			return false, err
 		}
-		out = Merge{Tx: btc.TxNum(be64(k[1:])), A: m.A, B: m.B, Heuristic: m.Heuristic, Evidence: m.Evidence,
-			Confidence: float64(m.Confidence) / 100, ChangeOut: m.ChangeOut}
-		return true, fn(&out, m.SizeA, m.SizeB)
+		out = RefusedMerge{Merge: Merge{Tx: btc.TxNum(be64(k[1:])), A: m.A, B: m.B, Heuristic: m.Heuristic, Evidence: m.Evidence,
+			Confidence: float64(m.Confidence) / 100, ChangeOut: m.ChangeOut},
+			SizeA: m.SizeA, SizeB: m.SizeB, Entities: m.Entities, Established: m.Established}
+		return true, fn(&out)
 	})
 }
 
@@ -512,4 +570,108 @@ func Largest(ctx context.Context, db *index.DB, n int) ([]EntitySize, error) {
 		return true, nil
 	})
 	return top, err
+}
+
+// RefusedView is a refused link as users read it.
+type RefusedView struct {
+	TxID   string `json:"txid"`
+	Height *int64 `json:"height"`
+	// Kind is "change" or "multi_input"; Reason "guard",
+	// "input_entities", "script_mix" or "investigator".
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
+	// From and To are an address of each of the two (largest) entities
+	// the link would have joined, FromSize and ToSize their sizes.
+	From     string `json:"from"`
+	To       string `json:"to"`
+	FromSize uint32 `json:"from_size"`
+	ToSize   uint32 `json:"to_size"`
+	// Co-spends: distinct input entities, and how many were established.
+	Entities    uint32 `json:"input_entities,omitempty"`
+	Established uint32 `json:"established_entities,omitempty"`
+	// Change links: the agreeing heuristics, their confidence and the
+	// output judged to be change.
+	Evidence     string  `json:"evidence,omitempty"`
+	Confidence   float64 `json:"confidence,omitempty"`
+	ChangeOutput string  `json:"change_output,omitempty"`
+}
+
+// View renders r.
+func (r *RefusedMerge) View(db *index.DB) (RefusedView, error) {
+	v := RefusedView{Kind: r.Heuristic.String(), Reason: r.Reason(), FromSize: r.SizeA, ToSize: r.SizeB,
+		Entities: r.Entities, Established: r.Established}
+	id, err := db.TxID(r.Tx)
+	if err != nil {
+		return v, err
+	}
+	v.TxID = id.String()
+	var t coinjoin.Tx
+	if err := db.ReadTx(r.Tx, &t); err != nil {
+		return v, err
+	}
+	if r.Tx < index.DetachedBase || t.Height != index.NoHeight {
+		h := int64(t.Height)
+		v.Height = &h
+	}
+	if v.From, _, err = db.AddrString(r.A); err != nil {
+		return v, err
+	}
+	if v.To, _, err = db.AddrString(r.B); err != nil {
+		return v, err
+	}
+	if r.Heuristic == Change {
+		ch, err := db.TxID(r.ChangeOut.Tx())
+		if err != nil {
+			return v, err
+		}
+		v.Evidence, v.Confidence = r.Evidence.String(), r.Confidence
+		v.ChangeOutput = fmt.Sprintf("%s:%d", ch, r.ChangeOut.Vout())
+	}
+	return v, nil
+}
+
+// RefusedBetween lists the refused links that would have joined the
+// entities of addresses a and b (today's entities of the two addresses
+// each link names), to explain why two addresses are apart. At most limit
+// (0: all).
+func RefusedBetween(ctx context.Context, db *index.DB, a, b btc.AddrID, limit int) ([]RefusedView, error) {
+	r, err := NewResolver(db)
+	if err != nil {
+		return nil, err
+	}
+	ea, err := r.EntityOf(a)
+	if err != nil {
+		return nil, err
+	}
+	eb, err := r.EntityOf(b)
+	if err != nil {
+		return nil, err
+	}
+	var out []RefusedView
+	errStop := errors.New("enough")
+	err = Refused(ctx, db, func(m *RefusedMerge) error {
+		x, err := r.EntityOf(m.A)
+		if err != nil {
+			return err
+		}
+		y, err := r.EntityOf(m.B)
+		if err != nil {
+			return err
+		}
+		if (x == ea && y == eb) || (x == eb && y == ea) {
+			v, err := m.View(db)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+			if limit > 0 && len(out) >= limit {
+				return errStop
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return out, err
 }

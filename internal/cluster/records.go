@@ -25,6 +25,9 @@ const (
 	pRefused  = index.StageCluster + 0x9 // 39 txnum BE64 seq BE32        -> mergeRecord (refused by the guard)
 	pCand     = index.StageCluster + 0xA // 3A outref BE64                -> candidate (change candidates)
 	pEnd      = index.StageCluster + 0xB
+	// pOverride lies past pEnd: a rebuild (which clears 30–3A) keeps the
+	// investigators' decisions.
+	pOverride = index.StageCluster + 0xE // 3E kind byte, subject        -> override (overrides.go)
 )
 
 var errCorrupt = errors.New("cluster: corrupt record")
@@ -104,9 +107,12 @@ func (s *state) decode(b []byte) error {
 //	<uvarint a><uvarint b><1b heuristic><1b evidence><1b confidence %>
 //	[change only: <uvarint outref of the change output>]
 //	[refused only: <uvarint size a><uvarint size b>]
+//	[refused multi-input only: <uvarint entities><uvarint established>]
 //
 // a is the address the link starts from (an input of the tx), b the one it
-// joins (another input, or the change output's address).
+// joins (another input, or the change output's address). A refused
+// co-spend names an input of each of the two largest entities it would
+// have joined; its evidence byte holds the reason (refuseReason).
 type mergeRecord struct {
 	A, B       btc.AddrID
 	Heuristic  Heuristic
@@ -115,6 +121,9 @@ type mergeRecord struct {
 	ChangeOut  btc.OutRef
 	SizeA      uint32
 	SizeB      uint32
+	// Refused co-spends: the distinct entities among the inputs and how
+	// many of them were established.
+	Entities, Established uint32
 }
 
 func (m *mergeRecord) encode(refused bool) []byte {
@@ -130,6 +139,10 @@ func (m *mergeRecord) encode(refused bool) []byte {
 	if refused {
 		e.PutUvarint(uint64(m.SizeA))
 		e.PutUvarint(uint64(m.SizeB))
+		if m.Heuristic == MultiInput {
+			e.PutUvarint(uint64(m.Entities))
+			e.PutUvarint(uint64(m.Established))
+		}
 	}
 	return e.Get()
 }
@@ -147,6 +160,10 @@ func (m *mergeRecord) decode(b []byte, refused bool) error {
 	if refused {
 		m.SizeA = uint32(d.Uvarint())
 		m.SizeB = uint32(d.Uvarint())
+		if m.Heuristic == MultiInput {
+			m.Entities = uint32(d.Uvarint())
+			m.Established = uint32(d.Uvarint())
+		}
 	}
 	if d.Err() != nil {
 		return corrupt("merge", d.Err())

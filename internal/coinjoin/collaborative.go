@@ -87,10 +87,53 @@ func equalOutputs(tx *Tx, sorted []btc.Amount) (Verdict, bool) {
 	if n < 2 || repeated*equalShareDen < len(sorted) {
 		return Verdict{}, false
 	}
-	if !distinctInputs(tx.Ins, 2) || !repeatedDistinct(tx.Outs, sorted) {
+	if !distinctInputs(tx.Ins, 2) || !repeatedDistinct(tx.Outs, sorted) || whirlpoolTx0(tx, d, n) {
 		return Verdict{}, false
 	}
 	return Verdict{Kind: EqualOutputs, Denomination: d, Participants: n}, true
+}
+
+const (
+	// Whirlpool Tx0 shape (GraphSense _whirlpool_tx0_heuristic):
+	// premix outputs of a pool denomination plus 100 to 110,000 sats, at
+	// most 70 of them.
+	tx0MinPremix  = 100
+	tx0MaxOutputs = 70
+)
+
+// whirlpoolTx0 reports whether tx has the shape of a Samourai Whirlpool
+// Tx0, a documented single-wallet transaction that splits one user's coins
+// into equal premix outputs (GraphSense _whirlpool_tx0_heuristic): exactly
+// one OP_RETURN output, the repeated value d (n times) within a pool
+// denomination plus tx0MinPremix..whirlpoolMaxPremix sats, at most
+// tx0MaxOutputs premix outputs, and at most two other outputs with an
+// address (the coordinator fee and the change). Such a transaction is one
+// owner's, and the equal-output rule leaves it to the multi-input
+// heuristic. GraphSense also checks the fee output against each pool's
+// fee; Detect sees no fee schedule and does not.
+func whirlpoolTx0(tx *Tx, d btc.Amount, n int) bool {
+	if n > tx0MaxOutputs {
+		return false
+	}
+	inPool := false
+	for _, p := range whirlpoolPools {
+		if d >= p+tx0MinPremix && d <= p+whirlpoolMaxPremix {
+			inPool = true
+		}
+	}
+	if !inPool {
+		return false
+	}
+	opReturns, others := 0, 0
+	for i := range tx.Outs {
+		switch o := &tx.Outs[i]; {
+		case o.Type == address.OpReturn:
+			opReturns++
+		case o.Value != d && o.Addr != btc.NoAddr:
+			others++
+		}
+	}
+	return opReturns == 1 && others <= 2
 }
 
 // repeatedDistinct reports whether the outputs at repeated values pay
