@@ -105,9 +105,10 @@ func runEval(ctx context.Context, args []string) error {
 		return usagef("usage: sleuth eval clusters --truth DIR [--db DIR] [--json] [--sweep]\n       sleuth eval trace --truth DIR [--db DIR] [--json] [--oracle] [--follow-coinjoins]")
 	}
 	var truthDir string
-	var sweep bool
+	var sweep, families bool
 	s := &storeFlags{}
 	fs := flag.NewFlagSet("eval clusters", flag.ContinueOnError)
+	fs.BoolVar(&families, "families", false, "recluster with each detector family switched off in turn (an 'unknown shape' for it), then each group, and print precision per family and the worst false merges; leaves the store clustered with its own settings")
 	s.add(fs, true)
 	fs.StringVar(&truthDir, "truth", "", "simulator output directory (or its truth/ subdirectory)")
 	fs.BoolVar(&sweep, "sweep", false, "recluster with each heuristic set in turn (multi-input; all change heuristics at two thresholds; all but one) and print one row each; leaves the store clustered with the last")
@@ -120,7 +121,7 @@ func runEval(ctx context.Context, args []string) error {
 	if truthDir == "" {
 		return usagef("--truth DIR is required")
 	}
-	db, err := s.open(sweep)
+	db, err := s.open(sweep || families)
 	if err != nil {
 		return err
 	}
@@ -128,12 +129,19 @@ func runEval(ctx context.Context, args []string) error {
 	if sweep {
 		return evalSweep(ctx, db, truthDir, s.json)
 	}
+	if families {
+		return evalFamilies(ctx, db, truthDir, s.json)
+	}
 	rep, err := cluster.Evaluate(ctx, db, truthDir)
 	if err != nil {
 		return err
 	}
 	if s.json {
 		return printJSON(rep)
+	}
+	if m := rep.Clusters.LargestFalseMerge; m != nil {
+		fmt.Fprintf(os.Stderr, "note: %d clusters are falsely merged; the largest has %d addresses of %d entities\n",
+			rep.Clusters.ClustersFalseMerged, m.Size, m.Entities)
 	}
 	fmt.Printf("## Clustering (%s, height %d)\n\n%s\n## CoinJoin detection\n\n%s\n## Change links\n\n%s",
 		rep.Status.Config, rep.Status.Height, rep.Clusters.Markdown(), rep.CoinJoins.Markdown(), rep.Change.Markdown())
@@ -207,6 +215,42 @@ func evalSweep(ctx context.Context, db *index.DB, truthDir string, asJSON bool) 
 		}
 		fmt.Printf("| %s | %.4f | %.4f | %.4f | %d | %s | %d | %d | %d | %d addresses, %d entities | %.1f s |\n",
 			r.Name, r.Precision, r.Recall, r.F1, r.Merges, cl, r.Refused, r.Clusters, r.FalseMerged, r.LargestFalse, r.LargestFalseEn, r.Seconds)
+	}
+	return nil
+}
+
+// evalFamilies is `sleuth eval clusters --families`.
+func evalFamilies(ctx context.Context, db *index.DB, truthDir string, asJSON bool) error {
+	st, err := cluster.ReadStatus(db)
+	if err != nil {
+		return err
+	}
+	base := st.Cfg
+	rows, err := cluster.FamilySweep(ctx, db, truthDir, base, cluster.FamilySweeps(), func(r cluster.FamilyRow) {
+		if !asJSON {
+			fmt.Fprintf(os.Stderr, "off %s: precision %.6f recall %.4f\n", r.Off, r.Precision, r.Recall)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(rows)
+	}
+	fmt.Printf("## Clustering with detector families switched off (%s, height %d)\n\n", st.Config, st.Height)
+	fmt.Println("| families off | precision | recall | merges | CoinJoins | refused co-spends | clusters falsely merged | largest false merge | worst transaction (kind, false pairs) |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	for _, r := range rows {
+		largest, worst := "none", "–"
+		if r.LargestFalse > 0 {
+			largest = fmt.Sprintf("%d addresses, %d entities", r.LargestFalse, r.LargestEntities)
+		}
+		if len(r.WorstTxs) > 0 {
+			w := r.WorstTxs[0]
+			worst = fmt.Sprintf("%s… (%s, %d)", w.TxID[:16], w.Kind, w.FalsePairs)
+		}
+		fmt.Printf("| %s | %.6f | %.4f | %d | %d | %d | %d | %s | %s |\n", r.Off, r.Precision, r.Recall, r.Merges,
+			r.CoinJoins, r.Refused, r.FalseMerged, largest, worst)
 	}
 	return nil
 }

@@ -65,7 +65,7 @@ func Evaluate(ctx context.Context, db *index.DB, truthDir string) (*Evaluation, 
 			}
 			predictedChange[id] = int32(m.ChangeOut.Vout())
 		}
-		c.Merges = append(c.Merges, eval.Merge{A: m.A, B: m.B, Heuristic: name})
+		c.Merges = append(c.Merges, eval.Merge{A: m.A, B: m.B, Heuristic: name, Tx: uint64(m.Tx)})
 		return nil
 	})
 	if err != nil {
@@ -74,6 +74,17 @@ func Evaluate(ctx context.Context, db *index.DB, truthDir string) (*Evaluation, 
 	rep := &Evaluation{Status: st}
 	if rep.Clusters, err = eval.Clusters(c, truth.Name); err != nil {
 		return nil, err
+	}
+	for i := range rep.Clusters.WorstTxs {
+		w := &rep.Clusters.WorstTxs[i]
+		id, err := db.TxID(btc.TxNum(w.Tx))
+		if err != nil {
+			return nil, err
+		}
+		w.TxID = id.String()
+		if info, ok := truth.Tx(id); ok {
+			w.Kind = info.Kind
+		}
 	}
 	detected := map[btc.Hash]string{}
 	err = CoinJoins(ctx, db, func(num btc.TxNum, v coinjoin.Verdict) error {
@@ -90,4 +101,79 @@ func Evaluate(ctx context.Context, db *index.DB, truthDir string) (*Evaluation, 
 	rep.CoinJoins = eval.CoinJoins(truth, detected)
 	rep.Change = eval.Change(truth, predictedChange)
 	return rep, nil
+}
+
+// FamilyRow is one clustering of FamilySweep: the families it switched
+// off and how the entities scored.
+type FamilyRow struct {
+	Off         string  `json:"off"` // "none" for the baseline
+	Config      string  `json:"config"`
+	Precision   float64 `json:"precision"`
+	Recall      float64 `json:"recall"`
+	Merges      uint64  `json:"merges"`
+	CoinJoins   uint64  `json:"coinjoins"`
+	Refused     uint64  `json:"refused_cospends"`
+	FalseMerged int64   `json:"clusters_false_merged"`
+	// LargestFalse is the size of the largest falsely merged cluster
+	// (0: none), LargestEntities how many truth entities it mixes.
+	LargestFalse    int64          `json:"largest_false_merge_size"`
+	LargestEntities int            `json:"largest_false_merge_entities"`
+	WorstTxs        []eval.FalseTx `json:"worst_txs"`
+	Seconds         float64        `json:"cluster_seconds"`
+}
+
+// FamilySweeps are the variants FamilySweep runs after the baseline: each
+// family off alone, then each group off.
+func FamilySweeps() []coinjoin.Family {
+	fs := coinjoin.Families()
+	return append(fs, coinjoin.ProtocolFamilies, coinjoin.GeneralFamilies, coinjoin.AllFamilies)
+}
+
+// FamilySweep reclusters with base, then with each of offs switched off in
+// turn (on top of base.Off), scoring each against the answer key in
+// truthDir: every family is measured as if the chain held shapes it does
+// not know. It leaves the store clustered with base.
+func FamilySweep(ctx context.Context, db *index.DB, truthDir string, base Config, offs []coinjoin.Family, progress func(FamilyRow)) ([]FamilyRow, error) {
+	var rows []FamilyRow
+	run := func(off coinjoin.Family, name string) error {
+		cfg := base
+		cfg.Off |= off
+		sum, err := Update(ctx, db, Options{Config: &cfg, Rebuild: true})
+		if err != nil {
+			return err
+		}
+		ev, err := Evaluate(ctx, db, truthDir)
+		if err != nil {
+			return err
+		}
+		c := ev.Clusters
+		r := FamilyRow{Off: name, Config: sum.Config, Precision: c.Precision, Recall: c.Recall, Merges: sum.TotalMerges,
+			CoinJoins: sum.CoinJoins, Refused: sum.RefusedCoSpends, FalseMerged: c.ClustersFalseMerged,
+			WorstTxs: c.WorstTxs, Seconds: sum.Elapsed.Seconds()}
+		if lf := c.LargestFalseMerge; lf != nil {
+			r.LargestFalse, r.LargestEntities = lf.Size, lf.Entities
+		}
+		rows = append(rows, r)
+		if progress != nil {
+			progress(r)
+		}
+		return nil
+	}
+	names := map[coinjoin.Family]string{coinjoin.ProtocolFamilies: "protocol (all five)",
+		coinjoin.GeneralFamilies: "general (all five)", coinjoin.AllFamilies: "all"}
+	for _, off := range offs {
+		name := names[off]
+		if name == "" {
+			name = off.String()
+		}
+		if err := run(off, name); err != nil {
+			return rows, err
+		}
+	}
+	if err := run(0, "none"); err != nil { // last: the store keeps the baseline
+		return rows, err
+	}
+	// The baseline first in the table.
+	rows = append(rows[len(rows)-1:], rows[:len(rows)-1]...)
+	return rows, nil
 }

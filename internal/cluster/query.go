@@ -28,6 +28,8 @@ type Status struct {
 	Merges  uint64 `json:"merges"`
 	Refused uint64 `json:"refused"`
 	Dirty   bool   `json:"dirty"`
+	// Cfg is the stored configuration itself.
+	Cfg Config `json:"-"`
 }
 
 // ReadStatus returns the stored clustering's state.
@@ -40,7 +42,7 @@ func ReadStatus(db *index.DB) (Status, error) {
 	if err := c.decode(st.Config); err != nil {
 		return Status{}, err
 	}
-	return Status{Config: c.String(), Height: st.Height, Merges: st.Merges, Refused: st.Refused, Dirty: st.Dirty}, nil
+	return Status{Config: c.String(), Height: st.Height, Merges: st.Merges, Refused: st.Refused, Dirty: st.Dirty, Cfg: c}, nil
 }
 
 func readState(db *index.DB) (state, error) {

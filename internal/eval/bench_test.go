@@ -41,11 +41,11 @@ func synthetic(n, falseEvery int, seed uint64) *Clustering {
 			if k >= 5 {
 				p = last[e]
 			}
-			c.Merges = append(c.Merges, Merge{btc.AddrID(p), btc.AddrID(i), heuristics[r.IntN(len(heuristics))]})
+			c.Merges = append(c.Merges, Merge{A: btc.AddrID(p), B: btc.AddrID(i), Heuristic: heuristics[r.IntN(len(heuristics))], Tx: uint64(i)})
 		}
 		last[e] = int32(i)
 		if r.IntN(falseEvery) == 0 {
-			c.Merges = append(c.Merges, Merge{btc.AddrID(r.IntN(i + 1)), btc.AddrID(i), "change"})
+			c.Merges = append(c.Merges, Merge{A: btc.AddrID(r.IntN(i + 1)), B: btc.AddrID(i), Heuristic: "change", Tx: uint64(i)})
 		}
 	}
 	// Label each set with its smallest id.

@@ -34,6 +34,9 @@ type Clustering struct {
 type Merge struct {
 	A, B      btc.AddrID
 	Heuristic string
+	// Tx is the merging transaction's number in the store (any id that
+	// names a transaction; merges of one transaction share it).
+	Tx uint64
 }
 
 // ErrInconsistent is returned (wrapped) by Clusters when replaying
@@ -43,6 +46,9 @@ var ErrInconsistent = errors.New("eval: merges do not yield the predicted partit
 
 // MaxAddresses is the most address ids Clusters accepts.
 const MaxAddresses = math.MaxInt32
+
+// TopFalseTxs is how many transactions ClusterReport.WorstTxs lists.
+const TopFalseTxs = 10
 
 // TopEntities is how many entities FalseMerge.Top lists.
 const TopEntities = 5
@@ -177,6 +183,7 @@ func Clusters(c *Clustering, names func(entity int32) string) (*ClusterReport, e
 
 	// Replay the merge log and attribute each union's pairs to its heuristic.
 	heur := make(map[string]*HeuristicReport)
+	byTx := make(map[uint64]*FalseTx) // transactions whose merges joined entities
 	var h *HeuristicReport
 	for i, m := range c.Merges {
 		if m.A >= btc.AddrID(n) || m.B >= btc.AddrID(n) {
@@ -201,6 +208,13 @@ func Clusters(c *Clustering, names func(entity int32) string) (*ClusterReport, e
 		h.FalsePairs += falsePairs
 		if falsePairs > 0 {
 			h.Wrong++
+			ft := byTx[m.Tx]
+			if ft == nil {
+				ft = &FalseTx{Tx: m.Tx, Heuristic: m.Heuristic}
+				byTx[m.Tx] = ft
+			}
+			ft.FalsePairs += falsePairs
+			ft.WrongMerges++
 		}
 	}
 
@@ -277,6 +291,16 @@ func Clusters(c *Clustering, names func(entity int32) string) (*ClusterReport, e
 		rep.Heuristics = append(rep.Heuristics, *h)
 	}
 	slices.SortFunc(rep.Heuristics, func(a, b HeuristicReport) int { return cmp.Compare(a.Heuristic, b.Heuristic) })
+	rep.FalseMergeTxs = int64(len(byTx))
+	for _, ft := range byTx {
+		rep.WorstTxs = append(rep.WorstTxs, *ft)
+	}
+	slices.SortFunc(rep.WorstTxs, func(a, b FalseTx) int {
+		return cmp.Or(cmp.Compare(b.FalsePairs, a.FalsePairs), cmp.Compare(a.Tx, b.Tx))
+	})
+	if len(rep.WorstTxs) > TopFalseTxs {
+		rep.WorstTxs = rep.WorstTxs[:TopFalseTxs]
+	}
 	return rep, nil
 }
 

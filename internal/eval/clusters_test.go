@@ -33,7 +33,7 @@ func predFromMerges(n int, merges []Merge) []uint64 {
 func mg(h string, pairs ...int) []Merge {
 	var out []Merge
 	for i := 0; i < len(pairs); i += 2 {
-		out = append(out, Merge{btc.AddrID(pairs[i]), btc.AddrID(pairs[i+1]), h})
+		out = append(out, Merge{A: btc.AddrID(pairs[i]), B: btc.AddrID(pairs[i+1]), Heuristic: h, Tx: uint64(i / 2)})
 	}
 	return out
 }
@@ -73,6 +73,8 @@ func TestClusters(t *testing.T) {
 				{Heuristic: "change", Merges: 2, Wrong: 1, Pairs: 6, FalsePairs: 6, Precision: 0},
 				{Heuristic: "multi-input", Merges: 6, Redundant: 1, Pairs: 6, Precision: 1},
 			},
+			FalseMergeTxs: 1,
+			WorstTxs:      []FalseTx{{Tx: 0, Heuristic: "change", WrongMerges: 1, FalsePairs: 6}},
 		},
 	}, {
 		name:  "singletons",
@@ -130,6 +132,11 @@ func TestClusters(t *testing.T) {
 				{Heuristic: "b", Merges: 2, Wrong: 2, Pairs: 5, FalsePairs: 4, Precision: 1.0 / 5},
 				{Heuristic: "c", Merges: 2, Wrong: 2, Pairs: 14, FalsePairs: 9, Precision: 5.0 / 14},
 			},
+			// Merges number their transactions per heuristic list (mg),
+			// so transactions 0 and 1 each hold one merge of a, b and c.
+			FalseMergeTxs: 2,
+			WorstTxs: []FalseTx{{Tx: 0, Heuristic: "a", WrongMerges: 3, FalsePairs: 9},
+				{Tx: 1, Heuristic: "a", WrongMerges: 3, FalsePairs: 6}},
 		},
 	}} {
 		cl := &Clustering{Truth: c.truth, Pred: predFromMerges(len(c.truth), c.merges), Merges: c.merges}
@@ -153,7 +160,7 @@ func TestClustersTop(t *testing.T) {
 	truth := []int32{7, 7, 7, 3, 3, 9, 9, 1, 5, 8, 4}
 	var merges []Merge
 	for i := 1; i < len(truth); i++ {
-		merges = append(merges, Merge{0, btc.AddrID(i), "h"})
+		merges = append(merges, Merge{A: 0, B: btc.AddrID(i), Heuristic: "h"})
 	}
 	got, err := Clusters(&Clustering{Truth: truth, Pred: make([]uint64, len(truth)), Merges: merges}, nil)
 	if err != nil {
@@ -204,7 +211,7 @@ func TestClustersInconsistent(t *testing.T) {
 			"address 0 is predicted in cluster 2, but the merges join it to address 1 of cluster 0"},
 		{"id out of range", []int32{0, 0, 1}, []uint64{0, 1, 2}, mg("change", 0, 3),
 			"merge 0 (change) joins ids 0 and 3, but ids run 0..2"},
-		{"NoAddr", []int32{0, 0, 1}, []uint64{0, 1, 2}, []Merge{{0, 1, "h"}, {btc.NoAddr, 2, "h"}},
+		{"NoAddr", []int32{0, 0, 1}, []uint64{0, 1, 2}, []Merge{{A: 0, B: 1, Heuristic: "h"}, {A: btc.NoAddr, B: 2, Heuristic: "h"}},
 			"merge 1 (h) joins ids NoAddr and 2, but ids run 0..2"},
 	} {
 		_, err := Clusters(&Clustering{Truth: c.truth, Pred: c.pred, Merges: c.merges}, nil)
@@ -331,7 +338,7 @@ func TestClustersAgainstReference(t *testing.T) {
 		}
 		var merges []Merge
 		for range r.IntN(2 * n) {
-			merges = append(merges, Merge{btc.AddrID(r.IntN(n)), btc.AddrID(r.IntN(n)), []string{"x", "y", "z"}[r.IntN(3)]})
+			merges = append(merges, Merge{A: btc.AddrID(r.IntN(n)), B: btc.AddrID(r.IntN(n)), Heuristic: []string{"x", "y", "z"}[r.IntN(3)]})
 		}
 		got, err := Clusters(&Clustering{Truth: truth, Pred: predFromMerges(n, merges), Merges: merges}, nil)
 		if err != nil {
@@ -349,8 +356,16 @@ func TestClustersAgainstReference(t *testing.T) {
 			t.Errorf("seed %d: heuristics add %d pairs (%d false), clustering has %d (%d false)",
 				seed, sumPairs, sumFalse, got.PredictedPairs, got.PredictedPairs-got.TruePairs)
 		}
+		var txFalse int64
+		for _, w := range got.WorstTxs {
+			txFalse += w.FalsePairs
+		}
+		if got.FalseMergeTxs <= TopFalseTxs && txFalse != sumFalse {
+			t.Errorf("seed %d: the %d false-merge transactions add %d false pairs, the heuristics %d", seed, got.FalseMergeTxs, txFalse, sumFalse)
+		}
 		g := *got
 		g.Addresses, g.Precision, g.Recall, g.F1, g.LargestFalseMerge = 0, 0, 0, 0, nil
+		g.WorstTxs, g.FalseMergeTxs = nil, 0
 		if len(g.Heuristics) == 0 {
 			g.Heuristics = nil
 		}

@@ -26,6 +26,22 @@ type ClusterReport struct {
 	ClustersFalseMerged int64             `json:"clusters_false_merged"`
 	LargestFalseMerge   *FalseMerge       `json:"largest_false_merge"` // nil when no cluster is falsely merged
 	Heuristics          []HeuristicReport `json:"heuristics"`          // by name
+	// FalseMergeTxs counts the transactions whose merges joined
+	// different entities; WorstTxs are the TopFalseTxs of them that
+	// created the most false pairs, worst first.
+	FalseMergeTxs int64     `json:"false_merge_txs"`
+	WorstTxs      []FalseTx `json:"worst_txs"`
+}
+
+// FalseTx is a transaction whose merges joined addresses of different
+// entities, as the merge log was replayed.
+type FalseTx struct {
+	Tx          uint64 `json:"-"`
+	TxID        string `json:"txid"` // filled in by the caller, which knows the store
+	Kind        string `json:"kind"` // the answer key's kind of the transaction; filled in by the caller
+	Heuristic   string `json:"heuristic"`
+	WrongMerges int64  `json:"wrong_merges"`
+	FalsePairs  int64  `json:"false_pairs"`
 }
 
 // FalseMerge describes one cluster holding addresses of several entities.
@@ -142,6 +158,13 @@ func (r *ClusterReport) Markdown() string {
 		for _, h := range r.Heuristics {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(h.Heuristic), num(h.Merges),
 				num(h.Redundant), num(h.Wrong), num(h.Pairs), num(h.FalsePairs), pct(h.Pairs-h.FalsePairs, h.Pairs))
+		}
+	}
+	if len(r.WorstTxs) > 0 {
+		fmt.Fprintf(&b, "\nTransactions that joined different entities: %s; the worst:\n\n", num(r.FalseMergeTxs))
+		b.WriteString("| txid | kind (answer key) | heuristic | wrong merges | false pairs |\n|---|---|---|---:|---:|\n")
+		for _, t := range r.WorstTxs {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", t.TxID, cell(t.Kind), cell(t.Heuristic), num(t.WrongMerges), num(t.FalsePairs))
 		}
 	}
 	return b.String()

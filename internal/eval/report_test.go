@@ -162,8 +162,8 @@ func TestJSON(t *testing.T) {
 		want []string
 	}{
 		{cr, []string{"addresses", "clusters", "clusters_false_merged", "entities", "entities_split", "f1",
-			"heuristics", "known_addresses", "largest_false_merge", "precision", "predicted_pairs", "recall",
-			"split_pieces", "true_pairs", "truth_pairs"}},
+			"false_merge_txs", "heuristics", "known_addresses", "largest_false_merge", "precision", "predicted_pairs", "recall",
+			"split_pieces", "true_pairs", "truth_pairs", "worst_txs"}},
 		{cr.LargestFalseMerge, []string{"cluster", "entities", "false_pairs", "known", "size", "top"}},
 		{cr.LargestFalseMerge.Top[0], []string{"addresses", "entity", "name"}},
 		{cr.Heuristics[0], []string{"false_pairs", "heuristic", "merges", "pairs", "precision", "redundant", "wrong"}},
