@@ -5,9 +5,11 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
@@ -96,6 +98,44 @@ func TestRealMerges(t *testing.T) {
 				t.Fatalf("entity view %+v", v)
 			}
 		})
+	}
+	// Issue 10's costs on real data. The general tests refuse no real
+	// co-spend and the largest entities (the 3,804-address sweeping
+	// wallet of blocks 514485/514492, P2SH deposit addresses swept
+	// together) stay whole; the equal-output rule takes exactly two real
+	// transactions as collaborative, both of mixing shape: 13c5ba96… (block
+	// 357238, 2015: 11 inputs from 11 addresses, ten 1 BTC outputs and
+	// one other, as SharedCoin built its rounds) and 3bd9dd77… (block
+	// 514485: 3 inputs, a 0.12 BTC pair among 6 outputs, a Stonewall
+	// shape).
+	refused := 0
+	if err := Refused(ctx, db, func(*RefusedMerge) error { refused++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if refused != 0 {
+		t.Errorf("%d real co-spends refused, want 0", refused)
+	}
+	top, err := Largest(ctx, db, 2)
+	if err != nil || len(top) != 2 || top[0].Size != 3804 || top[1].Size != 1312 {
+		t.Errorf("largest entities %+v (%v), want 3,804 and 1,312 addresses", top, err)
+	}
+	var general []string
+	err = CoinJoins(ctx, db, func(n btc.TxNum, v coinjoin.Verdict) error {
+		if v.Kind == coinjoin.EqualOutputs || v.Kind == coinjoin.Denominations {
+			id, err := db.TxID(n)
+			general = append(general, v.Kind.String()+" "+id.String())
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(general)
+	want := []string{"equal_outputs 13c5ba96bfb855c4ede2e6cc221218b0586c98d46ac135be48e832ea56ec3192",
+		"equal_outputs 3bd9dd77fa56190b95a4893411eb174e9d582babc231798e561961014f646f12"}
+	if !slices.Equal(general, want) {
+		t.Errorf("general rules on real blocks: %v, want %v", general, want)
 	}
 	// The genesis address was never spent: alone.
 	g, _ := db.AddrID("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
