@@ -150,6 +150,10 @@ type plan struct {
 	perBlock  int   // non-coinbase transactions per regular block
 }
 
+// users is the number of retail users: one per 40 transactions, 30 to
+// 100,000.
+func (p plan) users() int { return int(min(max(p.target/40, 30), 100_000)) }
+
 func makePlan(scale float64) plan {
 	var p plan
 	p.target = max(int64(math.Round(scale*TxsPerScale)), 150)

@@ -73,6 +73,10 @@ type sim struct {
 	multisig [][]byte
 	w        world
 	crime    crimeState
+	collab   collabWorld
+	mark     []uint32 // per wallet: markGen when it joined the collaborative tx being built
+	markGen  uint32
+	vals     []int64 // scratch output values
 	tasks    []task
 
 	stale      map[int32]int // height -> stale branch length starting there
