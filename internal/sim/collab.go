@@ -300,6 +300,7 @@ func (s *sim) initCollab() {
 		c := &s.collab.Coords[i]
 		c.Name = "Unknown coordinator " + string(rune('A'+i))
 		e := s.newEntity(ekCoordinator, swService, c.Name, "")
+		s.entities[e].private = true // no detector or label knows it
 		c.EntityID = e
 		st := c.outType
 		if st == stNone {

@@ -164,7 +164,7 @@ func (s *sim) initWorld() {
 	s.initCollab()
 	ents := make([]entInfo, len(s.entities))
 	for i, e := range s.entities {
-		ents[i] = entInfo{kind: e.kind, name: e.name}
+		ents[i] = entInfo{kind: e.kind, name: e.name, private: e.private}
 	}
 	s.truth.ents = ents
 }

@@ -138,6 +138,7 @@ type entity struct {
 	name    string
 	country string
 	tag     []byte  // coinbase tag (pools)
+	private bool    // unknown to investigators: none of its addresses is tagged
 	wallets []int32 // wallet ids; [0] is the main wallet
 }
 

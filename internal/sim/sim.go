@@ -171,7 +171,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		Blocks: int64(s.height) + 1, Txs: s.ntx, StaleBlocks: bw.stale, OutOfOrder: bw.outOfOrder,
 		Files: bw.files, Bytes: bw.bytes, Addresses: s.naddr,
 		StolenSats: s.crime.origin[caseTheft], RansomSats: s.crime.origin[caseRansom],
-		Counts: map[string]int64{},
+		UnknownCoordinators: len(s.collab.Coords),
+		Counts:              map[string]int64{},
 	}
 	for k, n := range s.counts {
 		if n > 0 {

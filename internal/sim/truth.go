@@ -81,8 +81,9 @@ type (
 
 // entInfo is the part of an entity the truth writer needs.
 type entInfo struct {
-	kind entityKind
-	name string
+	kind    entityKind
+	name    string
+	private bool // never tagged in public/tagpack.yaml
 }
 
 // truthBatch is one block's worth of answer-key rows. Batches are recycled.
@@ -293,6 +294,9 @@ func (tw *truthWriter) maybeTag(r *addrRow, s string) {
 		return
 	}
 	e := tw.ents[r.ent]
+	if e.private {
+		return
+	}
 	sample := r.a.prog[0] // uniform, fixed by the key
 	switch r.role {
 	case roleHot:
