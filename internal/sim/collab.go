@@ -14,35 +14,26 @@ import (
 // public protocol descriptions and from randomisation, not from what any
 // detector tests (docs/SIMULATOR.md, "Collaborative transactions").
 
-// denomPolicy is how an unknown coordinator chooses output amounts.
-type denomPolicy uint8
-
+// How an unknown coordinator chooses output amounts (its
+// denomination_policy in coordinators.json).
 const (
-	dpSingle    denomPolicy = iota // one fixed denomination
-	dpSet                          // a fixed set of 2-4 denominations
-	dpStandard                     // WabiSabi-like standard denominations (series)
-	dpArbitrary                    // a new arbitrary amount every round
-	numDenomPolicies
+	dpSingle    = "single"    // one fixed denomination
+	dpSet       = "set"       // a fixed set of 2-4 denominations
+	dpStandard  = "standard"  // WabiSabi-like standard denominations (series)
+	dpArbitrary = "arbitrary" // a new arbitrary amount every round
 )
 
-var denomPolicyNames = [...]string{"single", "set", "standard", "arbitrary"}
+var denomPolicies = []string{dpSingle, dpSet, dpStandard, dpArbitrary}
 
-func (p denomPolicy) String() string { return denomPolicyNames[p] }
-
-// collabOrder is how a collaborative transaction orders inputs or outputs.
-type collabOrder uint8
-
+// How a collaborative transaction orders its inputs or outputs.
 const (
-	coRandom collabOrder = iota
-	coAscending
-	coDescending
-	coBIP69
-	numCollabOrders
+	coRandom     = "random"
+	coAscending  = "ascending"
+	coDescending = "descending"
+	coBIP69      = "bip69"
 )
 
-var collabOrderNames = [...]string{"random", "ascending", "descending", "bip69"}
-
-func (o collabOrder) String() string { return collabOrderNames[o] }
+var collabOrders = []string{coRandom, coAscending, coDescending, coBIP69}
 
 // Bounds of the drawn parameters.
 const (
@@ -100,12 +91,9 @@ type unknownCoord struct {
 	Sequence      uint32   `json:"sequence"`
 
 	start, end int64
-	policy     denomPolicy
 	std        []int64 // standard denominations, descending
 	inType     scriptType
 	outType    scriptType
-	inOrd      collabOrder
-	outOrd     collabOrder
 	feeWallet  int32
 }
 
@@ -193,9 +181,8 @@ var roundDenomChoices = []int64{100_000, 200_000, 500_000, 1_000_000, 2_000_000,
 
 func drawCoord(r rng, id int) unknownCoord {
 	c := unknownCoord{ID: id}
-	c.policy = denomPolicy(r.IntN(int(numDenomPolicies)))
-	c.Policy = c.policy.String()
-	switch c.policy {
+	c.Policy = denomPolicies[r.IntN(len(denomPolicies))]
+	switch c.Policy {
 	case dpSingle:
 		if r.chance(0.6) {
 			c.Denoms = []int64{roundDenomChoices[r.IntN(7)]} // up to 0.1 BTC
@@ -279,14 +266,13 @@ func drawCoord(r rng, id int) unknownCoord {
 	}
 	c.Start, c.End = dateString(c.start), dateString(c.end)
 	c.RoundsPerTx = r.logUniform(0.0015, 0.004)
-	c.outOrd = collabOrder(r.IntN(int(numCollabOrders)))
-	c.inOrd = collabOrder(r.IntN(int(numCollabOrders)))
-	if c.outOrd == coBIP69 {
-		c.inOrd = coBIP69 // BIP69 orders both
-	} else if c.inOrd == coBIP69 {
-		c.inOrd = coRandom
+	c.OutputOrder = collabOrders[r.IntN(len(collabOrders))]
+	c.InputOrder = collabOrders[r.IntN(len(collabOrders))]
+	if c.OutputOrder == coBIP69 {
+		c.InputOrder = coBIP69 // BIP69 orders both
+	} else if c.InputOrder == coBIP69 {
+		c.InputOrder = coRandom
 	}
-	c.InputOrder, c.OutputOrder = c.inOrd.String(), c.outOrd.String()
 	c.Version = int32(r.between(1, 2))
 	c.Sequence = []uint32{0xffffffff, 0xfffffffe, 0xfffffffd}[r.IntN(3)]
 	return c
@@ -433,7 +419,7 @@ func (c *unknownCoord) roundSize(users int) (lo, hi int) {
 
 // roundDenoms returns the denominations of one round, largest first.
 func (s *sim) roundDenoms(c *unknownCoord) []int64 {
-	switch c.policy {
+	switch c.Policy {
 	case dpStandard:
 		return c.std
 	case dpArbitrary:
@@ -447,7 +433,7 @@ func (s *sim) roundDenoms(c *unknownCoord) []int64 {
 func (s *sim) takeOutputs(c *unknownCoord, denoms []int64, budget int64, dst []int64) []int64 {
 	dst = dst[:0]
 	switch {
-	case c.policy == dpStandard:
+	case c.Policy == dpStandard:
 		// Greedy decomposition into standard denominations, as WabiSabi
 		// clients do; at most MaxPerDenom of one value.
 		rem := budget
@@ -573,14 +559,14 @@ func (s *sim) unknownRound(c *unknownCoord) bool {
 		}
 		t.outs = append(t.outs, o)
 	}
-	s.collabOrder(t, c.inOrd, c.outOrd)
+	s.collabOrder(t, c.InputOrder, c.OutputOrder)
 	txid := s.emit(t)
 	s.recordCollab(t, txid, int32(c.ID), len(parts))
 	return true
 }
 
 // collabOrder arranges t's inputs and outputs.
-func (s *sim) collabOrder(t *txb, in, out collabOrder) {
+func (s *sim) collabOrder(t *txb, in, out string) {
 	if out == coBIP69 {
 		s.order(t, ordBIP69) // inputs and outputs
 		return

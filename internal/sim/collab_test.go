@@ -37,9 +37,9 @@ func TestCollabWorldVaries(t *testing.T) {
 				{"fee rate only with a fee output", (c.FeeRate > 0) == c.FeeOutput && c.FeeRate <= 0.005},
 				{"active for a while", c.end-c.start >= 2*365*86400 && c.start >= calStart && c.end <= calEnd},
 				{"rate", c.RoundsPerTx >= 0.0015 && c.RoundsPerTx <= 0.004},
-				{"denominations", (c.policy == dpSingle) == (len(c.Denoms) == 1) && (c.policy != dpSet || len(c.Denoms) >= 2) &&
-					(c.policy != dpStandard || len(c.std) > 10 && c.std[len(c.std)-1] >= stdDenomMin) &&
-					(c.policy != dpArbitrary || c.ArbitraryLo > 0 && c.ArbitraryHi > c.ArbitraryLo)},
+				{"denominations", (c.Policy == dpSingle) == (len(c.Denoms) == 1) && (c.Policy != dpSet || len(c.Denoms) >= 2) &&
+					(c.Policy != dpStandard || len(c.std) > 10 && c.std[len(c.std)-1] >= stdDenomMin) &&
+					(c.Policy != dpArbitrary || c.ArbitraryLo > 0 && c.ArbitraryHi > c.ArbitraryLo)},
 				{"P2TR outputs after taproot", c.outType != stP2TR || c.start >= taprootDate},
 			}
 			for _, ch := range checks {
