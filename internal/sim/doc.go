@@ -12,6 +12,14 @@
 // and the real-world sources of each behaviour are documented in
 // docs/SIMULATOR.md; so are the output files and their columns.
 //
+// Besides the protocol-accurate CoinJoins, each seed draws a collaborative
+// world (collab.go): 1-3 coordinators no detector knows, each with its own
+// denomination policy, round sizes, inputs and equal outputs per
+// participant, fee output, script types and output ordering; BIP78
+// PayJoins; and batches pooling the inputs of unrelated payers. They are
+// designed from public protocol descriptions and randomisation, never from
+// what a detector tests, and truth/coordinators.json records the draw.
+//
 // The chain is valid in everything sleuth reads: txids, Merkle roots,
 // BIP141 witness commitments, BIP34 heights, every input spending an
 // existing unspent output once, value conservation with realistic fees,
@@ -48,6 +56,8 @@
 //	S4. The best chain is the longest chain in the files; stale blocks hold
 //	    a prefix of their best-chain rival's transactions and a coinbase of
 //	    their own, so nothing they create is spent on the best chain.
+//	S5. Every best-chain transaction whose inputs belong to two or more
+//	    entities is listed in truth/coinjoins.csv.
 //
 // # Concurrency
 //

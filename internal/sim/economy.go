@@ -67,7 +67,7 @@ var poolSpecs = []struct {
 // initWorld creates every entity and its fixed addresses.
 func (s *sim) initWorld() {
 	p := s.plan
-	nUsers := int(min(max(p.target/40, 30), 100_000))
+	nUsers := p.users()
 	nMerchants := min(max(nUsers/40, 3), 3000)
 	w := &s.w
 
@@ -161,9 +161,10 @@ func (s *sim) initWorld() {
 		supply += s.subsidy(h)
 	}
 	w.victimFunding = min(5500e8, supply*35/100)
+	s.initCollab()
 	ents := make([]entInfo, len(s.entities))
 	for i, e := range s.entities {
-		ents[i] = entInfo{kind: e.kind, name: e.name}
+		ents[i] = entInfo{kind: e.kind, name: e.name, private: e.private}
 	}
 	s.truth.ents = ents
 }
@@ -553,6 +554,7 @@ func (s *sim) maintenance() {
 	}
 	s.serviceHousekeeping()
 	s.coinjoins()
+	s.collaborative()
 	// Users whose wallets hold many coins consolidate them when fees are
 	// low (the wallet "consolidate" feature, Core's -consolidatefeerate).
 	for i := 0; i < 1+s.plan.perBlock/25; i++ {

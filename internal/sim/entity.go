@@ -116,6 +116,9 @@ const (
 	kRansomConsolidation
 	kRansomSplit
 	kRansomCashout
+	kCoinjoinUnknown
+	kPayjoin
+	kCollabBatch
 	numTxKinds
 )
 
@@ -124,7 +127,7 @@ var txKindNames = [...]string{"genesis", "coinbase", "distribution", "pool_payou
 	"exchange_sweep", "hot_to_cold", "cold_to_hot", "cold_migration", "consolidation", "bet", "bet_payout", "swap_deposit",
 	"swap_payout", "swap_sell", "coinjoin_wasabi", "whirlpool_tx0", "coinjoin_whirlpool", "coinjoin_joinmarket",
 	"theft", "launder_split", "launder_hop", "peel", "launder_deposit", "ransom_payment",
-	"ransom_consolidation", "ransom_split", "ransom_cashout"}
+	"ransom_consolidation", "ransom_split", "ransom_cashout", "coinjoin_unknown", "payjoin", "collab_batch"}
 
 func (k txKind) String() string { return txKindNames[k] }
 
@@ -135,6 +138,7 @@ type entity struct {
 	name    string
 	country string
 	tag     []byte  // coinbase tag (pools)
+	private bool    // unknown to investigators: none of its addresses is tagged
 	wallets []int32 // wallet ids; [0] is the main wallet
 }
 

@@ -58,16 +58,19 @@ type Summary struct {
 	Network     string
 	Seed        int64
 	Scale       float64
-	Blocks      int64         // best-chain blocks, genesis included
-	Txs         int64         // best-chain transactions, coinbases and genesis included
-	StaleBlocks int64         // blocks off the best chain
-	OutOfOrder  int64         // blocks written to disk before their parent
-	Files       int           // blk files
-	Bytes       int64         // bytes of the blk files on disk, padding included
-	Addresses   int64         // addresses created (rows of truth/addresses.csv)
-	StolenSats  int64         // sats taken in the theft
-	RansomSats  int64         // sats paid in ransoms
-	Duration    time.Duration `json:"-"`
+	Blocks      int64 // best-chain blocks, genesis included
+	Txs         int64 // best-chain transactions, coinbases and genesis included
+	StaleBlocks int64 // blocks off the best chain
+	OutOfOrder  int64 // blocks written to disk before their parent
+	Files       int   // blk files
+	Bytes       int64 // bytes of the blk files on disk, padding included
+	Addresses   int64 // addresses created (rows of truth/addresses.csv)
+	StolenSats  int64 // sats taken in the theft
+	RansomSats  int64 // sats paid in ransoms
+	// UnknownCoordinators is the number of CoinJoin coordinators of
+	// protocols no detector knows (truth/coordinators.json).
+	UnknownCoordinators int
+	Duration            time.Duration `json:"-"`
 	// Counts is the number of best-chain transactions of each kind (see
 	// truth/txs.csv), coinbases included.
 	Counts map[string]int64
@@ -92,6 +95,8 @@ func (s *Summary) String() string {
 	fmt.Fprintf(&b, "files:        %d blk files, %d bytes\n", s.Files, s.Bytes)
 	fmt.Fprintf(&b, "theft:        %.8f BTC stolen\n", float64(s.StolenSats)/1e8)
 	fmt.Fprintf(&b, "ransomware:   %.8f BTC paid\n", float64(s.RansomSats)/1e8)
+	fmt.Fprintf(&b, "collab txs:   %d rounds of %d unknown coordinators, %d payjoins, %d collaborative batches\n",
+		s.Counts[kCoinjoinUnknown.String()], s.UnknownCoordinators, s.Counts[kPayjoin.String()], s.Counts[kCollabBatch.String()])
 	fmt.Fprintf(&b, "duration:     %v (%.0f tx/s)\n", s.Duration.Round(time.Millisecond), s.TxPerSecond())
 	kinds := make([]string, 0, len(s.Counts))
 	for k := range s.Counts {
@@ -149,6 +154,10 @@ type plan struct {
 	regular   int32 // blocks after the bootstrap
 	perBlock  int   // non-coinbase transactions per regular block
 }
+
+// users is the number of retail users: one per 40 transactions, 30 to
+// 100,000.
+func (p plan) users() int { return int(min(max(p.target/40, 30), 100_000)) }
 
 func makePlan(scale float64) plan {
 	var p plan

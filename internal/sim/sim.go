@@ -73,6 +73,10 @@ type sim struct {
 	multisig [][]byte
 	w        world
 	crime    crimeState
+	collab   collabWorld
+	mark     []uint32 // per wallet: markGen when it joined the collaborative tx being built
+	markGen  uint32
+	vals     []int64 // scratch output values
 	tasks    []task
 
 	stale      map[int32]int // height -> stale branch length starting there
@@ -167,7 +171,8 @@ func Run(ctx context.Context, opts Options) (Summary, error) {
 		Blocks: int64(s.height) + 1, Txs: s.ntx, StaleBlocks: bw.stale, OutOfOrder: bw.outOfOrder,
 		Files: bw.files, Bytes: bw.bytes, Addresses: s.naddr,
 		StolenSats: s.crime.origin[caseTheft], RansomSats: s.crime.origin[caseRansom],
-		Counts: map[string]int64{},
+		UnknownCoordinators: len(s.collab.Coords),
+		Counts:              map[string]int64{},
 	}
 	for k, n := range s.counts {
 		if n > 0 {

@@ -42,6 +42,7 @@ type (
 		kind                           txKind
 		denom                          int64
 		participants, nin, nout, equal int32
+		coord                          int32 // unknown coordinator id (coinjoin_unknown only)
 	}
 	peelRow struct {
 		cs         uint8
@@ -80,8 +81,9 @@ type (
 
 // entInfo is the part of an entity the truth writer needs.
 type entInfo struct {
-	kind entityKind
-	name string
+	kind    entityKind
+	name    string
+	private bool // never tagged in public/tagpack.yaml
 }
 
 // truthBatch is one block's worth of answer-key rows. Batches are recycled.
@@ -120,7 +122,7 @@ type truthWriter struct {
 var truthFiles = []struct{ name, header string }{
 	{"addresses.csv", "address,entity_id,entity_type,script_type,role,customer_id,height"},
 	{"txs.csv", "txid,height,index,kind,spender_entity,change_vout,n_in,n_out,fee"},
-	{"coinjoins.csv", "txid,height,kind,denomination,participants,n_in,n_out,n_equal"},
+	{"coinjoins.csv", "txid,height,kind,denomination,participants,n_in,n_out,n_equal,coord"},
 	{"peel_chains.csv", "case,chain,hop,txid,height,peel_vout,rest_vout"},
 	{"taint.csv", "case,role,txid,vout,address,entity_id,entity_type,value,tainted,clean,height"},
 	{"swaps.csv", "txid,vout,height,value,payer_entity,to_chain"},
@@ -238,7 +240,11 @@ func (tw *truthWriter) write(b *truthBatch) error {
 	}
 	w = tw.w["coinjoins.csv"]
 	for _, r := range b.cjs {
-		fmt.Fprintf(w, "%s,%d,%s,%d,%d,%d,%d,%d\n", hashHex(r.txid), r.height, r.kind, r.denom, r.participants, r.nin, r.nout, r.equal)
+		coord := int32(-1)
+		if r.kind == kCoinjoinUnknown {
+			coord = r.coord
+		}
+		fmt.Fprintf(w, "%s,%d,%s,%d,%d,%d,%d,%d,%d\n", hashHex(r.txid), r.height, r.kind, r.denom, r.participants, r.nin, r.nout, r.equal, coord)
 	}
 	w = tw.w["peel_chains.csv"]
 	for _, r := range b.peels {
@@ -288,6 +294,9 @@ func (tw *truthWriter) maybeTag(r *addrRow, s string) {
 		return
 	}
 	e := tw.ents[r.ent]
+	if e.private {
+		return
+	}
 	sample := r.a.prog[0] // uniform, fixed by the key
 	switch r.role {
 	case roleHot:
@@ -471,6 +480,9 @@ func (s *sim) finish(tw *truthWriter) error {
 		cases = append(cases, c)
 	}
 	if err := writeJSON(filepath.Join(s.opts.Out, "truth", "taint_summary.json"), cases); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(s.opts.Out, "truth", "coordinators.json"), &s.collab); err != nil {
 		return err
 	}
 

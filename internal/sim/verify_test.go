@@ -205,6 +205,7 @@ func verifyOutput(t *testing.T, out string, params *chaincfg.Params, magic [4]by
 	utxos := map[wire.OutPoint]utxoEntry{}
 	spent := map[wire.OutPoint]bool{}
 	txKinds := readTxKinds(t, out)
+	inScripts := map[chainhash.Hash][][]byte{} // the spent scripts of every transaction with several inputs
 	res.kinds = map[string]int{}
 	res.spentClasses = map[string]int{}
 	for hgt, p := range chain {
@@ -246,6 +247,9 @@ func verifyOutput(t *testing.T, out string, params *chaincfg.Params, magic [4]by
 					res.spentClasses[class]++
 					if err := checkReveal(u.script, txin); err != nil {
 						t.Fatalf("height %d tx %v input %d (%s): %v", hgt, txid, vi, txKinds[txid], err)
+					}
+					if len(tx.TxIn) > 1 {
+						inScripts[txid] = append(inScripts[txid], u.script)
 					}
 					delete(utxos, op)
 					spent[op] = true
@@ -292,6 +296,7 @@ func verifyOutput(t *testing.T, out string, params *chaincfg.Params, magic [4]by
 
 	checkBlocksCSV(t, out, byHash, onBest, recs)
 	checkTruth(t, out, params, utxos)
+	checkMultiOwner(t, out, params, inScripts, txKinds)
 	return res
 }
 
@@ -535,13 +540,14 @@ func checkBlocksCSV(t *testing.T, out string, byHash map[chainhash.Hash]*parsedB
 	}
 }
 
-// checkTruth checks the answer key against the chain's final UTXO set.
-func checkTruth(t *testing.T, out string, params *chaincfg.Params, utxos map[wire.OutPoint]utxoEntry) {
+type owner struct {
+	ent  int
+	kind string
+}
+
+// readOwners returns truth/addresses.csv as address → owner.
+func readOwners(t *testing.T, out string) map[string]owner {
 	t.Helper()
-	type owner struct {
-		ent  int
-		kind string
-	}
 	owners := map[string]owner{}
 	for _, r := range readCSV(t, filepath.Join(out, "truth", "addresses.csv")) {
 		ent, _ := strconv.Atoi(r[1])
@@ -550,13 +556,84 @@ func checkTruth(t *testing.T, out string, params *chaincfg.Params, utxos map[wir
 		}
 		owners[r[0]] = owner{ent, r[2]}
 	}
-	addrOf := func(script []byte) string {
-		_, addrs, _, err := txscript.ExtractPkScriptAddrs(script, params)
-		if err != nil || len(addrs) != 1 {
-			t.Fatalf("cannot decode output script %x: %v", script, err)
-		}
-		return addrs[0].EncodeAddress()
+	return owners
+}
+
+// scriptAddr decodes a single-address output script.
+func scriptAddr(t *testing.T, script []byte, params *chaincfg.Params) string {
+	t.Helper()
+	_, addrs, _, err := txscript.ExtractPkScriptAddrs(script, params)
+	if err != nil || len(addrs) != 1 {
+		t.Fatalf("cannot decode output script %x: %v", script, err)
 	}
+	return addrs[0].EncodeAddress()
+}
+
+// collabKinds are the multi-owner transaction kinds that are not CoinJoins
+// of a known protocol.
+var collabKinds = map[string]bool{"coinjoin_unknown": true, "payjoin": true, "collab_batch": true}
+
+// checkMultiOwner checks that every best-chain transaction whose inputs
+// belong to two or more entities (by truth/addresses.csv) is listed in
+// truth/coinjoins.csv, with the kind txs.csv gives it, and that every
+// collaborative transaction listed there really has inputs of as many
+// entities as it says participants (PayJoins exactly two).
+func checkMultiOwner(t *testing.T, out string, params *chaincfg.Params, inScripts map[chainhash.Hash][][]byte, kinds map[chainhash.Hash]string) {
+	t.Helper()
+	owners := readOwners(t, out)
+	type cj struct {
+		kind  string
+		parts int
+	}
+	listed := map[chainhash.Hash]cj{}
+	for _, r := range readCSV(t, filepath.Join(out, "truth", "coinjoins.csv")) {
+		h, err := chainhash.NewHashFromStr(r[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts, _ := strconv.Atoi(r[4])
+		listed[*h] = cj{r[2], parts}
+		if kinds[*h] != r[2] {
+			t.Fatalf("coinjoins.csv says %v is %s, txs.csv says %q", h, r[2], kinds[*h])
+		}
+	}
+	multi := 0
+	for txid, scripts := range inScripts {
+		ents := map[int]bool{}
+		for _, sc := range scripts {
+			o, ok := owners[scriptAddr(t, sc, params)]
+			if !ok {
+				t.Fatalf("tx %v spends an output with no owner in addresses.csv", txid)
+			}
+			ents[o.ent] = true
+		}
+		c, ok := listed[txid]
+		if len(ents) >= 2 {
+			multi++
+			if !ok {
+				t.Fatalf("tx %v (%s) spends coins of %d entities but is not in coinjoins.csv", txid, kinds[txid], len(ents))
+			}
+		}
+		if ok && collabKinds[c.kind] && len(ents) != c.parts {
+			t.Fatalf("%s %v: inputs of %d entities, coinjoins.csv says %d participants", c.kind, txid, len(ents), c.parts)
+		}
+		if ok && c.kind == "payjoin" && len(ents) != 2 {
+			t.Fatalf("payjoin %v has inputs of %d entities", txid, len(ents))
+		}
+	}
+	for txid, c := range listed {
+		if collabKinds[c.kind] && inScripts[txid] == nil {
+			t.Fatalf("%s %v has a single input", c.kind, txid)
+		}
+	}
+	t.Logf("%d multi-owner transactions, all in coinjoins.csv", multi)
+}
+
+// checkTruth checks the answer key against the chain's final UTXO set.
+func checkTruth(t *testing.T, out string, params *chaincfg.Params, utxos map[wire.OutPoint]utxoEntry) {
+	t.Helper()
+	owners := readOwners(t, out)
+	addrOf := func(script []byte) string { return scriptAddr(t, script, params) }
 	// Every unspent output has an owner; balances per entity match.
 	bal := map[int]int64{}
 	for _, u := range utxos {
