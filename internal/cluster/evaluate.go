@@ -159,8 +159,8 @@ func FamilySweep(ctx context.Context, db *index.DB, truthDir string, base Config
 		}
 		return nil
 	}
-	names := map[coinjoin.Family]string{coinjoin.ProtocolFamilies: "protocol (all five)",
-		coinjoin.GeneralFamilies: "general (all five)", coinjoin.AllFamilies: "all"}
+	names := map[coinjoin.Family]string{coinjoin.ProtocolFamilies: "protocol (all)",
+		coinjoin.GeneralFamilies: "general (all)", coinjoin.AllFamilies: "all"}
 	for _, off := range offs {
 		name := names[off]
 		if name == "" {

@@ -85,36 +85,40 @@ func TestCoSpendGuard(t *testing.T) {
 }
 
 // TestFamiliesOffPrecision is the check that would have caught issue 10 on
-// our own chains: with every protocol detector switched off (every
-// CoinJoin of the chain is then of an "unknown shape"), the general tests
-// alone keep the entities pure; with the general tests off too, the same
+// our own chains: with each detector family switched off in turn (every
+// shape it knows is then of an "unknown shape"), the others keep the
+// entities pure on a chain with unknown coordinators, PayJoins and
+// collaborative batches; with the general families all off, the same
 // chain merges owners, so the test can tell.
 func TestFamiliesOffPrecision(t *testing.T) {
 	out := simtest.Chain(t, 1, 1)
 	db := indextest.Open(t, t.TempDir())
 	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
-	cases := []struct {
-		name string
-		off  coinjoin.Family
-		min  float64 // precision at least
-		max  float64 // precision below (1.01: no bound)
-	}{
-		{"all families", 0, 0.999, 1.01},
-		{"protocol detectors off", coinjoin.ProtocolFamilies, 0.999, 1.01},
-		{"value-structure tests off", coinjoin.FamEqualOutputs | coinjoin.FamDenominations, 0.999, 1.01},
-		{"everything off", coinjoin.AllFamilies, 0, 0.99},
+	update(t, db, Options{})
+	rows, err := FamilySweep(context.Background(), db, out, Config{}, FamilySweeps(), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		cfg := Config{Off: c.off}
-		update(t, db, Options{Config: &cfg, Rebuild: true})
-		ev, err := Evaluate(context.Background(), db, out)
-		if err != nil {
-			t.Fatal(err)
+	if len(rows) != len(FamilySweeps())+1 || rows[0].Off != "none" {
+		t.Fatalf("%d rows, first %q", len(rows), rows[0].Off)
+	}
+	for _, r := range rows {
+		t.Logf("off %-22s precision %.6f recall %.4f refused %d", r.Off, r.Precision, r.Recall, r.Refused)
+		switch r.Off {
+		case "general (all)", "all":
+			if r.Precision >= 0.99 {
+				t.Errorf("off %s: precision %.6f; the chain should need the general tests", r.Off, r.Precision)
+			}
+			if len(r.WorstTxs) == 0 || r.WorstTxs[0].Kind == "" {
+				t.Errorf("off %s: worst false-merge transactions %+v, want them named with their kind", r.Off, r.WorstTxs)
+			}
+		default:
+			if r.Precision < 0.999 {
+				t.Errorf("off %s: precision %.6f, want at least 0.999", r.Off, r.Precision)
+			}
 		}
-		p := ev.Clusters.Precision
-		t.Logf("%s: precision %.6f recall %.4f", c.name, p, ev.Clusters.Recall)
-		if p < c.min || p >= c.max {
-			t.Errorf("%s: precision %.6f, want in [%v, %v)", c.name, p, c.min, c.max)
-		}
+	}
+	if st, _ := ReadStatus(db); st.Config != "multi_input" {
+		t.Errorf("the sweep left the store clustered with %s", st.Config)
 	}
 }

@@ -123,6 +123,10 @@ type Config struct {
 	// across script types on a scale-1 chain and caught nothing the other
 	// tests missed (docs/ACCURACY.md).
 	MaxScripts int
+	// FanEntities: a co-spend whose inputs come from at least this many
+	// entities and that pays at least as many outputs is refused (the fan
+	// test). Default 5.
+	FanEntities int
 }
 
 // on returns the families that run.
@@ -131,7 +135,7 @@ func (c *Config) on() coinjoin.Family { return coinjoin.AllFamilies &^ c.Off }
 // inputRules returns the thresholds of the input-structure tests.
 func (c *Config) inputRules() coinjoin.InputRules {
 	return coinjoin.InputRules{EstablishedSize: c.EstablishedSize, MaxEstablished: c.MaxEstablished,
-		GuardSize: c.GuardSize, MaxScripts: c.MaxScripts}
+		GuardSize: c.GuardSize, MaxScripts: c.MaxScripts, FanEntities: c.FanEntities}
 }
 
 // DefaultConfidence is each change heuristic's default confidence, chosen
@@ -168,6 +172,9 @@ func (c *Config) EnsureDefaults() *Config {
 	if c.MaxScripts == 0 {
 		c.MaxScripts = 3
 	}
+	if c.FanEntities == 0 {
+		c.FanEntities = 5
+	}
 	return c
 }
 
@@ -180,8 +187,8 @@ func (c *Config) String() string {
 	}
 	d := Config{}
 	d.EnsureDefaults()
-	if c.EstablishedSize != d.EstablishedSize || c.MaxEstablished != d.MaxEstablished || c.MaxScripts != d.MaxScripts {
-		fmt.Fprintf(&b, ",established=%d,max_established=%d,max_scripts=%d", c.EstablishedSize, c.MaxEstablished, c.MaxScripts)
+	if c.EstablishedSize != d.EstablishedSize || c.MaxEstablished != d.MaxEstablished || c.MaxScripts != d.MaxScripts || c.FanEntities != d.FanEntities {
+		fmt.Fprintf(&b, ",established=%d,max_established=%d,max_scripts=%d,fan=%d", c.EstablishedSize, c.MaxEstablished, c.MaxScripts, c.FanEntities)
 	}
 	if c.Change == 0 {
 		if c.GuardSize != d.GuardSize {
@@ -358,7 +365,7 @@ func (c *Config) spendEvidence(cand *candidate, spend *coinjoin.Tx) Evidence {
 }
 
 // encode stores the config: <1b change><6× uvarint confidence ‰><uvarint threshold ‰><uvarint guard>
-// <uvarint off><uvarint established><uvarint max established><uvarint max scripts>.
+// <uvarint off><uvarint established><uvarint max established><uvarint max scripts><uvarint fan>.
 func (c *Config) encode() []byte {
 	var e encoding.Encbuf
 	e.PutByte(byte(c.Change))
@@ -371,6 +378,7 @@ func (c *Config) encode() []byte {
 	e.PutUvarint(uint64(c.EstablishedSize))
 	e.PutUvarint(uint64(c.MaxEstablished))
 	e.PutUvarint(uint64(c.MaxScripts))
+	e.PutUvarint(uint64(c.FanEntities))
 	return e.Get()
 }
 
@@ -392,6 +400,9 @@ func (c *Config) decode(b []byte) error {
 	c.EstablishedSize = uint32(d.Uvarint())
 	c.MaxEstablished = int(d.Uvarint())
 	c.MaxScripts = int(d.Uvarint())
+	if d.Len() > 0 { // absent: built before the fan test, which did not run
+		c.FanEntities = int(d.Uvarint())
+	}
 	if d.Err() != nil {
 		return corrupt("config", d.Err())
 	}

@@ -57,7 +57,7 @@ func TestGeneralRules(t *testing.T) {
 		{"whirlpool tx0: one wallet's premix split", mk(ins(address.P2WPKH, 3_000_000, 2_500_000),
 			append(outs(address.P2WPKH, cat(rep(1_000_170, 5), []btc.Amount{42_500, 400_000})...), Out{Type: address.OpReturn, Addr: btc.NoAddr})),
 			NotCoinJoin, Verdict{}},
-		{"tx0 shape without its OP_RETURN", mk(ins(address.P2WPKH, 3_000_000, 2_500_000, 1_000_000),
+		{"tx0 shape without its OP_RETURN", mk(ins(address.P2WPKH, 3_000_000, 2_500_000, 1_000_000, 900_000),
 			outs(address.P2WPKH, cat(rep(1_000_170, 5), []btc.Amount{42_500, 400_000})...)),
 			NotCoinJoin, Verdict{Kind: EqualOutputs, Denomination: 1_000_170, Participants: 5}},
 		{"payout split: 2 in, 6 equal (block 514485's 8e8a04dc)", mk(ins(address.P2PKH, 2_500_000, 1_600_000),
@@ -105,7 +105,18 @@ func TestFamiliesOff(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
-	r := InputRules{EstablishedSize: 2, MaxEstablished: 2, GuardSize: 100, MaxScripts: 2}
+	r := InputRules{EstablishedSize: 2, MaxEstablished: 2, GuardSize: 100, MaxScripts: 2, FanEntities: 5}
+	// Six participants' coins into six equal outputs and six changes; an
+	// exchange paying a batch of distinct amounts from six deposits.
+	round := mk(mixedIns([]address.Type{address.P2WPKH}, seq(20_000_000, 1_000, 6)...),
+		outs(address.P2WPKH, cat(rep(10_000_000, 6), seq(1_234_567, 1_001, 6))...))
+	batch := mk(mixedIns([]address.Type{address.P2WPKH}, seq(20_000_000, 1_000, 6)...),
+		outs(address.P2WPKH, seq(1_234_567, 100_001, 12)...))
+	sameCold := mk(mixedIns([]address.Type{address.P2WPKH}, seq(20_000_000, 1_000, 6)...),
+		outs(address.P2WPKH, cat(rep(10_000_000, 6), seq(1_234_567, 1_001, 1))...))
+	for i := range sameCold.Outs {
+		sameCold.Outs[i].Addr = 99
+	}
 	legacy := mk(mixedIns([]address.Type{address.P2PKH}, 1, 2, 3), nil)
 	three := mk(mixedIns([]address.Type{address.P2PKH, address.P2SH, address.P2WPKH}, 1, 2, 3), nil)
 	nested := mk(mixedIns([]address.Type{address.P2WPKH, address.P2WSH, address.P2SH}, 1, 2, 3), nil)
@@ -124,6 +135,11 @@ func TestJudge(t *testing.T) {
 		{"two large entities, guard off", legacy, InputStructure{Entities: 2, Established: 2, Largest: 400, Second: 100}, AllFamilies &^ FamGuard, 0},
 		{"three script families", three, InputStructure{Entities: 3}, AllFamilies, ScriptMix},
 		{"two script families (segwit v0 and nested)", nested, InputStructure{Entities: 3}, AllFamilies, 0},
+		{"fan: six entities into equal outputs", round, InputStructure{Entities: 6}, AllFamilies, Fan},
+		{"fan off", round, InputStructure{Entities: 6}, AllFamilies &^ FamFan, 0},
+		{"fan: four entities", round, InputStructure{Entities: 4}, AllFamilies, 0},
+		{"batch of distinct amounts from six deposits", batch, InputStructure{Entities: 6}, AllFamilies, 0},
+		{"equal chunks to one cold address", sameCold, InputStructure{Entities: 6}, AllFamilies, 0},
 	}
 	for _, c := range cases {
 		if got := r.Judge(c.tx, c.s, c.on); got != c.want {

@@ -34,7 +34,10 @@ const (
 	// not a detector of shapes, but a family that can be switched off in
 	// the same way.
 	FamGuard
-	numFamilies = 10
+	// FamFan is the fan-in/fan-out test of input structure (InputRules):
+	// inputs from many entities paying many outputs.
+	FamFan
+	numFamilies = 11
 )
 
 // AllFamilies has every family on: the default.
@@ -45,11 +48,11 @@ const AllFamilies Family = 1<<numFamilies - 1
 // hold on shapes nobody catalogued.
 const (
 	ProtocolFamilies = FamWhirlpool | FamWasabi2 | FamWasabi1 | FamJoinMarket | FamGeneric
-	GeneralFamilies  = FamEqualOutputs | FamDenominations | FamInputEntities | FamScriptMix | FamGuard
+	GeneralFamilies  = FamEqualOutputs | FamDenominations | FamInputEntities | FamScriptMix | FamFan | FamGuard
 )
 
 var familyNames = [numFamilies]string{"whirlpool", "wasabi2", "wasabi1", "joinmarket", "generic",
-	"equal_outputs", "denominations", "input_entities", "script_mix", "guard"}
+	"equal_outputs", "denominations", "input_entities", "script_mix", "guard", "fan"}
 
 // Families lists every family in bit order.
 func Families() []Family {
