@@ -3,9 +3,19 @@
 //
 // Update reads the index's transactions in chain order and merges
 // addresses by the co-spend (multi-input) heuristic, skipping CoinJoins
-// (package coinjoin), and, when enabled, by change heuristics whose combined
-// confidence passes a threshold. A change link that would join two large
-// entities is refused and recorded for review (the supercluster guard).
+// (package coinjoin: the protocol detectors and the general tests of value
+// structure), and, when enabled, by change heuristics whose combined
+// confidence passes a threshold. A co-spend is also judged by what the
+// clustering knows before it (coinjoin.InputRules: inputs from more than a
+// few established entities, from all script families, fanning in from
+// many entities to as many partly equal outputs, or joining two entities of
+// guard size); a refused co-spend, like a change link that would join two
+// large entities (the supercluster guard), is recorded with its evidence
+// for review. Every detector family can be switched off (Config.Off), so
+// evaluation can measure the others on shapes they do not know
+// (FamilySweep). Investigators' decisions (overrides.go: reject or accept
+// a transaction, merge or split two addresses) are part of the input, with
+// who and why.
 // Every merge is logged with its transaction, heuristic, evidence and
 // confidence; Explain walks the log to show why two addresses are one
 // entity.
@@ -19,7 +29,8 @@
 // Keyspaces 0x30–0x3A of the store (index.StageCluster): the merge log and
 // its per-address adjacency, the entity of each address and the members of
 // each entity, CoinJoin verdicts per transaction and CoinJoin inputs per
-// address, refused merges, change candidates and the clustering state.
+// address, refused merges, change candidates and the clustering state; and
+// 0x3E, the investigators' decisions, which a rebuild keeps.
 // docs/format/index.md draws them.
 //
 // # Does not touch
@@ -40,7 +51,13 @@
 //	C4. Merges at or after the first stale transaction are undone before
 //	    any new block is clustered.
 //	C5. A change link never joins two entities both at least GuardSize
-//	    large; it is logged as refused instead.
+//	    large; with the guard family on, a co-spend never joins two
+//	    entities that were both at least GuardSize large before it. Each
+//	    is logged as refused instead.
+//	C6. C1 holds with investigators' decisions: a decision about the past
+//	    reclusters from the block it concerns, so the keyspaces 30–3A
+//	    equal those of a fresh Update that had the decision from the
+//	    start.
 //
 // Entity ids, merge order and candidate decisions depend only on the
 // chain: a change candidate is decided when its output is spent (the
