@@ -49,13 +49,14 @@ func parseDate(s string) (time.Time, error) {
 func labelsImport(ctx context.Context, args []string) error {
 	var s storeFlags
 	var format, date string
-	var skipInvalid, noRisk bool
+	var skipInvalid, strict, noRisk bool
 	fs := flag.NewFlagSet("labels import", flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&format, "format", "", "tagpack, actorpack, sdn_csv, address_list or sdn_advanced_xml (default: detected)")
 	fs.StringVar(&date, "date", "", "publication date of a sanctions list whose file does not state it (YYYY-MM-DD)")
 	fs.BoolVar(&noRisk, "no-risk", false, "do not recompute exposure now (sleuth risk update does it later)")
-	fs.BoolVar(&skipInvalid, "skip-invalid", false, "import a TagPack whose only problems are undecodable addresses, leaving those tags out (each is reported)")
+	fs.BoolVar(&strict, "strict", false, "refuse a file with any invalid entry (by default a sound file is imported without its invalid tags or list entries, each reported at file:line)")
+	fs.BoolVar(&skipInvalid, "skip-invalid", false, "accepted for compatibility: skipping invalid entries is now the default (see --strict)")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func labelsImport(ctx context.Context, args []string) error {
 	var results []*label.FileResult
 	var failed []string
 	for _, path := range fs.Args() {
-		r, err := label.ImportFile(ctx, db, path, label.ImportOptions{Format: format, Date: d, SkipInvalid: skipInvalid})
+		r, err := label.ImportFile(ctx, db, path, label.ImportOptions{Format: format, Date: d, Strict: strict && !skipInvalid})
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err

@@ -115,7 +115,7 @@ func TestImportBadFiles(t *testing.T) {
 		if err := os.WriteFile(p, []byte(c.content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := ImportFile(ctx, db, p, ImportOptions{Date: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)})
+		_, err := ImportFile(ctx, db, p, ImportOptions{Date: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Strict: true})
 		if err == nil || !strings.Contains(err.Error(), c.want) || (c.is != nil && !errors.Is(err, c.is)) {
 			t.Errorf("%s: %v, want an error naming %q", c.name, err, c.want)
 		}
@@ -123,10 +123,21 @@ func TestImportBadFiles(t *testing.T) {
 	if st, _ := ReadStats(ctx, db); st.Labels != 0 || len(st.Sources) != 0 {
 		t.Fatalf("refused files stored something: %+v", st)
 	}
+	// Without Strict, a sound pack is imported without its invalid tag,
+	// which is reported at its line; a broken one is still refused whole.
+	r, err := ImportFile(ctx, db, filepath.Join(dir, "wrong_net.yaml"), ImportOptions{})
+	if err != nil || r.Labels != 1 || len(r.Rejected) != 1 || !strings.Contains(r.Rejected[0], "wrong_net.yaml:9") {
+		t.Fatalf("wrong_net.yaml without strict: %+v, %v", r, err)
+	}
+	for _, name := range []string{"broken.yaml", "unknown_category.yaml"} {
+		if _, err := ImportFile(ctx, db, filepath.Join(dir, name), ImportOptions{}); err == nil {
+			t.Fatalf("%s imported without strict", name)
+		}
+	}
 }
 
 // TestImportAllReal imports every real TagPack (the two with undecodable
-// addresses with SkipInvalid), the real ActorPack and the 19 OFAC
+// addresses refused by Strict, then imported without it), the real ActorPack and the 19 OFAC
 // snapshots, and checks the counts and a known tag.
 func TestImportAllReal(t *testing.T) {
 	db := openTest(t)
@@ -139,11 +150,11 @@ func TestImportAllReal(t *testing.T) {
 	start := time.Now()
 	labels, strict, rejected := 0, 0, 0
 	for _, f := range append(packs, snaps...) {
-		r, err := ImportFile(ctx, db, f, ImportOptions{})
+		r, err := ImportFile(ctx, db, f, ImportOptions{Strict: true})
 		if err == nil {
 			strict++
 		} else {
-			r, err = ImportFile(ctx, db, f, ImportOptions{SkipInvalid: true})
+			r, err = ImportFile(ctx, db, f, ImportOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,9 +178,10 @@ func TestImportAllReal(t *testing.T) {
 	}
 	t.Logf("imported 44 packs (%d labels), 3,813 actors and 19 snapshots in %s: %d labels on %d addresses", labels, elapsed, st.Labels, st.Addresses)
 	// 42 packs import as they are; ofac.yaml (a TRON address) and
-	// plustoken.yaml (a bad checksum, a lower-cased address) need
-	// SkipInvalid. The snapshots import (their TRON address is reported).
-	if strict != 42+19 || rejected != 3 || r.Actors != 3813 || labels != 17463 {
+	// plustoken.yaml (a bad checksum, a lower-cased address) need to go
+	// without Strict, and so do the 10 snapshots listing a TRON address
+	// (reported).
+	if strict != 42+9 || rejected != 3+10 || r.Actors != 3813 || labels != 17463 {
 		t.Fatalf("%d files strictly, %d rejected tags, %d actors, %d pack labels", strict, rejected, r.Actors, labels)
 	}
 	vs, err := ShowAddress(ctx, db, "115p7UMMngoj1pMvkpHijcRdfJNXj6LrLn", time.Time{})

@@ -19,8 +19,9 @@ const (
 	pPub     = index.StageLabel + 0x3 // 43 source BE32 date BE64            -> publication (a dated list snapshot)
 	pAdded   = index.StageLabel + 0x4 // 44 import BE32 len(key) key         -> empty: the import first put the address on its source
 	pEntity  = index.StageLabel + 0x5 // 45 entity BE64 addrid BE64          -> empty: labelled indexed addresses by entity
-	pActor   = index.StageLabel + 0x6 // 46 actor id                         -> actor (from ActorPacks)
-	pEnd     = index.StageLabel + 0x7
+	pActor    = index.StageLabel + 0x6 // 46 actor id                         -> actor (from ActorPacks)
+	pIncident = index.StageLabel + 0x7 // 47 incident BE32                    -> Incident (outputs that are a source of a category)
+	pEnd      = index.StageLabel + 0x8
 	keyState = "state"
 )
 

@@ -25,6 +25,9 @@ type Batch struct {
 	Date     time.Time
 	Complete bool
 	Labels   []Label
+	// Incidents are a TagPack's tags on transactions (tx_hash): they
+	// replace the source's incidents like its labels.
+	Incidents []Incident
 }
 
 // Result says what an import did.
@@ -35,6 +38,7 @@ type Result struct {
 	Import    uint32 `json:"import"`
 	Labels    int    `json:"labels"`
 	Added     int    `json:"added"` // addresses this source did not label before
+	Incidents int    `json:"incidents,omitempty"` // a TagPack's transaction tags, stored as incidents
 	Unchanged bool   `json:"unchanged,omitempty"`
 }
 
@@ -188,6 +192,12 @@ func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
 		}
 		res.Labels = len(b.Labels)
 		src.Labels = len(labelled)
+		if b.Kind == "tagpack" {
+			if err := putSourceIncidents(ctx, db, wb, src.ID, b.Incidents); err != nil {
+				return res, fmt.Errorf("%s: %w", b.File, err)
+			}
+			res.Incidents = len(b.Incidents)
+		}
 	}
 	src.File, src.Digest, src.Imported = b.File, b.Digest, time.Now().UTC().Truncate(time.Second)
 	wb.Set(keySource(src.ID), src.encode())

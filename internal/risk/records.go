@@ -16,7 +16,8 @@ const (
 	pState  = index.StageRisk + 0x00 // 50: state
 	pVector = index.StageRisk + 0x02 // 52 outref: exposure vector of an output
 	pAgg    = index.StageRisk + 0x03 // 53 addrid: exposure aggregate of an address
-	pEntity = index.StageRisk + 0x04 // 54 entity: its own categories and the address cited for each
+	pEntity   = index.StageRisk + 0x04 // 54 entity: its own categories and the address cited for each
+	pIncident = index.StageRisk + 0x05 // 55 outref: an incident's output as exposure last applied it
 	pEnd    = index.StageRisk + 0x10 // one past the stage's range
 )
 
@@ -222,6 +223,8 @@ func (a aggregate) merge(c flow) aggregate {
 func keyEntity(root uint64) []byte { return binary.BigEndian.AppendUint64([]byte{pEntity}, root) }
 
 // riskEntity record: <uvarint cats><1B stop><uvarint n> n × (<1B category><uvarint cited addrid>)
+// <uvarint members below the state's bound> (absent in records written
+// before it was stored)
 func (re *riskEntity) encode() []byte {
 	var e encoding.Encbuf
 	e.PutUvarint(uint64(re.cats))
@@ -243,6 +246,9 @@ func (re *riskEntity) encode() []byte {
 			e.PutUvarint(uint64(re.rep[c]))
 		}
 	}
+	if re.hasN {
+		e.PutUvarint(uint64(re.n))
+	}
 	return e.Get()
 }
 
@@ -258,5 +264,38 @@ func (re *riskEntity) decode(b []byte) error {
 			re.rep[c] = a
 		}
 	}
+	if d.Err() == nil && d.Len() > 0 {
+		re.n, re.hasN = uint32(d.Uvarint()), true
+	}
 	return d.Err()
+}
+
+// same reports whether two records of one entity describe it alike.
+func (re *riskEntity) same(o *riskEntity) bool {
+	if re.cats != o.cats || re.stop != o.stop || re.n != o.n || !re.hasN || !o.hasN {
+		return false
+	}
+	for c := Category(1); c < nCategories; c++ {
+		if re.cats&(1<<c) != 0 && re.rep[c] != o.rep[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// incident output record (55): <uvarint cats><uvarint source addrid>
+func encodeIncident(x incidentOut) []byte {
+	var e encoding.Encbuf
+	e.PutUvarint(uint64(x.cats))
+	e.PutUvarint(uint64(x.src))
+	return e.Get()
+}
+
+func decodeIncident(b []byte) (incidentOut, error) {
+	d := encoding.Decbuf{B: b}
+	x := incidentOut{cats: uint16(d.Uvarint()), src: btc.AddrID(d.Uvarint())}
+	if d.Err() != nil {
+		return x, corrupt("incident", d.Err())
+	}
+	return x, nil
 }

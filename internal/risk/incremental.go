@@ -1,0 +1,363 @@
+package risk
+
+import (
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// Bounds of an incremental update: past them a rebuild is cheaper than
+// one batch holding the change.
+const (
+	maxAffectedAddrs = 1 << 20 // members of the changed entities
+	maxTouchedTxs    = 1 << 22 // transactions re-read (vectors and aggregates)
+)
+
+// incremental brings the exposure of the transactions already processed
+// (below the state's NextTx, and the standalone ones done) up to a changed
+// attribution without recomputing the rest:
+//
+//  1. The changed entities are those whose record in 54 (categories,
+//     service flag, cited addresses, members below the bound) differs
+//     from the current attribution, and the changed incident outputs those
+//     whose record in 55 differs. Their addresses are affected.
+//  2. Every processed transaction of an affected address, the spender of
+//     every changed incident output and every processed standalone
+//     transaction (whose spends the index does not record, X4) is
+//     recomputed in transaction order; when an output's vector changes,
+//     the transaction spending it is queued too, so changes propagate
+//     forward along the spends only as far as they reach.
+//  3. Every output address of a recomputed transaction, and its input
+//     addresses when it paid an affected address, gets its aggregate
+//     recomputed from all of its transactions.
+//
+// The result equals a rebuild (R1): a vector depends only on the
+// transaction's inputs (their entities, vectors and incidents), and an
+// aggregate is an order-independent sum over the address's transactions.
+// Everything is written in one batch with the state, so an interrupted
+// update leaves the store as it was. ok is false, with the reason, when
+// the change is too large for that (the caller rebuilds).
+func (e *engine) incremental(ctx context.Context) (ok bool, why string, err error) {
+	oldEnts, oldInc, ok, err := e.storedAttribution(ctx)
+	if err != nil || !ok {
+		return false, "no per-entity record of the previous attribution", err
+	}
+	bound := e.st.Bound
+	// 1. What changed.
+	var roots []uint32
+	for r, re := range e.ents {
+		if btc.AddrID(r) >= bound {
+			continue
+		}
+		cur := *re
+		cur.n, cur.hasN = e.membersBelow(r, bound), true
+		if old, ok := oldEnts[r]; !ok || !old.same(&cur) {
+			roots = append(roots, r)
+		}
+	}
+	for r := range oldEnts {
+		if _, ok := e.ents[r]; !ok && btc.AddrID(r) < bound {
+			roots = append(roots, r)
+		}
+	}
+	var refs []btc.OutRef
+	for ref, x := range e.inc {
+		if oldInc[ref] != x {
+			refs = append(refs, ref)
+		}
+	}
+	for ref := range oldInc {
+		if _, ok := e.inc[ref]; !ok {
+			refs = append(refs, ref)
+		}
+	}
+	affected := map[btc.AddrID]bool{}
+	for _, r := range roots {
+		if uint64(r) >= uint64(e.f.Len()) {
+			continue
+		}
+		e.f.Members(e.f.Find(r), func(m uint32) bool {
+			affected[btc.AddrID(m)] = true
+			return len(affected) <= maxAffectedAddrs
+		})
+		if len(affected) > maxAffectedAddrs {
+			return false, fmt.Sprintf("more than %d addresses affected", maxAffectedAddrs), nil
+		}
+	}
+	e.sum.Incremental = true
+	e.sum.Changed = len(roots) + len(refs)
+	e.sum.Affected = len(affected)
+
+	// 2. Recompute vectors forward from the seeds.
+	q := &txQueue{queued: map[btc.TxNum]bool{}}
+	for a := range affected {
+		if err := e.db.AddrTxNums(a, func(n btc.TxNum) bool {
+			if e.processed(n) {
+				q.add(n)
+			}
+			return len(q.queued) <= maxTouchedTxs
+		}); err != nil {
+			return false, "", err
+		}
+	}
+	for _, ref := range refs {
+		if err := e.queueSpender(q, ref); err != nil {
+			return false, "", err
+		}
+	}
+	if len(roots)+len(refs) > 0 {
+		for i := btc.TxNum(0); i < btc.TxNum(e.st.DetachedDone); i++ {
+			q.add(index.DetachedBase + i)
+		}
+	}
+	e.b = e.db.NewStageBatch()
+	defer func() {
+		e.b.Close()
+		e.b = nil
+	}()
+	e.upd = map[btc.OutRef]vector{}
+	e.since = btc.TxNum(math.MaxUint64) // every vector is in the store (or upd)
+	dirty := map[btc.AddrID]bool{}
+	var tx coinjoin.Tx
+	for q.Len() > 0 {
+		if len(q.queued) > maxTouchedTxs {
+			return false, fmt.Sprintf("more than %d transactions to recompute", maxTouchedTxs), nil
+		}
+		n := heap.Pop(q).(btc.TxNum)
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, "", err
+			}
+		}
+		if err := e.db.ReadTx(n, &tx); err != nil {
+			return false, "", err
+		}
+		e.sum.Recomputed++
+		// What the outputs' addresses received may change; what the
+		// inputs' addresses sent (direct only) only when an output's
+		// entity changed.
+		payee := false
+		for _, o := range tx.Outs {
+			if o.Addr != btc.NoAddr {
+				dirty[o.Addr] = true
+				payee = payee || affected[o.Addr]
+			}
+		}
+		for _, in := range tx.Ins {
+			if in.Addr != btc.NoAddr && payee {
+				dirty[in.Addr] = true
+			}
+		}
+		if err := e.revector(q, &tx); err != nil {
+			return false, "", err
+		}
+	}
+
+	// 3. Recompute the aggregates of every address those transactions
+	// touched.
+	txs := map[btc.TxNum]bool{}
+	for a := range dirty {
+		if err := e.db.AddrTxNums(a, func(n btc.TxNum) bool {
+			if e.processed(n) {
+				txs[n] = true
+			}
+			return len(txs) <= maxTouchedTxs
+		}); err != nil {
+			return false, "", err
+		}
+		if len(txs) > maxTouchedTxs {
+			return false, fmt.Sprintf("more than %d transactions to re-aggregate", maxTouchedTxs), nil
+		}
+	}
+	order := make([]btc.TxNum, 0, len(txs))
+	for n := range txs {
+		order = append(order, n)
+	}
+	slices.Sort(order)
+	e.only = dirty
+	e.aggs = make(map[btc.AddrID]aggregate, len(dirty))
+	for a := range dirty {
+		e.aggs[a] = aggregate{}
+	}
+	for i, n := range order {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, "", err
+			}
+		}
+		if err := e.db.ReadTx(n, &tx); err != nil {
+			return false, "", err
+		}
+		total, anyRisk, err := e.inputs(&tx)
+		if err != nil {
+			return false, "", err
+		}
+		if total <= 0 {
+			continue
+		}
+		if anyRisk {
+			vec, mixes := e.vector(&tx, total)
+			if len(vec) > 0 {
+				if err := e.received(&tx, total, vec, &mixes); err != nil {
+					return false, "", err
+				}
+			}
+		}
+		if err := e.sent(&tx, total); err != nil {
+			return false, "", err
+		}
+	}
+	e.sum.Reaggregated = uint64(len(order))
+	e.sum.Addresses += uint64(len(e.aggs))
+	e.putAggregates()
+	e.only, e.upd, e.aggs = nil, nil, nil
+
+	// The attribution these records now reflect, and the state.
+	e.putAttribution(e.b, bound)
+	e.st.Fingerprint = e.fingerprint(bound)
+	e.b.Set([]byte{pState}, e.st.encode())
+	if err := e.b.Commit(); err != nil {
+		return false, "", fmt.Errorf("risk: incremental update: %w", err)
+	}
+	e.log.Info("exposure updated incrementally", "changed", e.sum.Changed, "affected_addresses", len(affected),
+		"recomputed_txs", e.sum.Recomputed, "reaggregated_txs", len(order), "addresses", len(dirty))
+	return true, "", nil
+}
+
+// processed reports whether transaction n has exposure computed.
+func (e *engine) processed(n btc.TxNum) bool {
+	if n >= index.DetachedBase {
+		return n-index.DetachedBase < btc.TxNum(e.st.DetachedDone)
+	}
+	return n < e.st.NextTx
+}
+
+// queueSpender queues the processed transaction that spends ref, if any.
+func (e *engine) queueSpender(q *txQueue, ref btc.OutRef) error {
+	in, ok, err := e.db.SpentBy(ref)
+	if err != nil || !ok {
+		return err
+	}
+	if n := in.Tx(); e.processed(n) {
+		q.add(n)
+	}
+	return nil
+}
+
+// revector recomputes the vector of tx's outputs; when it differs from
+// the stored one it is rewritten and the outputs' spenders are queued.
+func (e *engine) revector(q *txQueue, tx *coinjoin.Tx) error {
+	total, anyRisk, err := e.inputs(tx)
+	if err != nil || total <= 0 {
+		return err
+	}
+	var vec vector
+	if anyRisk {
+		vec, _ = e.vector(tx, total)
+	}
+	first := -1
+	for j, o := range tx.Outs {
+		if carries(o) {
+			first = j
+			break
+		}
+	}
+	if first < 0 {
+		return nil
+	}
+	old, err := e.vectorOf(btc.MakeOutRef(tx.Num, uint32(first)))
+	if err != nil {
+		return err
+	}
+	if slices.Equal(old, vec) {
+		return nil
+	}
+	var val []byte
+	if len(vec) > 0 {
+		e.enc.Reset()
+		vec.encode(&e.enc)
+		val = slices.Clone(e.enc.Get())
+	}
+	for j, o := range tx.Outs {
+		if !carries(o) {
+			continue
+		}
+		ref := btc.MakeOutRef(tx.Num, uint32(j))
+		e.upd[ref] = vec
+		if vec == nil {
+			e.b.Delete(key64(pVector, uint64(ref)))
+		} else {
+			e.b.Set(key64(pVector, uint64(ref)), val)
+		}
+		if err := e.queueSpender(q, ref); err != nil {
+			return err
+		}
+	}
+	e.sum.Revectored++
+	return nil
+}
+
+// storedAttribution reads keyspaces 54 and 55: the attribution the stored
+// exposure reflects. ok is false when a record predates the member counts.
+func (e *engine) storedAttribution(ctx context.Context) (map[uint32]riskEntity, map[btc.OutRef]incidentOut, bool, error) {
+	ents := map[uint32]riskEntity{}
+	ok := true
+	err := e.db.StageScan(ctx, []byte{pEntity}, []byte{pEntity + 1}, func(k, v []byte) (bool, error) {
+		if len(k) != 9 {
+			return false, corrupt("entity key", fmt.Errorf("length %d", len(k)))
+		}
+		var re riskEntity
+		if err := re.decode(v); err != nil {
+			return false, corrupt("entity", err)
+		}
+		ok = ok && re.hasN
+		ents[uint32(binary.BigEndian.Uint64(k[1:]))] = re
+		return true, nil
+	})
+	if err != nil || !ok {
+		return nil, nil, false, err
+	}
+	inc := map[btc.OutRef]incidentOut{}
+	err = e.db.StageScan(ctx, []byte{pIncident}, []byte{pIncident + 1}, func(k, v []byte) (bool, error) {
+		if len(k) != 9 {
+			return false, corrupt("incident key", fmt.Errorf("length %d", len(k)))
+		}
+		x, err := decodeIncident(v)
+		if err != nil {
+			return false, err
+		}
+		inc[btc.OutRef(binary.BigEndian.Uint64(k[1:]))] = x
+		return true, nil
+	})
+	return ents, inc, err == nil, err
+}
+
+// txQueue is a min-heap of transaction numbers, each queued once.
+type txQueue struct {
+	h      []btc.TxNum
+	queued map[btc.TxNum]bool
+}
+
+func (q *txQueue) add(n btc.TxNum) {
+	if !q.queued[n] {
+		q.queued[n] = true
+		heap.Push(q, n)
+	}
+}
+
+func (q *txQueue) Len() int           { return len(q.h) }
+func (q *txQueue) Less(i, j int) bool { return q.h[i] < q.h[j] }
+func (q *txQueue) Swap(i, j int)      { q.h[i], q.h[j] = q.h[j], q.h[i] }
+func (q *txQueue) Push(x any)         { q.h = append(q.h, x.(btc.TxNum)) }
+func (q *txQueue) Pop() any {
+	n := q.h[len(q.h)-1]
+	q.h = q.h[:len(q.h)-1]
+	return n
+}
