@@ -21,7 +21,8 @@ const (
 	pEntity  = index.StageLabel + 0x5 // 45 entity BE64 addrid BE64          -> empty: labelled indexed addresses by entity
 	pActor    = index.StageLabel + 0x6 // 46 actor id                         -> actor (from ActorPacks)
 	pIncident = index.StageLabel + 0x7 // 47 incident BE32                    -> Incident (outputs that are a source of a category)
-	pEnd      = index.StageLabel + 0x8
+	pReported = index.StageLabel + 0x8 // 48 len(key)… address key             -> <uvarint tx bound><uvarint standalone bound>: rescreen reported its txs below these
+	pEnd      = index.StageLabel + 0x9
 	keyState = "state"
 )
 

@@ -32,6 +32,9 @@ func (c Category) String() string {
 	return fmt.Sprintf("category(%d)", uint8(c))
 }
 
+// CategoryNames returns the categories' names in order.
+func CategoryNames() []string { return append([]string(nil), categoryNames[1:]...) }
+
 // ParseCategory returns the category named s.
 func ParseCategory(s string) (Category, error) {
 	for i, n := range categoryNames {
