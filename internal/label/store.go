@@ -37,7 +37,7 @@ type Result struct {
 	Kind      string `json:"kind"`
 	Import    uint32 `json:"import"`
 	Labels    int    `json:"labels"`
-	Added     int    `json:"added"` // addresses this source did not label before
+	Added     int    `json:"added"`               // addresses this source did not label before
 	Incidents int    `json:"incidents,omitempty"` // a TagPack's transaction tags, stored as incidents
 	Unchanged bool   `json:"unchanged,omitempty"`
 }

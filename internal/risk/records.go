@@ -13,12 +13,12 @@ import (
 
 // Keyspaces (docs/format/index.md, "Exposure").
 const (
-	pState  = index.StageRisk + 0x00 // 50: state
-	pVector = index.StageRisk + 0x02 // 52 outref: exposure vector of an output
-	pAgg    = index.StageRisk + 0x03 // 53 addrid: exposure aggregate of an address
+	pState    = index.StageRisk + 0x00 // 50: state
+	pVector   = index.StageRisk + 0x02 // 52 outref: exposure vector of an output
+	pAgg      = index.StageRisk + 0x03 // 53 addrid: exposure aggregate of an address
 	pEntity   = index.StageRisk + 0x04 // 54 entity: its own categories and the address cited for each
 	pIncident = index.StageRisk + 0x05 // 55 outref: an incident's output as exposure last applied it
-	pEnd    = index.StageRisk + 0x10 // one past the stage's range
+	pEnd      = index.StageRisk + 0x10 // one past the stage's range
 )
 
 var errCorrupt = errors.New("risk: corrupt record")
