@@ -201,3 +201,141 @@ func TestImportAllReal(t *testing.T) {
 		t.Fatalf("actor lazarusgroup: %+v, %v", a, err)
 	}
 }
+
+// TestOFACPackIsSanction: GraphSense's ofac.yaml declares category "user",
+// but its source is OFAC's SDN list: every one of its Bitcoin tags lands
+// as a sanction that defines the entity, as an OFAC list import does.
+// Its TRON address is reported at its line and left out.
+func TestOFACPackIsSanction(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	path := need(t, "graphsense-tagpacks/packs/ofac.yaml")
+	if _, err := ImportFile(ctx, db, path, ImportOptions{Strict: true}); err == nil {
+		t.Fatal("strict import of a pack with another chain's address succeeded")
+	}
+	r, err := ImportFile(ctx, db, path, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rejected) != 1 || !strings.Contains(r.Rejected[0], "ofac.yaml:") {
+		t.Fatalf("rejected: %q", r.Rejected)
+	}
+	st, err := ReadStats(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 572 tags: 385 with currency BTC (one of them a TRON address), 187
+	// of other chains.
+	if st.ByAbuse["sanction"] != r.Labels || st.ByCategory["user"] != r.Labels || r.Labels != 384 || r.Skipped != 187 {
+		t.Fatalf("%d labels, %d other chains', by abuse %v, by category %v", r.Labels, r.Skipped, st.ByAbuse, st.ByCategory)
+	}
+	vs, err := ShowAddress(ctx, db, "3K35dyL85fR9ht7UgzPfd1gLRRXQtNTqE3", time.Time{})
+	if err != nil || len(vs) != 1 || vs[0].Abuse != "sanction" || !vs[0].ClusterDefiner {
+		t.Fatalf("first tag: %+v, %v", vs, err)
+	}
+	for _, c := range []struct {
+		src  string
+		want bool
+	}{
+		{"https://www.treasury.gov/ofac/downloads/sdnlist.txt", true},
+		{"https://sanctionssearch.ofac.treas.gov/Details.aspx?id=1", true},
+		{"https://ofac.treasury.gov/recent-actions", true},
+		{"https://www.walletexplorer.com", false},
+	} {
+		if SanctionsSource(c.src) != c.want {
+			t.Errorf("SanctionsSource(%q) = %v", c.src, !c.want)
+		}
+	}
+}
+
+// TestPackTxTags: a TagPack's tags on transactions are stored as
+// incidents of its source; a new version of the pack replaces them and
+// removing the source removes them.
+func TestPackTxTags(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	const tx1 = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	const tx2 = "0e3e2357e806b6cdb1f70b54c3a3a17b6714ee1f0e68bebb44a74b1efd512098"
+	dir := t.TempDir()
+	pack := func(name string, txs ...string) string {
+		body := "title: hack\ncreator: tests\nlabel: stolen\nsource: https://example.org/report\ncurrency: BTC\nconfidence: forensic\nabuse: service_hack\ntags:\n- address: 115p7UMMngoj1pMvkpHijcRdfJNXj6LrLn\n"
+		for _, tx := range txs {
+			body += "- tx_hash: " + tx + "\n"
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := pack("hack.yaml", tx1, tx2)
+	r, err := ImportFile(ctx, db, p, ImportOptions{Strict: true})
+	if err != nil || r.Incidents != 2 || r.Labels != 1 {
+		t.Fatalf("import: %+v, %v", r, err)
+	}
+	ins, err := Incidents(ctx, db)
+	if err != nil || len(ins) != 2 || ins[0].TxID != tx1 || ins[0].Category != "service_hack" || ins[0].Vout != AllOutputs || ins[0].Name != "stolen" {
+		t.Fatalf("incidents: %+v, %v", ins, err)
+	}
+	own, err := AddIncident(ctx, db, Incident{TxID: tx2, Vout: 1, Category: "theft", Source: "case 9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ImportFile(ctx, db, pack("hack.yaml", tx2), ImportOptions{Strict: true}); err != nil {
+		t.Fatal(err)
+	}
+	if ins, _ = Incidents(ctx, db); len(ins) != 2 || ins[0].ID != own.ID || ins[1].TxID != tx2 || ins[1].Vout != AllOutputs {
+		t.Fatalf("after re-import: %+v", ins)
+	}
+	rm, err := RemoveSource(ctx, db, "hack (hack.yaml)")
+	if err != nil || rm.Incidents != 1 || rm.Labels != 1 {
+		t.Fatalf("remove source: %+v, %v", rm, err)
+	}
+	if ins, _ = Incidents(ctx, db); len(ins) != 1 || ins[0].ID != own.ID {
+		t.Fatalf("after removing the source: %+v", ins)
+	}
+	if _, err := RemoveIncidents(ctx, db, own.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RemoveIncidents(ctx, db, own.ID, ""); !errors.Is(err, ErrNoIncident) {
+		t.Fatalf("removing a removed incident: %v", err)
+	}
+	if _, err := AddIncident(ctx, db, Incident{TxID: "f4184f", Category: "theft", Source: "s"}); err == nil {
+		t.Fatal("short txid accepted")
+	}
+}
+
+// TestRemove: label remove by id, by address and source; counts stay true.
+func TestRemove(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	const a, b = "115p7UMMngoj1pMvkpHijcRdfJNXj6LrLn", "12t9YDPgwueZ9NyMgw519p7AA8isjr6SMw"
+	apply(t, db, &Batch{Kind: "tagpack", Source: "p", File: "p.yaml", Digest: "1", Labels: []Label{{Address: mustKey(t, a), Label: "A"}, {Address: mustKey(t, b), Label: "B"}}})
+	r1, err := AddOwn(ctx, db, a, false, Label{Label: "mine", Category: "exchange", Source: "case", Confidence: 70})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddOwn(ctx, db, b, false, Label{Label: "mine too", Category: "exchange", Source: "case", Confidence: 70}); err != nil {
+		t.Fatal(err)
+	}
+	if rm, err := Remove(ctx, db, RemoveSpec{Import: r1.Import}); err != nil || rm.Labels != 1 || len(rm.Addresses) != 1 || rm.Addresses[0] != a {
+		t.Fatalf("by id: %+v, %v", rm, err)
+	}
+	if rm, err := Remove(ctx, db, RemoveSpec{Address: b, Source: "p"}); err != nil || rm.Labels != 1 {
+		t.Fatalf("by address and source: %+v, %v", rm, err)
+	}
+	if _, err := Remove(ctx, db, RemoveSpec{Address: b, Source: "p"}); !errors.Is(err, ErrNoLabel) {
+		t.Fatalf("again: %v", err)
+	}
+	if _, err := Remove(ctx, db, RemoveSpec{Source: "nope"}); !errors.Is(err, ErrNoLabel) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("unknown source: %v", err)
+	}
+	st, err := ReadStats(ctx, db)
+	if err != nil || st.Labels != 2 || st.Sources[0].Labels != 1 || st.Sources[1].Labels != 1 {
+		t.Fatalf("stats: %+v, %v", st, err)
+	}
+	vs, _ := ShowAddress(ctx, db, b, time.Time{})
+	if len(vs) != 1 || vs[0].Label != "mine too" {
+		t.Fatalf("b's labels: %+v", vs)
+	}
+}
