@@ -166,7 +166,7 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 		res.Actors, res.Source, res.File, res.Kind = n, "actors", path, "actorpack"
 		return res, nil
 	default:
-		list, err := ofac.Parse(path, bytes.NewReader(b), ofac.Format(format))
+		list, err := ofac.ParseWith(path, bytes.NewReader(b), ofac.Format(format), ofac.Options{KeepDamaged: !opts.Strict})
 		if err != nil {
 			return nil, err
 		}
@@ -174,8 +174,13 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 		if !opts.Date.IsZero() {
 			date = opts.Date
 		}
+		// A publication missing a damaged entry is partial: its absence
+		// from it must not end the listing of the address it stood for.
 		batch = &Batch{Kind: "ofac", Source: OFACSource, File: path, Digest: digest, Date: date,
-			Complete: list.Format != ofac.SDNCSV}
+			Complete: list.Format != ofac.SDNCSV && len(list.Damaged) == 0}
+		for _, d := range list.Damaged {
+			res.Rejected = append(res.Rejected, fmt.Sprintf("%s:%d: %q: %v: not imported (the publication counts as partial)", path, d.Line, d.Value, d.Reason))
+		}
 		if opts.Strict && len(list.Truncated)+len(list.Rejected) > 0 {
 			return nil, fmt.Errorf("%s: %d entries are not Bitcoin addresses (cut off or another chain's) and --strict refuses the file; without it they are reported and the rest imported", path, len(list.Truncated)+len(list.Rejected))
 		}

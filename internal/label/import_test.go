@@ -123,9 +123,23 @@ func TestImportBadFiles(t *testing.T) {
 	if st, _ := ReadStats(ctx, db); st.Labels != 0 || len(st.Sources) != 0 {
 		t.Fatalf("refused files stored something: %+v", st)
 	}
-	// Without Strict, a sound pack is imported without its invalid tag,
-	// which is reported at its line; a broken one is still refused whole.
-	r, err := ImportFile(ctx, db, filepath.Join(dir, "wrong_net.yaml"), ImportOptions{})
+	// Without Strict, an OFAC list is imported without its damaged entry,
+	// reported at its line, and counts as partial: it does not end the
+	// listing of the address the entry stood for.
+	apply(t, db, listBatch(t, []string{"12t9YDPgwueZ9NyMgw519p7AA8isjr6SMw"}, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), true))
+	r, err := ImportFile(ctx, db, filepath.Join(dir, "bad_checksum.txt"), ImportOptions{Date: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil || r.Labels != 1 || len(r.Rejected) != 1 || !strings.Contains(r.Rejected[0], "bad_checksum.txt:2") {
+		t.Fatalf("bad_checksum.txt without strict: %+v, %v", r, err)
+	}
+	if st, _ := ReadStats(ctx, db); len(st.Sources) != 1 || len(st.Sources[0].Publications) != 2 {
+		t.Fatalf("after the list: %+v", st)
+	}
+	if vs, err := ShowAddress(ctx, db, "12t9YDPgwueZ9NyMgw519p7AA8isjr6SMw", time.Time{}); err != nil || len(vs) != 1 || vs[0].ListedTo != nil {
+		t.Fatalf("a damaged entry ended a listing: %+v, %v", vs, err)
+	}
+	// A sound pack is imported without its invalid tag, which is reported
+	// at its line; a broken one is still refused whole.
+	r, err = ImportFile(ctx, db, filepath.Join(dir, "wrong_net.yaml"), ImportOptions{})
 	if err != nil || r.Labels != 1 || len(r.Rejected) != 1 || !strings.Contains(r.Rejected[0], "wrong_net.yaml:9") {
 		t.Fatalf("wrong_net.yaml without strict: %+v, %v", r, err)
 	}
