@@ -13,12 +13,24 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
-// Bounds of an incremental update: past them a rebuild is cheaper than
-// one batch holding the change.
-const (
-	maxAffectedAddrs = 1 << 20 // members of the changed entities
-	maxTouchedTxs    = 1 << 22 // transactions re-read (vectors and aggregates)
-)
+// Bounds of an incremental update. It reads each transaction it touches
+// by a point lookup, about 3 times the cost per transaction of a rebuild's
+// sequential scan (docs/BENCHMARKS.md), so past a third of the chain a
+// rebuild is cheaper: the budget of transactions touched (recomputed plus
+// re-aggregated) is a third of those processed, and no less than
+// minTouchBudget (small chains), and the seeds alone may take an eighth.
+const maxAffectedAddrs = 1 << 20 // members of the changed entities
+
+// minTouchBudget is a var so that tests can force the fallback.
+var minTouchBudget = 50_000
+
+// touchBudget returns how many transactions an incremental update may
+// touch in all (vectors and aggregates) and how many seeds it may start
+// from.
+func (e *engine) touchBudget() (all, seeds int) {
+	n := int(e.st.NextTx) + int(e.st.DetachedDone)
+	return max(n/3, minTouchBudget), max(n/8, minTouchBudget/2)
+}
 
 // incremental brings the exposure of the transactions already processed
 // (below the state's NextTx, and the standalone ones done) up to a changed
@@ -96,15 +108,19 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	e.sum.Affected = len(affected)
 
 	// 2. Recompute vectors forward from the seeds.
+	budget, seedBudget := e.touchBudget()
 	q := &txQueue{queued: map[btc.TxNum]bool{}}
 	for a := range affected {
 		if err := e.db.AddrTxNums(a, func(n btc.TxNum) bool {
 			if e.processed(n) {
 				q.add(n)
 			}
-			return len(q.queued) <= maxTouchedTxs
+			return len(q.queued) <= seedBudget
 		}); err != nil {
 			return false, "", err
+		}
+		if len(q.queued) > seedBudget {
+			return false, fmt.Sprintf("more than %d transactions of the changed entities", seedBudget), nil
 		}
 	}
 	for _, ref := range refs {
@@ -121,14 +137,18 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	defer func() {
 		e.b.Close()
 		e.b = nil
+		e.only, e.upd, e.aggs = nil, nil, nil
+		if !ok {
+			e.sum = Summary{Entities: e.sum.Entities, AttribElapsed: e.sum.AttribElapsed}
+		}
 	}()
 	e.upd = map[btc.OutRef]vector{}
 	e.since = btc.TxNum(math.MaxUint64) // every vector is in the store (or upd)
 	dirty := map[btc.AddrID]bool{}
 	var tx coinjoin.Tx
 	for q.Len() > 0 {
-		if len(q.queued) > maxTouchedTxs {
-			return false, fmt.Sprintf("more than %d transactions to recompute", maxTouchedTxs), nil
+		if len(q.queued) > budget {
+			return false, fmt.Sprintf("more than %d transactions to recompute", budget), nil
 		}
 		n := heap.Pop(q).(btc.TxNum)
 		if n%4096 == 0 {
@@ -168,12 +188,12 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 			if e.processed(n) {
 				txs[n] = true
 			}
-			return len(txs) <= maxTouchedTxs
+			return int(e.sum.Recomputed)+len(txs) <= budget
 		}); err != nil {
 			return false, "", err
 		}
-		if len(txs) > maxTouchedTxs {
-			return false, fmt.Sprintf("more than %d transactions to re-aggregate", maxTouchedTxs), nil
+		if int(e.sum.Recomputed)+len(txs) > budget {
+			return false, fmt.Sprintf("more than %d transactions to recompute and re-aggregate", budget), nil
 		}
 	}
 	order := make([]btc.TxNum, 0, len(txs))
@@ -217,7 +237,7 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	e.sum.Reaggregated = uint64(len(order))
 	e.sum.Addresses += uint64(len(e.aggs))
 	e.putAggregates()
-	e.only, e.upd, e.aggs = nil, nil, nil
+	e.only, e.upd = nil, nil
 
 	// The attribution these records now reflect, and the state.
 	e.putAttribution(e.b, bound)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,4 +285,32 @@ func TestIncidentTheft(t *testing.T) {
 	}
 	t.Logf("%d of %d theft-receiving deposits screen as theft after the incidents, %d through peel chains (the rest lie beyond %d hops or below the threshold)",
 		len(got), len(deposits), viaPeel, 5)
+}
+
+// TestIncrementalFallsBack: a change touching more than the budget is
+// abandoned for a rebuild, whose result is still R1's.
+func TestIncrementalFallsBack(t *testing.T) {
+	w := newWorld(t, 5, 0.2)
+	ctx := context.Background()
+	defer func(n int) { minTouchBudget = n }(minTouchBudget)
+	minTouchBudget = 4
+	for _, txid := range theftTxids(t, w.out) {
+		if _, err := label.AddIncident(ctx, w.db, label.Incident{TxID: txid, Vout: label.AllOutputs, Category: "theft", Source: "s"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := Update(ctx, w.db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Rebuilt || sum.Incremental || !strings.Contains(sum.Reason, "more than") {
+		t.Fatalf("not a fallback: %+v", sum)
+	}
+	got := riskDigest(t, w.db)
+	if _, err := Update(ctx, w.db, Options{Rebuild: true}); err != nil {
+		t.Fatal(err)
+	}
+	if riskDigest(t, w.db) != got {
+		t.Fatal("the fallback rebuild differs from a rebuild")
+	}
 }
