@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
@@ -14,7 +16,7 @@ import (
 // runIncident is `sleuth incident add|list|remove|path`.
 func runIncident(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sleuth incident add --category C --txid TXID [--vout N] [--name NAME] [--source S] | list | remove ID|--txid TXID | path ADDRESS [--category C]")
+		return usagef("usage: sleuth incident add --category C --txid TXID [--vout N] [--name NAME] [--source S] | list | remove --id ID|--txid TXID | path ADDRESS [--category C]")
 	}
 	switch args[0] {
 	case "add":
@@ -58,12 +60,14 @@ func incidentAdd(ctx context.Context, args []string) error {
 		return fmt.Errorf("incident %d added, but %w", in.ID, err)
 	}
 	if s.json {
-		return printJSON(struct {
-			label.Incident
-			Exposure *risk.Summary `json:"exposure,omitempty"`
-		}{in, rsum})
+		return printJSONExposure(in, rsum)
 	}
 	fmt.Printf("incident %d: %s of %s\n", in.ID, in.Category, outputs(in))
+	if h, err := btc.ParseHash(in.TxID); err == nil {
+		if _, err := db.TxNum(h); errors.Is(err, index.ErrNotFound) {
+			fmt.Println("the transaction is not in the index yet: exposure flows from it once it is ingested")
+		}
+	}
 	printExposure(rsum)
 	return nil
 }
@@ -99,30 +103,20 @@ func incidentList(ctx context.Context, args []string) error {
 
 func incidentRemove(ctx context.Context, args []string) error {
 	var txid string
+	var id uint
 	var noRisk bool
-	s := &storeFlags{}
-	fs := flag.NewFlagSet("incident remove", flag.ContinueOnError)
-	s.add(fs, true)
-	fs.StringVar(&txid, "txid", "", "remove every incident on this transaction")
-	fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
-	if err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	var id uint64
-	switch {
-	case fs.NArg() == 1:
-		var err error
-		if id, err = strconv.ParseUint(fs.Arg(0), 10, 32); err != nil || id == 0 {
-			return usagef("incident remove: %q is not an incident id (see sleuth incident list)", fs.Arg(0))
-		}
-	case fs.NArg() > 1 || txid == "":
-		return usagef("incident remove: give one incident ID or --txid TXID")
-	}
-	db, err := s.open(true)
+	db, _, s, err := storeCommand("incident remove", args, 0, "--id ID or --txid TXID, no arguments", func(fs *flag.FlagSet) {
+		fs.UintVar(&id, "id", 0, "the incident's id (see sleuth incident list)")
+		fs.StringVar(&txid, "txid", "", "remove every incident on this transaction")
+		fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
+	}, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if (id == 0) == (txid == "") || id > 1<<32-1 {
+		return usagef("incident remove: give --id ID or --txid TXID")
+	}
 	gone, err := label.RemoveIncidents(ctx, db, uint32(id), txid)
 	if err != nil {
 		return err
@@ -132,10 +126,9 @@ func incidentRemove(ctx context.Context, args []string) error {
 		return fmt.Errorf("incidents removed, but %w", err)
 	}
 	if s.json {
-		return printJSON(struct {
-			Removed  []label.Incident `json:"removed"`
-			Exposure *risk.Summary    `json:"exposure,omitempty"`
-		}{gone, rsum})
+		return printJSONExposure(struct {
+			Removed []label.Incident `json:"removed"`
+		}{gone}, rsum)
 	}
 	fmt.Printf("removed %d incidents\n", len(gone))
 	printExposure(rsum)

@@ -154,6 +154,23 @@ func attributionChanged(ctx context.Context, db *index.DB, skip bool) (*risk.Sum
 	return &r, nil
 }
 
+// printJSONExposure prints v (a JSON object) with the exposure update
+// added as "exposure" when there was one.
+func printJSONExposure(v any, sum *risk.Summary) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if sum != nil {
+		m["exposure"] = sum
+	}
+	return printJSON(m)
+}
+
 // printExposure says how exposure followed an attribution change.
 func printExposure(sum *risk.Summary) {
 	switch {
@@ -189,10 +206,7 @@ func printRemoved(ctx context.Context, db *index.DB, s *storeFlags, r label.Remo
 		return fmt.Errorf("labels removed, but %w", err)
 	}
 	if s.json {
-		return printJSON(struct {
-			label.Removed
-			Exposure *risk.Summary `json:"exposure,omitempty"`
-		}{r, rsum})
+		return printJSONExposure(r, rsum)
 	}
 	what := ""
 	if r.Source != "" {
@@ -377,10 +391,7 @@ func runLabel(ctx context.Context, args []string) error {
 		return fmt.Errorf("label added (id %d), but %w", r.Import, err)
 	}
 	if s.json {
-		return printJSON(struct {
-			label.Result
-			Exposure *risk.Summary `json:"exposure,omitempty"`
-		}{r, rsum})
+		return printJSONExposure(r, rsum)
 	}
 	what := "address"
 	if entity {

@@ -27,12 +27,12 @@ func TestAttributionCommands(t *testing.T) {
 	}
 	pack := filepath.Join(work, "case.yaml")
 	// The second tag's address has a bad checksum.
-	os.WriteFile(pack, []byte(`title: Test case
-creator: sleuth tests
-source: case 1
-currency: BTC
-confidence: forensic
+	os.WriteFile(pack, []byte(`title: Attribution case
 is_cluster_definer: true
+confidence: forensic
+currency: BTC
+source: case 3
+creator: sleuth attribution tests
 tags:
 - address: 18SH9vwx24L5cTabfkgtGMjF8A56pD9AUJ
   label: Early wallet
@@ -81,7 +81,7 @@ tags:
 	if code, out, _ := runCLI(t, "incident", "list", "--db", db, "--json"); code != 0 || !strings.Contains(out, hal) || !strings.Contains(out, `"vout": 0`) {
 		t.Fatalf("incident list: %d %s", code, out)
 	}
-	if code, out, errs := runCLI(t, "incident", "remove", "--db", db, "1"); code != 0 || !strings.Contains(out, "removed 1 incidents") {
+	if code, out, errs := runCLI(t, "incident", "remove", "--db", db, "--id", "1"); code != 0 || !strings.Contains(out, "removed 1 incidents") {
 		t.Fatalf("incident remove: exit %d, %s %s", code, out, errs)
 	}
 
@@ -104,10 +104,10 @@ tags:
 		t.Fatalf("second rescreen: %s", out)
 	}
 
-	if code, out, errs := runCLI(t, "labels", "remove-source", "--db", db, "Test case (case.yaml)"); code != 0 || !strings.Contains(out, "removed 1 labels") || !strings.Contains(out, incremental) {
+	if code, out, errs := runCLI(t, "labels", "remove-source", "--db", db, "Attribution case (case.yaml)"); code != 0 || !strings.Contains(out, "removed 1 labels") || !strings.Contains(out, incremental) {
 		t.Fatalf("remove-source: exit %d, %s %s", code, out, errs)
 	}
-	if code, _, errs := runCLI(t, "labels", "remove-source", "--db", db, "Test case (case.yaml)"); code != 1 || !strings.Contains(errs, "no source named") {
+	if code, _, errs := runCLI(t, "labels", "remove-source", "--db", db, "Attribution case (case.yaml)"); code != 1 || !strings.Contains(errs, "no source named") {
 		t.Fatalf("removing a removed source: exit %d, %s", code, errs)
 	}
 }

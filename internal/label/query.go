@@ -351,18 +351,9 @@ func Own(ctx context.Context, db *index.DB) ([]Label, error) {
 	if own == 0 {
 		return out, nil
 	}
-	err = db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, v []byte) (bool, error) {
-		ak, sid, _, err := parseLabelKey(k)
-		if err != nil || sid != own {
-			return err == nil, err
-		}
-		var l Label
-		if err := l.decode(v); err != nil {
-			return false, err
-		}
-		l.Address, l.SourceID = ak, sid
-		out = append(out, l)
-		return true, nil
+	err = eachSourceLabel(ctx, db, own, func(_ []byte, l *Label) error {
+		out = append(out, *l)
+		return nil
 	})
 	return out, err
 }

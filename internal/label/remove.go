@@ -150,24 +150,16 @@ func RemoveSource(ctx context.Context, db *index.DB, name string) (Removed, erro
 	wb := db.NewStageBatch()
 	defer wb.Close()
 	var last []byte
-	err = db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, v []byte) (bool, error) {
-		ak, sid, _, err := parseLabelKey(k)
-		if err != nil || sid != src.ID {
-			return err == nil, err
-		}
-		var l Label
-		if err := l.decode(v); err != nil {
-			return false, err
-		}
+	err = eachSourceLabel(ctx, db, src.ID, func(k []byte, l *Label) error {
 		wb.Delete(slices.Clone(k))
-		wb.Delete(keyAdded(l.Import, ak))
+		wb.Delete(keyAdded(l.Import, l.Address))
 		res.Labels++
-		if kb := ak.Bytes(); !slices.Equal(kb, last) {
+		if kb := l.Address.Bytes(); !slices.Equal(kb, last) {
 			last = slices.Clone(kb)
-			s, _ := address.Encode(ak, db.Network())
+			s, _ := address.Encode(l.Address, db.Network())
 			res.Addresses = append(res.Addresses, s)
 		}
-		return true, nil
+		return nil
 	})
 	if err != nil {
 		return res, err
