@@ -25,7 +25,8 @@
 // → theft). A label that a later complete publication ended (a delisted
 // address) is not a source of exposure. An incident (label.Incident)
 // makes its outputs a source of its category: spending one carries the
-// category in full at hop 1, as spending from a labelled entity does, and
+// category in full at hop 1, as spending from a labelled entity does; the
+// Screener explains such exposure by the incident (via "incident"), and
 // ExposurePath reads back, from the stored vectors, the transactions by
 // which a category reached an address.
 //
