@@ -280,7 +280,7 @@ func labelsStats(ctx context.Context, args []string) error {
 	if s.json {
 		return printJSON(st)
 	}
-	fmt.Printf("%d labels on %d addresses (%d on chain) from %d sources\n", st.Labels, st.Addresses, st.OnChain, len(st.Sources))
+	fmt.Printf("%d labels on %d addresses (%d on chain) from %d sources; %d incidents\n", st.Labels, st.Addresses, st.OnChain, len(st.Sources), st.Incidents)
 	for _, src := range st.Sources {
 		pubs := ""
 		if n := len(src.Publications); n > 0 {

@@ -287,6 +287,9 @@ func TestPackTxTags(t *testing.T) {
 	if err != nil || r.Incidents != 2 || r.Labels != 1 {
 		t.Fatalf("import: %+v, %v", r, err)
 	}
+	if st, err := ReadStats(ctx, db); err != nil || st.Incidents != 2 {
+		t.Fatalf("stats: %+v, %v", st, err)
+	}
 	ins, err := Incidents(ctx, db)
 	if err != nil || len(ins) != 2 || ins[0].TxID != tx1 || ins[0].Category != "service_hack" || ins[0].Vout != AllOutputs || ins[0].Name != "stolen" {
 		t.Fatalf("incidents: %+v, %v", ins, err)

@@ -23,6 +23,7 @@ type Stats struct {
 	OnChain    int            `json:"on_chain"` // labelled addresses the index holds
 	ByCategory map[string]int `json:"by_category"`
 	ByAbuse    map[string]int `json:"by_abuse"`
+	Incidents  int            `json:"incidents"` // transactions marked as sources (sleuth incident, TagPack tx tags)
 }
 
 // SourceStats is one source in Stats.
@@ -67,6 +68,9 @@ func ReadStats(ctx context.Context, db *index.DB) (*Stats, error) {
 		return true, nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := EachIncident(ctx, db, func(*Incident, btc.Hash) error { st.Incidents++; return nil }); err != nil {
 		return nil, err
 	}
 	ids := make([]uint32, 0, len(srcs))
