@@ -176,8 +176,8 @@ func printExposure(sum *risk.Summary) {
 	switch {
 	case sum == nil:
 	case sum.Incremental:
-		fmt.Printf("exposure updated incrementally: %d changed entities or incident outputs, %d addresses affected, %d transactions recomputed (%d changed), %d re-aggregated, %s\n",
-			sum.Changed, sum.Affected, sum.Recomputed, sum.Revectored, sum.Reaggregated, sum.Elapsed.Round(time.Millisecond))
+		fmt.Printf("exposure updated incrementally: %d changed entities or incident outputs, %d addresses affected, %d transactions recomputed (%d changed), %d aggregates updated by difference, %d transactions re-aggregated, %s\n",
+			sum.Changed, sum.Affected, sum.Recomputed, sum.Revectored, sum.Delta, sum.Reaggregated, sum.Elapsed.Round(time.Millisecond))
 	default:
 		printRiskSummary(*sum)
 	}

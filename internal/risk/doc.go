@@ -39,8 +39,9 @@
 // incident outputs whose records in 54 and 55 differ from the current
 // attribution name the transactions to recompute, changes propagate
 // forward along the spends only while vectors change, and the addresses
-// those transactions paid get their aggregates recomputed, all in one
-// batch. A reorg, other options, or a change touching more than the
+// those transactions paid get their aggregates updated by the difference
+// of the old and new flows (or recomputed when that is not exact), all in
+// one batch. A reorg, other options, or a change touching more than the
 // bounds of one batch recompute from scratch.
 //
 // # Owns

@@ -80,6 +80,7 @@ type Summary struct {
 	Recomputed   uint64 `json:"recomputed_txs,omitempty"`
 	Revectored   uint64 `json:"rewritten_txs,omitempty"`
 	Reaggregated uint64 `json:"reaggregated_txs,omitempty"`
+	Delta        int    `json:"delta_addresses,omitempty"` // aggregates updated by the difference alone
 }
 
 // riskEntity is a labelled entity that matters for exposure.
@@ -122,8 +123,9 @@ type engine struct {
 	// Incremental update (incremental.go): upd overlays the vectors it
 	// rewrote (nil: deleted), and only, when set, restricts the flows
 	// recorded to these addresses.
-	upd  map[btc.OutRef]vector
-	only map[btc.AddrID]bool
+	upd   map[btc.OutRef]vector
+	only  map[btc.AddrID]bool
+	fresh map[btc.AddrID]bool // non-nil: aggregates not in aggs start empty, not from the store
 
 	// per-tx scratch
 	w     []float64
@@ -457,7 +459,7 @@ func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
 
 // aggregateOf returns the aggregate of address a for updating.
 func (e *engine) aggregateOf(a btc.AddrID) (aggregate, error) {
-	if agg, ok := e.aggs[a]; ok {
+	if agg, ok := e.aggs[a]; ok || e.fresh != nil {
 		return agg, nil
 	}
 	v, err := e.db.StageGet(key64(pAgg, uint64(a)))

@@ -21,15 +21,20 @@ import (
 // minTouchBudget (small chains), and the seeds alone may take an eighth.
 const maxAffectedAddrs = 1 << 20 // members of the changed entities
 
-// minTouchBudget is a var so that tests can force the fallback.
-var minTouchBudget = 50_000
+// The budget: a share (1/budgetDivisor) of the processed transactions,
+// at least minTouchBudget; vars so that tests can force the fallback.
+var (
+	budgetDivisor  = 3
+	minTouchBudget = 50_000
+)
 
 // touchBudget returns how many transactions an incremental update may
 // touch in all (vectors and aggregates) and how many seeds it may start
-// from.
+// from (3/8 of that).
 func (e *engine) touchBudget() (all, seeds int) {
 	n := int(e.st.NextTx) + int(e.st.DetachedDone)
-	return max(n/3, minTouchBudget), max(n/8, minTouchBudget/2)
+	all = max(n/budgetDivisor, minTouchBudget)
+	return all, all * 3 / 8
 }
 
 // incremental brings the exposure of the transactions already processed
@@ -48,7 +53,13 @@ func (e *engine) touchBudget() (all, seeds int) {
 //     forward along the spends only as far as they reach.
 //  3. Every output address of a recomputed transaction, and its input
 //     addresses when it paid an affected address, gets its aggregate
-//     recomputed from all of its transactions.
+//     updated: the recomputed transactions' flows are computed under the
+//     old attribution and vectors (54, 55 and the store before this
+//     batch) and under the new ones, and the difference applied, when
+//     taking the old flows back is exact (aggregate.remove: the sats
+//     always are, the fewest hops and biggest contribution when they came
+//     from elsewhere); otherwise, or after a clustering change, the
+//     aggregate is recomputed from all of the address's transactions.
 //
 // The result equals a rebuild (R1): a vector depends only on the
 // transaction's inputs (their entities, vectors and incidents), and an
@@ -64,19 +75,23 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	bound := e.st.Bound
 	// 1. What changed.
 	var roots []uint32
+	reclustered := false // an entity's members changed: old flows cannot be recomputed
 	for r, re := range e.ents {
 		if btc.AddrID(r) >= bound {
 			continue
 		}
 		cur := *re
 		cur.n, cur.hasN = e.membersBelow(r, bound), true
-		if old, ok := oldEnts[r]; !ok || !old.same(&cur) {
+		old, ok := oldEnts[r]
+		if !ok || !old.same(&cur) {
 			roots = append(roots, r)
 		}
+		reclustered = reclustered || ok && old.n != cur.n
 	}
 	for r := range oldEnts {
 		if _, ok := e.ents[r]; !ok && btc.AddrID(r) < bound {
 			roots = append(roots, r)
+			reclustered = reclustered || uint64(r) >= uint64(e.f.Len()) || e.f.Find(r) != r
 		}
 	}
 	var refs []btc.OutRef
@@ -137,7 +152,7 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	defer func() {
 		e.b.Close()
 		e.b = nil
-		e.only, e.upd, e.aggs = nil, nil, nil
+		e.only, e.upd, e.aggs, e.fresh = nil, nil, nil, nil
 		if !ok {
 			e.sum = Summary{Entities: e.sum.Entities, AttribElapsed: e.sum.AttribElapsed}
 		}
@@ -145,6 +160,7 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	e.upd = map[btc.OutRef]vector{}
 	e.since = btc.TxNum(math.MaxUint64) // every vector is in the store (or upd)
 	dirty := map[btc.AddrID]bool{}
+	var popped []btc.TxNum
 	var tx coinjoin.Tx
 	for q.Len() > 0 {
 		if len(q.queued) > budget {
@@ -160,6 +176,7 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 			return false, "", err
 		}
 		e.sum.Recomputed++
+		popped = append(popped, n)
 		// What the outputs' addresses received may change; what the
 		// inputs' addresses sent (direct only) only when an output's
 		// entity changed.
@@ -180,8 +197,14 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 		}
 	}
 
-	// 3. Recompute the aggregates of every address those transactions
-	// touched.
+	// 3. Update the aggregates of every address those transactions
+	// touched: by the difference of their old and new flows where that is
+	// exact, else from all of the address's transactions.
+	if !reclustered {
+		if dirty, err = e.reaggregateByDelta(ctx, popped, dirty, oldEnts, oldInc); err != nil {
+			return false, "", err
+		}
+	}
 	txs := map[btc.TxNum]bool{}
 	for a := range dirty {
 		if err := e.db.AddrTxNums(a, func(n btc.TxNum) bool {
@@ -202,7 +225,9 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	}
 	slices.Sort(order)
 	e.only = dirty
-	e.aggs = make(map[btc.AddrID]aggregate, len(dirty))
+	if e.aggs == nil {
+		e.aggs = make(map[btc.AddrID]aggregate, len(dirty))
+	}
 	for a := range dirty {
 		e.aggs[a] = aggregate{}
 	}
@@ -215,28 +240,14 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 		if err := e.db.ReadTx(n, &tx); err != nil {
 			return false, "", err
 		}
-		total, anyRisk, err := e.inputs(&tx)
-		if err != nil {
-			return false, "", err
-		}
-		if total <= 0 {
-			continue
-		}
-		if anyRisk {
-			vec, mixes := e.vector(&tx, total)
-			if len(vec) > 0 {
-				if err := e.received(&tx, total, vec, &mixes); err != nil {
-					return false, "", err
-				}
-			}
-		}
-		if err := e.sent(&tx, total); err != nil {
+		if err := e.flows(&tx); err != nil {
 			return false, "", err
 		}
 	}
 	e.sum.Reaggregated = uint64(len(order))
 	e.sum.Addresses += uint64(len(e.aggs))
 	e.putAggregates()
+	e.fresh = nil
 	e.only, e.upd = nil, nil
 
 	// The attribution these records now reflect, and the state.
@@ -380,4 +391,108 @@ func (q *txQueue) Pop() any {
 	n := q.h[len(q.h)-1]
 	q.h = q.h[:len(q.h)-1]
 	return n
+}
+
+// flows records tx's received and sent flows (of the addresses in e.only).
+func (e *engine) flows(tx *coinjoin.Tx) error {
+	total, anyRisk, err := e.inputs(tx)
+	if err != nil || total <= 0 {
+		return err
+	}
+	if anyRisk {
+		vec, mixes := e.vector(tx, total)
+		if len(vec) > 0 {
+			if err := e.received(tx, total, vec, &mixes); err != nil {
+				return err
+			}
+		}
+	}
+	return e.sent(tx, total)
+}
+
+// txFlows returns, by address of dirty, what the recomputed transactions
+// contributed to its aggregate under the engine's current attribution and
+// vectors (each address's contributions merged).
+func (e *engine) txFlows(popped []btc.TxNum, dirty map[btc.AddrID]bool) (map[btc.AddrID]aggregate, error) {
+	e.only = dirty
+	e.aggs = map[btc.AddrID]aggregate{}
+	e.fresh = map[btc.AddrID]bool{} // start every address from nothing
+	var tx coinjoin.Tx
+	for _, n := range popped {
+		if err := e.db.ReadTx(n, &tx); err != nil {
+			return nil, err
+		}
+		if err := e.flows(&tx); err != nil {
+			return nil, err
+		}
+	}
+	out := e.aggs
+	e.aggs, e.fresh = nil, nil
+	return out, nil
+}
+
+// reaggregateByDelta updates, in e.aggs, the aggregate of each dirty
+// address as stored minus what the recomputed transactions contributed
+// under the old attribution and vectors plus what they contribute now. A
+// sum takes a contribution back exactly, but the fewest hops and the
+// biggest contribution only when they came from elsewhere: an address
+// for which that cannot be told is returned, to be recomputed from all of
+// its transactions.
+func (e *engine) reaggregateByDelta(ctx context.Context, popped []btc.TxNum, dirty map[btc.AddrID]bool,
+	oldEnts map[uint32]riskEntity, oldInc map[btc.OutRef]incidentOut) (map[btc.AddrID]bool, error) {
+	now, err := e.txFlows(popped, dirty)
+	if err != nil {
+		return nil, err
+	}
+	// The old attribution, and the vectors as stored (the batch holds the
+	// new ones).
+	ents, inc, upd := e.ents, e.inc, e.upd
+	e.ents = make(map[uint32]*riskEntity, len(oldEnts))
+	for r := range oldEnts {
+		re := oldEnts[r]
+		e.ents[r] = &re
+	}
+	e.inc, e.upd = oldInc, nil
+	before, err := e.txFlows(popped, dirty)
+	e.ents, e.inc, e.upd = ents, inc, upd
+	if err != nil {
+		return nil, err
+	}
+	rest := map[btc.AddrID]bool{}
+	e.aggs = map[btc.AddrID]aggregate{}
+	for a := range dirty {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		old, cur := before[a], now[a]
+		if slices.Equal(old, cur) {
+			continue // the change left its flows alone
+		}
+		v, err := e.db.StageGet(key64(pAgg, uint64(a)))
+		if err != nil {
+			return nil, err
+		}
+		var agg aggregate
+		if v != nil {
+			if agg, err = decodeAggregate(v); err != nil {
+				return nil, err
+			}
+		}
+		ok := true
+		for _, f := range old {
+			if agg, ok = agg.remove(f); !ok {
+				break
+			}
+		}
+		if !ok {
+			rest[a] = true
+			continue
+		}
+		for _, f := range cur {
+			agg = agg.merge(f)
+		}
+		e.aggs[a] = agg
+	}
+	e.sum.Delta = len(e.aggs)
+	return rest, nil
 }

@@ -295,8 +295,8 @@ func TestIncidentTheft(t *testing.T) {
 func TestIncrementalFallsBack(t *testing.T) {
 	w := newWorld(t, 5, 0.2)
 	ctx := context.Background()
-	defer func(n int) { minTouchBudget = n }(minTouchBudget)
-	minTouchBudget = 4
+	defer func(n, d int) { minTouchBudget, budgetDivisor = n, d }(minTouchBudget, budgetDivisor)
+	minTouchBudget, budgetDivisor = 4, 1<<30
 	for _, txid := range theftTxids(t, w.out) {
 		if _, err := label.AddIncident(ctx, w.db, label.Incident{TxID: txid, Vout: label.AllOutputs, Category: "theft", Source: "s"}); err != nil {
 			t.Fatal(err)

@@ -220,6 +220,34 @@ func (a aggregate) merge(c flow) aggregate {
 	return slices.Insert(a, i, c)
 }
 
+// remove takes contribution c back out of a (the reverse of merge). The
+// sats subtract exactly; ok is false when a's fewest hops or biggest
+// contribution could be c's own (then only a recomputation can tell what
+// is left).
+func (a aggregate) remove(c flow) (aggregate, bool) {
+	s := c.slot()
+	i, found := slices.BinarySearchFunc(a, s, func(f flow, s int) int { return f.slot() - s })
+	if !found {
+		return a, false
+	}
+	f := &a[i]
+	switch {
+	case c.Sats > f.Sats:
+		return a, false
+	case c.Sats == f.Sats:
+		return slices.Delete(a, i, i+1), true // every contribution was c's
+	case c.MinHops <= f.MinHops:
+		return a, false
+	}
+	sameBest := c.Best == f.Best && c.SrcTx == f.SrcTx && c.Src == f.Src && c.BestHops == f.BestHops
+	cBetter := c.Best > f.Best || c.Best == f.Best && (c.SrcTx < f.SrcTx || c.SrcTx == f.SrcTx && (c.Src < f.Src || c.Src == f.Src && c.BestHops < f.BestHops))
+	if sameBest || cBetter {
+		return a, false
+	}
+	f.Sats -= c.Sats
+	return a, true
+}
+
 func keyEntity(root uint64) []byte { return binary.BigEndian.AppendUint64([]byte{pEntity}, root) }
 
 // riskEntity record: <uvarint cats><1B stop><uvarint n> n × (<1B category><uvarint cited addrid>)
