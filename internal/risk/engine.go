@@ -357,6 +357,7 @@ func (e *engine) open(ctx context.Context) error {
 				return err
 			}
 			if !ok {
+				e.sum = Summary{Entities: e.sum.Entities, AttribElapsed: e.sum.AttribElapsed}
 				reason = "labels or labelled entities changed: " + why
 			}
 		}

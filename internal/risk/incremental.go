@@ -153,9 +153,6 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 		e.b.Close()
 		e.b = nil
 		e.only, e.upd, e.aggs, e.fresh = nil, nil, nil, nil
-		if !ok {
-			e.sum = Summary{Entities: e.sum.Entities, AttribElapsed: e.sum.AttribElapsed}
-		}
 	}()
 	e.upd = map[btc.OutRef]vector{}
 	e.since = btc.TxNum(math.MaxUint64) // every vector is in the store (or upd)
