@@ -507,7 +507,11 @@ type contrib struct {
 
 // tx computes the exposure of one transaction's outputs from its inputs
 // and records what its inputs' and outputs' addresses received and sent.
-func (e *engine) tx(tx *coinjoin.Tx) error {
+func (e *engine) tx(tx *coinjoin.Tx) error { return e.flows(tx, true) }
+
+// flows records tx's received and sent flows (of the addresses in e.only,
+// when set), and with store its outputs' vector.
+func (e *engine) flows(tx *coinjoin.Tx, store bool) error {
 	total, anyRisk, err := e.inputs(tx)
 	if err != nil || total <= 0 {
 		return err
@@ -515,7 +519,9 @@ func (e *engine) tx(tx *coinjoin.Tx) error {
 	if anyRisk {
 		vec, mixes := e.vector(tx, total)
 		if len(vec) > 0 {
-			e.putVector(tx, vec)
+			if store {
+				e.putVector(tx, vec)
+			}
 			if err := e.received(tx, total, vec, &mixes); err != nil {
 				return err
 			}

@@ -237,7 +237,7 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 		if err := e.db.ReadTx(n, &tx); err != nil {
 			return false, "", err
 		}
-		if err := e.flows(&tx); err != nil {
+		if err := e.flows(&tx, false); err != nil {
 			return false, "", err
 		}
 	}
@@ -390,23 +390,6 @@ func (q *txQueue) Pop() any {
 	return n
 }
 
-// flows records tx's received and sent flows (of the addresses in e.only).
-func (e *engine) flows(tx *coinjoin.Tx) error {
-	total, anyRisk, err := e.inputs(tx)
-	if err != nil || total <= 0 {
-		return err
-	}
-	if anyRisk {
-		vec, mixes := e.vector(tx, total)
-		if len(vec) > 0 {
-			if err := e.received(tx, total, vec, &mixes); err != nil {
-				return err
-			}
-		}
-	}
-	return e.sent(tx, total)
-}
-
 // txFlows returns, by address of dirty, what the recomputed transactions
 // contributed to its aggregate under the engine's current attribution and
 // vectors (each address's contributions merged).
@@ -419,7 +402,7 @@ func (e *engine) txFlows(popped []btc.TxNum, dirty map[btc.AddrID]bool) (map[btc
 		if err := e.db.ReadTx(n, &tx); err != nil {
 			return nil, err
 		}
-		if err := e.flows(&tx); err != nil {
+		if err := e.flows(&tx, false); err != nil {
 			return nil, err
 		}
 	}
