@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -20,11 +23,13 @@ import (
 
 func runLabels(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sleuth labels import FILE... | show ADDR|ENTITY | stats | export")
+		return usagef("usage: sleuth labels import FILE... | show ADDR|ENTITY | stats | export | remove-source NAME")
 	}
 	switch args[0] {
 	case "import":
 		return labelsImport(ctx, args[1:])
+	case "remove-source":
+		return labelsRemoveSource(ctx, args[1:])
 	case "show":
 		return labelsShow(ctx, args[1:])
 	case "stats":
@@ -32,7 +37,7 @@ func runLabels(ctx context.Context, args []string) error {
 	case "export":
 		return labelsExport(ctx, args[1:])
 	}
-	return usagef("labels %q: want import, show, stats or export", args[0])
+	return usagef("labels %q: want import, show, stats, export or remove-source", args[0])
 }
 
 func parseDate(s string) (time.Time, error) {
@@ -49,13 +54,14 @@ func parseDate(s string) (time.Time, error) {
 func labelsImport(ctx context.Context, args []string) error {
 	var s storeFlags
 	var format, date string
-	var skipInvalid, noRisk bool
+	var skipInvalid, strict, noRisk bool
 	fs := flag.NewFlagSet("labels import", flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&format, "format", "", "tagpack, actorpack, sdn_csv, address_list or sdn_advanced_xml (default: detected)")
 	fs.StringVar(&date, "date", "", "publication date of a sanctions list whose file does not state it (YYYY-MM-DD)")
 	fs.BoolVar(&noRisk, "no-risk", false, "do not recompute exposure now (sleuth risk update does it later)")
-	fs.BoolVar(&skipInvalid, "skip-invalid", false, "import a TagPack whose only problems are undecodable addresses, leaving those tags out (each is reported)")
+	fs.BoolVar(&strict, "strict", false, "refuse a file with any invalid entry (by default a sound file is imported without its invalid tags or list entries, each reported at file:line)")
+	fs.BoolVar(&skipInvalid, "skip-invalid", false, "accepted for compatibility: skipping invalid entries is now the default (see --strict)")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -75,7 +81,7 @@ func labelsImport(ctx context.Context, args []string) error {
 	var results []*label.FileResult
 	var failed []string
 	for _, path := range fs.Args() {
-		r, err := label.ImportFile(ctx, db, path, label.ImportOptions{Format: format, Date: d, SkipInvalid: skipInvalid})
+		r, err := label.ImportFile(ctx, db, path, label.ImportOptions{Format: format, Date: d, Strict: strict && !skipInvalid})
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err
@@ -85,18 +91,9 @@ func labelsImport(ctx context.Context, args []string) error {
 		}
 		results = append(results, r)
 	}
-	if err := label.Refresh(ctx, db); err != nil {
-		return err
-	}
-	// Exposure follows labels: recompute what the new labels reach (a
-	// store never clustered has nothing to expose yet).
-	var rsum *risk.Summary
-	if _, cerr := cluster.ReadStatus(db); cerr == nil && !noRisk && len(results) > 0 {
-		r, err := risk.Update(ctx, db, risk.Options{})
-		if err != nil {
-			return fmt.Errorf("labels imported, but exposure failed (rerun sleuth risk update): %w", err)
-		}
-		rsum = &r
+	rsum, err := attributionChanged(ctx, db, noRisk || len(results) == 0)
+	if err != nil {
+		return fmt.Errorf("labels imported, but %w", err)
 	}
 	if s.json {
 		if err := printJSON(struct {
@@ -117,6 +114,9 @@ func labelsImport(ctx context.Context, args []string) error {
 			if r.Unchanged {
 				what = "unchanged since the last import"
 			}
+			if r.Incidents > 0 {
+				what += fmt.Sprintf(", %d transaction tags as incidents", r.Incidents)
+			}
 			fmt.Printf("%s (%s → %q): %s\n", r.File, r.Format, r.Source, what)
 			for _, w := range r.Rejected {
 				fmt.Printf("  rejected %s\n", w)
@@ -124,9 +124,7 @@ func labelsImport(ctx context.Context, args []string) error {
 			total += r.Labels
 		}
 		fmt.Printf("imported %d of %d files, %d labels in %s\n", len(results), fs.NArg(), total, time.Since(start).Round(time.Millisecond))
-		if rsum != nil {
-			printRiskSummary(*rsum)
-		}
+		printExposure(rsum)
 		if len(results) > 0 {
 			fmt.Println("run 'sleuth rescreen' to find past transactions of newly listed addresses")
 		}
@@ -135,6 +133,90 @@ func labelsImport(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d of %d files not imported (each file is imported whole or not at all):\n%s",
 			len(failed), fs.NArg(), strings.Join(failed, "\n"))
 	}
+	return nil
+}
+
+// attributionChanged brings what depends on labels and incidents up to
+// date before a command returns: the entity index of labels, then exposure
+// (incrementally: only what the change touches), unless skip or the store
+// was never clustered (it has nothing to expose yet).
+func attributionChanged(ctx context.Context, db *index.DB, skip bool) (*risk.Summary, error) {
+	if err := label.Refresh(ctx, db); err != nil {
+		return nil, err
+	}
+	if _, err := cluster.ReadStatus(db); err != nil || skip {
+		return nil, nil
+	}
+	r, err := risk.Update(ctx, db, risk.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("exposure failed (rerun sleuth risk update): %w", err)
+	}
+	return &r, nil
+}
+
+// printJSONExposure prints v (a JSON object) with the exposure update
+// added as "exposure" when there was one.
+func printJSONExposure(v any, sum *risk.Summary) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if sum != nil {
+		m["exposure"] = sum
+	}
+	return printJSON(m)
+}
+
+// printExposure says how exposure followed an attribution change.
+func printExposure(sum *risk.Summary) {
+	switch {
+	case sum == nil:
+	case sum.Incremental:
+		fmt.Printf("exposure updated incrementally: %d changed entities or incident outputs, %d addresses affected, %d transactions recomputed (%d changed), %d aggregates updated by difference, %d transactions re-aggregated, %s\n",
+			sum.Changed, sum.Affected, sum.Recomputed, sum.Revectored, sum.Delta, sum.Reaggregated, sum.Elapsed.Round(time.Millisecond))
+	default:
+		printRiskSummary(*sum)
+	}
+}
+
+func labelsRemoveSource(ctx context.Context, args []string) error {
+	var noRisk bool
+	db, fs, s, err := storeCommand("labels remove-source", args, 1, "one source NAME (as labels stats prints it)", func(fs *flag.FlagSet) {
+		fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
+	}, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := label.RemoveSource(ctx, db, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	return printRemoved(ctx, db, s, r, noRisk)
+}
+
+// printRemoved updates what depends on the removed labels and reports.
+func printRemoved(ctx context.Context, db *index.DB, s *storeFlags, r label.Removed, noRisk bool) error {
+	rsum, err := attributionChanged(ctx, db, noRisk)
+	if err != nil {
+		return fmt.Errorf("labels removed, but %w", err)
+	}
+	if s.json {
+		return printJSONExposure(r, rsum)
+	}
+	what := ""
+	if r.Source != "" {
+		what = fmt.Sprintf(" and source %q", r.Source)
+	}
+	if r.Incidents > 0 {
+		what += fmt.Sprintf(" with %d incidents", r.Incidents)
+	}
+	fmt.Printf("removed %d labels on %d addresses%s\n", r.Labels, len(r.Addresses), what)
+	printExposure(rsum)
 	return nil
 }
 
@@ -198,7 +280,7 @@ func labelsStats(ctx context.Context, args []string) error {
 	if s.json {
 		return printJSON(st)
 	}
-	fmt.Printf("%d labels on %d addresses (%d on chain) from %d sources\n", st.Labels, st.Addresses, st.OnChain, len(st.Sources))
+	fmt.Printf("%d labels on %d addresses (%d on chain) from %d sources; %d incidents\n", st.Labels, st.Addresses, st.OnChain, len(st.Sources), st.Incidents)
 	for _, src := range st.Sources {
 		pubs := ""
 		if n := len(src.Publications); n > 0 {
@@ -248,15 +330,21 @@ func labelsExport(ctx context.Context, args []string) error {
 	return label.Export(ctx, db, w)
 }
 
-// runLabel is `sleuth label add ADDR|ENTITY --category C --label L --source S [--confidence N]`.
+// runLabel is `sleuth label add ADDR|ENTITY --category C --label L --source S [--confidence N]`
+// and `sleuth label remove [ADDRESS] [--id N] [--source S]`.
 func runLabel(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "remove" {
+		return labelRemove(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "add" {
-		return usagef("usage: sleuth label add ADDRESS|ENTITY --category C --label L --source S [--confidence N]")
+		return usagef("usage: sleuth label add ADDRESS|ENTITY --category C --label L --source S [--confidence N] | label remove [ADDRESS] [--id N] [--source S]")
 	}
 	var s storeFlags
 	var l label.Label
 	var conf int
+	var noRisk bool
 	fs := flag.NewFlagSet("label add", flag.ContinueOnError)
+	fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
 	s.add(fs, true)
 	fs.StringVar(&l.Category, "category", "", "concept id: exchange, mixing_service, ransomware, … (the GraphSense concept taxonomy)")
 	fs.StringVar(&l.Label, "label", "", "the label, e.g. \"Yapizon hot wallet\"")
@@ -298,26 +386,63 @@ func runLabel(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := label.Refresh(ctx, db); err != nil {
-		return err
+	rsum, err := attributionChanged(ctx, db, noRisk)
+	if err != nil {
+		return fmt.Errorf("label added (id %d), but %w", r.Import, err)
 	}
 	if s.json {
-		return printJSON(r)
+		return printJSONExposure(r, rsum)
 	}
 	what := "address"
 	if entity {
 		what = "entity of"
 	}
-	fmt.Printf("labelled %s %s %q (%s), import %d\n", what, arg, l.Label, l.Category, r.Import)
+	fmt.Printf("labelled %s %s %q (%s), label id %d (sleuth label remove --id %d takes it back)\n", what, arg, l.Label, l.Category, r.Import, r.Import)
+	printExposure(rsum)
 	return nil
+}
+
+// labelRemove is `sleuth label remove [ADDRESS] [--id N] [--source S]`.
+func labelRemove(ctx context.Context, args []string) error {
+	var spec label.RemoveSpec
+	var id uint
+	var noRisk bool
+	fs := flag.NewFlagSet("label remove", flag.ContinueOnError)
+	var s storeFlags
+	s.add(fs, true)
+	fs.UintVar(&id, "id", 0, "the label id (the import number label add printed)")
+	fs.StringVar(&spec.Source, "source", "", "only labels of this source (its name as labels stats prints it, e.g. investigator)")
+	fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
+	if err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 || (fs.NArg() == 0 && id == 0 && spec.Source == "") {
+		return usagef("label remove: give a label --id, or an ADDRESS with or without --source")
+	}
+	if fs.NArg() == 0 && id == 0 {
+		return usagef("label remove: to remove a whole source use sleuth labels remove-source %q", spec.Source)
+	}
+	spec.Address, spec.Import = fs.Arg(0), uint32(id)
+	db, err := s.open(true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := label.Remove(ctx, db, spec)
+	if err != nil {
+		return err
+	}
+	return printRemoved(ctx, db, &s, r, noRisk)
 }
 
 func runRescreen(ctx context.Context, args []string) error {
 	var s storeFlags
 	var since int64
 	var dry bool
+	var out string
 	fs := flag.NewFlagSet("rescreen", flag.ContinueOnError)
 	s.add(fs, true)
+	fs.StringVar(&out, "out", "", "write the report to this file (default: standard output); the rescreen counts as done only once it is written")
 	fs.Int64Var(&since, "since-import", -1, "screen the addresses added by imports after this one (default: since the last rescreen)")
 	fs.BoolVar(&dry, "dry-run", false, "do not record that these imports were screened")
 	if err := parseInterspersed(fs, args); err != nil {
@@ -331,21 +456,52 @@ func runRescreen(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	r, err := label.Rescreen(ctx, db, since, !dry)
+	r, err := label.Rescreen(ctx, db, since, false)
 	if err != nil {
 		return err
 	}
-	if s.json {
-		return printJSON(r)
+	if err := writeOutput(out, func(w io.Writer) error { return writeRescreen(w, r, s.json) }); err != nil {
+		return fmt.Errorf("rescreen not recorded as done (its report was not written): %w", err)
 	}
-	fmt.Printf("imports %d..%d: %d newly listed addresses, %d of them on chain, %d transactions\n",
-		r.FromImport+1, r.ToImport, r.Addresses, r.OnChain, len(r.Hits))
+	if dry {
+		return nil
+	}
+	return r.Commit(db)
+}
+
+// writeOutput writes through fn to file path (standard output when empty),
+// and returns any error of writing or closing.
+func writeOutput(path string, fn func(io.Writer) error) error {
+	if path == "" {
+		bw := bufio.NewWriter(os.Stdout)
+		return errors.Join(fn(bw), bw.Flush())
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	return errors.Join(fn(bw), bw.Flush(), f.Close())
+}
+
+func writeRescreen(w io.Writer, r *label.RescreenResult, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	if _, err := fmt.Fprintf(w, "imports %d..%d: %d newly listed addresses, %d of them on chain, %d new transactions (%d hits reported by an earlier rescreen left out)\n",
+		r.FromImport+1, r.ToImport, r.Addresses, r.OnChain, r.Transactions, r.Reported); err != nil {
+		return err
+	}
 	for _, h := range r.Hits {
 		when := ""
 		if h.BeforeListing {
 			when = "  BEFORE LISTING (" + optString(h.ListedFrom, "?") + ")"
 		}
-		fmt.Printf("%s  %-8s %s  %-8s %s  %s  %s%s\n", h.Time, optHeight(h.Height), h.TxID, h.Direction, optBTC(h.Value), h.Address, h.Label, when)
+		if _, err := fmt.Fprintf(w, "%s  %-8s %s  %-8s %s  %s  %s%s\n", h.Time, optHeight(h.Height), h.TxID, h.Direction, optBTC(h.Value), h.Address, h.Label, when); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -15,6 +15,11 @@ import (
 // lookupCommand parses a read-only command's flags (the store's, plus any
 // extra ones), checks it got nargs arguments and opens the index.
 func lookupCommand(name string, args []string, nargs int, want string, extra func(*flag.FlagSet)) (*index.DB, *flag.FlagSet, *storeFlags, error) {
+	return storeCommand(name, args, nargs, want, extra, false)
+}
+
+// storeCommand is lookupCommand opening the store for writing when write.
+func storeCommand(name string, args []string, nargs int, want string, extra func(*flag.FlagSet), write bool) (*index.DB, *flag.FlagSet, *storeFlags, error) {
 	s := &storeFlags{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	s.add(fs, true)
@@ -27,7 +32,7 @@ func lookupCommand(name string, args []string, nargs int, want string, extra fun
 	if fs.NArg() != nargs {
 		return nil, nil, nil, usagef("want %s", want)
 	}
-	db, err := s.open(false)
+	db, err := s.open(write)
 	if err != nil {
 		return nil, nil, nil, err
 	}

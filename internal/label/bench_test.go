@@ -16,7 +16,7 @@ func BenchmarkShowAddress(b *testing.B) {
 	packs, _ := filepath.Glob(filepath.Join(need(b, "graphsense-tagpacks/packs"), "*.yaml"))
 	snaps, _ := filepath.Glob(filepath.Join(need(b, "ofac/xbt_history"), "*.txt"))
 	for _, f := range append(packs, snaps...) {
-		if _, err := ImportFile(ctx, db, f, ImportOptions{SkipInvalid: true}); err != nil {
+		if _, err := ImportFile(ctx, db, f, ImportOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

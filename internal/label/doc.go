@@ -14,16 +14,35 @@
 // label. Conflicting labels are all shown, each with source, confidence and
 // via ("address" or "entity"); nothing is silently chosen.
 //
+// A sanctions list is one whatever category its pack declares: a TagPack
+// tag whose source is OFAC's (SanctionsSource) gets abuse "sanction" and
+// defines its entity, as an OFAC list import does. A file whose structure
+// is sound is imported without its invalid entries (a TagPack tag whose
+// address does not decode, an OFAC entry of another chain or cut off),
+// each reported at path:line; ImportOptions.Strict refuses it instead. A
+// structurally broken file is refused whole.
+//
+// Remove and RemoveSource take labels back (by import id, address, source);
+// a label a later complete publication dropped stays, with both dates.
+//
+// Incidents mark the outputs of a transaction (a theft, a ransom payment)
+// as the source of a category before anyone has labelled the
+// perpetrator's addresses: `sleuth incident add`, and TagPack tags on a
+// tx_hash (which belong to their pack's source). Package risk reads them
+// with EachIncident.
+//
 // Rescreen lists the indexed transactions that paid or spent from
 // addresses that imports newly listed, including those made before the
-// listing.
+// listing, leaving out those an earlier rescreen reported; its result
+// counts as done only when the caller commits it (after writing it out).
 //
 // # Owns
 //
-// Keyspaces 0x40–0x45 of the store (index.StageLabel): sources,
+// Keyspaces 0x40–0x48 of the store (index.StageLabel): sources,
 // publications, labels by address key, the import that first added each
-// address, and the labelled members of each entity (a cache rebuilt by
-// Refresh when labels or entities change).
+// address, the labelled members of each entity (a cache rebuilt by
+// Refresh when labels or entities change), actors, incidents (47) and how
+// far rescreen reported each address (48).
 //
 // # Does not touch
 //
@@ -41,4 +60,7 @@
 //	L4. Keyspace 45 is either marked stale in the state or equals the
 //	    entity of every indexed labelled address under the current
 //	    clustering.
+//	L5. Every incident with a TagPack source id names a stored source;
+//	    incident ids only grow (a removed id is never reused while a
+//	    later one exists).
 package label

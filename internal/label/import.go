@@ -30,10 +30,15 @@ type ImportOptions struct {
 	// Date is a sanctions list's publication date when the file does not
 	// state it (a plain list without a date in its name).
 	Date time.Time
-	// SkipInvalid imports a TagPack whose only problems are addresses that
-	// do not decode (a bad checksum, another chain's address), leaving those
-	// tags out and reporting each. Without it such a pack is refused whole.
-	SkipInvalid bool
+	// Strict refuses a file with any invalid entry. Without it, as the
+	// tagpack tool does, a file whose structure is sound is imported
+	// without its invalid entries, each reported at path:line in
+	// FileResult.Rejected: a TagPack tag whose Bitcoin address does not
+	// decode (a bad checksum, another chain's address), an OFAC entry that
+	// is another chain's address or cut off. A structurally broken file
+	// (bad YAML, schema or taxonomy violations, a malformed list) is
+	// refused whole either way.
+	Strict bool
 }
 
 // FileResult says what importing one file did.
@@ -109,8 +114,8 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 		p, err := tagpack.Parse(path, bytes.NewReader(b), tagpack.DefaultTaxonomy())
 		if err != nil {
 			// A pack whose only problems are undecodable addresses comes
-			// back with those tags dropped: imported only when asked.
-			if p == nil || !opts.SkipInvalid {
+			// back with those tags dropped: imported unless strict.
+			if p == nil || opts.Strict {
 				return nil, err
 			}
 			res.Rejected = append(res.Rejected, strings.Split(err.Error(), "\n")...)
@@ -118,6 +123,25 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 		batch = &Batch{Kind: "tagpack", Source: packSource(path, p.Title), File: path, Digest: digest}
 		for i := range p.Tags {
 			t := &p.Tags[i]
+			lastmod := t.LastMod
+			if lastmod.IsZero() {
+				lastmod = p.LastMod
+			}
+			category, abuse, definer := t.Category, t.Abuse, t.IsClusterDefiner
+			if SanctionsSource(t.Source) {
+				// A sanctions authority's list is one whatever category
+				// the pack declares (GraphSense's ofac.yaml says "user").
+				category, abuse, definer = sanctionConcepts(category, abuse)
+			}
+			if t.Network == "BTC" && t.TxHash != "" {
+				cat := abuse
+				if cat == "" {
+					cat = category
+				}
+				batch.Incidents = append(batch.Incidents, Incident{TxID: t.TxHash, Vout: AllOutputs, Category: cat,
+					Name: t.Label, Source: t.Source, Added: lastmod})
+				continue
+			}
 			if t.Network != "BTC" || t.Address == "" {
 				res.Skipped++
 				continue
@@ -126,13 +150,9 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 			if err != nil { // tagpack validated it; a mismatch is a bug, not bad input
 				return nil, fmt.Errorf("%s:%d: %w", path, t.Line, err)
 			}
-			lastmod := t.LastMod
-			if lastmod.IsZero() {
-				lastmod = p.LastMod
-			}
-			batch.Labels = append(batch.Labels, Label{Address: k, Label: t.Label, Category: t.Category, Abuse: t.Abuse,
+			batch.Labels = append(batch.Labels, Label{Address: k, Label: t.Label, Category: category, Abuse: abuse,
 				Actor: t.Actor, Source: t.Source, Confidence: t.ConfidenceLevel, ConfidenceID: t.Confidence,
-				Context: t.Context, ClusterDefiner: t.IsClusterDefiner, ListedFrom: lastmod})
+				Context: t.Context, ClusterDefiner: definer, ListedFrom: lastmod})
 		}
 	case "actorpack":
 		ap, err := tagpack.ParseActorPack(path, bytes.NewReader(b), tagpack.DefaultTaxonomy())
@@ -146,7 +166,7 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 		res.Actors, res.Source, res.File, res.Kind = n, "actors", path, "actorpack"
 		return res, nil
 	default:
-		list, err := ofac.Parse(path, bytes.NewReader(b), ofac.Format(format))
+		list, err := ofac.ParseWith(path, bytes.NewReader(b), ofac.Format(format), ofac.Options{KeepDamaged: !opts.Strict})
 		if err != nil {
 			return nil, err
 		}
@@ -154,8 +174,16 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 		if !opts.Date.IsZero() {
 			date = opts.Date
 		}
+		// A publication missing a damaged entry is partial: its absence
+		// from it must not end the listing of the address it stood for.
 		batch = &Batch{Kind: "ofac", Source: OFACSource, File: path, Digest: digest, Date: date,
-			Complete: list.Format != ofac.SDNCSV}
+			Complete: list.Format != ofac.SDNCSV && len(list.Damaged) == 0}
+		for _, d := range list.Damaged {
+			res.Rejected = append(res.Rejected, fmt.Sprintf("%s:%d: %q: %v: not imported (the publication counts as partial)", path, d.Line, d.Value, d.Reason))
+		}
+		if opts.Strict && len(list.Truncated)+len(list.Rejected) > 0 {
+			return nil, fmt.Errorf("%s: %d entries are not Bitcoin addresses (cut off or another chain's) and --strict refuses the file; without it they are reported and the rest imported", path, len(list.Truncated)+len(list.Rejected))
+		}
 		for _, tr := range list.Truncated {
 			res.Rejected = append(res.Rejected, fmt.Sprintf("%s:%d: cut-off address %q (SDN entry %d %s): not imported", path, tr.Line, tr.Fragment, tr.EntNum, tr.Name))
 		}
@@ -186,6 +214,34 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 	}
 	res.Result = r
 	return res, nil
+}
+
+// sanctionsHosts are where sanctions authorities publish their lists.
+var sanctionsHosts = []string{"treasury.gov/ofac", "ofac.treasury.gov", "ofac.treas.gov", "home.treasury.gov/policy-issues/financial-sanctions"}
+
+// SanctionsSource reports whether a tag's source is a sanctions authority's
+// list (OFAC's SDN list and its search, on any of its hosts).
+func SanctionsSource(source string) bool {
+	s := strings.ToLower(source)
+	for _, h := range sanctionsHosts {
+		if strings.Contains(s, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// sanctionConcepts returns the concepts of a tag from a sanctions list: the
+// abuse becomes "sanction" (when the tag gives another abuse, the category
+// does instead), and a listing defines the entity, as an OFAC list import's
+// does.
+func sanctionConcepts(category, abuse string) (string, string, bool) {
+	switch {
+	case abuse == "" || abuse == "sanction":
+		return category, "sanction", true
+	default:
+		return "sanction", abuse, true
+	}
 }
 
 // packSource names a pack's source: its title and file name (titles repeat

@@ -13,15 +13,17 @@ import (
 
 // Keyspaces (inside index.StageLabel's range). BE = big-endian.
 const (
-	pState   = index.StageLabel + 0x0 // 40                                  -> state
-	pSource  = index.StageLabel + 0x1 // 41 source BE32                      -> Source
-	pLabel   = index.StageLabel + 0x2 // 42 len(key) key source BE32 seq BE32 -> Label (labels of an address)
-	pPub     = index.StageLabel + 0x3 // 43 source BE32 date BE64            -> publication (a dated list snapshot)
-	pAdded   = index.StageLabel + 0x4 // 44 import BE32 len(key) key         -> empty: the import first put the address on its source
-	pEntity  = index.StageLabel + 0x5 // 45 entity BE64 addrid BE64          -> empty: labelled indexed addresses by entity
-	pActor   = index.StageLabel + 0x6 // 46 actor id                         -> actor (from ActorPacks)
-	pEnd     = index.StageLabel + 0x7
-	keyState = "state"
+	pState    = index.StageLabel + 0x0 // 40                                  -> state
+	pSource   = index.StageLabel + 0x1 // 41 source BE32                      -> Source
+	pLabel    = index.StageLabel + 0x2 // 42 len(key) key source BE32 seq BE32 -> Label (labels of an address)
+	pPub      = index.StageLabel + 0x3 // 43 source BE32 date BE64            -> publication (a dated list snapshot)
+	pAdded    = index.StageLabel + 0x4 // 44 import BE32 len(key) key         -> empty: the import first put the address on its source
+	pEntity   = index.StageLabel + 0x5 // 45 entity BE64 addrid BE64          -> empty: labelled indexed addresses by entity
+	pActor    = index.StageLabel + 0x6 // 46 actor id                         -> actor (from ActorPacks)
+	pIncident = index.StageLabel + 0x7 // 47 incident BE32                    -> Incident (outputs that are a source of a category)
+	pReported = index.StageLabel + 0x8 // 48 len(key)… address key             -> <uvarint tx bound><uvarint standalone bound>: rescreen reported its txs below these
+	pEnd      = index.StageLabel + 0x9
+	keyState  = "state"
 )
 
 // Scope says what a label is about.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/encoding"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/tagpack"
 )
@@ -22,6 +23,7 @@ type Stats struct {
 	OnChain    int            `json:"on_chain"` // labelled addresses the index holds
 	ByCategory map[string]int `json:"by_category"`
 	ByAbuse    map[string]int `json:"by_abuse"`
+	Incidents  int            `json:"incidents"` // transactions marked as sources (sleuth incident, TagPack tx tags)
 }
 
 // SourceStats is one source in Stats.
@@ -68,6 +70,9 @@ func ReadStats(ctx context.Context, db *index.DB) (*Stats, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := EachIncident(ctx, db, func(*Incident, btc.Hash) error { st.Incidents++; return nil }); err != nil {
+		return nil, err
+	}
 	ids := make([]uint32, 0, len(srcs))
 	for id := range srcs {
 		ids = append(ids, id)
@@ -111,13 +116,51 @@ type RescreenResult struct {
 	ToImport   uint32 `json:"to_import"`
 	Addresses  int    `json:"addresses"` // newly listed addresses
 	OnChain    int    `json:"on_chain"`  // of which the index holds
-	Hits       []Hit  `json:"hits"`
+	// Transactions counts the distinct transactions among Hits: those no
+	// earlier rescreen reported for the address (an address another source
+	// lists again, or one listed twice in the run, is not news).
+	Transactions int   `json:"transactions"`
+	Reported     int   `json:"already_reported"` // hits left out: an earlier rescreen reported them
+	Hits         []Hit `json:"hits"`
+
+	reported map[string]bool // address keys whose transactions this run reported
+	bound    rescreenBound
+}
+
+// rescreenBound is how far the index reached when an address's
+// transactions were reported (keyspace 48): best-chain transactions below
+// Tx and standalone ones below Detached.
+type rescreenBound struct{ Tx, Detached uint64 }
+
+func keyReported(k address.Key) []byte { return append([]byte{pReported}, k.Bytes()...) }
+
+func (b rescreenBound) covers(n btc.TxNum) bool {
+	if n >= index.DetachedBase {
+		return uint64(n-index.DetachedBase) < b.Detached
+	}
+	return uint64(n) < b.Tx
+}
+
+// reportedBound returns the bound of the last rescreen that reported
+// address k (zero: never).
+func reportedBound(db *index.DB, k address.Key) (rescreenBound, error) {
+	v, err := db.StageGet(keyReported(k))
+	if err != nil || v == nil {
+		return rescreenBound{}, err
+	}
+	d := encoding.Decbuf{B: v}
+	b := rescreenBound{Tx: d.Uvarint(), Detached: d.Uvarint()}
+	if d.Err() != nil {
+		return b, corrupt("rescreen bound", d.Err())
+	}
+	return b, nil
 }
 
 // Rescreen lists every indexed transaction that paid or spent from an
 // address that an import after since added to a source (since < 0: after
-// the last rescreen). With commit, it records that these imports were
-// screened, so the next run starts after them.
+// the last rescreen, leaving out what earlier rescreens reported; an
+// explicit since lists everything again). With commit, it records that
+// these imports were screened (Commit), so the next run starts after them.
 func Rescreen(ctx context.Context, db *index.DB, since int64, commit bool) (*RescreenResult, error) {
 	st, err := readState(db)
 	if err != nil {
@@ -127,7 +170,10 @@ func Rescreen(ctx context.Context, db *index.DB, since int64, commit bool) (*Res
 	if since >= 0 {
 		from = uint32(since)
 	}
-	res := &RescreenResult{FromImport: from, ToImport: st.NextImport - 1, Hits: []Hit{}}
+	tip := db.Tip()
+	res := &RescreenResult{FromImport: from, ToImport: st.NextImport - 1, Hits: []Hit{},
+		reported: map[string]bool{}, bound: rescreenBound{Tx: uint64(tip.NextTx), Detached: uint64(tip.NextDetachedTx)}}
+	txs := map[string]bool{}
 	srcs, err := sources(ctx, db)
 	if err != nil {
 		return nil, err
@@ -147,6 +193,17 @@ func Rescreen(ctx context.Context, db *index.DB, since int64, commit bool) (*Res
 			return false, err
 		}
 		res.OnChain++
+		ks := string(ak.Bytes())
+		if res.reported[ks] {
+			return true, nil // listed by two imports of this run
+		}
+		res.reported[ks] = true
+		var prev rescreenBound
+		if since < 0 {
+			if prev, err = reportedBound(db, ak); err != nil {
+				return false, err
+			}
+		}
 		ls, err := addressLabels(ctx, db, ak)
 		if err != nil {
 			return false, err
@@ -170,6 +227,21 @@ func Rescreen(ctx context.Context, db *index.DB, since int64, commit bool) (*Res
 		}
 		lv := v.view(lab, "address")
 		for _, r := range rows {
+			if prev.Tx > 0 || prev.Detached > 0 {
+				h, err := btc.ParseHash(r.TxID)
+				if err != nil {
+					return false, err
+				}
+				n, err := db.TxNum(h)
+				if err != nil {
+					return false, err
+				}
+				if prev.covers(n) {
+					res.Reported++
+					continue
+				}
+			}
+			txs[r.TxID] = true
 			h := Hit{TxID: r.TxID, Height: r.Height, Time: r.Time, Address: s, Label: lv.Label, List: lv.List,
 				ListedFrom: lv.ListedFrom, Import: imp}
 			if t, err := time.Parse(time.RFC3339, r.Time); err == nil && !lab.ListedFrom.IsZero() {
@@ -193,16 +265,45 @@ func Rescreen(ctx context.Context, db *index.DB, since int64, commit bool) (*Res
 		return nil, err
 	}
 	sort.SliceStable(res.Hits, func(i, j int) bool { return res.Hits[i].Time < res.Hits[j].Time })
-	if commit && res.ToImport > st.Rescreened {
-		st.Rescreened = res.ToImport
-		wb := db.NewStageBatch()
-		defer wb.Close()
-		wb.Set(append([]byte{pState}, keyState...), st.encode())
-		if err := wb.Commit(); err != nil {
+	res.Transactions = len(txs)
+	if commit {
+		if err := res.Commit(db); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// Commit records that the rescreen's imports were screened and its
+// addresses' transactions reported, so the next Rescreen starts after
+// them. Call it only once the result has been delivered: a rescreen whose
+// output could not be written must not count as done.
+func (r *RescreenResult) Commit(db *index.DB) error {
+	wb := db.NewStageBatch()
+	defer wb.Close()
+	var e encoding.Encbuf
+	e.PutUvarint(r.bound.Tx)
+	e.PutUvarint(r.bound.Detached)
+	for ks := range r.reported {
+		k, err := address.KeyFromBytes([]byte(ks))
+		if err != nil {
+			return corrupt("added", err)
+		}
+		wb.Set(keyReported(k), e.Get())
+	}
+	// Re-read the state: imports may have run since the rescreen read it.
+	st, err := readState(db)
+	if err != nil {
+		return err
+	}
+	if r.ToImport > st.Rescreened {
+		st.Rescreened = r.ToImport
+		wb.Set(append([]byte{pState}, keyState...), st.encode())
+	}
+	if err := wb.Commit(); err != nil {
+		return fmt.Errorf("label: record the rescreen: %w", err)
+	}
+	return nil
 }
 
 // ErrCategory is returned for a category or abuse that is not a concept.
@@ -254,18 +355,9 @@ func Own(ctx context.Context, db *index.DB) ([]Label, error) {
 	if own == 0 {
 		return out, nil
 	}
-	err = db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, v []byte) (bool, error) {
-		ak, sid, _, err := parseLabelKey(k)
-		if err != nil || sid != own {
-			return err == nil, err
-		}
-		var l Label
-		if err := l.decode(v); err != nil {
-			return false, err
-		}
-		l.Address, l.SourceID = ak, sid
-		out = append(out, l)
-		return true, nil
+	err = eachSourceLabel(ctx, db, own, func(_ []byte, l *Label) error {
+		out = append(out, *l)
+		return nil
 	})
 	return out, err
 }

@@ -25,6 +25,9 @@ type Batch struct {
 	Date     time.Time
 	Complete bool
 	Labels   []Label
+	// Incidents are a TagPack's tags on transactions (tx_hash): they
+	// replace the source's incidents like its labels.
+	Incidents []Incident
 }
 
 // Result says what an import did.
@@ -34,7 +37,8 @@ type Result struct {
 	Kind      string `json:"kind"`
 	Import    uint32 `json:"import"`
 	Labels    int    `json:"labels"`
-	Added     int    `json:"added"` // addresses this source did not label before
+	Added     int    `json:"added"`               // addresses this source did not label before
+	Incidents int    `json:"incidents,omitempty"` // a TagPack's transaction tags, stored as incidents
 	Unchanged bool   `json:"unchanged,omitempty"`
 }
 
@@ -97,20 +101,11 @@ func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
 	// What the source held before, by address.
 	old := map[string][]Label{}
 	oldKeys := map[string][][]byte{}
-	err = db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, v []byte) (bool, error) {
-		ak, sid, _, err := parseLabelKey(k)
-		if err != nil || sid != src.ID {
-			return err == nil, err
-		}
-		var l Label
-		if err := l.decode(v); err != nil {
-			return false, err
-		}
-		l.Address = ak
-		ks := string(ak.Bytes())
-		old[ks] = append(old[ks], l)
+	err = eachSourceLabel(ctx, db, src.ID, func(k []byte, l *Label) error {
+		ks := string(l.Address.Bytes())
+		old[ks] = append(old[ks], *l)
 		oldKeys[ks] = append(oldKeys[ks], slices.Clone(k))
-		return true, nil
+		return nil
 	})
 	if err != nil {
 		return res, err
@@ -188,6 +183,12 @@ func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
 		}
 		res.Labels = len(b.Labels)
 		src.Labels = len(labelled)
+		if b.Kind == "tagpack" {
+			if err := putSourceIncidents(ctx, db, wb, src.ID, b.Incidents); err != nil {
+				return res, fmt.Errorf("%s: %w", b.File, err)
+			}
+			res.Incidents = len(b.Incidents)
+		}
 	}
 	src.File, src.Digest, src.Imported = b.File, b.Digest, time.Now().UTC().Truncate(time.Second)
 	wb.Set(keySource(src.ID), src.encode())
@@ -197,6 +198,23 @@ func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
 		return res, fmt.Errorf("label: import %s: %w", b.File, err)
 	}
 	return res, nil
+}
+
+// eachSourceLabel calls fn with the key and the label (Address and
+// SourceID set) of every label of source src, in key order.
+func eachSourceLabel(ctx context.Context, db *index.DB, src uint32, fn func(k []byte, l *Label) error) error {
+	return db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, v []byte) (bool, error) {
+		ak, sid, _, err := parseLabelKey(k)
+		if err != nil || sid != src {
+			return err == nil, err
+		}
+		var l Label
+		if err := l.decode(v); err != nil {
+			return false, err
+		}
+		l.Address, l.SourceID = ak, sid
+		return true, fn(k, &l)
+	})
 }
 
 // View is one label as `sleuth labels show` prints it.

@@ -332,7 +332,7 @@ func TestRescreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Addresses != 2 || r.OnChain != 1 || len(r.Hits) < 6 {
+	if r.Addresses != 2 || r.OnChain != 1 || len(r.Hits) < 6 || r.Transactions < 6 || r.Transactions > len(r.Hits) {
 		t.Fatalf("rescreen: %d addresses, %d on chain, %d hits", r.Addresses, r.OnChain, len(r.Hits))
 	}
 	for _, h := range r.Hits {
@@ -348,5 +348,23 @@ func TestRescreen(t *testing.T) {
 	apply(t, db, listBatch(t, []string{a}, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC), true))
 	if r, _ := Rescreen(ctx, db, -1, false); r.Addresses != 0 {
 		t.Fatalf("re-listed address counted as new: %+v", r)
+	}
+	// Another source labelling it is an import that adds it, but its
+	// transactions were reported already: nothing new.
+	apply(t, db, &Batch{Kind: "tagpack", Source: "p", File: "p.yaml", Digest: "1", Labels: []Label{{Address: mustKey(t, a), Label: "early miner", Category: "miner"}}})
+	r, err = Rescreen(ctx, db, -1, false)
+	if err != nil || r.Addresses != 1 || r.Transactions != 0 || len(r.Hits) != 0 || r.Reported < 6 {
+		t.Fatalf("address listed by a second source: %+v, %v", r, err)
+	}
+	// An uncommitted rescreen (its output was not delivered) is not done:
+	// the next run lists the same.
+	if again, err := Rescreen(ctx, db, -1, false); err != nil || again.Addresses != 1 || again.Reported != r.Reported {
+		t.Fatalf("rescreen after an uncommitted one: %+v, %v", again, err)
+	}
+	if err := r.Commit(db); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := Rescreen(ctx, db, -1, false); err != nil || again.Addresses != 0 {
+		t.Fatalf("rescreen after a committed one: %+v, %v", again, err)
 	}
 }

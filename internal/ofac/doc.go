@@ -80,7 +80,11 @@
 //  4. Anything else is damaged (a checksum that fails on a string that is
 //     not cut off, a character no address uses, an empty XML value): the
 //     whole parse fails with an [*Error] wrapping [ErrAddress] and naming
-//     the file and line. A damaged copy is not imported in part.
+//     the file and line. [ParseWith] with [Options.KeepDamaged] instead
+//     collects each in [List.Damaged] and parses on, for a caller that
+//     imports the rest and reports these (package label does, and then
+//     treats the publication as partial, so the damaged string's absence
+//     ends no listing).
 //
 // Rule 2 is the only place the reader guesses, and it guesses only about
 // strings that are already known not to be addresses: nothing is imported

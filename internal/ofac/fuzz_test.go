@@ -44,6 +44,7 @@ func checkParse(t *testing.T, data []byte, f Format) *List {
 	if (l == nil) == (err == nil) {
 		t.Fatalf("O1: Parse returned %v and %v", l, err)
 	}
+	checkKeepDamaged(t, data, f, l, err)
 	if err != nil {
 		var pe *Error
 		if !errors.As(err, &pe) || pe.Path != "fuzz" || pe.Line < 0 {
@@ -56,6 +57,32 @@ func checkParse(t *testing.T, data []byte, f Format) *List {
 	}
 	checkList(t, l)
 	return l
+}
+
+// checkKeepDamaged: with KeepDamaged, a list Parse accepts comes out the
+// same with nothing damaged; a list Parse refuses for a damaged string
+// either comes out with at least one damaged string, each at a line and
+// wrapping ErrAddress, or fails for a format problem.
+func checkKeepDamaged(t *testing.T, data []byte, f Format, strict *List, strictErr error) {
+	l, err := ParseWith("fuzz", bytes.NewReader(data), f, Options{KeepDamaged: true})
+	switch {
+	case strictErr == nil:
+		if err != nil || len(l.Damaged) != 0 || !slices.Equal(pairs(l), pairs(strict)) {
+			t.Fatalf("KeepDamaged on an accepted list: %v, %d damaged", err, len(l.Damaged))
+		}
+	case errors.Is(strictErr, ErrAddress) && err == nil:
+		if len(l.Damaged) == 0 {
+			t.Fatalf("KeepDamaged accepted a list Parse refused (%v) with nothing damaged", strictErr)
+		}
+		for _, d := range l.Damaged {
+			if d.Line < 1 || !errors.Is(d.Reason, ErrAddress) {
+				t.Fatalf("damaged entry %+v", d)
+			}
+		}
+		checkList(t, l)
+	case err != nil && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrAddress):
+		t.Fatalf("KeepDamaged: %v wraps neither sentinel", err)
+	}
 }
 
 // pairs returns the (address, entity) pairs of l, sorted.

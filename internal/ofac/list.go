@@ -17,7 +17,7 @@ const (
 
 // parseAddressList reads a plain list: a JSON array of strings when the
 // first non-blank byte is '[', otherwise one address per line.
-func parseAddressList(path string, r io.Reader) (*List, error) {
+func parseAddressList(path string, r io.Reader, c *collector) (*List, error) {
 	br := bufio.NewReaderSize(r, headSize)
 	head, err := br.Peek(headSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
@@ -27,18 +27,17 @@ func parseAddressList(path string, r io.Reader) (*List, error) {
 		return nil, errAt(path, 0, ErrFormat, "empty file (a failed download?)")
 	}
 	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && (t[0] == '[' || t[0] == '{') {
-		return parseJSONList(path, br)
+		return parseJSONList(path, br, c)
 	}
-	return parseTextList(path, br)
+	return parseTextList(path, br, c)
 }
 
 // parseTextList reads one address per line. Every line must hold an address
 // (after an optional CR of a CRLF line end); the real lists have no blank
 // lines and no comments, so a blank line is an error too.
-func parseTextList(path string, r io.Reader) (*List, error) {
+func parseTextList(path string, r io.Reader, c *collector) (*List, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 256), maxLineBytes)
-	c := newCollector(path)
 	n := 0
 	for sc.Scan() {
 		n++
@@ -66,7 +65,7 @@ func parseTextList(path string, r io.Reader) (*List, error) {
 }
 
 // parseJSONList reads a JSON array of address strings.
-func parseJSONList(path string, r io.Reader) (*List, error) {
+func parseJSONList(path string, r io.Reader, c *collector) (*List, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxListBytes+1))
 	if err != nil {
 		return nil, readErr(path, 0, err)
@@ -93,7 +92,6 @@ func parseJSONList(path string, r io.Reader) (*List, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return nil, errAt(path, lines.at(int(dec.InputOffset())), ErrFormat, "JSON: want an array of strings")
 	}
-	c := newCollector(path)
 	n := 0
 	for dec.More() {
 		start := skipSep(data, int(dec.InputOffset()))

@@ -77,6 +77,18 @@ type List struct {
 	Entries   []Entry
 	Truncated []Truncated
 	Rejected  []Rejected
+	// Damaged holds the damaged strings (rule 4) when ParseWith was asked
+	// to keep going past them (Options.KeepDamaged); Reason wraps
+	// ErrAddress. Otherwise the first one fails the parse.
+	Damaged []Rejected
+}
+
+// Options tune ParseWith. The zero value is Parse's behaviour.
+type Options struct {
+	// KeepDamaged collects damaged XBT strings in List.Damaged, each at
+	// its line, and parses on, instead of failing at the first: for
+	// callers that import the rest of a publication and report these.
+	KeepDamaged bool
 }
 
 // Addresses returns the distinct addresses of l's entries, sorted, as
@@ -241,17 +253,24 @@ func allDigits(b []byte) bool {
 // Parse reads a list of format f from r. path names the file in errors and
 // in List.Path, and its base name may carry the publication date.
 func Parse(path string, r io.Reader, f Format) (*List, error) {
+	return ParseWith(path, r, f, Options{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(path string, r io.Reader, f Format, opts Options) (*List, error) {
 	var (
 		l   *List
 		err error
 	)
+	c := newCollector(path)
+	c.keepDamaged = opts.KeepDamaged
 	switch f {
 	case SDNCSV:
-		l, err = parseSDNCSV(path, r)
+		l, err = parseSDNCSV(path, r, c)
 	case AddressList:
-		l, err = parseAddressList(path, r)
+		l, err = parseAddressList(path, r, c)
 	case SDNAdvancedXML:
-		l, err = parseAdvancedXML(path, r)
+		l, err = parseAdvancedXML(path, r, c)
 	default:
 		return nil, errAt(path, 0, ErrFormat, "unknown format %q", f)
 	}
@@ -285,6 +304,8 @@ type collector struct {
 	path string
 	l    List
 	seen map[entryKey]bool
+	// keepDamaged: record damaged strings in l.Damaged instead of failing.
+	keepDamaged bool
 }
 
 type entryKey struct {
@@ -326,7 +347,12 @@ func (c *collector) judge(e Entry) (verdict, error) {
 		}
 		return isRejected, nil
 	}
-	return isDamaged, &Error{Path: c.path, Line: e.Line, Err: fmt.Errorf("%w: %w", ErrAddress, err)}
+	damaged := &Error{Path: c.path, Line: e.Line, Err: fmt.Errorf("%w: %w", ErrAddress, err)}
+	if c.keepDamaged {
+		c.l.Damaged = append(c.l.Damaged, Rejected{Line: e.Line, Value: e.Address, EntNum: e.EntNum, Name: e.Name, Reason: damaged.Err})
+		return isDamaged, nil
+	}
+	return isDamaged, damaged
 }
 
 // decodes reports whether s is a Bitcoin mainnet address.

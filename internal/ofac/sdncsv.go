@@ -25,14 +25,13 @@ const sdnEmpty = "-0-"
 const xbtLabel = "Digital Currency Address - XBT"
 
 // parseSDNCSV reads a whole SDN.CSV.
-func parseSDNCSV(path string, r io.Reader) (*List, error) {
+func parseSDNCSV(path string, r io.Reader, c *collector) (*List, error) {
 	br := bufio.NewReader(r)
 	if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
 		br.Discard(3)
 	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // checked below, to allow the DOS end-of-file line
-	c := newCollector(path)
 	rows := 0
 	eofLine := 0 // line of a 0x1a record; nothing may follow it
 	for {

@@ -91,11 +91,11 @@ func (pt *party) fullName() string {
 }
 
 // parseAdvancedXML reads sdn_advanced.xml as a stream of tokens.
-func parseAdvancedXML(path string, r io.Reader) (*List, error) {
+func parseAdvancedXML(path string, r io.Reader, c *collector) (*List, error) {
 	p := &advancedParser{
 		path:          path,
 		d:             xml.NewDecoder(errReader{r}),
-		c:             newCollector(path),
+		c:             c,
 		xbtTypes:      map[string]bool{},
 		programTypes:  map[string]bool{},
 		lastNameTypes: map[string]bool{},

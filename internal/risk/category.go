@@ -3,6 +3,8 @@ package risk
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sleuth-forensics/sleuth/internal/tagpack"
 )
 
 // Category is an exposure category. The numeric values are stored on disk:
@@ -29,6 +31,9 @@ func (c Category) String() string {
 	}
 	return fmt.Sprintf("category(%d)", uint8(c))
 }
+
+// CategoryNames returns the categories' names in order.
+func CategoryNames() []string { return append([]string(nil), categoryNames[1:]...) }
 
 // ParseCategory returns the category named s.
 func ParseCategory(s string) (Category, error) {
@@ -79,14 +84,47 @@ var Concepts = map[string]Category{
 	"exchange": Exchange,
 }
 
+// conceptCategory maps a concept id to an exposure category through the
+// GraphSense concept taxonomy: the concept itself if Concepts names it,
+// else its nearest broader concept that does (data_breach → hacking →
+// theft, pyramid_scheme → ponzi_scheme → scam).
+func conceptCategory(id string) (Category, bool) {
+	tax := tagpack.DefaultTaxonomy()
+	for depth := 0; id != "" && depth < 64; depth++ {
+		if c, ok := Concepts[id]; ok {
+			return c, true
+		}
+		cn, ok := tax.Concept(id)
+		if !ok {
+			return 0, false
+		}
+		id = cn.Broader
+	}
+	return 0, false
+}
+
 // categoriesOf returns the categories a label's concepts map to, as bits
 // (1 << Category).
 func categoriesOf(concepts ...string) uint16 {
 	var bits uint16
 	for _, c := range concepts {
-		if cat, ok := Concepts[c]; ok {
+		if cat, ok := conceptCategory(c); ok {
 			bits |= 1 << cat
 		}
 	}
 	return bits
+}
+
+// IncidentCategory returns the categories an incident's category (an
+// exposure category name or a concept id) stands for, as bits, or an error
+// naming the choices.
+func IncidentCategory(s string) (uint16, error) {
+	if c, err := ParseCategory(s); err == nil {
+		return 1 << c, nil
+	}
+	if bits := categoriesOf(s); bits != 0 {
+		return bits, nil
+	}
+	return 0, fmt.Errorf("incident category %q: want one of %s, or a concept of the GraphSense taxonomy that maps to one (service_hack, extortion, …)",
+		s, strings.Join(categoryNames[1:], ", "))
 }

@@ -20,22 +20,41 @@
 // directly to labelled entities (stored sent exposure is direct only;
 // Screener.SentPaths computes indirect sent exposure on demand).
 //
+// Labels map to categories through Concepts and, for concepts it does not
+// name, the GraphSense taxonomy's broader concepts (data_breach → hacking
+// → theft). A label that a later complete publication ended (a delisted
+// address) is not a source of exposure. An incident (label.Incident)
+// makes its outputs a source of its category: spending one carries the
+// category in full at hop 1, as spending from a labelled entity does; the
+// Screener explains such exposure by the incident (via "incident"), and
+// ExposurePath reads back, from the stored vectors, the transactions by
+// which a category reached an address.
+//
 // Update continues from the last processed block when the chain and the
-// labelled entities, as seen by the addresses already processed, are
-// unchanged (a fingerprint in the state); otherwise — a reorg, a label
-// import reaching indexed addresses, a clustering change that moved a seen
-// address into or out of a labelled entity, other options — it recomputes
-// from scratch.
+// labelled entities and incidents, as seen by the addresses already
+// processed, are unchanged (a fingerprint in the state). When only the
+// attribution changed — labels or incidents added or removed, a
+// clustering change that moved a seen address into or out of a labelled
+// entity — it updates incrementally (incremental.go): the entities and
+// incident outputs whose records in 54 and 55 differ from the current
+// attribution name the transactions to recompute, changes propagate
+// forward along the spends only while vectors change, and the addresses
+// those transactions paid get their aggregates updated by the difference
+// of the old and new flows (or recomputed when that is not exact), all in
+// one batch. A reorg, other options, or a change touching more than the
+// bounds of one batch recompute from scratch.
 //
 // # Owns
 //
-// Keyspaces 0x50, 0x52–0x54 of the store (index.StageRisk):
+// Keyspaces 0x50, 0x52–0x55 of the store (index.StageRisk):
 //
 //	50                 state: height, tip, next tx, standalone txs done, fingerprint bound and hash, options
 //	52 outref BE64     exposure vector of an output (only outputs with exposure)
-//	54 entity BE64     a labelled entity's own categories, service flag and cited address per category
+//	54 entity BE64     a labelled entity's own categories, service flag, cited address per
+//	                   category and members below the state's bound
 //	53 addrid BE64     exposure aggregate of an address: per category, direction and kind,
 //	                   sats, fewest hops and the biggest contribution's source
+//	55 outref BE64     an incident's output as exposure applied it: categories, cited address
 //
 // # Does not touch
 //
@@ -45,7 +64,9 @@
 // # Invariants
 //
 //	R1. After Update, keyspaces 50–5F equal those of one Update over the
-//	    same chain, clustering and labels on a fresh store (StageDigest).
+//	    same chain, clustering, labels and incidents on a fresh store
+//	    (StageDigest), whether it continued, updated incrementally or
+//	    rebuilt.
 //	R2. Every stored share is in (0, 1] (parts per billion), every hop
 //	    count in 1..MaxHops, and an address's received exposure per
 //	    category is at most what it received.

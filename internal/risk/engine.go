@@ -70,6 +70,17 @@ type Summary struct {
 	Height        int64         `json:"height"`
 	Elapsed       time.Duration `json:"elapsed_ns"`
 	AttribElapsed time.Duration `json:"attribution_elapsed_ns"` // loading the forest and the labels
+	// An incremental update after an attribution change (incremental.go):
+	// labelled entities and incident outputs that changed, their
+	// addresses, transactions whose vectors were recomputed (and of those,
+	// rewritten) and transactions read to recompute aggregates.
+	Incremental  bool   `json:"incremental,omitempty"`
+	Changed      int    `json:"changed,omitempty"`
+	Affected     int    `json:"affected_addresses,omitempty"`
+	Recomputed   uint64 `json:"recomputed_txs,omitempty"`
+	Revectored   uint64 `json:"rewritten_txs,omitempty"`
+	Reaggregated uint64 `json:"reaggregated_txs,omitempty"`
+	Delta        int    `json:"delta_addresses,omitempty"` // aggregates updated by the difference alone
 }
 
 // riskEntity is a labelled entity that matters for exposure.
@@ -78,6 +89,19 @@ type riskEntity struct {
 	stop    bool                    // a service: exposure does not flow through it
 	rep     [nCategories]btc.AddrID // per category, the labelled address to cite
 	repConf [nCategories]int
+	// n is how many members lie below the state's bound (stored in 54, so
+	// that the next Update can tell which entities changed); hasN is false
+	// for a record written before it was stored.
+	n    uint32
+	hasN bool
+}
+
+// incidentOut is an output an incident (label.Incident) marks as the
+// source of its categories: spending it carries them in full at hop 1, as
+// spending from a labelled entity does.
+type incidentOut struct {
+	cats uint16
+	src  btc.AddrID // the output's address, cited as the source
 }
 
 type engine struct {
@@ -94,11 +118,20 @@ type engine struct {
 
 	mem  map[btc.OutRef]vector    // vectors written in the open batch
 	aggs map[btc.AddrID]aggregate // aggregates changed in the open batch
+	inc  map[btc.OutRef]incidentOut
+
+	// Incremental update (incremental.go): upd overlays the vectors it
+	// rewrote (nil: deleted), and only, when set, restricts the flows
+	// recorded to these addresses.
+	upd   map[btc.OutRef]vector
+	only  map[btc.AddrID]bool
+	fresh map[btc.AddrID]bool // non-nil: aggregates not in aggs start empty, not from the store
 
 	// per-tx scratch
 	w     []float64
 	roots []uint32
 	vecs  []vector
+	incs  []incidentOut
 	enc   encoding.Encbuf
 }
 
@@ -131,7 +164,7 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	if err := e.run(ctx); err != nil {
 		return e.sum, err
 	}
-	if err := e.writeEntities(); err != nil {
+	if err := e.writeAttribution(); err != nil {
 		return e.sum, err
 	}
 	e.sum.Height = e.st.Height
@@ -161,6 +194,9 @@ func (e *engine) loadAttribution(ctx context.Context) error {
 		}
 		root := f.Find(uint32(id))
 		for _, l := range ls {
+			if l.ListedTo != nil {
+				continue // delisted: formerly listed, not a source today
+			}
 			bits := categoriesOf(l.Category, l.Abuse)
 			stop := services[l.Category]
 			if bits == 0 && !stop {
@@ -185,7 +221,56 @@ func (e *engine) loadAttribution(ctx context.Context) error {
 		return nil
 	})
 	e.sum.Entities = len(e.ents)
-	return err
+	if err != nil {
+		return err
+	}
+	return e.loadIncidents(ctx)
+}
+
+// loadIncidents resolves the stored incidents to the outputs they mark;
+// incidents on transactions the index does not hold yet wait.
+func (e *engine) loadIncidents(ctx context.Context) error {
+	e.inc = map[btc.OutRef]incidentOut{}
+	var tx coinjoin.Tx
+	return label.EachIncident(ctx, e.db, func(in *label.Incident, txid btc.Hash) error {
+		bits, err := IncidentCategory(in.Category)
+		if err != nil {
+			return nil // a pack's concept that maps to no exposure category
+		}
+		num, err := e.db.TxNum(txid)
+		if errors.Is(err, index.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := e.db.ReadTx(num, &tx); err != nil {
+			return err
+		}
+		for j, o := range tx.Outs {
+			if in.Vout != label.AllOutputs && int64(j) != in.Vout {
+				continue
+			}
+			ref := btc.MakeOutRef(num, uint32(j))
+			x := e.inc[ref]
+			x.cats |= bits
+			x.src = o.Addr
+			e.inc[ref] = x
+		}
+		return nil
+	})
+}
+
+// membersBelow counts the members of entity r below bound.
+func (e *engine) membersBelow(r uint32, bound btc.AddrID) uint32 {
+	n := uint32(0)
+	e.f.Members(r, func(m uint32) bool {
+		if btc.AddrID(m) < bound {
+			n++
+		}
+		return true
+	})
+	return n
 }
 
 // fingerprint hashes the labelled entities as the addresses below bound
@@ -205,15 +290,8 @@ func (e *engine) fingerprint(bound btc.AddrID) [32]byte {
 	var buf []byte
 	for _, r := range roots {
 		re := e.ents[r]
-		n := 0
-		e.f.Members(r, func(m uint32) bool {
-			if btc.AddrID(m) < bound {
-				n++
-			}
-			return true
-		})
 		buf = binary.BigEndian.AppendUint32(buf[:0], r)
-		buf = binary.BigEndian.AppendUint32(buf, uint32(n))
+		buf = binary.BigEndian.AppendUint32(buf, e.membersBelow(r, bound))
 		buf = binary.BigEndian.AppendUint16(buf, re.cats)
 		buf = append(buf, byte(b2i(re.stop)))
 		for c := Category(1); c < nCategories; c++ {
@@ -221,6 +299,18 @@ func (e *engine) fingerprint(bound btc.AddrID) [32]byte {
 				buf = binary.BigEndian.AppendUint64(buf, uint64(re.rep[c]))
 			}
 		}
+		h.Write(buf)
+	}
+	refs := make([]btc.OutRef, 0, len(e.inc))
+	for ref := range e.inc {
+		refs = append(refs, ref)
+	}
+	slices.Sort(refs)
+	for _, ref := range refs {
+		x := e.inc[ref]
+		buf = binary.BigEndian.AppendUint64(buf[:0], uint64(ref))
+		buf = binary.BigEndian.AppendUint16(buf, x.cats)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(x.src))
 		h.Write(buf)
 	}
 	var out [32]byte
@@ -260,7 +350,16 @@ func (e *engine) open(ctx context.Context) error {
 			}
 		}
 		if reason == "" && e.fingerprint(e.st.Bound) != e.st.Fingerprint {
-			reason = "labels or labelled entities changed"
+			// Attribution changed under processed addresses: update what
+			// it touches, or rebuild when that is too much.
+			ok, why, err := e.incremental(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				e.sum = Summary{Entities: e.sum.Entities, AttribElapsed: e.sum.AttribElapsed}
+				reason = "labels or labelled entities changed: " + why
+			}
 		}
 	}
 	if reason != "" {
@@ -330,9 +429,7 @@ func (e *engine) run(ctx context.Context) error {
 
 // commit writes the changed aggregates and the state.
 func (e *engine) commit(next btc.TxNum) error {
-	for a, agg := range e.aggs {
-		e.b.Set(key64(pAgg, uint64(a)), agg.encode())
-	}
+	e.putAggregates()
 	e.sum.Addresses += uint64(len(e.aggs))
 	e.b.Set([]byte{pState}, e.st.encode())
 	if err := e.b.Commit(); err != nil {
@@ -348,6 +445,9 @@ func (e *engine) commit(next btc.TxNum) error {
 
 // vectorOf returns the stored exposure vector of output ref.
 func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
+	if v, ok := e.upd[ref]; ok {
+		return v, nil
+	}
 	if ref.Tx() >= e.since {
 		return e.mem[ref], nil
 	}
@@ -360,7 +460,7 @@ func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
 
 // aggregateOf returns the aggregate of address a for updating.
 func (e *engine) aggregateOf(a btc.AddrID) (aggregate, error) {
-	if agg, ok := e.aggs[a]; ok {
+	if agg, ok := e.aggs[a]; ok || e.fresh != nil {
 		return agg, nil
 	}
 	v, err := e.db.StageGet(key64(pAgg, uint64(a)))
@@ -371,6 +471,9 @@ func (e *engine) aggregateOf(a btc.AddrID) (aggregate, error) {
 }
 
 func (e *engine) addFlow(a btc.AddrID, f flow) error {
+	if e.only != nil && !e.only[a] {
+		return nil
+	}
 	agg, err := e.aggregateOf(a)
 	if err != nil {
 		return err
@@ -404,19 +507,43 @@ type contrib struct {
 
 // tx computes the exposure of one transaction's outputs from its inputs
 // and records what its inputs' and outputs' addresses received and sent.
-func (e *engine) tx(tx *coinjoin.Tx) error {
-	if len(tx.Ins) == 0 || tx.Ins[0].Coinbase {
-		return nil
+func (e *engine) tx(tx *coinjoin.Tx) error { return e.flows(tx, true) }
+
+// flows records tx's received and sent flows (of the addresses in e.only,
+// when set), and with store its outputs' vector.
+func (e *engine) flows(tx *coinjoin.Tx, store bool) error {
+	total, anyRisk, err := e.inputs(tx)
+	if err != nil || total <= 0 {
+		return err
 	}
-	e.w, e.roots, e.vecs = e.w[:0], e.roots[:0], e.vecs[:0]
+	if anyRisk {
+		vec, mixes := e.vector(tx, total)
+		if len(vec) > 0 {
+			if store {
+				e.putVector(tx, vec)
+			}
+			if err := e.received(tx, total, vec, &mixes); err != nil {
+				return err
+			}
+		}
+	}
+	return e.sent(tx, total)
+}
+
+// inputs fills the per-input scratch (weights, entities, vectors,
+// incidents) of tx and returns the total weight (0 for a coinbase) and
+// whether any input carries exposure.
+func (e *engine) inputs(tx *coinjoin.Tx) (total float64, anyRisk bool, err error) {
+	if len(tx.Ins) == 0 || tx.Ins[0].Coinbase {
+		return 0, false, nil
+	}
+	e.w, e.roots, e.vecs, e.incs = e.w[:0], e.roots[:0], e.vecs[:0], e.incs[:0]
 	known := true
 	for _, in := range tx.Ins {
 		if in.Value == btc.UnknownAmount {
 			known = false
 		}
 	}
-	var total float64
-	anyRisk := false
 	for _, in := range tx.Ins {
 		w := 1.0 // inputs of unknown value (standalone blocks) weigh alike
 		if known {
@@ -430,26 +557,22 @@ func (e *engine) tx(tx *coinjoin.Tx) error {
 		}
 		e.roots = append(e.roots, r)
 		var v vector
+		var x incidentOut
 		if in.Resolved {
-			var err error
 			if v, err = e.vectorOf(in.Prev); err != nil {
-				return err
+				return 0, false, err
+			}
+			if len(e.inc) > 0 {
+				x = e.inc[in.Prev]
 			}
 		}
 		e.vecs = append(e.vecs, v)
-		if v != nil || e.ents[r] != nil {
+		e.incs = append(e.incs, x)
+		if v != nil || e.ents[r] != nil || x.cats != 0 {
 			anyRisk = true
 		}
 	}
-	if total <= 0 {
-		return nil
-	}
-	if anyRisk {
-		if err := e.received(tx, total); err != nil {
-			return err
-		}
-	}
-	return e.sent(tx, total)
+	return total, anyRisk, nil
 }
 
 // contribution returns what input i carries of category c.
@@ -457,6 +580,9 @@ func (e *engine) contribution(tx *coinjoin.Tx, i int, c Category) (share float64
 	re := e.ents[e.roots[i]]
 	if re != nil && re.cats&(1<<c) != 0 {
 		return 1, 1, re.rep[c], tx.Num, true
+	}
+	if x := e.incs[i]; x.cats&(1<<c) != 0 {
+		return 1, 1, x.src, tx.Num, true // an incident's output: as from a labelled address
 	}
 	if re != nil && re.stop || !c.propagates() {
 		return 0, 0, 0, 0, false
@@ -506,8 +632,9 @@ func (e *engine) keep(m mix) bool {
 	return m.direct > 0 || m.share > 0 && m.share*one >= float64(e.eps) && m.hops <= e.opts.MaxHops
 }
 
-// received computes the outputs' vector and the recipients' received flows.
-func (e *engine) received(tx *coinjoin.Tx, total float64) error {
+// vector computes the exposure vector of tx's outputs and each category's
+// mix over the inputs (after inputs).
+func (e *engine) vector(tx *coinjoin.Tx, total float64) (vector, [nCategories]mix) {
 	var mixes [nCategories]mix
 	var vec vector
 	for c := Category(1); c < nCategories; c++ {
@@ -526,14 +653,19 @@ func (e *engine) received(tx *coinjoin.Tx, total float64) error {
 		}
 		vec = append(vec, entry{Cat: c, Hops: uint8(m.hops), Share: share, Src: best.src, SrcTx: best.srcTx})
 	}
-	if len(vec) == 0 {
-		return nil
-	}
+	return vec, mixes
+}
+
+// carries reports whether output o of a transaction gets its vector.
+func carries(o coinjoin.Out) bool { return o.Value > 0 && o.Addr != btc.NoAddr }
+
+// putVector stores vec on tx's outputs.
+func (e *engine) putVector(tx *coinjoin.Tx, vec vector) {
 	e.enc.Reset()
 	vec.encode(&e.enc)
 	val := slices.Clone(e.enc.Get())
 	for j, o := range tx.Outs {
-		if o.Value <= 0 || o.Addr == btc.NoAddr {
+		if !carries(o) {
 			continue
 		}
 		ref := btc.MakeOutRef(tx.Num, uint32(j))
@@ -542,6 +674,16 @@ func (e *engine) received(tx *coinjoin.Tx, total float64) error {
 		}
 		e.b.Set(key64(pVector, uint64(ref)), val)
 		e.sum.Exposed++
+	}
+}
+
+// received records the recipients' received flows of tx, whose outputs
+// carry vec.
+func (e *engine) received(tx *coinjoin.Tx, total float64, vec vector, mixes *[nCategories]mix) error {
+	for _, o := range tx.Outs {
+		if !carries(o) {
+			continue
+		}
 		// The recipient's flows: funds from its own entity are not a
 		// counterparty's (a labelled entity's change is not its exposure).
 		r, _ := e.root(o.Addr)
@@ -617,18 +759,43 @@ func (e *engine) sent(tx *coinjoin.Tx, total float64) error {
 	return nil
 }
 
-// writeEntities stores the labelled entities' own categories (keyspace 54),
-// so that screening an address needs one read to know what its entity is.
-// It is rewritten whole: the labelled entities are few next to addresses.
-func (e *engine) writeEntities() error {
+// putAggregates writes the changed aggregates to the open batch (an
+// empty one is deleted: an incremental update can take exposure away).
+func (e *engine) putAggregates() {
+	for a, agg := range e.aggs {
+		if len(agg) == 0 {
+			e.b.Delete(key64(pAgg, uint64(a)))
+			continue
+		}
+		e.b.Set(key64(pAgg, uint64(a)), agg.encode())
+	}
+}
+
+// writeAttribution stores the labelled entities' own categories (keyspace
+// 54), so that screening an address needs one read to know what its
+// entity is, and the incident outputs (55), so that the next Update can
+// tell what changed. Both are rewritten whole: labelled entities and
+// incidents are few next to addresses.
+func (e *engine) writeAttribution() error {
 	b := e.db.NewStageBatch()
 	defer b.Close()
-	b.DeleteRange([]byte{pEntity}, []byte{pEntity + 1})
-	for root, re := range e.ents {
-		b.Set(keyEntity(uint64(root)), re.encode())
-	}
+	e.putAttribution(b, e.st.Bound)
 	if err := b.Commit(); err != nil {
 		return fmt.Errorf("risk: labelled entities: %w", err)
 	}
 	return nil
+}
+
+// putAttribution writes keyspaces 54 and 55 to b, counting each entity's
+// members below bound.
+func (e *engine) putAttribution(b *index.StageBatch, bound btc.AddrID) {
+	b.DeleteRange([]byte{pEntity}, []byte{pEntity + 1})
+	for root, re := range e.ents {
+		re.n, re.hasN = e.membersBelow(root, bound), true
+		b.Set(keyEntity(uint64(root)), re.encode())
+	}
+	b.DeleteRange([]byte{pIncident}, []byte{pIncident + 1})
+	for ref, x := range e.inc {
+		b.Set(key64(pIncident, uint64(ref)), encodeIncident(x))
+	}
 }

@@ -25,9 +25,16 @@ type world struct {
 func newWorld(t testing.TB, seed int64, scale float64) *world {
 	t.Helper()
 	out := simtest.Chain(t, seed, scale)
+	return newWorldPackAt(t, out, filepath.Join(out, "public", "tagpack.yaml"))
+}
+
+// newWorldPackAt is newWorld on the simulated chain in out, importing the
+// TagPack at pack instead of the public one.
+func newWorldPackAt(t testing.TB, out, pack string) *world {
+	t.Helper()
 	db := indextest.Open(t, t.TempDir())
 	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")})
-	prepare(t, db, out)
+	prepareWith(t, db, pack)
 	sum, err := Update(context.Background(), db, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -38,11 +45,17 @@ func newWorld(t testing.TB, seed int64, scale float64) *world {
 // prepare clusters, imports the public tagpack and refreshes the labels.
 func prepare(t testing.TB, db *index.DB, out string) {
 	t.Helper()
+	prepareWith(t, db, filepath.Join(out, "public", "tagpack.yaml"))
+}
+
+// prepareWith is prepare with the TagPack at pack.
+func prepareWith(t testing.TB, db *index.DB, pack string) {
+	t.Helper()
 	ctx := context.Background()
 	if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := label.ImportFile(ctx, db, filepath.Join(out, "public", "tagpack.yaml"), label.ImportOptions{}); err != nil && !strings.Contains(err.Error(), "already") {
+	if _, err := label.ImportFile(ctx, db, pack, label.ImportOptions{}); err != nil && !strings.Contains(err.Error(), "already") {
 		t.Fatal(err)
 	}
 	if err := label.Refresh(ctx, db); err != nil {

@@ -269,7 +269,10 @@ func (s *Screener) explain(a btc.AddrID, c Category) (*Explanation, error) {
 		}
 		s.labels[a] = vs
 	}
-	return bestLabel(vs, c), nil
+	if x := bestLabel(vs, c); x != nil {
+		return x, nil
+	}
+	return incidentExplanation(context.Background(), s.db, a, c) // the output of an incident (incident.go)
 }
 
 func bestLabel(vs []label.View, c Category) *Explanation {

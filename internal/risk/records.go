@@ -13,11 +13,12 @@ import (
 
 // Keyspaces (docs/format/index.md, "Exposure").
 const (
-	pState  = index.StageRisk + 0x00 // 50: state
-	pVector = index.StageRisk + 0x02 // 52 outref: exposure vector of an output
-	pAgg    = index.StageRisk + 0x03 // 53 addrid: exposure aggregate of an address
-	pEntity = index.StageRisk + 0x04 // 54 entity: its own categories and the address cited for each
-	pEnd    = index.StageRisk + 0x10 // one past the stage's range
+	pState    = index.StageRisk + 0x00 // 50: state
+	pVector   = index.StageRisk + 0x02 // 52 outref: exposure vector of an output
+	pAgg      = index.StageRisk + 0x03 // 53 addrid: exposure aggregate of an address
+	pEntity   = index.StageRisk + 0x04 // 54 entity: its own categories and the address cited for each
+	pIncident = index.StageRisk + 0x05 // 55 outref: an incident's output as exposure last applied it
+	pEnd      = index.StageRisk + 0x10 // one past the stage's range
 )
 
 var errCorrupt = errors.New("risk: corrupt record")
@@ -219,9 +220,39 @@ func (a aggregate) merge(c flow) aggregate {
 	return slices.Insert(a, i, c)
 }
 
+// remove takes contribution c back out of a (the reverse of merge). The
+// sats subtract exactly; ok is false when a's fewest hops or biggest
+// contribution could be c's own (then only a recomputation can tell what
+// is left).
+func (a aggregate) remove(c flow) (aggregate, bool) {
+	s := c.slot()
+	i, found := slices.BinarySearchFunc(a, s, func(f flow, s int) int { return f.slot() - s })
+	if !found {
+		return a, false
+	}
+	f := &a[i]
+	switch {
+	case c.Sats > f.Sats:
+		return a, false
+	case c.Sats == f.Sats:
+		return slices.Delete(a, i, i+1), true // every contribution was c's
+	case c.MinHops <= f.MinHops:
+		return a, false
+	}
+	sameBest := c.Best == f.Best && c.SrcTx == f.SrcTx && c.Src == f.Src && c.BestHops == f.BestHops
+	cBetter := c.Best > f.Best || c.Best == f.Best && (c.SrcTx < f.SrcTx || c.SrcTx == f.SrcTx && (c.Src < f.Src || c.Src == f.Src && c.BestHops < f.BestHops))
+	if sameBest || cBetter {
+		return a, false
+	}
+	f.Sats -= c.Sats
+	return a, true
+}
+
 func keyEntity(root uint64) []byte { return binary.BigEndian.AppendUint64([]byte{pEntity}, root) }
 
 // riskEntity record: <uvarint cats><1B stop><uvarint n> n × (<1B category><uvarint cited addrid>)
+// <uvarint members below the state's bound> (absent in records written
+// before it was stored)
 func (re *riskEntity) encode() []byte {
 	var e encoding.Encbuf
 	e.PutUvarint(uint64(re.cats))
@@ -243,6 +274,9 @@ func (re *riskEntity) encode() []byte {
 			e.PutUvarint(uint64(re.rep[c]))
 		}
 	}
+	if re.hasN {
+		e.PutUvarint(uint64(re.n))
+	}
 	return e.Get()
 }
 
@@ -258,5 +292,38 @@ func (re *riskEntity) decode(b []byte) error {
 			re.rep[c] = a
 		}
 	}
+	if d.Err() == nil && d.Len() > 0 {
+		re.n, re.hasN = uint32(d.Uvarint()), true
+	}
 	return d.Err()
+}
+
+// same reports whether two records of one entity describe it alike.
+func (re *riskEntity) same(o *riskEntity) bool {
+	if re.cats != o.cats || re.stop != o.stop || re.n != o.n || !re.hasN || !o.hasN {
+		return false
+	}
+	for c := Category(1); c < nCategories; c++ {
+		if re.cats&(1<<c) != 0 && re.rep[c] != o.rep[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// incident output record (55): <uvarint cats><uvarint source addrid>
+func encodeIncident(x incidentOut) []byte {
+	var e encoding.Encbuf
+	e.PutUvarint(uint64(x.cats))
+	e.PutUvarint(uint64(x.src))
+	return e.Get()
+}
+
+func decodeIncident(b []byte) (incidentOut, error) {
+	d := encoding.Decbuf{B: b}
+	x := incidentOut{cats: uint16(d.Uvarint()), src: btc.AddrID(d.Uvarint())}
+	if d.Err() != nil {
+		return x, corrupt("incident", d.Err())
+	}
+	return x, nil
 }

@@ -1,0 +1,478 @@
+package risk
+
+import (
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// Bounds of an incremental update. It reads each transaction it touches
+// by a point lookup, about 3 times the cost per transaction of a rebuild's
+// sequential scan (docs/BENCHMARKS.md), so past a third of the chain a
+// rebuild is cheaper: the budget of transactions touched (recomputed plus
+// re-aggregated) is a third of those processed, and no less than
+// minTouchBudget (small chains), and the seeds alone may take an eighth.
+const maxAffectedAddrs = 1 << 20 // members of the changed entities
+
+// The budget: a share (1/budgetDivisor) of the processed transactions,
+// at least minTouchBudget; vars so that tests can force the fallback.
+var (
+	budgetDivisor  = 3
+	minTouchBudget = 50_000
+)
+
+// touchBudget returns how many transactions an incremental update may
+// touch in all (vectors and aggregates) and how many seeds it may start
+// from (3/8 of that).
+func (e *engine) touchBudget() (all, seeds int) {
+	n := int(e.st.NextTx) + int(e.st.DetachedDone)
+	all = max(n/budgetDivisor, minTouchBudget)
+	return all, all * 3 / 8
+}
+
+// incremental brings the exposure of the transactions already processed
+// (below the state's NextTx, and the standalone ones done) up to a changed
+// attribution without recomputing the rest:
+//
+//  1. The changed entities are those whose record in 54 (categories,
+//     service flag, cited addresses, members below the bound) differs
+//     from the current attribution, and the changed incident outputs those
+//     whose record in 55 differs. Their addresses are affected.
+//  2. Every processed transaction of an affected address, the spender of
+//     every changed incident output and every processed standalone
+//     transaction (whose spends the index does not record, X4) is
+//     recomputed in transaction order; when an output's vector changes,
+//     the transaction spending it is queued too, so changes propagate
+//     forward along the spends only as far as they reach.
+//  3. Every output address of a recomputed transaction, and its input
+//     addresses when it paid an affected address, gets its aggregate
+//     updated: the recomputed transactions' flows are computed under the
+//     old attribution and vectors (54, 55 and the store before this
+//     batch) and under the new ones, and the difference applied, when
+//     taking the old flows back is exact (aggregate.remove: the sats
+//     always are, the fewest hops and biggest contribution when they came
+//     from elsewhere); otherwise, or after a clustering change, the
+//     aggregate is recomputed from all of the address's transactions.
+//
+// The result equals a rebuild (R1): a vector depends only on the
+// transaction's inputs (their entities, vectors and incidents), and an
+// aggregate is an order-independent sum over the address's transactions.
+// Everything is written in one batch with the state, so an interrupted
+// update leaves the store as it was. ok is false, with the reason, when
+// the change is too large for that (the caller rebuilds).
+func (e *engine) incremental(ctx context.Context) (ok bool, why string, err error) {
+	oldEnts, oldInc, ok, err := e.storedAttribution(ctx)
+	if err != nil || !ok {
+		return false, "no per-entity record of the previous attribution", err
+	}
+	bound := e.st.Bound
+	// 1. What changed.
+	var roots []uint32
+	reclustered := false // an entity's members changed: old flows cannot be recomputed
+	for r, re := range e.ents {
+		if btc.AddrID(r) >= bound {
+			continue
+		}
+		cur := *re
+		cur.n, cur.hasN = e.membersBelow(r, bound), true
+		old, ok := oldEnts[r]
+		if !ok || !old.same(&cur) {
+			roots = append(roots, r)
+		}
+		reclustered = reclustered || ok && old.n != cur.n
+	}
+	for r := range oldEnts {
+		if _, ok := e.ents[r]; !ok && btc.AddrID(r) < bound {
+			roots = append(roots, r)
+			reclustered = reclustered || uint64(r) >= uint64(e.f.Len()) || e.f.Find(r) != r
+		}
+	}
+	var refs []btc.OutRef
+	for ref, x := range e.inc {
+		if oldInc[ref] != x {
+			refs = append(refs, ref)
+		}
+	}
+	for ref := range oldInc {
+		if _, ok := e.inc[ref]; !ok {
+			refs = append(refs, ref)
+		}
+	}
+	affected := map[btc.AddrID]bool{}
+	for _, r := range roots {
+		if uint64(r) >= uint64(e.f.Len()) {
+			continue
+		}
+		e.f.Members(e.f.Find(r), func(m uint32) bool {
+			affected[btc.AddrID(m)] = true
+			return len(affected) <= maxAffectedAddrs
+		})
+		if len(affected) > maxAffectedAddrs {
+			return false, fmt.Sprintf("more than %d addresses affected", maxAffectedAddrs), nil
+		}
+	}
+	e.sum.Incremental = true
+	e.sum.Changed = len(roots) + len(refs)
+	e.sum.Affected = len(affected)
+
+	// 2. Recompute vectors forward from the seeds.
+	budget, seedBudget := e.touchBudget()
+	q := &txQueue{queued: map[btc.TxNum]bool{}}
+	for a := range affected {
+		if err := e.db.AddrTxNums(a, func(n btc.TxNum) bool {
+			if e.processed(n) {
+				q.add(n)
+			}
+			return len(q.queued) <= seedBudget
+		}); err != nil {
+			return false, "", err
+		}
+		if len(q.queued) > seedBudget {
+			return false, fmt.Sprintf("more than %d transactions of the changed entities", seedBudget), nil
+		}
+	}
+	for _, ref := range refs {
+		if err := e.queueSpender(q, ref); err != nil {
+			return false, "", err
+		}
+	}
+	if len(roots)+len(refs) > 0 {
+		for i := btc.TxNum(0); i < btc.TxNum(e.st.DetachedDone); i++ {
+			q.add(index.DetachedBase + i)
+		}
+	}
+	e.b = e.db.NewStageBatch()
+	defer func() {
+		e.b.Close()
+		e.b = nil
+		e.only, e.upd, e.aggs, e.fresh = nil, nil, nil, nil
+	}()
+	e.upd = map[btc.OutRef]vector{}
+	e.since = btc.TxNum(math.MaxUint64) // every vector is in the store (or upd)
+	dirty := map[btc.AddrID]bool{}
+	var popped []btc.TxNum
+	var tx coinjoin.Tx
+	for q.Len() > 0 {
+		if len(q.queued) > budget {
+			return false, fmt.Sprintf("more than %d transactions to recompute", budget), nil
+		}
+		n := heap.Pop(q).(btc.TxNum)
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, "", err
+			}
+		}
+		if err := e.db.ReadTx(n, &tx); err != nil {
+			return false, "", err
+		}
+		e.sum.Recomputed++
+		popped = append(popped, n)
+		// What the outputs' addresses received may change; what the
+		// inputs' addresses sent (direct only) only when an output's
+		// entity changed.
+		payee := false
+		for _, o := range tx.Outs {
+			if o.Addr != btc.NoAddr {
+				dirty[o.Addr] = true
+				payee = payee || affected[o.Addr]
+			}
+		}
+		for _, in := range tx.Ins {
+			if in.Addr != btc.NoAddr && payee {
+				dirty[in.Addr] = true
+			}
+		}
+		if err := e.revector(q, &tx); err != nil {
+			return false, "", err
+		}
+	}
+
+	// 3. Update the aggregates of every address those transactions
+	// touched: by the difference of their old and new flows where that is
+	// exact, else from all of the address's transactions.
+	if !reclustered {
+		if dirty, err = e.reaggregateByDelta(ctx, popped, dirty, oldEnts, oldInc); err != nil {
+			return false, "", err
+		}
+	}
+	txs := map[btc.TxNum]bool{}
+	for a := range dirty {
+		if err := e.db.AddrTxNums(a, func(n btc.TxNum) bool {
+			if e.processed(n) {
+				txs[n] = true
+			}
+			return int(e.sum.Recomputed)+len(txs) <= budget
+		}); err != nil {
+			return false, "", err
+		}
+		if int(e.sum.Recomputed)+len(txs) > budget {
+			return false, fmt.Sprintf("more than %d transactions to recompute and re-aggregate", budget), nil
+		}
+	}
+	order := make([]btc.TxNum, 0, len(txs))
+	for n := range txs {
+		order = append(order, n)
+	}
+	slices.Sort(order)
+	e.only = dirty
+	if e.aggs == nil {
+		e.aggs = make(map[btc.AddrID]aggregate, len(dirty))
+	}
+	for a := range dirty {
+		e.aggs[a] = aggregate{}
+	}
+	for i, n := range order {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, "", err
+			}
+		}
+		if err := e.db.ReadTx(n, &tx); err != nil {
+			return false, "", err
+		}
+		if err := e.flows(&tx, false); err != nil {
+			return false, "", err
+		}
+	}
+	e.sum.Reaggregated = uint64(len(order))
+	e.sum.Addresses += uint64(len(e.aggs))
+	e.putAggregates()
+	e.fresh = nil
+	e.only, e.upd = nil, nil
+
+	// The attribution these records now reflect, and the state.
+	e.putAttribution(e.b, bound)
+	e.st.Fingerprint = e.fingerprint(bound)
+	e.b.Set([]byte{pState}, e.st.encode())
+	if err := e.b.Commit(); err != nil {
+		return false, "", fmt.Errorf("risk: incremental update: %w", err)
+	}
+	e.log.Info("exposure updated incrementally", "changed", e.sum.Changed, "affected_addresses", len(affected),
+		"recomputed_txs", e.sum.Recomputed, "reaggregated_txs", len(order), "addresses", len(dirty))
+	return true, "", nil
+}
+
+// processed reports whether transaction n has exposure computed.
+func (e *engine) processed(n btc.TxNum) bool {
+	if n >= index.DetachedBase {
+		return n-index.DetachedBase < btc.TxNum(e.st.DetachedDone)
+	}
+	return n < e.st.NextTx
+}
+
+// queueSpender queues the processed transaction that spends ref, if any.
+func (e *engine) queueSpender(q *txQueue, ref btc.OutRef) error {
+	in, ok, err := e.db.SpentBy(ref)
+	if err != nil || !ok {
+		return err
+	}
+	if n := in.Tx(); e.processed(n) {
+		q.add(n)
+	}
+	return nil
+}
+
+// revector recomputes the vector of tx's outputs; when it differs from
+// the stored one it is rewritten and the outputs' spenders are queued.
+func (e *engine) revector(q *txQueue, tx *coinjoin.Tx) error {
+	total, anyRisk, err := e.inputs(tx)
+	if err != nil || total <= 0 {
+		return err
+	}
+	var vec vector
+	if anyRisk {
+		vec, _ = e.vector(tx, total)
+	}
+	first := -1
+	for j, o := range tx.Outs {
+		if carries(o) {
+			first = j
+			break
+		}
+	}
+	if first < 0 {
+		return nil
+	}
+	old, err := e.vectorOf(btc.MakeOutRef(tx.Num, uint32(first)))
+	if err != nil {
+		return err
+	}
+	if slices.Equal(old, vec) {
+		return nil
+	}
+	var val []byte
+	if len(vec) > 0 {
+		e.enc.Reset()
+		vec.encode(&e.enc)
+		val = slices.Clone(e.enc.Get())
+	}
+	for j, o := range tx.Outs {
+		if !carries(o) {
+			continue
+		}
+		ref := btc.MakeOutRef(tx.Num, uint32(j))
+		e.upd[ref] = vec
+		if vec == nil {
+			e.b.Delete(key64(pVector, uint64(ref)))
+		} else {
+			e.b.Set(key64(pVector, uint64(ref)), val)
+		}
+		if err := e.queueSpender(q, ref); err != nil {
+			return err
+		}
+	}
+	e.sum.Revectored++
+	return nil
+}
+
+// storedAttribution reads keyspaces 54 and 55: the attribution the stored
+// exposure reflects. ok is false when a record predates the member counts.
+func (e *engine) storedAttribution(ctx context.Context) (map[uint32]riskEntity, map[btc.OutRef]incidentOut, bool, error) {
+	ents := map[uint32]riskEntity{}
+	ok := true
+	err := e.db.StageScan(ctx, []byte{pEntity}, []byte{pEntity + 1}, func(k, v []byte) (bool, error) {
+		if len(k) != 9 {
+			return false, corrupt("entity key", fmt.Errorf("length %d", len(k)))
+		}
+		var re riskEntity
+		if err := re.decode(v); err != nil {
+			return false, corrupt("entity", err)
+		}
+		ok = ok && re.hasN
+		ents[uint32(binary.BigEndian.Uint64(k[1:]))] = re
+		return true, nil
+	})
+	if err != nil || !ok {
+		return nil, nil, false, err
+	}
+	inc := map[btc.OutRef]incidentOut{}
+	err = e.db.StageScan(ctx, []byte{pIncident}, []byte{pIncident + 1}, func(k, v []byte) (bool, error) {
+		if len(k) != 9 {
+			return false, corrupt("incident key", fmt.Errorf("length %d", len(k)))
+		}
+		x, err := decodeIncident(v)
+		if err != nil {
+			return false, err
+		}
+		inc[btc.OutRef(binary.BigEndian.Uint64(k[1:]))] = x
+		return true, nil
+	})
+	return ents, inc, err == nil, err
+}
+
+// txQueue is a min-heap of transaction numbers, each queued once.
+type txQueue struct {
+	h      []btc.TxNum
+	queued map[btc.TxNum]bool
+}
+
+func (q *txQueue) add(n btc.TxNum) {
+	if !q.queued[n] {
+		q.queued[n] = true
+		heap.Push(q, n)
+	}
+}
+
+func (q *txQueue) Len() int           { return len(q.h) }
+func (q *txQueue) Less(i, j int) bool { return q.h[i] < q.h[j] }
+func (q *txQueue) Swap(i, j int)      { q.h[i], q.h[j] = q.h[j], q.h[i] }
+func (q *txQueue) Push(x any)         { q.h = append(q.h, x.(btc.TxNum)) }
+func (q *txQueue) Pop() any {
+	n := q.h[len(q.h)-1]
+	q.h = q.h[:len(q.h)-1]
+	return n
+}
+
+// txFlows returns, by address of dirty, what the recomputed transactions
+// contributed to its aggregate under the engine's current attribution and
+// vectors (each address's contributions merged).
+func (e *engine) txFlows(popped []btc.TxNum, dirty map[btc.AddrID]bool) (map[btc.AddrID]aggregate, error) {
+	e.only = dirty
+	e.aggs = map[btc.AddrID]aggregate{}
+	e.fresh = map[btc.AddrID]bool{} // start every address from nothing
+	var tx coinjoin.Tx
+	for _, n := range popped {
+		if err := e.db.ReadTx(n, &tx); err != nil {
+			return nil, err
+		}
+		if err := e.flows(&tx, false); err != nil {
+			return nil, err
+		}
+	}
+	out := e.aggs
+	e.aggs, e.fresh = nil, nil
+	return out, nil
+}
+
+// reaggregateByDelta updates, in e.aggs, the aggregate of each dirty
+// address as stored minus what the recomputed transactions contributed
+// under the old attribution and vectors plus what they contribute now. A
+// sum takes a contribution back exactly, but the fewest hops and the
+// biggest contribution only when they came from elsewhere: an address
+// for which that cannot be told is returned, to be recomputed from all of
+// its transactions.
+func (e *engine) reaggregateByDelta(ctx context.Context, popped []btc.TxNum, dirty map[btc.AddrID]bool,
+	oldEnts map[uint32]riskEntity, oldInc map[btc.OutRef]incidentOut) (map[btc.AddrID]bool, error) {
+	now, err := e.txFlows(popped, dirty)
+	if err != nil {
+		return nil, err
+	}
+	// The old attribution, and the vectors as stored (the batch holds the
+	// new ones).
+	ents, inc, upd := e.ents, e.inc, e.upd
+	e.ents = make(map[uint32]*riskEntity, len(oldEnts))
+	for r := range oldEnts {
+		re := oldEnts[r]
+		e.ents[r] = &re
+	}
+	e.inc, e.upd = oldInc, nil
+	before, err := e.txFlows(popped, dirty)
+	e.ents, e.inc, e.upd = ents, inc, upd
+	if err != nil {
+		return nil, err
+	}
+	rest := map[btc.AddrID]bool{}
+	e.aggs = map[btc.AddrID]aggregate{}
+	for a := range dirty {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		old, cur := before[a], now[a]
+		if slices.Equal(old, cur) {
+			continue // the change left its flows alone
+		}
+		v, err := e.db.StageGet(key64(pAgg, uint64(a)))
+		if err != nil {
+			return nil, err
+		}
+		var agg aggregate
+		if v != nil {
+			if agg, err = decodeAggregate(v); err != nil {
+				return nil, err
+			}
+		}
+		ok := true
+		for _, f := range old {
+			if agg, ok = agg.remove(f); !ok {
+				break
+			}
+		}
+		if !ok {
+			rest[a] = true
+			continue
+		}
+		for _, f := range cur {
+			agg = agg.merge(f)
+		}
+		e.aggs[a] = agg
+	}
+	e.sum.Delta = len(e.aggs)
+	return rest, nil
+}
