@@ -50,10 +50,13 @@ var commands = map[string]command{
 
 // Exit codes.
 const (
-	exitOK       = 0
-	exitFailure  = 1 // includes "not found"
-	exitUsage    = 2 // malformed argument: bad address, txid, flag
-	exitCanceled = 130
+	exitOK      = 0
+	exitFailure = 1 // includes "not found"
+	exitUsage   = 2 // malformed argument: bad address, txid, flag
+	// exitNotAssessed: screen or exposure answered every input, but some
+	// were not assessed (invalid, or not on the indexed chain).
+	exitNotAssessed = 3
+	exitCanceled    = 130
 )
 
 // usageError marks an error in what the user typed.
@@ -107,9 +110,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 
 func exitCode(err error) int {
 	var ue usageError
+	var na notAssessed
 	switch {
 	case errors.Is(err, context.Canceled):
 		return exitCanceled
+	case errors.As(err, &na):
+		return exitNotAssessed
 	case errors.As(err, &ue), errors.Is(err, index.ErrBadRef),
 		errors.Is(err, address.ErrChecksum), errors.Is(err, address.ErrWrongNetwork),
 		errors.Is(err, address.ErrLength), errors.Is(err, address.ErrFormat),
