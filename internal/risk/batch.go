@@ -88,7 +88,8 @@ func skippable(line []byte) bool {
 // and no such name, one address per line with no header. It calls header
 // once with the input's columns (["address"] without a header), then fn
 // for every row in order. Bad rows (wrong field count, unparsable quoting,
-// an empty address, a line over MaxLine) come with Err and their line;
+// an empty address, a line over MaxLine) come with Err and their line
+// (an unparsable row's Fields are its text split at commas);
 // only I/O errors, a missing address column and fn's errors stop it.
 // Quoted fields spanning lines are not supported (such a row is bad).
 func ReadCSV(r io.Reader, column string, header func([]string) error, fn func(*Input) error) error {
@@ -129,12 +130,15 @@ func ReadCSV(r io.Reader, column string, header func([]string) error, fn func(*I
 		switch {
 		case perr != nil:
 			in.Err = fmt.Sprintf("line %d: unparsable: %v", n, perr)
+			if !tooLong {
+				fields = strings.Split(string(line), ",") // kept as the text between commas
+			}
 		case len(fields) != len(cols):
 			in.Err = fmt.Sprintf("line %d: %d fields, the header has %d", n, len(fields), len(cols))
 		}
 		in.Fields = make([]string, len(cols))
 		copy(in.Fields, fields)
-		if col < len(fields) {
+		if col < len(fields) && perr == nil {
 			in.Query = strings.TrimSpace(fields[col])
 		}
 		if in.Err == "" && in.Query == "" {
