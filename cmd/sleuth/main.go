@@ -42,7 +42,7 @@ var commands = map[string]command{
 	"labels":   {runLabels, "import sanctions lists and TagPacks; show, count and export labels"},
 	"label":    {runLabel, "add an investigator's label to an address or entity (label add)"},
 	"rescreen": {runRescreen, "list past transactions of addresses that the latest imports newly listed"},
-	"screen":   {runScreen, "screen addresses: exposure by category and a risk level (screen ADDR... | --csv FILE)"},
+	"screen":   {runScreen, "screen addresses or txids: status, exposure by category and a risk level (screen ADDR... | --csv FILE | --jsonl FILE); exit 3 if any not assessed"},
 	"exposure": {runExposure, "direct and indirect exposure of an address, entity or transaction, explained"},
 	"risk":     {runRisk, "compute exposure after ingest, clustering and label imports (risk update)"},
 	"trace":    {runTrace, "follow stolen or ransom funds forward to cash-out points (fifo, haircut, poison, lifo, tiho)"},

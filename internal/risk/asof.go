@@ -182,7 +182,7 @@ func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			if x.Entity, err = s.entityPath(ctx, ent, id, member, x.Address); err != nil {
+			if x.Entity, err = s.entityPath(ent, id, member, x.Address); err != nil {
 				return nil, err
 			}
 		} else if x.Via == "entity" {
@@ -192,7 +192,9 @@ func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 	}
 	if !seen {
 		r.Method = ""
-		s.assessUnseen(r)
+		if err := s.assessUnseen(ctx, r); err != nil {
+			return nil, err
+		}
 		if r.Status == NotSeen || r.Reason != "" {
 			r.Reason = a.notSeen + r.Reason[len(s.notSeen):]
 		}
@@ -236,6 +238,8 @@ func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 			r.Exposure = append(r.Exposure, row)
 		}
 	}
-	s.assess(r, r.Exposure)
+	if err := s.assess(ctx, r, r.Exposure); err != nil {
+		return nil, err
+	}
 	return r, nil
 }

@@ -141,8 +141,9 @@ type Screener struct {
 	stops           map[uint64]riskEntity // keyspace 54's stopping entities, read once by Paths
 	tip             index.Tip
 	tipTime         time.Time
-	notSeen         string // the NotSeen reason: the tip it was checked against
-	asOf            *asOf  // nil: now
+	notSeen         string   // the NotSeen reason: the tip it was checked against
+	thresholds      []string // each rule's Threshold, worked out once
+	asOf            *asOf    // nil: now
 }
 
 // NewScreener returns a Screener with rules (DefaultRules when nil). It
@@ -160,6 +161,9 @@ func NewScreener(db *index.DB, rules *Rules) (*Screener, error) {
 	}
 	s := &Screener{db: db, rules: rules, MaxMembers: 100_000, MaxExplainVisit: 100_000, Explain: true,
 		labels: map[btc.AddrID][]label.View{}, viewer: viewer, tip: db.Tip()}
+	for i := range rules.Rules {
+		s.thresholds = append(s.thresholds, rules.Rules[i].Threshold())
+	}
 	if s.tip.Height >= 0 {
 		b, err := db.ChainBlock(btc.Height(s.tip.Height))
 		if err != nil {
@@ -191,7 +195,9 @@ func (s *Screener) Screen(ctx context.Context, addr string) (*Report, error) {
 		if err := s.ownRows(ctx, r, addr); err != nil {
 			return nil, err
 		}
-		s.assessUnseen(r)
+		if err := s.assessUnseen(ctx, r); err != nil {
+			return nil, err
+		}
 		return r, nil
 	}
 	if err != nil {
@@ -220,32 +226,35 @@ func (s *Screener) Screen(ctx context.Context, addr string) (*Report, error) {
 	if err := s.selfRows(ctx, r, addr, id, false, ent); err != nil {
 		return nil, err
 	}
-	s.assess(r, r.Exposure)
+	if err := s.assess(ctx, r, r.Exposure); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
 // assess sets r's level and the rules that fired from rows.
-func (s *Screener) assess(r *Report, rows []Row) {
-	r.Risk, r.Fired = s.rules.assess(rows)
+func (s *Screener) assess(ctx context.Context, r *Report, rows []Row) error {
+	r.Risk, r.Fired = s.rules.assess(rows, s.thresholds)
 	r.RiskJSON = &r.Risk
 	for _, f := range r.Fired {
 		if f.Level == r.Risk && f.Why != "" && !slices.Contains(r.Reasons, f.Why) {
 			r.Reasons = append(r.Reasons, f.Why)
 		}
 	}
+	return s.mergePaths(ctx, r)
 }
 
 // assessUnseen finishes the report of a valid address the chain (as of
 // the answer) never showed: assessed on its own labels when it has any,
 // else NotSeen.
-func (s *Screener) assessUnseen(r *Report) {
+func (s *Screener) assessUnseen(ctx context.Context, r *Report) error {
 	r.Reason = s.notSeen
 	if len(r.Exposure) == 0 {
 		r.Status, r.Method = NotSeen, ""
-		return
+		return nil
 	}
 	r.Reason += "; assessed on the labels of the address itself"
-	s.assess(r, r.Exposure)
+	return s.assess(ctx, r, r.Exposure)
 }
 
 // ownRows adds the attribution carried by the labels on address addr
@@ -416,7 +425,7 @@ func (s *Screener) selfRows(ctx context.Context, r *Report, addr string, id btc.
 		if x.Address != addr {
 			// Carried by another address of the entity.
 			x.Via, row.Basis = "entity", BasisEntity
-			if x.Entity, err = s.entityPath(ctx, ent, id, re.rep[c], x.Address); err != nil {
+			if x.Entity, err = s.entityPath(ent, id, re.rep[c], x.Address); err != nil {
 				return err
 			}
 		}
@@ -426,28 +435,43 @@ func (s *Screener) selfRows(ctx context.Context, r *Report, addr string, id btc.
 }
 
 // entityPath explains how address id belongs to entity ent with member
-// (the labelled address, memberAddr): the entity's size and, when Explain,
-// the merges from id to member.
-func (s *Screener) entityPath(ctx context.Context, ent uint64, id, member btc.AddrID, memberAddr string) (*EntityPath, error) {
+// (the labelled address, memberAddr): the entity's id and size. The
+// merges joining them are found later, by mergePaths, for the rows that
+// set the level only (a search per labelled-entity member would make
+// screening an exchange's deposit addresses slow).
+func (s *Screener) entityPath(ent uint64, id, member btc.AddrID, memberAddr string) (*EntityPath, error) {
 	size, err := cluster.Size(s.db, ent)
 	if err != nil {
 		return nil, err
 	}
-	p := &EntityPath{ID: ent, Size: size, Member: memberAddr}
+	return &EntityPath{ID: ent, Size: size, Member: memberAddr, from: id, member: member}, nil
+}
+
+// mergePaths fills in, when Explain, the merges (cluster.Explain) of the
+// entity paths of the rows that fired a rule.
+func (s *Screener) mergePaths(ctx context.Context, r *Report) error {
 	if !s.Explain {
-		return p, nil
+		return nil
 	}
-	steps, err := cluster.Explain(ctx, s.db, id, member, s.MaxExplainVisit)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	for _, f := range r.Fired {
+		x := r.Exposure[f.Row].Explanation
+		if x == nil || x.Entity == nil || x.Entity.Merges != nil || x.Entity.Note != "" {
+			continue
 		}
-		// The search gave up, or the clustering changed since exposure
-		// was computed: say so rather than fail the answer.
-		p.Note = "merge path not found: " + err.Error()
+		p := x.Entity
+		steps, err := cluster.Explain(ctx, s.db, p.from, p.member, s.MaxExplainVisit)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// The search gave up, or the clustering changed since
+			// exposure was computed: say so rather than fail the answer.
+			p.Note = "merge path not found: " + err.Error()
+			continue
+		}
+		p.Merges = steps
 	}
-	p.Merges = steps
-	return p, nil
+	return nil
 }
 
 // Entity reports the exposure of entity id (any member's address id): the
@@ -521,7 +545,9 @@ func (s *Screener) Entity(ctx context.Context, id uint64) (*Report, error) {
 	if err := s.selfRows(ctx, r, "", btc.NoAddr, true, ent); err != nil {
 		return nil, err
 	}
-	s.assess(r, r.Exposure)
+	if err := s.assess(ctx, r, r.Exposure); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -582,7 +608,9 @@ func (s *Screener) Tx(ctx context.Context, txid btc.Hash) (*Report, error) {
 			rows[i].Sats = 1
 		}
 	}
-	s.assess(r, rows)
+	if err := s.assess(ctx, r, rows); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -736,7 +764,7 @@ func (s *Screener) counterpartyLabel(ctx context.Context, row *Row, c Category, 
 		return err
 	}
 	x.Via = "entity"
-	if x.Entity, err = s.entityPath(ctx, ent, a, re.rep[c], x.Address); err != nil {
+	if x.Entity, err = s.entityPath(ent, a, re.rep[c], x.Address); err != nil {
 		return err
 	}
 	row.Explanation = x

@@ -205,7 +205,7 @@ func (x *Rule) Threshold() string {
 
 // Assess returns the level of rows and the reasons of the rules that set it.
 func (r *Rules) Assess(rows []Row) (Level, []string) {
-	level, fired := r.assess(rows)
+	level, fired := r.assess(rows, nil)
 	var why []string
 	for _, f := range fired {
 		if f.Why != "" && !slices.Contains(why, f.Why) {
@@ -216,8 +216,9 @@ func (r *Rules) Assess(rows []Row) (Level, []string) {
 }
 
 // assess returns the level of rows and, for each rule at that level, the
-// first row it matched. It allocates only when a rule matches.
-func (r *Rules) assess(rows []Row) (Level, []Fired) {
+// first row it matched. thresholds, when set, are the rules' Threshold
+// worked out beforehand. It allocates only when a rule matches.
+func (r *Rules) assess(rows []Row, thresholds []string) (Level, []Fired) {
 	level := Low
 	var fired []Fired
 	for i := range r.Rules {
@@ -232,7 +233,13 @@ func (r *Rules) assess(rows []Row) (Level, []Fired) {
 			if x.Level > level {
 				level, fired = x.Level, fired[:0]
 			}
-			fired = append(fired, Fired{Level: x.Level, Why: x.Why, Threshold: x.Threshold(), Row: j})
+			var th string
+			if i < len(thresholds) {
+				th = thresholds[i]
+			} else {
+				th = x.Threshold()
+			}
+			fired = append(fired, Fired{Level: x.Level, Why: x.Why, Threshold: th, Row: j})
 			break
 		}
 	}

@@ -49,7 +49,11 @@ type EntityPath struct {
 	Size   uint64         `json:"size"`
 	Member string         `json:"member"`
 	Merges []cluster.Step `json:"merges,omitempty"`
-	Note   string         `json:"note,omitempty"` // why Merges is missing
+	// Note says why Merges is missing: found only for the rows that set
+	// the level (sleuth entity --explain finds any).
+	Note string `json:"note,omitempty"`
+
+	from, member btc.AddrID // the screened address and the member, for the merge search
 }
 
 // invalidAddress reports whether err (from decoding addr) says that addr

@@ -321,11 +321,11 @@ func TestRulesFired(t *testing.T) {
 		{Category: "exchange", Direction: "received", Kind: "direct", Sats: 100, Share: 0.5},
 		{Category: "sanction", Direction: "received", Kind: "indirect", Sats: 10, Share: 0.02},
 	}
-	level, fired := DefaultRules().assess(rows)
+	level, fired := DefaultRules().assess(rows, nil)
 	if level != Severe || len(fired) != 1 || fired[0].Row != 1 || fired[0].Threshold != "sanction, indirect, share ≥ 1%" {
 		t.Fatalf("%s %+v", level, fired)
 	}
-	if _, fired := DefaultRules().assess(rows[:1]); len(fired) != 0 {
+	if _, fired := DefaultRules().assess(rows[:1], nil); len(fired) != 0 {
 		t.Fatalf("exchange exposure fired %+v", fired)
 	}
 	for _, c := range []struct {
