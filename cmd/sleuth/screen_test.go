@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -11,54 +10,32 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sleuth-forensics/sleuth/internal/btc"
-	"github.com/sleuth-forensics/sleuth/internal/cluster"
-	"github.com/sleuth-forensics/sleuth/internal/index"
-	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
-// riskStore writes a simulated chain, indexes, clusters, labels it and
-// computes exposure, closes the store and returns its directory and some
-// indexed addresses.
+// riskStore writes a simulated chain (seed 1, scale 0.2), indexes it and
+// imports its public TagPack (which clusters and computes exposure) with
+// the CLI, and returns the store's directory and some of its addresses.
 func riskStore(t *testing.T) (string, []string) {
 	t.Helper()
-	out := simtest.Chain(t, 1, 0.2)
-	dir := filepath.Join(t.TempDir(), "db")
-	db, err := index.Open(dir, &index.Options{Network: btc.Mainnet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	if _, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := label.ImportFile(ctx, db, filepath.Join(out, "public", "tagpack.yaml"), label.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := label.Refresh(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := risk.Update(ctx, db, risk.Options{}); err != nil {
-		t.Fatal(err)
+	work := t.TempDir()
+	out, db := filepath.Join(work, "sim"), filepath.Join(work, "db")
+	for _, args := range [][]string{
+		{"sim", "--out", out, "--seed", "1", "--scale", "0.2"},
+		{"ingest", "--db", db, "--blocks", filepath.Join(out, "blocks")},
+		{"labels", "import", "--db", db, filepath.Join(out, "public", "tagpack.yaml")},
+	} {
+		if code, stdout, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%s: exit %d: %s %s", args[0], code, stdout, stderr)
+		}
 	}
 	var addrs []string
-	next := uint64(db.Tip().NextAddr)
-	for i := uint64(0); i < 500; i++ {
-		s, _, err := db.AddrString(btc.AddrID(i * next / 500))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s != "" {
-			addrs = append(addrs, s)
-		}
+	rows := simtest.ReadCSV(t, filepath.Join(out, "truth", "addresses.csv"))
+	for i := 0; i < len(rows); i += max(1, len(rows)/500) {
+		addrs = append(addrs, rows[i]["address"])
 	}
-	return dir, addrs
+	return db, addrs
 }
 
 // TestScreenBatch10k screens a 10,000-row CSV batch on a mainnet store:
