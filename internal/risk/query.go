@@ -292,6 +292,7 @@ func (s *Screener) ScreenMany(ctx context.Context, addrs []string, fn func(*Repo
 	}
 	return nil
 }
+
 func (s *Screener) aggregate(id btc.AddrID) (aggregate, error) {
 	v, err := s.db.StageGet(key64(pAgg, uint64(id)))
 	if err != nil || v == nil {
@@ -455,8 +456,8 @@ func (s *Screener) mergePaths(ctx context.Context, r *Report) error {
 	}
 	for _, f := range r.Fired {
 		x := r.Exposure[f.Row].Explanation
-		if x == nil || x.Entity == nil || x.Entity.Merges != nil || x.Entity.Note != "" {
-			continue
+		if x == nil || x.Entity == nil || x.Entity.Merges != nil || x.Entity.Note != "" || x.Entity.from == x.Entity.member {
+			continue // no entity path, done, or an entity's own label (no screened address)
 		}
 		p := x.Entity
 		steps, err := cluster.Explain(ctx, s.db, p.from, p.member, s.MaxExplainVisit)
