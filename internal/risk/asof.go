@@ -9,6 +9,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/trace"
@@ -84,8 +85,9 @@ func (s *Screener) SetAsOf(ctx context.Context, date time.Time) error {
 	a.method = fmt.Sprintf("as of %s, traced on demand: received, backward haircut trace (at most %d hops) from the outputs received by %s; "+
 		"sent, the entities paid directly (1 hop) from the outputs spent by %s; labels that applied on %s; "+
 		"transactions of standalone blocks (ingest --raw-block) are not traced", d, a.maxHops, d, d, d)
-	a.txMethod = fmt.Sprintf("as of %s: the labels that applied then on the transaction's own input and output addresses "+
-		"(direct counterparty exposure only; what its inputs carried is not recomputed as of the date)", d)
+	a.txMethod = fmt.Sprintf("as of %s, traced on demand: inputs, backward haircut trace (at most %d hops) from the outputs the transaction spent; "+
+		"counterparties, the labels that applied on %s on its own input and output addresses; "+
+		"transactions of standalone blocks (ingest --raw-block) are not traced", d, a.maxHops, d)
 	s.asOf = a
 	return nil
 }
@@ -229,17 +231,47 @@ func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 	}
 	r.Received, r.Sent = uint64(max(pr.Traced, 0)), uint64(max(spr.Traced, 0))
 	for _, p := range []*PathReport{pr, spr} {
-		for _, x := range p.Rows {
-			if p == spr && x.MinHops > 1 {
+		for i := range p.Rows {
+			if p == spr && p.Rows[i].MinHops > 1 {
 				continue
 			}
-			row := Row{Category: x.Category, Direction: x.Direction, Kind: x.Kind, Basis: BasisTransactions, Sats: uint64(max(x.Sats, 0)),
-				Share: min(x.Share, 1), MinHops: x.MinHops, Explanation: x.Explanation, Path: slices.Clone(x.Path)}
-			r.Exposure = append(r.Exposure, row)
+			r.Exposure = append(r.Exposure, pathRow(&p.Rows[i], p.Rows[i].Direction))
 		}
 	}
 	if err := s.assess(ctx, r, r.Exposure); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// txAsOfRows adds what transaction num (tx) spent, as of s.asOf: a
+// backward haircut trace from the outputs its inputs spend, stopping at
+// the entities labelled on the date (the transaction is before the cut,
+// and so is everything behind it).
+func (s *Screener) txAsOfRows(ctx context.Context, r *Report, num btc.TxNum, tx *coinjoin.Tx) error {
+	a := s.asOf
+	var src []trace.Taint
+	for _, in := range tx.Ins {
+		if in.Resolved && in.Value > 0 && num < index.DetachedBase && in.Prev.Tx() < index.DetachedBase {
+			src = append(src, trace.Taint{Out: in.Prev, Sats: in.Value})
+		}
+	}
+	if len(src) == 0 {
+		return nil
+	}
+	opts := trace.Options{Policy: trace.Haircut, MaxHops: a.maxHops, Before: a.cut, Detail: -1}
+	pr, err := s.traceSources(ctx, r.TxID, src, nil, trace.Backward, opts, a.ents)
+	if err != nil {
+		return err
+	}
+	for i := range pr.Rows {
+		r.Exposure = append(r.Exposure, pathRow(&pr.Rows[i], "input"))
+	}
+	return nil
+}
+
+// pathRow turns a traced category into an exposure row of direction dir.
+func pathRow(x *PathRow, dir string) Row {
+	return Row{Category: x.Category, Direction: dir, Kind: x.Kind, Basis: BasisTransactions, Sats: uint64(max(x.Sats, 0)),
+		Share: min(x.Share, 1), MinHops: x.MinHops, Explanation: x.Explanation, Path: slices.Clone(x.Path)}
 }

@@ -47,9 +47,9 @@
 // them with that as-of date, and transactions up to the end of the day.
 // Stored exposure covers the whole chain under today's labels, so an
 // as-of address is traced on demand (backward haircut from what it
-// received by then, forward one hop from what it spent by then), and an
-// as-of transaction gets its counterparty rows only; Report.Method says
-// which.
+// received by then, forward one hop from what it spent by then), an as-of
+// transaction backward from the outputs it spent (plus its counterparty
+// rows); Report.Method says so.
 //
 // Update continues from the last processed block when the chain and the
 // labelled entities, as seen by the addresses already processed, are

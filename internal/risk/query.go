@@ -558,6 +558,8 @@ func (s *Screener) Entity(ctx context.Context, id uint64) (*Report, error) {
 // direct counterparty rows, the labels of its own input and output
 // addresses (their entities'): paying a sanctioned address is direct
 // sanction exposure. Hops 1 rows are "direct". An unknown txid is NotSeen.
+// As of a date (SetAsOf), what its inputs carried is traced on demand and
+// its outputs' onward exposure is left out.
 func (s *Screener) Tx(ctx context.Context, txid btc.Hash) (*Report, error) {
 	r := &Report{Query: txid.String(), TxID: txid.String(), Reasons: []string{}, Exposure: []Row{}, Status: Assessed, Method: MethodStored}
 	num, err := s.db.TxNum(txid)
@@ -595,6 +597,8 @@ func (s *Screener) Tx(ctx context.Context, txid btc.Hash) (*Report, error) {
 		if err := s.txVectorRows(r, num, &tx); err != nil {
 			return nil, err
 		}
+	} else if err := s.txAsOfRows(ctx, r, num, &tx); err != nil {
+		return nil, err
 	}
 	if err := s.counterpartyRows(ctx, r, &tx); err != nil {
 		return nil, err
@@ -932,9 +936,7 @@ func (s *Screener) tracePaths(ctx context.Context, addr string, id btc.AddrID, o
 		}
 		src = kept
 	}
-	direction := "received"
 	if dir == trace.Forward {
-		direction = "sent"
 		spent := src[:0]
 		for _, t := range src {
 			_, ok, err := s.db.SpentBy(t.Out)
@@ -947,8 +949,20 @@ func (s *Screener) tracePaths(ctx context.Context, addr string, id btc.AddrID, o
 		}
 		src = spent
 	}
+	return s.traceSources(ctx, addr, src, []uint64{own}, dir, opts, ents)
+}
+
+// traceSources traces src in direction dir (received: backward; sent:
+// forward), walking through the entities perps and stopping at ents, and
+// sums what reached each category's entities.
+func (s *Screener) traceSources(ctx context.Context, addr string, src []trace.Taint, perps []uint64, dir trace.Direction, opts trace.Options,
+	ents map[uint64]riskEntity) (*PathReport, error) {
+	direction := "received"
+	if dir == trace.Forward {
+		direction = "sent"
+	}
 	opts.Direction = dir
-	opts.Perpetrators = []uint64{own}
+	opts.Perpetrators = perps
 	opts.Stop = func(e uint64) (label.Service, bool) {
 		re, ok := ents[e]
 		if !ok {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
@@ -283,6 +284,25 @@ func TestAsOf(t *testing.T) {
 			if prev.Status == Assessed && prev.Sent >= on.Sent && on.Sent > 0 {
 				t.Fatalf("victim %s: sent %d before the payment day, %d on it", *in.Address, prev.Sent, on.Sent)
 			}
+			if checked == 0 {
+				// The payment itself: as of its day, its output pays the
+				// ransom address (a direct counterparty) and its inputs
+				// are traced back; the day before, it is not seen.
+				tr, err := sOn.Query(ctx, v["txid"], false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paid := false
+				for _, x := range tr.Exposure {
+					paid = paid || x.Category == "ransomware" && x.Direction == "output" && x.Basis == BasisCounterparty
+				}
+				if tr.Status != Assessed || !paid || tr.Risk < Medium || !strings.Contains(tr.Method, "traced on demand") {
+					t.Fatalf("ransom tx %s as of %s: %s %s %+v", v["txid"], day.Format(time.DateOnly), tr.Status, tr.Risk, tr.Exposure)
+				}
+				if tr, err = sBefore.Query(ctx, v["txid"], false); err != nil || tr.Status != NotSeen {
+					t.Fatalf("ransom tx %s the day before: %+v, %v", v["txid"], tr, err)
+				}
+			}
 			checked++
 			break
 		}
@@ -292,6 +312,52 @@ func TestAsOf(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no ransom victim paid after the labels' date")
+	}
+	// A transaction whose inputs spent outputs a labelled entity paid
+	// (stored: a direct input row): traced as of a date when every label
+	// applied and the chain was whole, its inputs carry the same category.
+	stored, later := newScreener(t, w), newScreener(t, w)
+	if err := later.SetAsOf(ctx, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	err := w.db.ScanTxs(ctx, 0, w.db.Tip().NextTx, func(tx *coinjoin.Tx) error {
+		if found >= 3 || tx.Num%7 != 0 {
+			return nil
+		}
+		h, err := w.db.TxID(tx.Num)
+		if err != nil {
+			return err
+		}
+		r, err := stored.Tx(ctx, h)
+		if err != nil {
+			return err
+		}
+		for _, x := range r.Exposure {
+			if x.Direction != "input" || x.Basis != BasisTransactions || x.Kind != "direct" || x.Category == "exchange" {
+				continue
+			}
+			a, err := later.Tx(ctx, h)
+			if err != nil {
+				return err
+			}
+			ok := false
+			for _, y := range a.Exposure {
+				ok = ok || y.Direction == "input" && y.Category == x.Category && y.Basis == BasisTransactions && len(y.Path) > 0
+			}
+			if !ok {
+				return fmt.Errorf("tx %s: stored %+v, as of 2030 %+v", h, r.Exposure, a.Exposure)
+			}
+			found++
+			break
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found == 0 {
+		t.Fatal("no transaction with direct input exposure")
 	}
 	// The ransom address before the labels existed: its own label does not
 	// apply; after, it is at least High.
