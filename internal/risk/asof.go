@@ -38,7 +38,9 @@ type asOf struct {
 // haircut trace, up to the stored MaxHops, from the outputs it received
 // before the cut, and a forward trace of one hop (direct, as stored sent
 // exposure is) from the outputs it spent before the cut, both stopping at
-// the entities labelled on date. Report.Method says so. Its cost grows
+// the entities labelled on date, following CoinJoins as Update does (as
+// if certain) and counting exchange exposure at hop 1 only. Report.Method
+// says so. Its cost grows
 // with the history behind the address, not a few point reads. Setting
 // the date reads every label once.
 func (s *Screener) SetAsOf(ctx context.Context, date time.Time) error {
@@ -204,7 +206,7 @@ func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 	}
 	r.Entity = &ent
 	r.Method = a.method
-	opts := trace.Options{Policy: trace.Haircut, MaxHops: a.maxHops, Before: a.cut, Detail: -1}
+	opts := a.traceOptions()
 	// Standalone blocks' transactions have no place on the best chain to
 	// trace from: they are left out (Method says so).
 	pr, err := s.tracePaths(ctx, addr, id, ent, trace.Backward, opts, a.ents, func(o btc.OutRef) (bool, error) {
@@ -213,7 +215,7 @@ func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 		}
 		after, err := a.after(s.db, o.Tx())
 		return !after, err
-	})
+	}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +227,7 @@ func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 		}
 		after, err := a.after(s.db, in.Tx())
 		return !after, err
-	})
+	}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -259,8 +261,8 @@ func (s *Screener) txAsOfRows(ctx context.Context, r *Report, num btc.TxNum, tx 
 	if len(src) == 0 {
 		return nil
 	}
-	opts := trace.Options{Policy: trace.Haircut, MaxHops: a.maxHops, Before: a.cut, Detail: -1}
-	pr, err := s.traceSources(ctx, r.TxID, src, nil, trace.Backward, opts, a.ents)
+	opts := a.traceOptions()
+	pr, err := s.traceSources(ctx, r.TxID, src, nil, trace.Backward, opts, a.ents, true)
 	if err != nil {
 		return err
 	}
@@ -274,4 +276,11 @@ func (s *Screener) txAsOfRows(ctx context.Context, r *Report, num btc.TxNum, tx 
 func pathRow(x *PathRow, dir string) Row {
 	return Row{Category: x.Category, Direction: dir, Kind: x.Kind, Basis: BasisTransactions, Sats: uint64(max(x.Sats, 0)),
 		Share: min(x.Share, 1), MinHops: x.MinHops, Explanation: x.Explanation, Path: slices.Clone(x.Path)}
+}
+
+// traceOptions are the as-of traces' options: haircut (as Update shares
+// exposure), Update's MaxHops, transactions before the cut, CoinJoins
+// followed as if certain (Update does not split them).
+func (a *asOf) traceOptions() trace.Options {
+	return trace.Options{Policy: trace.Haircut, MaxHops: a.maxHops, Before: a.cut, Detail: -1, FollowCoinJoins: true}
 }

@@ -911,14 +911,14 @@ func (s *Screener) paths(ctx context.Context, addr string, dir trace.Direction, 
 	if err != nil {
 		return nil, err
 	}
-	return s.tracePaths(ctx, addr, id, own, dir, opts, ents, nil)
+	return s.tracePaths(ctx, addr, id, own, dir, opts, ents, nil, false)
 }
 
 // tracePaths traces from address id (of entity own) in direction dir,
 // stopping at ents; keep, when set, chooses the source outputs (received:
 // the outputs the address received; sent: those it spent).
 func (s *Screener) tracePaths(ctx context.Context, addr string, id btc.AddrID, own uint64, dir trace.Direction, opts trace.Options,
-	ents map[uint64]riskEntity, keep func(btc.OutRef) (bool, error)) (*PathReport, error) {
+	ents map[uint64]riskEntity, keep func(btc.OutRef) (bool, error), propagation bool) (*PathReport, error) {
 	src, err := trace.FromAddress(s.db, id)
 	if err != nil {
 		return nil, err
@@ -949,14 +949,16 @@ func (s *Screener) tracePaths(ctx context.Context, addr string, id btc.AddrID, o
 		}
 		src = spent
 	}
-	return s.traceSources(ctx, addr, src, []uint64{own}, dir, opts, ents)
+	return s.traceSources(ctx, addr, src, []uint64{own}, dir, opts, ents, propagation)
 }
 
 // traceSources traces src in direction dir (received: backward; sent:
 // forward), walking through the entities perps and stopping at ents, and
-// sums what reached each category's entities.
+// sums what reached each category's entities. With propagation, as
+// Update's exposure does, a category that does not propagate (exchange)
+// counts only the entities reached at hop 1.
 func (s *Screener) traceSources(ctx context.Context, addr string, src []trace.Taint, perps []uint64, dir trace.Direction, opts trace.Options,
-	ents map[uint64]riskEntity) (*PathReport, error) {
+	ents map[uint64]riskEntity, propagation bool) (*PathReport, error) {
 	direction := "received"
 	if dir == trace.Forward {
 		direction = "sent"
@@ -992,7 +994,7 @@ func (s *Screener) traceSources(ctx context.Context, addr string, src []trace.Ta
 		}
 		re := ents[e.ID]
 		for c := Category(1); c < nCategories; c++ {
-			if re.cats&(1<<c) == 0 {
+			if re.cats&(1<<c) == 0 || propagation && !c.propagates() && e.MinHops > 1 {
 				continue
 			}
 			row := byCat[c]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -488,5 +489,59 @@ func TestRealOFACTx(t *testing.T) {
 	}
 	if r.Status != Assessed || r.Risk != Severe || hasSelf(r, "sanction") == nil || hasSelf(r, "sanction").Basis != BasisOwnLabel {
 		t.Fatalf("as of 2023-01-01: %+v", r)
+	}
+}
+
+// TestAsOfAgreesWithStored: as of a date after every label and block, the
+// on-demand trace and the stored exposure are two computations of the
+// same thing; their levels and categories are compared over sampled
+// addresses (logged; most must agree).
+func TestAsOfAgreesWithStored(t *testing.T) {
+	w := screenWorld(t)
+	ctx := context.Background()
+	stored, later := newScreener(t, w), newScreener(t, w)
+	if err := later.SetAsOf(ctx, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	cats := func(r *Report) string {
+		var out []string
+		for _, x := range r.Exposure {
+			if x.Category != "exchange" && x.Category != "gambling" {
+				out = append(out, x.Category+"/"+x.Direction)
+			}
+		}
+		slices.Sort(out)
+		return strings.Join(slices.Compact(out), " ")
+	}
+	n, sameLevel, sameCats := 0, 0, 0
+	for _, a := range sampleAddrs(t, w.db, 400) {
+		if a == "" {
+			continue
+		}
+		x, err := stored.Screen(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := later.Screen(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Status != Assessed || y.Status != Assessed {
+			t.Fatalf("%s: %s stored, %s as of 2030", a, x.Status, y.Status)
+		}
+		n++
+		if x.Risk == y.Risk {
+			sameLevel++
+		}
+		if cats(x) == cats(y) {
+			sameCats++
+		} else if testing.Verbose() {
+			t.Logf("%s: stored %s [%s], as of 2030 %s [%s]", a, x.Risk, cats(x), y.Risk, cats(y))
+		}
+	}
+	t.Logf("%d addresses: same level %d (%.1f%%), same risky categories %d (%.1f%%)", n, sameLevel,
+		100*float64(sameLevel)/float64(n), sameCats, 100*float64(sameCats)/float64(n))
+	if sameLevel*10 < n*9 {
+		t.Fatalf("levels agree on %d of %d addresses only", sameLevel, n)
 	}
 }
