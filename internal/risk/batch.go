@@ -230,7 +230,7 @@ func ReadJSONL(r io.Reader, column string, fn func(*Input) error) error {
 // reason, anything else goes to Query (addresses and txids).
 func (s *Screener) ScreenInput(ctx context.Context, in *Input) (*Report, error) {
 	if in.Err != "" {
-		return &Report{Query: in.Query, Address: in.Query, Reasons: []string{}, Exposure: []Row{}, Status: Invalid, Reason: in.Err}, nil
+		return checked(&Report{Query: in.Query, Address: in.Query, Reasons: []string{}, Exposure: []Row{}, Status: Invalid, Reason: in.Err}, nil)
 	}
 	return s.Query(ctx, in.Query, false)
 }

@@ -80,4 +80,8 @@
 //	R2. Every stored share is in (0, 1] (parts per billion), every hop
 //	    count in 1..MaxHops, and an address's received exposure per
 //	    category is at most what it received.
+//	R3. A screening Report is Assessed with a level, or NotSeen or Invalid
+//	    with a reason and no level; each fired rule names one of its rows
+//	    (checked under the invariants tag by Query, ScreenInput and
+//	    ScreenMany).
 package risk

@@ -282,7 +282,7 @@ func (s *Screener) ScreenMany(ctx context.Context, addrs []string, fn func(*Repo
 				return err
 			}
 		}
-		r, err := s.Screen(ctx, a)
+		r, err := checked(s.Screen(ctx, a))
 		if err != nil {
 			return fmt.Errorf("risk: screen %s: %w", a, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/invariants"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 )
 
@@ -73,10 +74,30 @@ func invalidAddress(addr string, err error) (string, bool) {
 	return "", false
 }
 
+// checked panics, under the invariants build tag, when r breaks R3.
+func checked(r *Report, err error) (*Report, error) {
+	if !invariants.Enabled || err != nil {
+		return r, err
+	}
+	ok := r.Status == Assessed && r.RiskJSON != nil && *r.RiskJSON == r.Risk ||
+		(r.Status == NotSeen || r.Status == Invalid) && r.RiskJSON == nil && r.Reason != ""
+	for _, f := range r.Fired {
+		ok = ok && f.Row >= 0 && f.Row < len(r.Exposure)
+	}
+	if !ok {
+		panic(fmt.Sprintf("risk: report breaks R3: status %q, risk %v, reason %q, %d rows, fired %+v", r.Status, r.RiskJSON, r.Reason, len(r.Exposure), r.Fired))
+	}
+	return r, nil
+}
+
 // Query screens q: a txid (64 hexadecimal characters), an entity id (a
 // decimal number, when entities), else an address. Malformed input is an
 // Invalid report, not an error.
 func (s *Screener) Query(ctx context.Context, q string, entities bool) (*Report, error) {
+	return checked(s.query(ctx, q, entities))
+}
+
+func (s *Screener) query(ctx context.Context, q string, entities bool) (*Report, error) {
 	if entities && q != "" && strings.Trim(q, "0123456789") == "" {
 		id, err := strconv.ParseUint(q, 10, 64)
 		if err != nil {
