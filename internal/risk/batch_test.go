@@ -2,9 +2,11 @@ package risk
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,4 +242,33 @@ func TestBatchFile(t *testing.T) {
 	if len(head) != 3 || len(rows) != 6 || bad != 3 {
 		t.Fatalf("header %q, %d rows, %d bad: %+v", head, len(rows), bad, rows)
 	}
+}
+
+// FuzzParseCSVLine: a line without quotes, split directly, gives what
+// encoding/csv makes of it.
+func FuzzParseCSVLine(f *testing.F) {
+	for _, s := range []string{"a,b,c", "", ",", " a , b", "a\tb,c", "\xff,x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.ContainsAny(line, "\"\r\n") {
+			return
+		}
+		got, err := parseCSVLine([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cr := csv.NewReader(strings.NewReader(line))
+		cr.FieldsPerRecord = -1
+		want, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			want, err = []string{""}, nil
+		}
+		if err != nil {
+			t.Fatalf("%q: encoding/csv: %v", line, err)
+		}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
+			t.Fatalf("%q: %q, encoding/csv %q", line, got, want)
+		}
+	})
 }
