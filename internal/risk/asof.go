@@ -135,6 +135,17 @@ func (a *asOf) after(db *index.DB, num btc.TxNum) (bool, error) {
 	return !t.Before(a.cut), nil
 }
 
+// counts reports whether transaction num counts as of the date: before
+// the cut and on the best chain (standalone blocks' transactions have no
+// place on it to trace from: they are left out, and Method says so).
+func (a *asOf) counts(db *index.DB, num btc.TxNum) (bool, error) {
+	if num >= index.DetachedBase {
+		return false, nil
+	}
+	after, err := a.after(db, num)
+	return !after, err
+}
+
 // screenAsOf answers Screen as of s.asOf (see SetAsOf).
 func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 	a := s.asOf
@@ -207,27 +218,20 @@ func (s *Screener) screenAsOf(ctx context.Context, r *Report) (*Report, error) {
 	r.Entity = &ent
 	r.Method = a.method
 	opts := a.traceOptions()
-	// Standalone blocks' transactions have no place on the best chain to
-	// trace from: they are left out (Method says so).
-	pr, err := s.tracePaths(ctx, addr, id, ent, trace.Backward, opts, a.ents, func(o btc.OutRef) (bool, error) {
-		if o.Tx() >= index.DetachedBase {
-			return false, nil
-		}
-		after, err := a.after(s.db, o.Tx())
-		return !after, err
-	}, true)
+	received := func(o btc.OutRef) (bool, error) { return a.counts(s.db, o.Tx()) }
+	pr, err := s.tracePaths(ctx, addr, id, ent, trace.Backward, opts, a.ents, received, true)
 	if err != nil {
 		return nil, err
 	}
 	opts.MaxHops = 1
-	spr, err := s.tracePaths(ctx, addr, id, ent, trace.Forward, opts, a.ents, func(o btc.OutRef) (bool, error) {
+	spent := func(o btc.OutRef) (bool, error) {
 		in, ok, err := s.db.SpentBy(o)
-		if err != nil || !ok || o.Tx() >= index.DetachedBase || in.Tx() >= index.DetachedBase {
+		if err != nil || !ok || o.Tx() >= index.DetachedBase {
 			return false, err
 		}
-		after, err := a.after(s.db, in.Tx())
-		return !after, err
-	}, true)
+		return a.counts(s.db, in.Tx())
+	}
+	spr, err := s.tracePaths(ctx, addr, id, ent, trace.Forward, opts, a.ents, spent, true)
 	if err != nil {
 		return nil, err
 	}
