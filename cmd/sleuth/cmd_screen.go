@@ -1,19 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
@@ -61,91 +60,222 @@ func printRiskSummary(sum risk.Summary) {
 		how, sum.Height, sum.Blocks, sum.Txs, sum.Standalone, sum.Exposed, sum.Entities, sum.Elapsed.Round(time.Millisecond))
 }
 
-// runScreen is `sleuth screen ADDR... | --csv FILE`.
+// notAssessed is returned when some inputs of screen or exposure were
+// not assessed (invalid, or not on the indexed chain): exit code 3, after
+// every input was answered.
+type notAssessed struct{ invalid, notSeen, total int }
+
+func (e notAssessed) Error() string {
+	return fmt.Sprintf("%d of %d inputs not assessed (%d invalid, %d not seen on the indexed chain)",
+		e.invalid+e.notSeen, e.total, e.invalid, e.notSeen)
+}
+
+func (e *notAssessed) count(r *risk.Report) {
+	e.total++
+	switch r.Status {
+	case risk.Invalid:
+		e.invalid++
+	case risk.NotSeen:
+		e.notSeen++
+	}
+}
+
+func (e *notAssessed) err() error {
+	if e.invalid+e.notSeen == 0 {
+		return nil
+	}
+	return *e
+}
+
+const screenUsage = `usage: sleuth screen ADDR|TXID... | --csv FILE | --jsonl FILE | --in csv|jsonl (stdin)
+       [--column NAME] [--out text|csv|json|jsonl] [--as-of YYYY-MM-DD] [--rules FILE]
+
+Every answer has a status: assessed (risk is set), not_seen (a valid
+address or txid the indexed chain does not hold: the reason gives the
+tip), or invalid (the reason says why: bad checksum, wrong network, a bad
+batch row with its line). Exit status: 0 when every input was assessed,
+3 when some were not (all are still answered), 2 on a usage error, 1 on
+failure. A CSV batch keeps every input column and adds line, status,
+reason, risk, reasons, entity, received, sent, exposure, method,
+tip_height and basis_date; a JSON-lines batch keeps every input field and
+adds "screen". Flags:`
+
+// runScreen is `sleuth screen ADDR... | --csv FILE | --jsonl FILE`.
 func runScreen(ctx context.Context, args []string) error {
 	var s storeFlags
-	var csvIn, out, rules string
+	var csvIn, jsonlIn, in, column, out, rules, asOf string
 	fs := flag.NewFlagSet("screen", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), screenUsage); fs.PrintDefaults() }
 	s.add(fs, true)
-	fs.StringVar(&csvIn, "csv", "", "screen the addresses of FILE (one per line, or a column named address; - for stdin)")
-	fs.StringVar(&out, "out", "", "output: text, csv or json (default text; json with --json)")
+	fs.StringVar(&csvIn, "csv", "", "screen the rows of CSV `FILE` (- for stdin): a header naming the address column (address, addr, … or --column), or one address per line")
+	fs.StringVar(&jsonlIn, "jsonl", "", "screen the lines of JSON-lines `FILE` (- for stdin): objects with an address field (or --column), or bare JSON strings")
+	fs.StringVar(&in, "in", "", "read a batch from stdin in this format: csv or jsonl")
+	fs.StringVar(&column, "column", "", "the batch's address column (CSV header name, JSON field)")
+	fs.StringVar(&out, "out", "", "output: text, csv, json or jsonl (default: a batch's own format; else text, json with --json)")
 	fs.StringVar(&rules, "rules", "", "risk rules (JSON; default: the built-in rules, see internal/risk DefaultRules)")
+	fs.StringVar(&asOf, "as-of", "", "answer as of this date (YYYY-MM-DD): lists as they stood then, transactions up to its end (traced on demand: slower)")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	addrs := fs.Args()
-	if csvIn != "" {
-		more, err := readAddresses(csvIn)
-		if err != nil {
-			return err
+	switch in {
+	case "":
+	case "csv", "jsonl":
+		if csvIn != "" || jsonlIn != "" {
+			return usagef("--in reads stdin: not with --csv or --jsonl")
 		}
-		addrs = append(addrs, more...)
+		if in == "csv" {
+			csvIn = "-"
+		} else {
+			jsonlIn = "-"
+		}
+	default:
+		return usagef("--in %q: want csv or jsonl", in)
 	}
-	if len(addrs) == 0 {
-		return usagef("usage: sleuth screen ADDR... | --csv FILE [--out csv|json] [--rules FILE]")
+	if csvIn != "" && jsonlIn != "" {
+		return usagef("--csv and --jsonl: one batch at a time")
+	}
+	if fs.NArg() == 0 && csvIn == "" && jsonlIn == "" {
+		return usagef("%s", screenUsage[:strings.Index(screenUsage, "\n\n")])
 	}
 	if out == "" {
-		out = "text"
-		if s.json {
+		switch {
+		case csvIn != "":
+			out = "csv"
+		case jsonlIn != "":
+			out = "jsonl"
+		case s.json:
 			out = "json"
+		default:
+			out = "text"
 		}
 	}
-	if out != "text" && out != "csv" && out != "json" {
-		return usagef("--out %q: want text, csv or json", out)
+	if !slices.Contains([]string{"text", "csv", "json", "jsonl"}, out) {
+		return usagef("--out %q: want text, csv, json or jsonl", out)
 	}
-	sc, db, err := openScreener(&s, rules)
+	sc, db, err := openScreener(ctx, &s, rules, asOf)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	start := time.Now()
-	var w *csv.Writer
-	var enc *json.Encoder
-	switch out {
-	case "csv":
-		w = csv.NewWriter(os.Stdout)
-		defer w.Flush()
-		w.Write([]string{"address", "entity", "risk", "reasons", "received", "sent", "exposure", "error"})
-	case "json":
-		fmt.Println("[")
-		enc = json.NewEncoder(os.Stdout)
-	}
-	n, worst := 0, risk.Low
-	err = sc.ScreenMany(ctx, addrs, func(r *risk.Report) error {
-		worst = max(worst, r.Risk)
-		switch out {
-		case "csv":
-			ent := ""
-			if r.Entity != nil {
-				ent = strconv.FormatUint(*r.Entity, 10)
-			}
-			var ex []string
-			for _, x := range r.Exposure {
-				ex = append(ex, fmt.Sprintf("%s:%s:%s:%d:%.4f:%d", x.Category, x.Direction, x.Kind, x.Sats, x.Share, x.MinHops))
-			}
-			return w.Write([]string{r.Address, ent, r.Risk.String(), strings.Join(r.Reasons, "; "),
-				strconv.FormatUint(r.Received, 10), strconv.FormatUint(r.Sent, 10), strings.Join(ex, " "), r.Error})
-		case "json":
-			if n > 0 {
-				fmt.Println(",")
-			}
-			n++
-			return enc.Encode(r)
-		}
-		n++
-		printReport(os.Stdout, r)
-		return nil
-	})
-	if out == "json" {
-		fmt.Println("]")
-	}
+	basis, err := sc.Basis(ctx)
 	if err != nil {
 		return err
 	}
-	if out == "text" && len(addrs) > 1 {
-		fmt.Printf("screened %d addresses in %s; worst risk %s\n", len(addrs), time.Since(start).Round(time.Millisecond), worst)
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	start := time.Now()
+	var na notAssessed
+	worst := risk.Low
+	var emit func(*risk.Input, *risk.Report) error
+	var csvw *risk.CSVWriter
+	header := func(cols []string) error {
+		if out == "csv" && csvw == nil {
+			csvw, err = risk.NewCSVWriter(w, cols, basis)
+			return err
+		}
+		return nil
 	}
-	return nil
+	switch out {
+	case "text":
+		fmt.Fprintln(w, basis)
+		emit = func(_ *risk.Input, r *risk.Report) error { printReport(w, r); return nil }
+	case "json":
+		b, err := json.Marshal(basis)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "{\"basis\": %s,\n\"results\": [\n", b)
+		enc := json.NewEncoder(w)
+		emit = func(_ *risk.Input, r *risk.Report) error {
+			if na.total > 1 {
+				fmt.Fprint(w, ",")
+			}
+			return enc.Encode(r)
+		}
+	case "jsonl":
+		jw := risk.NewJSONLWriter(w, basis)
+		emit = jw.Write
+	case "csv":
+		emit = func(in *risk.Input, r *risk.Report) error {
+			if csvw == nil { // positional arguments only
+				if err := header([]string{"address"}); err != nil {
+					return err
+				}
+			}
+			return csvw.Write(in, r)
+		}
+	}
+	screen := func(in *risk.Input) error {
+		if na.total%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		r, err := sc.ScreenInput(ctx, in)
+		if err != nil {
+			return err
+		}
+		na.count(r)
+		if r.Status == risk.Assessed {
+			worst = max(worst, r.Risk)
+		}
+		return emit(in, r)
+	}
+	for i, a := range fs.Args() {
+		if err := screen(&risk.Input{Line: i + 1, Query: strings.TrimSpace(a), Fields: []string{a}}); err != nil {
+			return err
+		}
+	}
+	if csvIn != "" || jsonlIn != "" {
+		path := csvIn + jsonlIn
+		f, closeFn, err := openInput(path)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		if csvIn != "" {
+			err = risk.ReadCSV(f, column, header, screen)
+		} else {
+			err = risk.ReadJSONL(f, column, screen)
+		}
+		if errors.Is(err, risk.ErrNoColumn) {
+			return usageError{fmt.Errorf("%s: %w", path, err)}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	switch out {
+	case "json":
+		fmt.Fprintln(w, "]}")
+	case "csv":
+		if csvw != nil {
+			if err := csvw.Flush(); err != nil {
+				return err
+			}
+		}
+	case "text":
+		if na.total > 1 {
+			fmt.Fprintf(w, "screened %d inputs in %s: %d assessed (worst risk %s), %d invalid, %d not seen\n", na.total,
+				time.Since(start).Round(time.Millisecond), na.total-na.invalid-na.notSeen, worst, na.invalid, na.notSeen)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return na.err()
+}
+
+// openInput opens path for reading (- is stdin).
+func openInput(path string) (io.Reader, func(), error) {
+	if path == "-" {
+		return os.Stdin, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }
 
 // runExposure is `sleuth exposure ADDR|ENTITY|TXID`.
@@ -161,11 +291,14 @@ func runExposure(ctx context.Context, args []string) error {
 	fs.BoolVar(&paths, "paths", false, "address only: explain each exposure category, received (backward trace from what it received) and sent (forward trace from what it spent, direct and indirect), by the labelled entity reached, with one transaction path (walks the chain: slower than screening)")
 	fs.StringVar(&policy, "policy", "fifo", "with --paths: taint policy of the traces (fifo, haircut, poison, lifo, tiho)")
 	fs.IntVar(&hops, "hops", trace.DefaultMaxHops, "with --paths: walk at most this many transactions back (received) or on (sent)")
+	var asOf string
+	fs.StringVar(&asOf, "as-of", "", "answer as of this date (YYYY-MM-DD): lists as they stood then, transactions up to its end (addresses and transactions)")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("usage: sleuth exposure ADDR|ENTITY-ID|TXID [--json] [--paths [--policy P] [--hops N]]")
+		return usagef("usage: sleuth exposure ADDR|ENTITY-ID|TXID [--json] [--as-of DATE] [--paths [--policy P] [--hops N]]\n" +
+			"exit status 3 when the input was not assessed (invalid, or not on the indexed chain)")
 	}
 	var topts trace.Options
 	if paths {
@@ -178,35 +311,39 @@ func runExposure(ctx context.Context, args []string) error {
 		}
 		topts.MaxHops = hops
 	}
-	q := fs.Arg(0)
-	sc, db, err := openScreener(&s, rules)
+	q := strings.TrimSpace(fs.Arg(0))
+	sc, db, err := openScreener(ctx, &s, rules, asOf)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	var r *risk.Report
-	if id, perr := strconv.ParseUint(q, 10, 64); perr == nil {
-		r, err = sc.Entity(ctx, id)
-	} else if len(q) == 64 {
-		var h btc.Hash
-		if h, err = btc.ParseHash(q); err == nil {
-			r, err = sc.Tx(ctx, h)
-		}
-	} else {
-		r, err = sc.Screen(ctx, q)
-	}
+	basis, err := sc.Basis(ctx)
 	if err != nil {
 		return err
 	}
-	if !paths {
+	r, err := sc.Query(ctx, q, true)
+	if err != nil {
+		return err
+	}
+	var na notAssessed
+	na.count(r)
+	if !paths || r.Status != risk.Assessed {
 		if s.json {
-			return printJSON(r)
+			r.Basis = basis
+			if err := printJSON(r); err != nil {
+				return err
+			}
+		} else {
+			fmt.Println(basis)
+			printReport(os.Stdout, r)
 		}
-		printReport(os.Stdout, r)
-		return nil
+		return na.err()
 	}
 	if r.Address == "" {
 		return usagef("--paths explains an address's exposure, not an entity's or a transaction's")
+	}
+	if asOf != "" {
+		return usagef("--paths with --as-of: an as-of answer already traces, and gives each row's path")
 	}
 	pr, err := sc.Paths(ctx, q, topts)
 	if err != nil {
@@ -218,12 +355,14 @@ func runExposure(ctx context.Context, args []string) error {
 	}
 	if s.json {
 		// paths: received (as before sent existed); sent_paths: sent.
+		r.Basis = basis
 		return printJSON(struct {
 			*risk.Report
 			Paths     *risk.PathReport `json:"paths"`
 			SentPaths *risk.PathReport `json:"sent_paths"`
 		}{r, pr, spr})
 	}
+	fmt.Println(basis)
 	printReport(os.Stdout, r)
 	printPaths(os.Stdout, pr)
 	printPaths(os.Stdout, spr)
@@ -266,11 +405,18 @@ func printPaths(w io.Writer, pr *risk.PathReport) {
 	}
 }
 
-func openScreener(s *storeFlags, rules string) (*risk.Screener, interface{ Close() error }, error) {
+func openScreener(ctx context.Context, s *storeFlags, rules, asOf string) (*risk.Screener, interface{ Close() error }, error) {
 	var rs *risk.Rules
 	if rules != "" {
 		var err error
 		if rs, err = risk.LoadRules(rules); err != nil {
+			return nil, nil, usageError{err}
+		}
+	}
+	var at time.Time
+	if asOf != "" {
+		var err error
+		if at, err = risk.ParseAsOf(asOf); err != nil {
 			return nil, nil, usageError{err}
 		}
 	}
@@ -279,6 +425,9 @@ func openScreener(s *storeFlags, rules string) (*risk.Screener, interface{ Close
 		return nil, nil, err
 	}
 	sc, err := risk.NewScreener(db, rs)
+	if err == nil && asOf != "" {
+		err = sc.SetAsOf(ctx, at)
+	}
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -286,55 +435,17 @@ func openScreener(s *storeFlags, rules string) (*risk.Screener, interface{ Close
 	return sc, db, nil
 }
 
-// readAddresses reads one address per line, or the column named address
-// of a CSV file with a header.
-func readAddresses(path string) ([]string, error) {
-	var r io.Reader = os.Stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
-	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	rows, err := cr.ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	col := 0
-	if len(rows) > 0 {
-		for i, c := range rows[0] {
-			if strings.EqualFold(strings.TrimSpace(c), "address") {
-				col, rows = i, rows[1:]
-				break
-			}
-		}
-	}
-	var out []string
-	for _, row := range rows {
-		if col < len(row) {
-			if a := strings.TrimSpace(row[col]); a != "" && !strings.HasPrefix(a, "#") {
-				out = append(out, a)
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New(path + ": no addresses")
-	}
-	return out, nil
-}
-
 func printReport(w io.Writer, r *risk.Report) {
 	head := r.Query
 	if r.Entity != nil && r.Address != "" {
 		head += fmt.Sprintf("  entity %d", *r.Entity)
 	}
-	if r.Error != "" {
-		fmt.Fprintf(w, "%s  ERROR %s\n", head, r.Error)
+	switch r.Status {
+	case risk.Invalid:
+		fmt.Fprintf(w, "%s  INVALID: %s\n", head, r.Reason)
+		return
+	case risk.NotSeen:
+		fmt.Fprintf(w, "%s  NOT SEEN: %s\n", head, r.Reason)
 		return
 	}
 	fmt.Fprintf(w, "%s  risk %s", head, r.Risk)
@@ -342,17 +453,47 @@ func printReport(w io.Writer, r *risk.Report) {
 		fmt.Fprintf(w, " (%s)", strings.Join(r.Reasons, "; "))
 	}
 	fmt.Fprintln(w)
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  note: %s\n", r.Reason)
+	}
+	if r.Method != "" && r.Method != risk.MethodStored {
+		fmt.Fprintf(w, "  method: %s\n", r.Method)
+	}
 	if r.Partial {
 		fmt.Fprintf(w, "  (summed over the first %d members only)\n", r.Members)
 	}
 	for _, x := range r.Exposure {
-		fmt.Fprintf(w, "  %-14s %-8s %-8s %14s %6.2f%%  hops %d", x.Category, x.Direction, x.Kind, btcString(int64(x.Sats)), 100*x.Share, x.MinHops)
+		fmt.Fprintf(w, "  %-14s %-8s %-8s %-12s %14s %6.2f%%  hops %d", x.Category, x.Direction, x.Kind, x.Basis, btcString(int64(x.Sats)), 100*x.Share, x.MinHops)
 		if e := x.Explanation; e != nil {
-			fmt.Fprintf(w, "  ← %q (%s, %s, confidence %d) at %s", e.Label, e.Concept, e.List, e.Confidence, e.Address)
+			fmt.Fprintf(w, "  ← %q (%s, %s, confidence %d", e.Label, e.Concept, e.List, e.Confidence)
+			if e.ListedFrom != nil {
+				fmt.Fprintf(w, ", listed %s", *e.ListedFrom)
+			}
+			if e.ListedTo != nil {
+				fmt.Fprintf(w, ", delisted %s", *e.ListedTo)
+			}
+			fmt.Fprintf(w, ") at %s", e.Address)
 			if e.TxID != "" {
 				fmt.Fprintf(w, " via tx %s", e.TxID)
 			}
 		}
 		fmt.Fprintln(w)
+		if e := x.Explanation; e != nil && e.Entity != nil {
+			p := e.Entity
+			fmt.Fprintf(w, "      through entity %d (%d addresses), member %s", p.ID, p.Size, p.Member)
+			if p.Note != "" {
+				fmt.Fprintf(w, "; %s", p.Note)
+			}
+			fmt.Fprintln(w)
+			for _, m := range p.Merges {
+				fmt.Fprintf(w, "        %s + %s in tx %s (%s, confidence %.2f)\n", m.FromAddr, m.ToAddr, m.TxID, m.Heuristic, m.Confidence)
+			}
+		}
+		if len(x.Path) > 0 {
+			fmt.Fprintf(w, "      path %s\n", strings.Join(x.Path, " "))
+		}
+	}
+	for _, f := range r.Fired {
+		fmt.Fprintf(w, "  rule %s: %s (%s; row %d)\n", f.Level, f.Why, f.Threshold, f.Row+1)
 	}
 }

@@ -43,7 +43,7 @@ var commands = map[string]command{
 	"label":    {runLabel, "add or remove an investigator's label (label add, label remove)"},
 	"incident": {runIncident, "mark theft or ransom transactions as sources of exposure (incident add, list, remove, path)"},
 	"rescreen": {runRescreen, "list past transactions of addresses that the latest imports newly listed"},
-	"screen":   {runScreen, "screen addresses: exposure by category and a risk level (screen ADDR... | --csv FILE)"},
+	"screen":   {runScreen, "screen addresses or txids: status, exposure by category and a risk level (screen ADDR... | --csv FILE | --jsonl FILE); exit 3 if any not assessed"},
 	"exposure": {runExposure, "direct and indirect exposure of an address, entity or transaction, explained"},
 	"risk":     {runRisk, "compute exposure after ingest, clustering and label imports (risk update)"},
 	"trace":    {runTrace, "follow stolen or ransom funds forward to cash-out points (fifo, haircut, poison, lifo, tiho)"},
@@ -51,10 +51,13 @@ var commands = map[string]command{
 
 // Exit codes.
 const (
-	exitOK       = 0
-	exitFailure  = 1 // includes "not found"
-	exitUsage    = 2 // malformed argument: bad address, txid, flag
-	exitCanceled = 130
+	exitOK      = 0
+	exitFailure = 1 // includes "not found"
+	exitUsage   = 2 // malformed argument: bad address, txid, flag
+	// exitNotAssessed: screen or exposure answered every input, but some
+	// were not assessed (invalid, or not on the indexed chain).
+	exitNotAssessed = 3
+	exitCanceled    = 130
 )
 
 // usageError marks an error in what the user typed.
@@ -108,9 +111,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 
 func exitCode(err error) int {
 	var ue usageError
+	var na notAssessed
 	switch {
 	case errors.Is(err, context.Canceled):
 		return exitCanceled
+	case errors.As(err, &na):
+		return exitNotAssessed
 	case errors.As(err, &ue), errors.Is(err, index.ErrBadRef),
 		errors.Is(err, address.ErrChecksum), errors.Is(err, address.ErrWrongNetwork),
 		errors.Is(err, address.ErrLength), errors.Is(err, address.ErrFormat),

@@ -73,11 +73,30 @@ func ReadStats(ctx context.Context, db *index.DB) (*Stats, error) {
 	if err := EachIncident(ctx, db, func(*Incident, btc.Hash) error { st.Incidents++; return nil }); err != nil {
 		return nil, err
 	}
+	if st.Sources, err = sourceStats(ctx, db, srcs); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Sources returns every label source with its dated publications (oldest
+// first), without counting labels: what an answer built on the labels
+// stands on (risk screening's basis).
+func Sources(ctx context.Context, db *index.DB) ([]SourceStats, error) {
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return sourceStats(ctx, db, srcs)
+}
+
+func sourceStats(ctx context.Context, db *index.DB, srcs map[uint32]*Source) ([]SourceStats, error) {
 	ids := make([]uint32, 0, len(srcs))
 	for id := range srcs {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	out := []SourceStats{}
 	for _, id := range ids {
 		ss := SourceStats{Source: *srcs[id]}
 		err := db.StageScan(ctx, keyPub(id, time.Unix(0, 0)), keyPub(id+1, time.Unix(0, 0)), func(k, _ []byte) (bool, error) {
@@ -87,9 +106,9 @@ func ReadStats(ctx context.Context, db *index.DB) (*Stats, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.Sources = append(st.Sources, ss)
+		out = append(out, ss)
 	}
-	return st, nil
+	return out, nil
 }
 
 // Hit is one transaction found by Rescreen: it paid or spent from an

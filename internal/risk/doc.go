@@ -30,6 +30,37 @@
 // ExposurePath reads back, from the stored vectors, the transactions by
 // which a category reached an address.
 //
+// # Screening
+//
+// A Screener answers an address (Screen), an entity (Entity), a
+// transaction (Tx), any of them by string (Query) or a batch row
+// (ScreenInput; ReadCSV and ReadJSONL read batches row by row, bad rows
+// carrying their line). Every Report has a Status: Assessed (Risk set),
+// NotSeen (a valid address, txid or entity id the indexed chain does not
+// hold: Reason names the tip it was checked against; an address never on
+// chain but labelled itself is assessed on those labels) or Invalid
+// (Reason says why: bad checksum, wrong network, a bad batch row). Risk is
+// null in JSON unless Assessed. Basis gives what answers stand on: the
+// chain tip (height, hash, time), the exposure's height, and each label
+// source with its latest publication (or import) date.
+//
+// Each row says how it was reached (Row.Basis): the screened address's
+// own label, a label on another member of its entity (EntityPath: the
+// entity's id and size, the member, and, for the rows that set the level,
+// the merges from cluster.Explain), funds moved between it and labelled
+// entities (Explanation cites the biggest contribution; Screener.Paths
+// and SentPaths trace a path), or, for a transaction, a labelled input or
+// output address (direct: paying a sanctioned address is Severe). The
+// rules that set the level are listed (Fired) with their thresholds.
+//
+// SetAsOf answers as of a date: labels as label.Viewer.ShowAddress sees
+// them with that as-of date, and transactions up to the end of the day.
+// Stored exposure covers the whole chain under today's labels, so an
+// as-of address is traced on demand (backward haircut from what it
+// received by then, forward one hop from what it spent by then), an as-of
+// transaction backward from the outputs it spent (plus its counterparty
+// rows); Report.Method says so.
+//
 // Update continues from the last processed block when the chain and the
 // labelled entities and incidents, as seen by the addresses already
 // processed, are unchanged (a fingerprint in the state). When only the
@@ -70,4 +101,8 @@
 //	R2. Every stored share is in (0, 1] (parts per billion), every hop
 //	    count in 1..MaxHops, and an address's received exposure per
 //	    category is at most what it received.
+//	R3. A screening Report is Assessed with a level, or NotSeen or Invalid
+//	    with a reason and no level; each fired rule names one of its rows
+//	    (checked under the invariants tag by Query, ScreenInput and
+//	    ScreenMany).
 package risk

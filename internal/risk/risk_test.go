@@ -108,12 +108,12 @@ func TestSimExposure(t *testing.T) {
 	}
 	t.Logf("%d victim payers; %d/%d ransomware swap deposits exposed, hops %v", payers, exposed, deposits, hops)
 
-	// A fresh address: Low, nothing.
+	// A fresh address: not seen, no level, nothing.
 	r, err := s.Screen(ctx, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Risk != Low || len(r.Exposure) != 0 {
+	if r.Status != NotSeen || r.RiskJSON != nil || len(r.Exposure) != 0 || !strings.Contains(r.Reason, "tip height") {
 		t.Fatalf("fresh address: %+v", r)
 	}
 	// A labelled ransom address itself is at least High.
@@ -349,30 +349,8 @@ func BenchmarkScreen(b *testing.B) {
 // OFAC-listed addresses get sanction exposure: the recipients of
 // 343w3Xh6…'s spends received it, the payer of 1NpHuti9… sent it.
 func TestRealOFAC(t *testing.T) {
-	var raws []string
-	for _, f := range []string{"btc-blocks/block-540107.raw", "btc-blocks/block-574200.raw"} {
-		p := filepath.Join(sharedData, f)
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("real data %s not found: %v", p, err)
-		}
-		raws = append(raws, p)
-	}
-	files, _ := filepath.Glob(filepath.Join(sharedData, "ofac", "xbt_history", "*.txt"))
-	if len(files) == 0 {
-		t.Skip("no OFAC lists")
-	}
 	ctx := context.Background()
-	db := indextest.Open(t, t.TempDir())
-	indextest.Ingest(t, db, index.IngestOptions{RawBlocks: raws})
-	for _, f := range files {
-		if _, err := label.ImportFile(ctx, db, f, label.ImportOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sum, err := Update(ctx, db, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, sum := realOFACStore(t)
 	s, err := NewScreener(db, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -420,6 +398,37 @@ func TestRealOFAC(t *testing.T) {
 	if recv == 0 || sent == 0 {
 		t.Fatalf("want received (from 343w3Xh6…) and sent (to 1NpHuti9…) sanction exposure: %v", got)
 	}
+}
+
+// realOFACStore indexes the real 2018 and 2019 blocks, imports every
+// dated OFAC XBT list and computes exposure (skipping without the data).
+func realOFACStore(t *testing.T) (*index.DB, Summary) {
+	t.Helper()
+	var raws []string
+	for _, f := range []string{"btc-blocks/block-540107.raw", "btc-blocks/block-574200.raw"} {
+		p := filepath.Join(sharedData, f)
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("real data %s not found: %v", p, err)
+		}
+		raws = append(raws, p)
+	}
+	files, _ := filepath.Glob(filepath.Join(sharedData, "ofac", "xbt_history", "*.txt"))
+	if len(files) == 0 {
+		t.Skip("no OFAC lists")
+	}
+	ctx := context.Background()
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{RawBlocks: raws})
+	for _, f := range files {
+		if _, err := label.ImportFile(ctx, db, f, label.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := Update(ctx, db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, sum
 }
 
 // TestScreenLatencyDB screens 10,000 addresses of the store at

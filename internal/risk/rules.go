@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Level is a risk level. Higher is worse.
@@ -162,22 +164,84 @@ func (x *Rule) matches(r *Row) bool {
 	return r.Share >= x.MinShare && r.Sats >= x.MinSats && (r.Sats > 0 || r.Direction == "self")
 }
 
+// Fired is a rule that set an answer's level: its level, why, the
+// thresholds it applies (Rule.Threshold) and the exposure row it matched.
+type Fired struct {
+	Level     Level  `json:"level"`
+	Why       string `json:"why"`
+	Threshold string `json:"threshold"`
+	Row       int    `json:"row"` // index in Report.Exposure
+}
+
+// Threshold describes what the rule requires of a row, e.g.
+// "sanction, indirect, share ≥ 1%".
+func (x *Rule) Threshold() string {
+	var parts []string
+	if len(x.Categories) > 0 {
+		parts = append(parts, strings.Join(x.Categories, "/"))
+	} else {
+		parts = append(parts, "any category")
+	}
+	if x.Direction != "" {
+		parts = append(parts, x.Direction)
+	}
+	if x.Kind != "" {
+		parts = append(parts, x.Kind)
+	}
+	if x.MinShare > 0 {
+		parts = append(parts, "share ≥ "+strconv.FormatFloat(100*x.MinShare, 'g', -1, 64)+"%")
+	}
+	if x.MinSats > 0 {
+		parts = append(parts, "sats ≥ "+strconv.FormatUint(x.MinSats, 10))
+	}
+	if x.MaxHops > 0 {
+		parts = append(parts, "hops ≤ "+strconv.Itoa(x.MaxHops))
+	}
+	if x.MinShare == 0 && x.MinSats == 0 && x.Direction != "self" {
+		parts = append(parts, "any amount")
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Assess returns the level of rows and the reasons of the rules that set it.
 func (r *Rules) Assess(rows []Row) (Level, []string) {
-	level := Low
+	level, fired := r.assess(rows, nil)
 	var why []string
-	for _, x := range r.Rules {
-		for i := range rows {
-			if !x.matches(&rows[i]) {
-				continue
-			}
-			if x.Level > level {
-				level, why = x.Level, nil
-			}
-			if x.Level == level && !slices.Contains(why, x.Why) && x.Why != "" {
-				why = append(why, x.Why)
-			}
+	for _, f := range fired {
+		if f.Why != "" && !slices.Contains(why, f.Why) {
+			why = append(why, f.Why)
 		}
 	}
 	return level, why
+}
+
+// assess returns the level of rows and, for each rule at that level, the
+// first row it matched. thresholds, when set, are the rules' Threshold
+// worked out beforehand. It allocates only when a rule matches.
+func (r *Rules) assess(rows []Row, thresholds []string) (Level, []Fired) {
+	level := Low
+	var fired []Fired
+	for i := range r.Rules {
+		x := &r.Rules[i]
+		if x.Level < level {
+			continue
+		}
+		for j := range rows {
+			if !x.matches(&rows[j]) {
+				continue
+			}
+			if x.Level > level {
+				level, fired = x.Level, fired[:0]
+			}
+			var th string
+			if i < len(thresholds) {
+				th = thresholds[i]
+			} else {
+				th = x.Threshold()
+			}
+			fired = append(fired, Fired{Level: x.Level, Why: x.Why, Threshold: th, Row: j})
+			break
+		}
+	}
+	return level, fired
 }
