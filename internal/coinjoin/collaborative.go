@@ -38,6 +38,9 @@ const (
 	// them); an exchange batch that happens to pay two customers the same
 	// amount has two equal outputs among dozens, and stays a payment.
 	equalShareDen = 3
+	// fanInputsPerOutput: the Fan test wants an output per this many
+	// input entities.
+	fanInputsPerOutput = 10
 	// manyInputs: from this many distinct input addresses on, a
 	// transaction is not one sender's split (equalOutputs, Fan).
 	manyInputs = 5
@@ -304,8 +307,11 @@ const (
 	// Million", 2022, use script-type consistency as a wallet
 	// fingerprint).
 	ScriptMix InputVerdict = 3
-	// Fan: inputs from at least FanEntities entities, at least one
-	// output per input entity, and outputs at repeated values (of at least
+	// Fan: inputs from at least FanEntities entities, at least
+	// FanEntities outputs and one per fanInputsPerOutput input entities
+	// (participants bring up to 7 inputs to Wasabi 1, 10 to WabiSabi:
+	// a round of 249 inputs from 58 participants pays 117 outputs), and
+	// outputs at repeated values (of at least
 	// 5,000 sats) at least a third of all. Each participant of a mix brings its own coins and
 	// takes outputs back that others cannot be told from, so a mix fans in
 	// from many entities and out to as many outputs, some of them equal;
@@ -348,7 +354,8 @@ func (r *InputRules) Judge(tx *Tx, s InputStructure, on Family) InputVerdict {
 	if on&FamScriptMix != 0 && r.MaxScripts > 0 && scriptFamilies(tx) > r.MaxScripts {
 		return ScriptMix
 	}
-	if on&FamFan != 0 && r.FanEntities > 0 && s.Entities >= r.FanEntities && 2*len(tx.Outs) >= s.Entities && repeatedShare(tx.Outs) {
+	if on&FamFan != 0 && r.FanEntities > 0 && s.Entities >= r.FanEntities &&
+		len(tx.Outs) >= r.FanEntities && len(tx.Outs)*fanInputsPerOutput >= s.Entities && repeatedShare(tx.Outs) {
 		return Fan
 	}
 	if on&FamGuard != 0 && s.Second >= r.GuardSize {
