@@ -143,8 +143,8 @@ func runEval(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "note: %d clusters are falsely merged; the largest has %d addresses of %d entities\n",
 			rep.Clusters.ClustersFalseMerged, m.Size, m.Entities)
 	}
-	fmt.Printf("## Clustering (%s, height %d)\n\n%s\n## CoinJoin detection\n\n%s\n## Change links\n\n%s",
-		rep.Status.Config, rep.Status.Height, rep.Clusters.Markdown(), rep.CoinJoins.Markdown(), rep.Change.Markdown())
+	fmt.Printf("## Clustering (%s, height %d)\n\n%s\n## CoinJoin detection\n\n%s\n## Refused co-spends\n\n%s\n## Change links\n\n%s",
+		rep.Status.Config, rep.Status.Height, rep.Clusters.Markdown(), rep.CoinJoins.Markdown(), cluster.RefusalMarkdown(rep.Refusals), rep.Change.Markdown())
 	return nil
 }
 
@@ -238,7 +238,7 @@ func evalFamilies(ctx context.Context, db *index.DB, truthDir string, asJSON boo
 		return printJSON(rows)
 	}
 	fmt.Printf("## Clustering with detector families switched off (%s, height %d)\n\n", st.Config, st.Height)
-	fmt.Println("| families off | precision | recall | merges | CoinJoins | refused co-spends | clusters falsely merged | largest false merge | worst transaction (kind, false pairs) |")
+	fmt.Println("| families off | precision | recall | merges | CoinJoins | refused co-spends (false) | clusters falsely merged | largest false merge | worst transaction (kind, false pairs) |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range rows {
 		largest, worst := "none", "–"
@@ -249,8 +249,8 @@ func evalFamilies(ctx context.Context, db *index.DB, truthDir string, asJSON boo
 			w := r.WorstTxs[0]
 			worst = fmt.Sprintf("%s… (%s, %d)", w.TxID[:16], w.Kind, w.FalsePairs)
 		}
-		fmt.Printf("| %s | %.6f | %.4f | %d | %d | %d | %d | %s | %s |\n", r.Off, r.Precision, r.Recall, r.Merges,
-			r.CoinJoins, r.Refused, r.FalseMerged, largest, worst)
+		fmt.Printf("| %s | %.6f | %.4f | %d | %d | %d (%d) | %d | %s | %s |\n", r.Off, r.Precision, r.Recall, r.Merges,
+			r.CoinJoins, r.Refused, r.FalseRefusals, r.FalseMerged, largest, worst)
 	}
 	return nil
 }

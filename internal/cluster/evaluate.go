@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
@@ -18,6 +20,19 @@ type Evaluation struct {
 	Clusters  *eval.ClusterReport `json:"clusters"`
 	CoinJoins eval.CoinJoinReport `json:"coinjoins"`
 	Change    eval.ChangeReport   `json:"change"`
+	// Refusals scores the refused co-spends by reason: a refusal is
+	// right when the answer key gives the transaction's inputs more than
+	// one owner, a false refusal (recall lost) when one owner.
+	Refusals []RefusalScore `json:"refusals"`
+}
+
+// RefusalScore counts the refused co-spends of one reason.
+type RefusalScore struct {
+	Reason  string `json:"reason"`
+	Refused int64  `json:"refused"`
+	Right   int64  `json:"right"`   // inputs of several truth entities
+	False   int64  `json:"false"`   // inputs of one truth entity: a false refusal
+	Unknown int64  `json:"unknown"` // inputs the key does not know
 }
 
 // Evaluate scores the stored clustering against a simulator answer key
@@ -99,6 +114,9 @@ func Evaluate(ctx context.Context, db *index.DB, truthDir string) (*Evaluation, 
 		return nil, err
 	}
 	rep.CoinJoins = eval.CoinJoins(truth, detected)
+	if rep.Refusals, err = scoreRefusals(ctx, db, c.Truth); err != nil {
+		return nil, err
+	}
 	rep.Change = eval.Change(truth, predictedChange)
 	return rep, nil
 }
@@ -119,7 +137,10 @@ type FamilyRow struct {
 	LargestFalse    int64          `json:"largest_false_merge_size"`
 	LargestEntities int            `json:"largest_false_merge_entities"`
 	WorstTxs        []eval.FalseTx `json:"worst_txs"`
-	Seconds         float64        `json:"cluster_seconds"`
+	// FalseRefusals: refused co-spends whose inputs the key gives one
+	// owner (recall lost).
+	FalseRefusals int64   `json:"false_refusals"`
+	Seconds       float64 `json:"cluster_seconds"`
 }
 
 // FamilySweeps are the variants FamilySweep runs after the baseline: each
@@ -153,6 +174,9 @@ func FamilySweep(ctx context.Context, db *index.DB, truthDir string, base Config
 		if lf := c.LargestFalseMerge; lf != nil {
 			r.LargestFalse, r.LargestEntities = lf.Size, lf.Entities
 		}
+		for _, f := range ev.Refusals {
+			r.FalseRefusals += f.False
+		}
 		rows = append(rows, r)
 		if progress != nil {
 			progress(r)
@@ -176,4 +200,67 @@ func FamilySweep(ctx context.Context, db *index.DB, truthDir string, base Config
 	// The baseline first in the table.
 	rows = append(rows[len(rows)-1:], rows[:len(rows)-1]...)
 	return rows, nil
+}
+
+// scoreRefusals judges every refused co-spend against the truth entity of
+// each input address.
+func scoreRefusals(ctx context.Context, db *index.DB, truth []int32) ([]RefusalScore, error) {
+	by := map[string]*RefusalScore{}
+	var tx coinjoin.Tx
+	last := ^btc.TxNum(0)
+	err := Refused(ctx, db, func(m *RefusedMerge) error {
+		if m.Heuristic != MultiInput || m.Tx == last {
+			return nil
+		}
+		last = m.Tx
+		r := by[m.Reason()]
+		if r == nil {
+			r = &RefusalScore{Reason: m.Reason()}
+			by[m.Reason()] = r
+		}
+		r.Refused++
+		if err := db.ReadTx(m.Tx, &tx); err != nil {
+			return err
+		}
+		owner, several, unknown := int32(-1), false, false
+		for _, in := range tx.Ins {
+			if in.Addr == btc.NoAddr || int(in.Addr) >= len(truth) || truth[in.Addr] < 0 {
+				unknown = true
+				continue
+			}
+			if e := truth[in.Addr]; owner < 0 {
+				owner = e
+			} else if e != owner {
+				several = true
+			}
+		}
+		switch {
+		case several:
+			r.Right++
+		case unknown || owner < 0:
+			r.Unknown++
+		default:
+			r.False++
+		}
+		return nil
+	})
+	out := make([]RefusalScore, 0, len(by))
+	for _, r := range by {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b RefusalScore) int { return strings.Compare(a.Reason, b.Reason) })
+	return out, err
+}
+
+// Markdown renders the refusal scores.
+func RefusalMarkdown(rs []RefusalScore) string {
+	var b strings.Builder
+	b.WriteString("| reason | co-spends refused | right (several owners) | false refusals (one owner) | unknown |\n|---|---:|---:|---:|---:|\n")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", r.Reason, r.Refused, r.Right, r.False, r.Unknown)
+	}
+	if len(rs) == 0 {
+		b.WriteString("| none | 0 | 0 | 0 | 0 |\n")
+	}
+	return b.String()
 }
