@@ -462,6 +462,13 @@ func printReport(w io.Writer, r *risk.Report) {
 	if r.Partial {
 		fmt.Fprintf(w, "  (summed over the first %d members only)\n", r.Members)
 	}
+	for _, f := range r.Former {
+		from := "?"
+		if f.ListedFrom != nil {
+			from = *f.ListedFrom
+		}
+		fmt.Fprintf(w, "  formerly listed: %q (%s, %s) from %s to %s; not screened on it\n", f.Label, f.Category, f.List, from, f.ListedTo)
+	}
 	for _, x := range r.Exposure {
 		fmt.Fprintf(w, "  %-14s %-8s %-8s %-12s %14s %6.2f%%  hops %d", x.Category, x.Direction, x.Kind, x.Basis, btcString(int64(x.Sats)), 100*x.Share, x.MinHops)
 		if e := x.Explanation; e != nil {

@@ -120,6 +120,21 @@ type Report struct {
 	// Method: how the exposure was computed (MethodStored, or the on-demand
 	// trace of an as-of answer).
 	Method string `json:"method,omitempty"`
+	// Former lists the address's own listings that had ended by the
+	// answer's date (a delisted address): shown, with both dates, but not
+	// screened on.
+	Former []Former `json:"formerly_listed,omitempty"`
+}
+
+// Former is a listing that ended: the label, its source and the dates it
+// applied.
+type Former struct {
+	Label      string  `json:"label"`
+	Category   string  `json:"category"`
+	Source     string  `json:"source"`
+	List       string  `json:"list"`
+	ListedFrom *string `json:"listed_from"`
+	ListedTo   string  `json:"listed_to"`
 }
 
 // Screener answers exposure queries. It caches label look-ups; it is not
@@ -226,6 +241,13 @@ func (s *Screener) Screen(ctx context.Context, addr string) (*Report, error) {
 	if err := s.selfRows(ctx, r, addr, id, false, ent); err != nil {
 		return nil, err
 	}
+	// Listings of the address that have ended: shown, not screened on
+	// (the stored attribution no longer counts them). One prefix read.
+	own, err := s.viewer.Own(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	s.current(r, own)
 	if err := s.assess(ctx, r, r.Exposure); err != nil {
 		return nil, err
 	}
@@ -264,12 +286,37 @@ func (s *Screener) ownRows(ctx context.Context, r *Report, addr string) error {
 	if err != nil {
 		return err
 	}
+	vs = s.current(r, vs)
 	for c := Category(1); c < nCategories; c++ {
 		if x := bestLabel(vs, c); x != nil {
 			r.Exposure = append(r.Exposure, Row{Category: c.String(), Direction: "self", Kind: "direct", Basis: BasisOwnLabel, Share: 1, Explanation: x})
 		}
 	}
 	return nil
+}
+
+// current returns the labels of vs that apply on the answer's date (today,
+// or the as-of date) and records in r.Former those whose listing had ended
+// by then: a delisted address shows as formerly listed with both dates,
+// and is not screened on that listing.
+func (s *Screener) current(r *Report, vs []label.View) []label.View {
+	day := time.Now().UTC()
+	if s.asOf != nil {
+		day = s.asOf.date
+	}
+	d := day.Format(time.DateOnly)
+	out := vs[:0:0]
+	for i := range vs {
+		v := &vs[i]
+		switch {
+		case appliedOn(v, day):
+			out = append(out, *v)
+		case v.ListedTo != nil && *v.ListedTo <= d:
+			r.Former = append(r.Former, Former{Label: v.Label, Category: v.Category, Source: v.Source, List: v.List,
+				ListedFrom: v.ListedFrom, ListedTo: *v.ListedTo})
+		}
+	}
+	return out
 }
 
 // ScreenMany screens each address; a malformed or unseen address gets a

@@ -459,3 +459,57 @@ func TestScreenLatencyDB(t *testing.T) {
 	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
 	t.Logf("screened %d addresses in %s: p50 %s p90 %s p99 %s max %s", len(addrs), total, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1])
 }
+
+// TestDelistedFormerlyListed: an address a later complete publication no
+// longer lists screens on what it did, not as Severe today, and its answer
+// shows the listing with both dates; as of a date inside the listing it is
+// Severe again.
+func TestDelistedFormerlyListed(t *testing.T) {
+	p := filepath.Join(sharedData, "btc-blocks/block-574200.raw")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("real data %s not found: %v", p, err)
+	}
+	ctx := context.Background()
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{RawBlocks: []string{p}})
+	const gone, kept = "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d", "343w3Xh64q5UpgpvAPqmsUzxrknde8PQHb"
+	dir := t.TempDir()
+	for _, l := range []struct{ date, body string }{{"2022-11-10", gone + "\n" + kept + "\n"}, {"2023-05-01", kept + "\n"}} {
+		f := filepath.Join(dir, "sanctioned_addresses_XBT_"+l.date+".txt")
+		if err := os.WriteFile(f, []byte(l.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := label.ImportFile(ctx, db, f, label.ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Update(ctx, db, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewScreener(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Screen(ctx, gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Risk == Severe || len(r.Former) != 1 || r.Former[0].ListedTo != "2023-05-01" ||
+		r.Former[0].ListedFrom == nil || *r.Former[0].ListedFrom != "2022-11-10" {
+		t.Fatalf("delisted address: %s, formerly %+v, rows %+v", r.Risk, r.Former, r.Exposure)
+	}
+	for _, row := range r.Exposure {
+		if row.Category == "sanction" && row.Basis == BasisOwnLabel {
+			t.Fatalf("delisted address still screened on its listing: %+v", row)
+		}
+	}
+	if r, err = s.Screen(ctx, kept); err != nil || r.Risk != Severe || len(r.Former) != 0 {
+		t.Fatalf("still listed: %s %+v, %v", r.Risk, r.Former, err)
+	}
+	if err := s.SetAsOf(ctx, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = s.Screen(ctx, gone); err != nil || r.Risk != Severe || len(r.Former) != 0 {
+		t.Fatalf("as of 2023-01-01, inside the listing: %s %+v, %v", r.Risk, r.Former, err)
+	}
+}
