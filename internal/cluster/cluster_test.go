@@ -64,31 +64,7 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 // to the best chain: the stale blocks' merges are undone and the result
 // equals a store that never saw the stale branch (C1, C4).
 func TestReorgUndoesMerges(t *testing.T) {
-	out := simtest.Chain(t, 11, 0.5)
-	blocks := simtest.Blocks(t, out)
-	// Find a stale branch with transactions other than its coinbase.
-	fork := -1
-	for _, b := range blocks {
-		if b.Stale && len(b.Record) > 2000 {
-			fork = b.Height
-			break
-		}
-	}
-	if fork < 0 {
-		t.Fatal("the simulated chain has no stale block with transactions")
-	}
-	var best, stale [][]byte
-	var bestAfter [][]byte
-	for _, b := range blocks {
-		switch {
-		case b.Stale && b.Height >= fork:
-			stale = append(stale, b.Record)
-		case !b.Stale && b.Height < fork:
-			best = append(best, b.Record)
-		case !b.Stale:
-			bestAfter = append(bestAfter, b.Record)
-		}
-	}
+	best, stale, bestAfter, fork := reorgBranches(t)
 	for _, cfg := range []Config{{}, {Change: allChange}} {
 		t.Run(cfg.String(), func(t *testing.T) {
 			dir := t.TempDir()

@@ -199,3 +199,88 @@ func mustEntity(t *testing.T, db *index.DB, a btc.AddrID) uint64 {
 	}
 	return e
 }
+
+// reorgBranches splits a simulated chain with a stale branch into the best
+// chain before the fork, the stale branch, and the best chain from the
+// fork on.
+func reorgBranches(t *testing.T) (best, stale, bestAfter [][]byte, fork int) {
+	t.Helper()
+	out := simtest.Chain(t, 11, 0.5)
+	blocks := simtest.Blocks(t, out)
+	// Find a stale branch with transactions other than its coinbase.
+	fork = -1
+	for _, b := range blocks {
+		if b.Stale && len(b.Record) > 2000 {
+			fork = b.Height
+			break
+		}
+	}
+	if fork < 0 {
+		t.Fatal("the simulated chain has no stale block with transactions")
+	}
+	for _, b := range blocks {
+		switch {
+		case b.Stale && b.Height >= fork:
+			stale = append(stale, b.Record)
+		case !b.Stale && b.Height < fork:
+			best = append(best, b.Record)
+		case !b.Stale:
+			bestAfter = append(bestAfter, b.Record)
+		}
+	}
+	return best, stale, bestAfter, fork
+}
+
+// TestOverrideSurvivesReorg: an investigator's decision about a
+// transaction before the fork is still applied after the index reorgs, and
+// the store equals a fresh one with the same decision.
+func TestOverrideSurvivesReorg(t *testing.T) {
+	best, stale, bestAfter, fork := reorgBranches(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := indextest.Open(t, t.TempDir())
+	simtest.AppendRecords(t, dir, append(append([][]byte{}, best...), stale...)...)
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	update(t, db, Options{})
+	// The last co-spend before the stale branch.
+	cb, err := db.ChainBlock(btc.Height(fork))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var co btc.TxNum
+	if err := Merges(ctx, db, func(m *Merge) error {
+		if m.Heuristic == MultiInput && m.Tx < cb.FirstTx {
+			co = m.Tx
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := db.TxID(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Override{Kind: Reject, TxID: id, By: "erin", Reason: "collaborative"}
+	if _, err := SetOverride(ctx, db, o, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	simtest.AppendRecords(t, dir, bestAfter...)
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	if sum := update(t, db, Options{}); sum.Undone == 0 {
+		t.Fatal("no reorg")
+	}
+	freshDir := t.TempDir()
+	simtest.AppendRecords(t, freshDir, append(append([][]byte{}, best...), bestAfter...)...)
+	fresh := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, fresh, index.IngestOptions{BlocksDir: freshDir})
+	if _, err := SetOverride(ctx, fresh, o, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if clusterDigest(t, db) != clusterDigest(t, fresh) {
+		t.Fatal("after the reorg the clustering differs from a fresh one with the same decision")
+	}
+	num, err := db.TxNum(id)
+	if err != nil || mergesOf(t, db, num) != 0 {
+		t.Fatalf("the rejected tx has merges after the reorg (%v)", err)
+	}
+}
