@@ -191,6 +191,10 @@ func printTrace(r *trace.Result, all bool) error {
 			btcString(t.CoinJoin), pct(t.CoinJoin),
 			btcString(t.Lost()), btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
 	} else {
+		if t.Beyond > 0 {
+			fmt.Printf("beyond the indexed range %s (%s): on outputs of standalone blocks whose later spends are not indexed (not held: they may be spent)\n",
+				btcString(t.Beyond), pct(t.Beyond))
+		}
 		fmt.Printf("cashed out %s (%s), held %s (%s), fees %s, through CoinJoins (uncertain, not followed) %s (%s), untracked %s (below min %s, beyond hops %s, outside window %s, truncated %s)\n\n",
 			btcString(t.CashedOut), pct(t.CashedOut), btcString(t.Held), pct(t.Held), btcString(t.Fee), btcString(t.CoinJoin), pct(t.CoinJoin),
 			btcString(t.Lost()), btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
@@ -206,7 +210,12 @@ func printTrace(r *trace.Result, all bool) error {
 		name, cat := e.Label, e.Category
 		if !e.CashOut {
 			name, cat = "-", "held"
-			if e.Held == 0 || back {
+			switch {
+			case back:
+				cat = "passed"
+			case e.Held == 0 && e.Beyond > 0:
+				cat = "beyond index"
+			case e.Held == 0:
 				cat = "passed"
 			}
 		}

@@ -62,4 +62,8 @@
 //	B4. A value that cannot be known (a standalone block's input whose
 //	    output is not indexed) is stored as unknown and never summed: fee,
 //	    sent and balance are then reported as null.
+//	B5. An output of a standalone block that no indexed input spends may be
+//	    spent in a block that was never ingested: its SpendStatus is
+//	    unknown, never unspent, and the balance of an address holding one
+//	    is reported as null (Spend, Tx, Address).
 package index

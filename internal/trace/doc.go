@@ -57,9 +57,11 @@
 //
 // An output of an entity that Options.Stop names (label.Services), other
 // than a perpetrator entity, is a cash-out: recorded, not followed. An
-// unspent output is held. A spent output is not followed when its taint is
-// below MinSats or it is MaxHops from the source; a spend outside
-// [After, Before) is not followed either. Sources are always followed,
+// unspent output is held; an output of a standalone block that no indexed
+// input spends (index.SpendUnknown: the blocks after it are not indexed)
+// is beyond the indexed range (Totals.Beyond), not held. A spent output
+// is not followed when its taint is below MinSats or it is MaxHops from
+// the source; a spend outside [After, Before) is not followed either. Sources are always followed,
 // even when a service holds them (a theft's source is the victim's coin).
 //
 // # Peel chains
@@ -90,7 +92,8 @@
 // the entity's CashedOut, not walked further. A coinbase's taint counts in
 // Totals.Mined; an input whose spent output is not indexed, or taint the
 // inputs' known values cannot cover, in Totals.Unknown. MaxHops, MinSats
-// and the time window stop the walk as forward. Entities are those funds
+// and the time window stop the walk as forward. Standalone blocks' inputs
+// whose spent outputs are not indexed are unknown. Entities are those funds
 // came from (an input's address's entity), with the same numbers; example
 // paths run from a source's transaction back to the transaction that
 // created the output the entity spent.

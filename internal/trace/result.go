@@ -42,15 +42,19 @@ type SourceOut struct {
 // Totals account for every tainted sat of the source. For a conserving
 // policy (all but Poison):
 //
-//	Source = CashedOut + Held + Fee + BelowMin + BeyondHops + OutsideWindow + NoAddress + Overlap + Truncated + CoinJoin + Mined + Unknown
+//	Source = CashedOut + Held + Beyond + Fee + BelowMin + BeyondHops + OutsideWindow + NoAddress + Overlap + Truncated + CoinJoin + Mined + Unknown
 //
 // A backward trace uses CashedOut for "came from a labelled source"
 // (Options.Stop: e.g. an exchange withdrawal), Mined and Unknown; Held,
 // Fee and NoAddress stay 0.
 type Totals struct {
-	Source        int64 `json:"source"`
-	CashedOut     int64 `json:"cashed_out"`     // reached a cash-out point
-	Held          int64 `json:"held"`           // unspent at the tip
+	Source    int64 `json:"source"`
+	CashedOut int64 `json:"cashed_out"` // reached a cash-out point
+	Held      int64 `json:"held"`       // unspent at the tip
+	// Beyond: on outputs of standalone blocks that no indexed input
+	// spends: the blocks after them are not indexed, so where it went is
+	// unknown (not "held").
+	Beyond        int64 `json:"beyond_indexed"`
 	Fee           int64 `json:"fee"`            // paid to miners
 	BelowMin      int64 `json:"below_min"`      // spent on, but under Options.MinSats: not followed
 	BeyondHops    int64 `json:"beyond_hops"`    // spent on, but Options.MaxHops away: not followed
@@ -76,7 +80,7 @@ func (t Totals) Lost() int64 { return t.BelowMin + t.BeyondHops + t.OutsideWindo
 // Accounted is the sum of every destination; equal to Source for a
 // conserving policy.
 func (t Totals) Accounted() int64 {
-	return t.CashedOut + t.Held + t.Fee + t.NoAddress + t.Overlap + t.CoinJoin + t.Mined + t.Unknown + t.Lost()
+	return t.CashedOut + t.Held + t.Beyond + t.Fee + t.NoAddress + t.Overlap + t.CoinJoin + t.Mined + t.Unknown + t.Lost()
 }
 
 // Entity is one entity that tainted sats reached (outside the sources).
@@ -91,7 +95,8 @@ type Entity struct {
 	Share        float64 `json:"share"`
 	CashedOut    int64   `json:"cashed_out"`
 	Held         int64   `json:"held"`
-	Untracked    int64   `json:"untracked"` // stopped here by MinSats or MaxHops
+	Beyond       int64   `json:"beyond_indexed"` // on standalone blocks' outputs whose spend is not indexed
+	Untracked    int64   `json:"untracked"`      // stopped here by MinSats or MaxHops
 	MinHops      int     `json:"min_hops"`
 	MaxHops      int     `json:"max_hops"`
 	First        string  `json:"first"`
@@ -113,6 +118,7 @@ type Addr struct {
 	Share     float64 `json:"share"`
 	CashedOut int64   `json:"cashed_out"`
 	Held      int64   `json:"held"`
+	Beyond    int64   `json:"beyond_indexed"`
 	Untracked int64   `json:"untracked"`
 	MinHops   int     `json:"min_hops"`
 	MaxHops   int     `json:"max_hops"`
@@ -223,7 +229,7 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 	for id, ea := range w.ents {
 		e := Entity{ID: id, Label: ea.svc.Label, Category: ea.svc.Category, LabelSource: ea.svc.Source,
 			CashOut: ea.cashOut, Perpetrator: ea.perp, Sats: ea.sats, Share: share(ea.sats, src),
-			CashedOut: ea.cashed, Held: ea.held, Untracked: ea.untracked,
+			CashedOut: ea.cashed, Held: ea.held, Beyond: ea.beyond, Untracked: ea.untracked,
 			MinHops: int(ea.minHop), MaxHops: int(ea.maxHop), First: fmtTime(ea.first), Last: fmtTime(ea.last)}
 		e.NumAddresses = len(ea.addrs)
 		r.Entities = append(r.Entities, e)
@@ -245,7 +251,7 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 		ea := w.ents[e.ID]
 		for a, x := range ea.addrs {
 			e.Addresses = append(e.Addresses, Addr{ID: uint64(a), Sats: x.sats, Share: share(x.sats, src),
-				CashedOut: x.cashed, Held: x.held, Untracked: x.untracked, MinHops: int(x.minHop), MaxHops: int(x.maxHop),
+				CashedOut: x.cashed, Held: x.held, Beyond: x.beyond, Untracked: x.untracked, MinHops: int(x.minHop), MaxHops: int(x.maxHop),
 				First: fmtTime(x.first), Last: fmtTime(x.last)})
 		}
 		sort.Slice(e.Addresses, func(i, j int) bool {

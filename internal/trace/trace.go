@@ -156,6 +156,7 @@ type arrival struct {
 type addrAcc struct {
 	n                             int // arrivals
 	sats, cashed, held, untracked int64
+	beyond                        int64 // beyond the indexed range
 	minHop, maxHop                int32
 	first, last                   uint32
 }
@@ -317,9 +318,15 @@ func (w *walker) entity(a btc.AddrID) (uint64, error) {
 	return e, nil
 }
 
-func (w *walker) blockTime(h btc.Height) (uint32, error) {
-	if h == index.NoHeight {
-		return 0, nil
+// blockTime returns the block time of transaction num at height h.
+func (w *walker) blockTime(num btc.TxNum, h btc.Height) (uint32, error) {
+	if num >= index.DetachedBase {
+		// A standalone block is not on the best chain at its height.
+		t, err := w.db.TxUnixTime(num)
+		if err != nil {
+			return 0, fmt.Errorf("trace: time of standalone tx %d: %w", num, err)
+		}
+		return t, nil
 	}
 	if t, ok := w.times[h]; ok {
 		return t, nil
@@ -335,13 +342,20 @@ func (w *walker) blockTime(h btc.Height) (uint32, error) {
 // follow moves sats of taint on output ref (of hop hop) on to the input
 // that spends it, or records why it stops there.
 func (w *walker) follow(ref btc.OutRef, a btc.AddrID, sats int64, hop int32, value int64) error {
-	in, spent, err := w.db.SpentBy(ref)
+	in, spent, err := w.db.Spend(ref)
 	if err != nil {
 		return fmt.Errorf("trace: spend of %s: %w", ref, err)
 	}
-	if !spent {
+	switch spent {
+	case index.Unspent:
 		w.totals.Held += sats
 		w.mark(a, sats, func(x *addrAcc) { x.held += sats })
+		return nil
+	case index.SpendUnknown:
+		// A standalone block's output: the blocks after it are not
+		// indexed, so it may be spent there; not "held".
+		w.totals.Beyond += sats
+		w.mark(a, sats, func(x *addrAcc) { x.beyond += sats })
 		return nil
 	}
 	if w.limited(a, sats, hop) {
@@ -475,7 +489,7 @@ func (w *walker) open(num btc.TxNum, p *pending) (t uint32, taint int64, hop int
 	if err := w.db.ReadTx(num, &w.tx); err != nil {
 		return 0, 0, 0, false, fmt.Errorf("trace: %w", err)
 	}
-	if t, err = w.blockTime(w.tx.Height); err != nil {
+	if t, err = w.blockTime(num, w.tx.Height); err != nil {
 		return 0, 0, 0, false, err
 	}
 	for _, s := range p.sats {
