@@ -118,6 +118,11 @@
 //	    inVal[i], rest >= 0 and Σin + rest = Σ tainted out (exhaustive on
 //	    small shapes, fuzzed); FIFO and LIFO equal a satoshi-by-satoshi
 //	    reference. Backward traces conserve as T2 (simulated chains).
+//	T5. Every entity's and address's Share is in [0, 1], the entities'
+//	    shares sum to at most 1, and what ended at entities (cashed out,
+//	    held, beyond the indexed range, untracked) is no more than the
+//	    Totals (checkShares, after every trace under invariants.Enabled;
+//	    tested on simulated incidents and entities).
 //
 // # Does not touch
 //
@@ -126,10 +131,17 @@
 //
 // # Result
 //
-// Every entity reached is listed with its numbers and address ids; only
-// the first Options.Detail (cash-out points first, then most sats) get
-// address strings and example paths, which cost store reads. The graph is
-// built only when Options.Graph.
+// Every entity reached is listed with its numbers and address ids. An
+// entity's Sats are what it received from others: taint its own inputs
+// (backward: outputs) gave a transaction comes back to it first and is
+// not received again, so change and self-transfers do not inflate it. Its
+// Share is what of the traced taint ended there (Totals.Denominator: the
+// source, or under Poison everything accounted). Sources are traced
+// together (Trace dedups an output named twice): an incident's
+// transactions give one result (ParseSourceList reads a list of them).
+// Only the first Options.Detail (cash-out points first, then most sats)
+// get address strings and example paths, which cost store reads. The
+// graph is built only when Options.Graph.
 //
 // # Evaluation
 //

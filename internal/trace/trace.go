@@ -154,11 +154,12 @@ type arrival struct {
 }
 
 type addrAcc struct {
-	n                             int // arrivals
-	sats, cashed, held, untracked int64
-	beyond                        int64 // beyond the indexed range
-	minHop, maxHop                int32
-	first, last                   uint32
+	n                       int   // arrivals
+	sats                    int64 // received from outside (see takeOwn)
+	cashed, held, untracked int64
+	beyond                  int64 // beyond the indexed range
+	minHop, maxHop          int32
+	first, last             uint32
 }
 
 type entAcc struct {
@@ -170,6 +171,7 @@ type entAcc struct {
 	examples []arrival // largest arrivals, at most Options.Paths
 }
 
+// add records an arrival of which sats are newly received.
 func (a *addrAcc) add(sats int64, hop int32, t uint32) {
 	if a.n == 0 {
 		a.minHop, a.maxHop, a.first, a.last = hop, hop, t, t
@@ -220,6 +222,12 @@ type walker struct {
 	totals  Totals
 	visited int
 
+	// ownEnt, ownAddr: the taint the transaction being processed takes
+	// from each entity and address (forward its inputs', backward its
+	// outputs'); taint landing back on them is not received anew.
+	ownEnt  map[uint64]int64
+	ownAddr map[btc.AddrID]int64
+
 	tx                                 coinjoin.Tx
 	inVal, inTaint, outVal, outT, outU []int64
 }
@@ -238,7 +246,8 @@ func Trace(ctx context.Context, db *index.DB, src []Taint, opts Options) (*Resul
 	w := &walker{ctx: ctx, db: db, opts: opts, back: opts.Direction == Backward, perps: map[uint64]bool{},
 		pend: map[btc.TxNum]*pending{}, parent: map[btc.TxNum]btc.TxNum{}, hops: map[btc.TxNum]int32{},
 		entOf: map[btc.AddrID]uint64{}, svcOf: map[uint64]*entAcc{}, ents: map[uint64]*entAcc{},
-		times: map[btc.Height]uint32{}, peelOf: map[btc.TxNum]int{}}
+		times: map[btc.Height]uint32{}, peelOf: map[btc.TxNum]int{},
+		ownEnt: map[uint64]int64{}, ownAddr: map[btc.AddrID]int64{}}
 	for _, p := range opts.Perpetrators {
 		w.perps[p] = true
 	}
@@ -521,22 +530,39 @@ func (w *walker) load(tx *coinjoin.Tx, p *pending) (uint64, error) {
 	}
 	var a btc.AddrID = btc.NoAddr
 	var big int64
+	clear(w.ownEnt)
+	clear(w.ownAddr)
 	for i, v := range p.vin {
+		var at btc.AddrID
 		if w.back {
 			w.outT[v] += p.sats[i]
+			at = tx.Outs[v].Addr
 		} else {
 			w.inTaint[v] += p.sats[i]
+			at = tx.Ins[v].Addr
 		}
 		if p.sats[i] > big {
-			big = p.sats[i]
-			if w.back {
-				a = tx.Outs[v].Addr
-			} else {
-				a = tx.Ins[v].Addr
-			}
+			big, a = p.sats[i], at
 		}
+		e, err := w.entity(at)
+		if err != nil {
+			return 0, err
+		}
+		w.ownEnt[e] += p.sats[i]
+		w.ownAddr[at] += p.sats[i]
 	}
 	return w.entity(a)
+}
+
+// takeOwn returns how much of s sats landing on k is new to k: taint k
+// gave the transaction (pool[k]) comes back first and is used up.
+func takeOwn[K comparable](pool map[K]int64, k K, s int64) (fresh int64) {
+	own := min(pool[k], s)
+	if own <= 0 {
+		return s
+	}
+	pool[k] -= own
+	return s - own
 }
 
 // split shares transaction num's loaded taint (taint sats, hop hop) over
@@ -673,13 +699,16 @@ func (w *walker) reach(e uint64, a btc.AddrID, sats int64, hop int32, t uint32, 
 		}
 		w.ents[e] = ea
 	}
-	ea.add(sats, hop, t)
+	// Received: only what is new to the entity (address); its own taint
+	// coming back (change, a self-transfer, a peel's remainder) was
+	// received already.
+	ea.add(takeOwn(w.ownEnt, e, sats), hop, t)
 	x := ea.addrs[a]
 	if x == nil {
 		x = &addrAcc{}
 		ea.addrs[a] = x
 	}
-	x.add(sats, hop, t)
+	x.add(takeOwn(w.ownAddr, a, sats), hop, t)
 	// Keep the largest arrivals as evidence.
 	if len(ea.examples) < w.opts.Paths {
 		ea.examples = append(ea.examples, arrival{out: ref, sats: sats, via: via})
