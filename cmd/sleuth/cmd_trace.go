@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 // traceOptions are the flags of `sleuth trace`.
 type traceOptions struct {
 	store     storeFlags
-	from      stringList
+	from      multiFlag
 	fromFile  string
 	direction string
 	policy    string
@@ -164,12 +163,6 @@ func runTrace(ctx context.Context, args []string) error {
 	}
 	return printTrace(r, len(o.from)+len(lines), o.all)
 }
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 // traceSources reads the outputs of every source, in order, into one
 // list: traced together, they are one result. An error names the source

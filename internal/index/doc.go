@@ -39,6 +39,12 @@
 //	22 addrid BE64          address totals (a merge operand: no read on write)
 //	23 addrid txnum         what one transaction did to one address
 //
+// Beside the store: ADDRFILTER (X7) and SLEUTH-OWNER, the PID and command
+// line of the process holding the store's lock, so that Open can say who
+// holds it (ErrLocked); a file left by a process that is gone is ignored.
+// Open creates a store only when allowed (not ReadOnly, not MustExist):
+// otherwise a directory without one is ErrNoIndex, and nothing is written.
+//
 // # Invariants
 //
 //	X1. After Ingest returns, the store equals one built by a single
