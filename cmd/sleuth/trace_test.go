@@ -12,6 +12,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/demo"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
 // traceJSON is what these tests read of `sleuth trace --json`.
@@ -50,19 +51,7 @@ func runTraceJSON(t *testing.T, args ...string) traceJSON {
 // above 100%, and the human output gives BTC amounts.
 func TestTraceIncident(t *testing.T) {
 	db := demoIndex(t) + "-sim"
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(demoIndex(t)), "sim", "public", "incident.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inc struct {
-		Theft struct {
-			TxIDs []string `json:"txids"`
-		} `json:"theft"`
-	}
-	if err := json.Unmarshal(b, &inc); err != nil {
-		t.Fatal(err)
-	}
-	txids := inc.Theft.TxIDs
+	txids := simtest.TheftTxIDs(t, filepath.Join(filepath.Dir(demoIndex(t)), "sim"))
 	if len(txids) < 2 {
 		t.Fatalf("incident names %d theft txids, want several", len(txids))
 	}

@@ -2,12 +2,11 @@ package trace
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"github.com/sleuth-forensics/sleuth/internal/label"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
 // checkResultShares fails the test unless every share is in [0, 1] and the
@@ -38,20 +37,9 @@ func checkResultShares(t *testing.T, name string, r *Result) {
 // share above 100%.
 func TestSimIncident(t *testing.T) {
 	db, out := simStore(t)
-	b, err := os.ReadFile(filepath.Join(out, "public", "incident.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inc struct {
-		Theft struct {
-			TxIDs []string `json:"txids"`
-		} `json:"theft"`
-	}
-	if err := json.Unmarshal(b, &inc); err != nil {
-		t.Fatal(err)
-	}
-	if len(inc.Theft.TxIDs) < 2 {
-		t.Fatalf("incident has %d theft txids, want several", len(inc.Theft.TxIDs))
+	txids := simtest.TheftTxIDs(t, out)
+	if len(txids) < 2 {
+		t.Fatalf("incident has %d theft txids, want several", len(txids))
 	}
 	ctx := context.Background()
 	svc, err := label.Services(ctx, db, nil)
@@ -60,7 +48,7 @@ func TestSimIncident(t *testing.T) {
 	}
 	var all []Taint
 	var each []int64
-	for _, id := range inc.Theft.TxIDs {
+	for _, id := range txids {
 		src, err := ParseSource(ctx, db, id)
 		if err != nil {
 			t.Fatal(err)
@@ -79,7 +67,7 @@ func TestSimIncident(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want int64
-		for i, id := range inc.Theft.TxIDs {
+		for i, id := range txids {
 			src, err := ParseSource(ctx, db, id)
 			if err != nil {
 				t.Fatal(err)
@@ -94,13 +82,13 @@ func TestSimIncident(t *testing.T) {
 			want += one.Totals.Source
 		}
 		if r.Totals.Source != want {
-			t.Errorf("%s: %d txids traced together: source %d sats, want the sum of each alone %d", p, len(inc.Theft.TxIDs), r.Totals.Source, want)
+			t.Errorf("%s: %d txids traced together: source %d sats, want the sum of each alone %d", p, len(txids), r.Totals.Source, want)
 		}
 		if p.Conserving() && r.Totals.Accounted() != r.Totals.Source {
 			t.Errorf("%s: accounted %d != source %d: %+v", p, r.Totals.Accounted(), r.Totals.Source, r.Totals)
 		}
 		checkResultShares(t, "incident/"+p.String(), r)
-		t.Logf("%-7s %d txids, %d outputs, %d sats traced: cashed out %.4f, %d entities", p, len(inc.Theft.TxIDs), len(r.Sources),
+		t.Logf("%-7s %d txids, %d outputs, %d sats traced: cashed out %.4f, %d entities", p, len(txids), len(r.Sources),
 			r.Totals.Source, share(r.Totals.CashedOut, r.Totals.Source), len(r.Entities))
 	}
 }
