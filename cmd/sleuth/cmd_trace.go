@@ -295,7 +295,7 @@ func printTrace(r *trace.Result, sources int, all bool) error {
 func printTraceCSV(r *trace.Result) error {
 	w := csv.NewWriter(os.Stdout)
 	_ = w.Write([]string{"entity", "address", "label", "category", "cash_out", "sats", "share", "cashed_out", "held",
-		"untracked", "min_hops", "max_hops", "first", "last", "path"})
+		"untracked", "min_hops", "max_hops", "first", "last", "path", "beyond_indexed"})
 	for _, e := range r.Entities {
 		path := ""
 		if len(e.Paths) > 0 {
@@ -309,12 +309,12 @@ func printTraceCSV(r *trace.Result) error {
 		_ = w.Write([]string{strconv.FormatUint(e.ID, 10), "", e.Label, e.Category, strconv.FormatBool(e.CashOut),
 			strconv.FormatInt(e.Sats, 10), strconv.FormatFloat(e.Share, 'f', 6, 64), strconv.FormatInt(e.CashedOut, 10),
 			strconv.FormatInt(e.Held, 10), strconv.FormatInt(e.Untracked, 10), strconv.Itoa(e.MinHops), strconv.Itoa(e.MaxHops),
-			e.First, e.Last, path})
+			e.First, e.Last, path, strconv.FormatInt(e.Beyond, 10)})
 		for _, a := range e.Addresses {
 			_ = w.Write([]string{strconv.FormatUint(e.ID, 10), a.Address, e.Label, e.Category, strconv.FormatBool(e.CashOut),
 				strconv.FormatInt(a.Sats, 10), strconv.FormatFloat(a.Share, 'f', 6, 64), strconv.FormatInt(a.CashedOut, 10),
 				strconv.FormatInt(a.Held, 10), strconv.FormatInt(a.Untracked, 10), strconv.Itoa(a.MinHops), strconv.Itoa(a.MaxHops),
-				a.First, a.Last, ""})
+				a.First, a.Last, "", strconv.FormatInt(a.Beyond, 10)})
 		}
 	}
 	w.Flush()

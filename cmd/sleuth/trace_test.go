@@ -174,4 +174,8 @@ func TestStandaloneSpentUnknown(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "beyond the indexed range") {
 		t.Errorf("trace %s: exit %d\n%s", txid, code, out)
 	}
+	code, out, _ = runCLI(t, "trace", "--db", dir, "--from", txid, "--csv")
+	if first, _, _ := strings.Cut(out, "\n"); code != 0 || !strings.HasSuffix(first, ",beyond_indexed") {
+		t.Errorf("trace --csv %s: exit %d, header %q", txid, code, first)
+	}
 }

@@ -530,6 +530,11 @@ func (w *walker) load(tx *coinjoin.Tx, p *pending) (uint64, error) {
 	}
 	var a btc.AddrID = btc.NoAddr
 	var big int64
+	// Reuse the maps, but not one grown by a huge transaction: clearing
+	// costs its capacity every time.
+	if len(w.ownEnt) > 1024 || len(w.ownAddr) > 1024 {
+		w.ownEnt, w.ownAddr = map[uint64]int64{}, map[btc.AddrID]int64{}
+	}
 	clear(w.ownEnt)
 	clear(w.ownAddr)
 	for i, v := range p.vin {
