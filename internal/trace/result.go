@@ -47,7 +47,7 @@ type SourceOut struct {
 //
 // A backward trace uses CashedOut for "came from a labelled source"
 // (Options.Stop: e.g. an exchange withdrawal), Mined and Unknown; Held,
-// Fee and NoAddress stay 0.
+// Beyond, Fee and NoAddress stay 0.
 type Totals struct {
 	Source    int64 `json:"source"`
 	CashedOut int64 `json:"cashed_out"` // reached a cash-out point
