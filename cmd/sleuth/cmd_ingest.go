@@ -53,6 +53,7 @@ func runIngest(ctx context.Context, args []string) error {
 		return usagef("nothing to ingest: give --blocks DIR and/or --raw-block FILE")
 	}
 	log := newLogger(o.verbose)
+	o.store.create = true // ingest makes the index
 	db, err := o.store.open(true)
 	if err != nil {
 		return err

@@ -139,8 +139,11 @@ func runTx(ctx context.Context, args []string) error {
 	fmt.Printf("outputs (%d):\n", len(v.Outputs))
 	for _, o := range v.Outputs {
 		spent := "unspent"
-		if o.SpentBy != nil {
+		switch {
+		case o.SpentBy != nil:
 			spent = fmt.Sprintf("spent by %s:%d", o.SpentBy.TxID, o.SpentBy.Vin)
+		case o.Spent == index.SpendUnknown:
+			spent = "spent: unknown (later blocks not indexed)"
 		}
 		fmt.Printf("  %3d  %-15s %-42s %s  %s\n", o.N, o.Type, optString(o.Address, "-"), btcString(o.Value), spent)
 	}
@@ -193,8 +196,12 @@ func runAddress(ctx context.Context, args []string) error {
 			Entity *uint64 `json:"entity"` // null until the store is clustered
 		}{v, ent})
 	}
+	balance := optBTC(v.Balance)
+	if v.SpendUnknown > 0 && v.Balance == nil {
+		balance = fmt.Sprintf("unknown (%d output(s) from standalone blocks: spent: unknown, later blocks not indexed)", v.SpendUnknown)
+	}
 	fmt.Printf("address   %s (%s)\nbalance   %s\nreceived  %s\nsent      %s\ntxs       %d\nfirst     %s\nlast      %s\n",
-		v.Address, v.Type, optBTC(v.Balance), btcString(v.Received), optBTC(v.Sent), v.TxCount,
+		v.Address, v.Type, balance, btcString(v.Received), optBTC(v.Sent), v.TxCount,
 		optString(v.FirstSeen, "-"), optString(v.LastSeen, "-"))
 	if ent != nil {
 		fmt.Printf("entity    %d\n", *ent)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
@@ -19,7 +20,8 @@ import (
 // traceOptions are the flags of `sleuth trace`.
 type traceOptions struct {
 	store     storeFlags
-	from      string
+	from      multiFlag
+	fromFile  string
 	direction string
 	policy    string
 	hops      int
@@ -37,7 +39,8 @@ type traceOptions struct {
 
 func (o *traceOptions) addFlags(fs *flag.FlagSet) {
 	o.store.add(fs, true)
-	fs.StringVar(&o.from, "from", "", "what to trace: TXID:VOUT, a txid (all outputs), an address (all it received) or an entity id")
+	fs.Var(&o.from, "from", "what to trace: TXID:VOUT, a txid (all outputs), an address (all it received) or an entity id; repeat it to trace several sources together (an incident's txids) as one result")
+	fs.StringVar(&o.fromFile, "from-file", "", "file of sources to trace together, one per line as --from takes them ('#' starts a comment)")
 	fs.StringVar(&o.direction, "direction", "forward", "forward (where the funds went) or backward (where they came from; labelled services are the sources of funds)")
 	fs.StringVar(&o.policy, "policy", "fifo", "taint policy: fifo, haircut, poison, lifo or tiho")
 	fs.IntVar(&o.hops, "hops", trace.DefaultMaxHops, "follow taint at most this many transactions")
@@ -74,13 +77,22 @@ func runTrace(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
-	if o.from == "" && fs.NArg() == 1 {
-		o.from = fs.Arg(0)
-	} else if fs.NArg() != 0 {
-		return usagef("trace takes --from X and no other arguments")
+	// Arguments after the flags are more sources (trace A B C).
+	o.from = append(o.from, fs.Args()...)
+	var lines []trace.SourceLine
+	if o.fromFile != "" {
+		f, err := os.Open(o.fromFile)
+		if err != nil {
+			return usagef("--from-file: %w", err)
+		}
+		lines, err = trace.ParseSourceList(f)
+		f.Close()
+		if err != nil {
+			return usagef("--from-file %s: %w", o.fromFile, err)
+		}
 	}
-	if o.from == "" {
-		return usagef("--from is required (TXID:VOUT, txid, address or entity id)")
+	if len(o.from) == 0 && len(lines) == 0 {
+		return usagef("--from or --from-file is required (TXID:VOUT, txid, address or entity id)")
 	}
 	var opts trace.Options
 	var err error
@@ -125,11 +137,8 @@ func runTrace(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	src, err := trace.ParseSource(ctx, db, o.from)
+	src, err := traceSources(ctx, db, o.from, o.fromFile, lines)
 	if err != nil {
-		if errors.Is(err, trace.ErrSource) {
-			return usageError{err}
-		}
 		return err
 	}
 	svc, err := label.Services(ctx, db, nil)
@@ -152,7 +161,36 @@ func runTrace(ctx context.Context, args []string) error {
 	if len(svc) == 0 {
 		fmt.Fprintln(os.Stderr, "note: no service labels in the store (import a TagPack with 'sleuth labels import'): nothing counts as a cash-out or labelled source")
 	}
-	return printTrace(r, o.all)
+	return printTrace(r, len(o.from)+len(lines), o.all)
+}
+
+// traceSources reads the outputs of every source, in order, into one
+// list: traced together, they are one result. An error names the source
+// (and the file's line).
+func traceSources(ctx context.Context, db *index.DB, from []string, file string, lines []trace.SourceLine) ([]trace.Taint, error) {
+	var src []trace.Taint
+	wrap := func(err error, format string, args ...any) error {
+		err = fmt.Errorf(format+": %w", append(args, err)...)
+		if errors.Is(err, trace.ErrSource) {
+			return usageError{err}
+		}
+		return err
+	}
+	for _, f := range from {
+		s, err := trace.ParseSource(ctx, db, f)
+		if err != nil {
+			return nil, wrap(err, "--from %s", f)
+		}
+		src = append(src, s...)
+	}
+	for _, l := range lines {
+		s, err := l.Resolve(ctx, db)
+		if err != nil {
+			return nil, wrap(err, "--from-file %s: line %d (%s)", file, l.Line, l.Text)
+		}
+		src = append(src, s...)
+	}
+	return src, nil
 }
 
 func splitComma(s string) []string {
@@ -169,10 +207,10 @@ func splitComma(s string) []string {
 	return out
 }
 
-func printTrace(r *trace.Result, all bool) error {
+func printTrace(r *trace.Result, sources int, all bool) error {
 	t := r.Totals
-	fmt.Printf("traced %s from %d output(s), policy %s, %s, max %d hops, min %d sats: %d transactions read in %.3fs\n",
-		btcString(t.Source), len(r.Sources), r.Policy, r.Direction, r.MaxHops, r.MinSats, r.TxsRead, r.Elapsed)
+	fmt.Printf("traced %s from %d source(s), %d output(s), policy %s, %s, max %d hops, min %s: %d transactions read in %.3fs\n",
+		btcString(t.Source), sources, len(r.Sources), r.Policy, r.Direction, r.MaxHops, btcString(r.MinSats), r.TxsRead, r.Elapsed)
 	if r.Policy == "poison" {
 		fmt.Println("poison: amounts are whole output values and overstate the taint")
 	}
@@ -180,7 +218,7 @@ func printTrace(r *trace.Result, all bool) error {
 		if t.Source == 0 {
 			return "-"
 		}
-		return fmt.Sprintf("%.2f%%", 100*float64(x)/float64(t.Source))
+		return fmt.Sprintf("%.2f%%", 100*float64(x)/float64(t.Denominator()))
 	}
 	back := r.Direction == trace.Backward.String()
 	evidence, none := "EVIDENCE (txids from the source)", "(no cash-out point reached)"
@@ -191,12 +229,16 @@ func printTrace(r *trace.Result, all bool) error {
 			btcString(t.CoinJoin), pct(t.CoinJoin),
 			btcString(t.Lost()), btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
 	} else {
+		if t.Beyond > 0 {
+			fmt.Printf("beyond the indexed range %s (%s): on outputs of standalone blocks whose later spends are not indexed (not held: they may be spent)\n",
+				btcString(t.Beyond), pct(t.Beyond))
+		}
 		fmt.Printf("cashed out %s (%s), held %s (%s), fees %s, through CoinJoins (uncertain, not followed) %s (%s), untracked %s (below min %s, beyond hops %s, outside window %s, truncated %s)\n\n",
 			btcString(t.CashedOut), pct(t.CashedOut), btcString(t.Held), pct(t.Held), btcString(t.Fee), btcString(t.CoinJoin), pct(t.CoinJoin),
 			btcString(t.Lost()), btcString(t.BelowMin), btcString(t.BeyondHops), btcString(t.OutsideWindow), btcString(t.Truncated))
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENTITY\tLABEL\tCATEGORY\tSATS\tSHARE\tHOPS\tFIRST\t"+evidence)
+	fmt.Fprintln(tw, "ENTITY\tLABEL\tCATEGORY\tRECEIVED\tSHARE\tHOPS\tFIRST\t"+evidence)
 	n := 0
 	for _, e := range r.Entities {
 		if !e.CashOut && !all {
@@ -206,7 +248,12 @@ func printTrace(r *trace.Result, all bool) error {
 		name, cat := e.Label, e.Category
 		if !e.CashOut {
 			name, cat = "-", "held"
-			if e.Held == 0 || back {
+			switch {
+			case back:
+				cat = "passed"
+			case e.Held == 0 && e.Beyond > 0:
+				cat = "beyond index"
+			case e.Held == 0:
 				cat = "passed"
 			}
 		}
@@ -223,13 +270,20 @@ func printTrace(r *trace.Result, all bool) error {
 		if !e.CashOut {
 			sats = e.Sats
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.2f%%\t%d-%d\t%s\t%s\n", e.ID, name, cat, sats, 100*e.Share, e.MinHops, e.MaxHops, e.First, ev)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.2f%%\t%d-%d\t%s\t%s\n", e.ID, name, cat, btcString(sats), 100*e.Share, e.MinHops, e.MaxHops, e.First, ev)
 	}
 	if n == 0 {
 		fmt.Fprintln(tw, none)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if n > 0 {
+		ended := "cashed out, held, beyond the indexed range or untracked"
+		if back {
+			ended = "from a labelled source or untracked"
+		}
+		fmt.Printf("RECEIVED: taint that came to the entity from others; SHARE: of the traced taint, what ended there (%s)\n", ended)
 	}
 	if len(r.CoinJoins) > 0 || len(r.PeelChains) > 0 {
 		fmt.Printf("\nthrough %d CoinJoin(s) (split per participant; %d by change match, %d by clustering, %d not attributable) and %d peel chain(s); --json lists them\n",
@@ -241,7 +295,7 @@ func printTrace(r *trace.Result, all bool) error {
 func printTraceCSV(r *trace.Result) error {
 	w := csv.NewWriter(os.Stdout)
 	_ = w.Write([]string{"entity", "address", "label", "category", "cash_out", "sats", "share", "cashed_out", "held",
-		"untracked", "min_hops", "max_hops", "first", "last", "path"})
+		"untracked", "min_hops", "max_hops", "first", "last", "path", "beyond_indexed"})
 	for _, e := range r.Entities {
 		path := ""
 		if len(e.Paths) > 0 {
@@ -255,12 +309,12 @@ func printTraceCSV(r *trace.Result) error {
 		_ = w.Write([]string{strconv.FormatUint(e.ID, 10), "", e.Label, e.Category, strconv.FormatBool(e.CashOut),
 			strconv.FormatInt(e.Sats, 10), strconv.FormatFloat(e.Share, 'f', 6, 64), strconv.FormatInt(e.CashedOut, 10),
 			strconv.FormatInt(e.Held, 10), strconv.FormatInt(e.Untracked, 10), strconv.Itoa(e.MinHops), strconv.Itoa(e.MaxHops),
-			e.First, e.Last, path})
+			e.First, e.Last, path, strconv.FormatInt(e.Beyond, 10)})
 		for _, a := range e.Addresses {
 			_ = w.Write([]string{strconv.FormatUint(e.ID, 10), a.Address, e.Label, e.Category, strconv.FormatBool(e.CashOut),
 				strconv.FormatInt(a.Sats, 10), strconv.FormatFloat(a.Share, 'f', 6, 64), strconv.FormatInt(a.CashedOut, 10),
 				strconv.FormatInt(a.Held, 10), strconv.FormatInt(a.Untracked, 10), strconv.Itoa(a.MinHops), strconv.Itoa(a.MaxHops),
-				a.First, a.Last, ""})
+				a.First, a.Last, "", strconv.FormatInt(a.Beyond, 10)})
 		}
 	}
 	w.Flush()

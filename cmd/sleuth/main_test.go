@@ -227,7 +227,7 @@ tags:
 	}
 	os.WriteFile(work+"/export.yaml", []byte(exported), 0o644)
 	db2 := work + "/db2"
-	if code, _, errs := runCLI(t, "labels", "import", "--db", db2, work+"/export.yaml"); code != 0 {
+	if code, _, errs := runCLI(t, "labels", "import", "--db", db2, "--create", work+"/export.yaml"); code != 0 {
 		t.Fatalf("re-import of the export: %s", errs)
 	}
 	if _, out, _ := runCLI(t, "labels", "show", "--db", db2, "18SH9vwx24L5cTabfkgtGMjF8A56pD9AUJ"); !strings.Contains(out, "Yapizon hot wallet") {

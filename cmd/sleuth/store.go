@@ -16,10 +16,14 @@ type storeFlags struct {
 	db      string
 	network string
 	json    bool
+	// create lets open(true) make a new store (ingest sets it; others
+	// take --create): a mistyped --db must not become an empty store.
+	create bool
 }
 
 func (s *storeFlags) add(fs *flag.FlagSet, withJSON bool) {
 	fs.StringVar(&s.db, "db", "", "index directory (default: $SLEUTH_DB, else the per-user data directory)")
+	fs.BoolVar(&s.create, "create", false, "for commands that write: create an empty index at --db if there is none (ingest always may)")
 	fs.StringVar(&s.network, "network", "", "mainnet, testnet3, testnet4, signet or regtest (default: the index's, else mainnet)")
 	if withJSON {
 		fs.BoolVar(&s.json, "json", false, "print JSON")
@@ -46,8 +50,14 @@ func (s *storeFlags) dir(network string) (string, error) {
 	return filepath.Join(base, "sleuth", network), nil
 }
 
-// open opens the index for reading (or writing, for ingest).
+// open opens the index for reading, or for writing (write). Only ingest
+// and --create may create it: otherwise a directory without an index is
+// an error naming the path, and nothing is written there. A store another
+// process holds is an error naming that process.
 func (s *storeFlags) open(write bool) (*index.DB, error) {
+	if s.create && !write {
+		return nil, usagef("--create: this command only reads the index")
+	}
 	netName := s.network
 	if netName == "" {
 		netName = "mainnet"
@@ -65,10 +75,13 @@ func (s *storeFlags) open(write bool) (*index.DB, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	if !write {
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no index at %s: run 'sleuth ingest --blocks DIR' first (or pass --db)", dir)
+	db, err := index.Open(dir, &index.Options{Network: net, ReadOnly: !write, MustExist: !s.create})
+	if errors.Is(err, index.ErrNoIndex) {
+		hint := "run 'sleuth ingest --blocks DIR' to create one, or check --db / $SLEUTH_DB"
+		if write {
+			hint += "; --create starts an empty one"
 		}
+		return nil, fmt.Errorf("%w; %s", err, hint)
 	}
-	return index.Open(dir, &index.Options{Network: net, ReadOnly: !write})
+	return db, err
 }

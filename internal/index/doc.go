@@ -39,6 +39,12 @@
 //	22 addrid BE64          address totals (a merge operand: no read on write)
 //	23 addrid txnum         what one transaction did to one address
 //
+// Beside the store: ADDRFILTER (X7) and SLEUTH-OWNER, the PID and command
+// line of the process holding the store's lock, so that Open can say who
+// holds it (ErrLocked); a file left by a process that is gone is ignored.
+// Open creates a store only when allowed (not ReadOnly, not MustExist):
+// otherwise a directory without one is ErrNoIndex, and nothing is written.
+//
 // # Invariants
 //
 //	X1. After Ingest returns, the store equals one built by a single
@@ -62,4 +68,8 @@
 //	B4. A value that cannot be known (a standalone block's input whose
 //	    output is not indexed) is stored as unknown and never summed: fee,
 //	    sent and balance are then reported as null.
+//	B5. An output of a standalone block that no indexed input spends may be
+//	    spent in a block that was never ingested: its SpendStatus is
+//	    unknown, never unspent, and the balance of an address holding one
+//	    is reported as null (Spend, Tx, Address).
 package index

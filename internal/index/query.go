@@ -171,11 +171,14 @@ type InputView struct {
 
 // OutputView is one output of a TxView.
 type OutputView struct {
-	N       uint32     `json:"n"`
-	Type    string     `json:"type"`
-	Address *string    `json:"address"`
-	Value   int64      `json:"value"`
-	SpentBy *SpentView `json:"spent_by"`
+	N       uint32  `json:"n"`
+	Type    string  `json:"type"`
+	Address *string `json:"address"`
+	Value   int64   `json:"value"`
+	// Spent is "yes", "no" or "unknown" (an output of a standalone block
+	// that no indexed input spends: the blocks after it are not indexed).
+	Spent   SpendStatus `json:"spent"`
+	SpentBy *SpentView  `json:"spent_by"`
 }
 
 // SpentView names the input that spends an output.
@@ -264,7 +267,9 @@ func (db *DB) txView(num btc.TxNum, tr *txRecord) (*TxView, error) {
 			return nil, err
 		}
 		ov.Address = s
-		if in, ok := spends[uint32(n)]; ok {
+		in, ok := spends[uint32(n)]
+		ov.Spent = spendStatus(num, ok)
+		if ok {
 			sv, err := db.get(keyTx(in.Tx()))
 			if err != nil || sv == nil {
 				return nil, fmt.Errorf("index: spender tx %d missing (%v)", in.Tx(), err)
@@ -336,7 +341,7 @@ func (db *DB) addrString(id btc.AddrID) (*string, error) {
 type AddressView struct {
 	Address   string  `json:"address"`
 	Type      string  `json:"type"`
-	Balance   *int64  `json:"balance"` // null when a spend's value is unknown
+	Balance   *int64  `json:"balance"` // null when a spend's value or an output's spend is unknown
 	Received  int64   `json:"received"`
 	Sent      *int64  `json:"sent"`
 	TxCount   uint64  `json:"tx_count"`
@@ -345,6 +350,11 @@ type AddressView struct {
 	// UnknownSpends counts inputs from this address (in standalone blocks)
 	// whose value cannot be known.
 	UnknownSpends uint64 `json:"unknown_spends,omitempty"`
+	// SpendUnknown counts outputs paid to this address in standalone
+	// blocks that no indexed input spends: whether they are spent is
+	// unknown (the blocks after them are not indexed), and so is the
+	// balance.
+	SpendUnknown uint64 `json:"outputs_spend_unknown,omitempty"`
 }
 
 // Address returns what the index knows of the address s.
@@ -368,9 +378,16 @@ func (db *DB) Address(s string) (*AddressView, error) {
 		}
 	}
 	v.Received, v.TxCount, v.UnknownSpends = int64(st.Received), st.TxCount, st.Unknown
+	if v.SpendUnknown, err = db.unknownOutputs(id); err != nil {
+		return nil, err
+	}
 	if st.Unknown == 0 {
-		sent, bal := int64(st.Sent), int64(st.Received)-int64(st.Sent)
-		v.Sent, v.Balance = &sent, &bal
+		sent := int64(st.Sent)
+		v.Sent = &sent
+		if v.SpendUnknown == 0 {
+			bal := int64(st.Received) - int64(st.Sent)
+			v.Balance = &bal
+		}
 	}
 	if st.TxCount > 0 {
 		f, err := db.txTime(st.First)
@@ -416,20 +433,30 @@ func (db *DB) addrID(k address.Key) (btc.AddrID, error) {
 
 // txTime returns the block time of tx num.
 func (db *DB) txTime(num btc.TxNum) (string, error) {
-	v, err := db.get(keyTx(num))
-	if err != nil || v == nil {
-		return "", fmt.Errorf("index: tx %d missing (%v)", num, err)
-	}
-	var tr txRecord
-	if err := tr.decode(v, num >= DetachedBase); err != nil {
-		return "", err
-	}
-	br, err := db.blockOfTx(num, &tr)
+	t, err := db.TxUnixTime(num)
 	if err != nil {
 		return "", err
 	}
+	return rfc3339(t), nil
+}
+
+// TxUnixTime returns the block time of transaction num (Unix seconds),
+// of the best chain or of a standalone block.
+func (db *DB) TxUnixTime(num btc.TxNum) (uint32, error) {
+	v, err := db.get(keyTx(num))
+	if err != nil || v == nil {
+		return 0, fmt.Errorf("index: tx %d missing (%v)", num, err)
+	}
+	var tr txRecord
+	if err := tr.decode(v, num >= DetachedBase); err != nil {
+		return 0, err
+	}
+	br, err := db.blockOfTx(num, &tr)
+	if err != nil {
+		return 0, err
+	}
 	h, _ := blockfile.ParseHeader(br.Header[:])
-	return rfc3339(h.Time), nil
+	return h.Time, nil
 }
 
 // blockOfTx returns the record of the block holding tx num (decoded in tr).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -45,6 +46,10 @@ type Options struct {
 	FS vfs.FS
 	// ReadOnly opens the store without write access.
 	ReadOnly bool
+	// MustExist refuses to create a store: Open fails with ErrNoIndex,
+	// writing nothing, unless dir already holds a sleuth index (so a
+	// mistyped directory does not become an empty store).
+	MustExist bool
 	// Logger receives the store's log lines. Default: discard.
 	Logger *slog.Logger
 }
@@ -78,13 +83,17 @@ func (o *Options) EnsureDefaults() *Options {
 // DB is the chain index. Lookups are safe for concurrent use; Ingest must not
 // run concurrently with another Ingest.
 type DB struct {
-	dir  string
-	opts Options
-	db   *pebble.DB
-	st   state
+	dir       string
+	opts      Options
+	db        *pebble.DB
+	st        state
+	lock      *pebble.Lock
+	ownerFile string // OwnerFile, when this open wrote it
 }
 
-// Open opens (creating if needed and not read-only) the index in dir.
+// Open opens (creating if needed, unless read-only or MustExist) the
+// index in dir. When another process holds it, the error (ErrLocked)
+// names that process from its OwnerFile.
 func Open(dir string, opts *Options) (*DB, error) {
 	var o Options
 	if opts != nil {
@@ -97,8 +106,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 		MemTableSize: o.MemTableSize,
 		Merger:       addrStatsMerger,
 		ReadOnly:     o.ReadOnly,
-		Logger:       quietLogger{o.Logger},
-		MaxOpenFiles: 1000,
+		// A store that must exist is not created, not even empty.
+		ErrorIfNotExists: o.MustExist,
+		Logger:           quietLogger{o.Logger},
+		MaxOpenFiles:     1000,
 		// Compactions may use both cores while ingest parses on them too.
 		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
 		L0CompactionThreshold:      4,
@@ -110,26 +121,65 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	po.TargetFileSizes[0] = 8 << 20
 	defer po.Cache.Unref()
-	if !o.ReadOnly {
+	if !o.ReadOnly && !o.MustExist {
 		if err := o.FS.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("index: create %s: %w", dir, err)
 		}
 	} else if _, err := o.FS.Stat(dir); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("index: no index at %s (run sleuth ingest first)", dir)
+			return nil, fmt.Errorf("index: %w at %s: no such directory", ErrNoIndex, dir)
 		}
 		return nil, fmt.Errorf("index: %w", err)
+	} else if !hasManifest(o.FS, dir) {
+		// Pebble would write its lock file before finding no store.
+		return nil, fmt.Errorf("index: %w at %s: the directory holds no store", ErrNoIndex, dir)
 	}
-	pdb, err := pebble.Open(dir, po)
+	// Lock first, then say who holds it (OwnerFile), then open.
+	lock, err := pebble.LockDirectory(dir, o.FS)
 	if err != nil {
-		return nil, fmt.Errorf("index: open %s: %w", dir, err)
+		if isLockError(err) {
+			return nil, lockError(dir, err)
+		}
+		return nil, fmt.Errorf("index: lock %s: %w", dir, err)
 	}
-	db := &DB{dir: dir, opts: o, db: pdb}
-	if err := db.init(); err != nil {
-		pdb.Close()
+	po.Lock = lock
+	db := &DB{dir: dir, opts: o, lock: lock}
+	if o.FS == vfs.Default {
+		db.writeOwner()
+	}
+	fail := func(err error) (*DB, error) {
+		db.removeOwner()
+		lock.Close()
 		return nil, err
 	}
+	pdb, err := pebble.Open(dir, po)
+	switch {
+	case errors.Is(err, pebble.ErrDBDoesNotExist):
+		return fail(fmt.Errorf("index: %w at %s: the directory holds no store", ErrNoIndex, dir))
+	case err != nil:
+		return fail(fmt.Errorf("index: open %s: %w", dir, err))
+	}
+	db.db = pdb
+	if err := db.init(); err != nil {
+		pdb.Close()
+		return fail(err)
+	}
 	return db, nil
+}
+
+// hasManifest reports whether dir holds a Pebble store's manifest (or the
+// marker or CURRENT file naming it).
+func hasManifest(fs vfs.FS, dir string) bool {
+	ls, err := fs.List(dir)
+	if err != nil {
+		return true // let Pebble report it
+	}
+	for _, n := range ls {
+		if n == "CURRENT" || strings.HasPrefix(n, "MANIFEST-") || strings.HasPrefix(n, "marker.manifest.") {
+			return true
+		}
+	}
+	return false
 }
 
 // init checks the stored format and network, writing them to a new store,
@@ -140,8 +190,8 @@ func (db *DB) init() error {
 		return err
 	}
 	if ver == nil {
-		if db.opts.ReadOnly {
-			return fmt.Errorf("index: %s is not a sleuth index (run sleuth ingest first)", db.dir)
+		if db.opts.ReadOnly || db.opts.MustExist {
+			return fmt.Errorf("index: %w at %s: a Pebble store without sleuth's metadata", ErrNoIndex, db.dir)
 		}
 		b := db.db.NewBatch()
 		var e encoding.Encbuf
@@ -216,8 +266,13 @@ func (db *DB) Close() error {
 	if db.db == nil {
 		return nil
 	}
+	// While the lock is still held, so no new holder's file is removed.
+	db.removeOwner()
 	err := db.db.Close()
 	db.db = nil
+	if lerr := db.lock.Close(); err == nil && lerr != nil {
+		err = lerr
+	}
 	if err != nil {
 		return fmt.Errorf("index: close: %w", err)
 	}
@@ -229,6 +284,10 @@ func (db *DB) Close() error {
 func StoredNetwork(dir string) (string, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return "", err
+	}
+	if !hasManifest(vfs.Default, dir) {
+		// Pebble would leave a lock file in a directory without a store.
+		return "", fmt.Errorf("index: %w at %s", ErrNoIndex, dir)
 	}
 	pdb, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, Merger: addrStatsMerger, Logger: quietLogger{slog.New(slog.NewTextHandler(io.Discard, nil))}})
 	if err != nil {

@@ -57,9 +57,11 @@
 //
 // An output of an entity that Options.Stop names (label.Services), other
 // than a perpetrator entity, is a cash-out: recorded, not followed. An
-// unspent output is held. A spent output is not followed when its taint is
-// below MinSats or it is MaxHops from the source; a spend outside
-// [After, Before) is not followed either. Sources are always followed,
+// unspent output is held; an output of a standalone block that no indexed
+// input spends (index.SpendUnknown: the blocks after it are not indexed)
+// is beyond the indexed range (Totals.Beyond), not held. A spent output
+// is not followed when its taint is below MinSats or it is MaxHops from
+// the source; a spend outside [After, Before) is not followed either. Sources are always followed,
 // even when a service holds them (a theft's source is the victim's coin).
 //
 // # Peel chains
@@ -90,7 +92,8 @@
 // the entity's CashedOut, not walked further. A coinbase's taint counts in
 // Totals.Mined; an input whose spent output is not indexed, or taint the
 // inputs' known values cannot cover, in Totals.Unknown. MaxHops, MinSats
-// and the time window stop the walk as forward. Entities are those funds
+// and the time window stop the walk as forward. Standalone blocks' inputs
+// whose spent outputs are not indexed are unknown. Entities are those funds
 // came from (an input's address's entity), with the same numbers; example
 // paths run from a source's transaction back to the transaction that
 // created the output the entity spent.
@@ -115,6 +118,11 @@
 //	    inVal[i], rest >= 0 and Σin + rest = Σ tainted out (exhaustive on
 //	    small shapes, fuzzed); FIFO and LIFO equal a satoshi-by-satoshi
 //	    reference. Backward traces conserve as T2 (simulated chains).
+//	T5. Every entity's and address's Share is in [0, 1], the entities'
+//	    shares sum to at most 1, and what ended at entities (cashed out,
+//	    held, beyond the indexed range, untracked) is no more than the
+//	    Totals (checkShares, after every trace under invariants.Enabled;
+//	    tested on simulated incidents and entities).
 //
 // # Does not touch
 //
@@ -123,10 +131,17 @@
 //
 // # Result
 //
-// Every entity reached is listed with its numbers and address ids; only
-// the first Options.Detail (cash-out points first, then most sats) get
-// address strings and example paths, which cost store reads. The graph is
-// built only when Options.Graph.
+// Every entity reached is listed with its numbers and address ids. An
+// entity's Sats are what it received from others: taint its own inputs
+// (backward: outputs) gave a transaction comes back to it first and is
+// not received again, so change and self-transfers do not inflate it. Its
+// Share is what of the traced taint ended there (Totals.Denominator: the
+// source, or under Poison everything accounted). Sources are traced
+// together (Trace dedups an output named twice): an incident's
+// transactions give one result (ParseSourceList reads a list of them).
+// Only the first Options.Detail (cash-out points first, then most sats)
+// get address strings and example paths, which cost store reads. The
+// graph is built only when Options.Graph.
 //
 // # Evaluation
 //

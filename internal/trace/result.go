@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/invariants"
 )
 
 // Result is what a trace found. Amounts are satoshis; shares are of
@@ -42,15 +43,19 @@ type SourceOut struct {
 // Totals account for every tainted sat of the source. For a conserving
 // policy (all but Poison):
 //
-//	Source = CashedOut + Held + Fee + BelowMin + BeyondHops + OutsideWindow + NoAddress + Overlap + Truncated + CoinJoin + Mined + Unknown
+//	Source = CashedOut + Held + Beyond + Fee + BelowMin + BeyondHops + OutsideWindow + NoAddress + Overlap + Truncated + CoinJoin + Mined + Unknown
 //
 // A backward trace uses CashedOut for "came from a labelled source"
 // (Options.Stop: e.g. an exchange withdrawal), Mined and Unknown; Held,
-// Fee and NoAddress stay 0.
+// Beyond, Fee and NoAddress stay 0.
 type Totals struct {
-	Source        int64 `json:"source"`
-	CashedOut     int64 `json:"cashed_out"`     // reached a cash-out point
-	Held          int64 `json:"held"`           // unspent at the tip
+	Source    int64 `json:"source"`
+	CashedOut int64 `json:"cashed_out"` // reached a cash-out point
+	Held      int64 `json:"held"`       // unspent at the tip
+	// Beyond: on outputs of standalone blocks that no indexed input
+	// spends: the blocks after them are not indexed, so where it went is
+	// unknown (not "held").
+	Beyond        int64 `json:"beyond_indexed"`
 	Fee           int64 `json:"fee"`            // paid to miners
 	BelowMin      int64 `json:"below_min"`      // spent on, but under Options.MinSats: not followed
 	BeyondHops    int64 `json:"beyond_hops"`    // spent on, but Options.MaxHops away: not followed
@@ -73,25 +78,41 @@ type Totals struct {
 // MaxHops, outside the window or truncated.
 func (t Totals) Lost() int64 { return t.BelowMin + t.BeyondHops + t.OutsideWindow + t.Truncated }
 
+// Ended is what of the taint ended at an entity or address: cashed out,
+// held, beyond the indexed range or untracked there.
+func (a *addrAcc) ended() int64 { return a.cashed + a.held + a.beyond + a.untracked }
+
+// Denominator is what shares are of: Source, or Accounted when it is
+// larger (Poison creates taint: its amounts overstate).
+func (t Totals) Denominator() int64 { return max(t.Source, t.Accounted()) }
+
 // Accounted is the sum of every destination; equal to Source for a
 // conserving policy.
 func (t Totals) Accounted() int64 {
-	return t.CashedOut + t.Held + t.Fee + t.NoAddress + t.Overlap + t.CoinJoin + t.Mined + t.Unknown + t.Lost()
+	return t.CashedOut + t.Held + t.Beyond + t.Fee + t.NoAddress + t.Overlap + t.CoinJoin + t.Mined + t.Unknown + t.Lost()
 }
 
 // Entity is one entity that tainted sats reached (outside the sources).
 type Entity struct {
-	ID           uint64  `json:"entity"`
-	Label        string  `json:"label,omitempty"`
-	Category     string  `json:"category,omitempty"`
-	LabelSource  string  `json:"label_source,omitempty"`
-	CashOut      bool    `json:"cash_out"` // a service: followed no further
-	Perpetrator  bool    `json:"perpetrator,omitempty"`
-	Sats         int64   `json:"sats"` // tainted sats that arrived (pass-through included)
+	ID          uint64 `json:"entity"`
+	Label       string `json:"label,omitempty"`
+	Category    string `json:"category,omitempty"`
+	LabelSource string `json:"label_source,omitempty"`
+	CashOut     bool   `json:"cash_out"` // a service: followed no further
+	Perpetrator bool   `json:"perpetrator,omitempty"`
+	// Sats: tainted sats received from outside the entity. Its own taint
+	// coming back in one transaction (change, a self-transfer, a peel
+	// chain's remainder) is not received again; taint that leaves and
+	// comes back later is. Pass-through included.
+	Sats int64 `json:"sats"`
+	// Share: of the trace's taint, what ended at the entity: cashed out,
+	// held, beyond the indexed range or untracked here (never more than 1,
+	// and the shares of all entities sum to at most 1; see Denominator).
 	Share        float64 `json:"share"`
 	CashedOut    int64   `json:"cashed_out"`
 	Held         int64   `json:"held"`
-	Untracked    int64   `json:"untracked"` // stopped here by MinSats or MaxHops
+	Beyond       int64   `json:"beyond_indexed"` // on standalone blocks' outputs whose spend is not indexed
+	Untracked    int64   `json:"untracked"`      // stopped here by MinSats or MaxHops
 	MinHops      int     `json:"min_hops"`
 	MaxHops      int     `json:"max_hops"`
 	First        string  `json:"first"`
@@ -105,7 +126,8 @@ type Entity struct {
 	Paths []Path `json:"paths"`
 }
 
-// Addr is one address of an Entity that tainted sats reached.
+// Addr is one address of an Entity that tainted sats reached; Sats and
+// Share as the Entity's, for the address alone.
 type Addr struct {
 	Address   string  `json:"address"`
 	ID        uint64  `json:"id"`
@@ -113,6 +135,7 @@ type Addr struct {
 	Share     float64 `json:"share"`
 	CashedOut int64   `json:"cashed_out"`
 	Held      int64   `json:"held"`
+	Beyond    int64   `json:"beyond_indexed"`
 	Untracked int64   `json:"untracked"`
 	MinHops   int     `json:"min_hops"`
 	MaxHops   int     `json:"max_hops"`
@@ -209,7 +232,7 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 	ids := map[btc.TxNum]string{}
 	r := &Result{Policy: w.opts.Policy.String(), Direction: w.opts.Direction.String(), MaxHops: w.opts.MaxHops,
 		MinSats: int64(w.opts.MinSats), Totals: w.totals, TxsRead: w.visited, Truncated: w.totals.Truncated > 0}
-	src := r.Totals.Source
+	den := r.Totals.Denominator()
 	for _, s := range sources {
 		var err error
 		if s.Out, err = w.outString(s.ref, ids); err != nil {
@@ -222,8 +245,8 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 	}
 	for id, ea := range w.ents {
 		e := Entity{ID: id, Label: ea.svc.Label, Category: ea.svc.Category, LabelSource: ea.svc.Source,
-			CashOut: ea.cashOut, Perpetrator: ea.perp, Sats: ea.sats, Share: share(ea.sats, src),
-			CashedOut: ea.cashed, Held: ea.held, Untracked: ea.untracked,
+			CashOut: ea.cashOut, Perpetrator: ea.perp, Sats: ea.sats, Share: share(ea.ended(), den),
+			CashedOut: ea.cashed, Held: ea.held, Beyond: ea.beyond, Untracked: ea.untracked,
 			MinHops: int(ea.minHop), MaxHops: int(ea.maxHop), First: fmtTime(ea.first), Last: fmtTime(ea.last)}
 		e.NumAddresses = len(ea.addrs)
 		r.Entities = append(r.Entities, e)
@@ -244,8 +267,8 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 		e := &r.Entities[i]
 		ea := w.ents[e.ID]
 		for a, x := range ea.addrs {
-			e.Addresses = append(e.Addresses, Addr{ID: uint64(a), Sats: x.sats, Share: share(x.sats, src),
-				CashedOut: x.cashed, Held: x.held, Untracked: x.untracked, MinHops: int(x.minHop), MaxHops: int(x.maxHop),
+			e.Addresses = append(e.Addresses, Addr{ID: uint64(a), Sats: x.sats, Share: share(x.ended(), den),
+				CashedOut: x.cashed, Held: x.held, Beyond: x.beyond, Untracked: x.untracked, MinHops: int(x.minHop), MaxHops: int(x.maxHop),
 				First: fmtTime(x.first), Last: fmtTime(x.last)})
 		}
 		sort.Slice(e.Addresses, func(i, j int) bool {
@@ -294,6 +317,9 @@ func (w *walker) result(sources []SourceOut) (*Result, error) {
 			pc.TxIDs = append(pc.TxIDs, s)
 		}
 		r.PeelChains = append(r.PeelChains, pc)
+	}
+	if invariants.Enabled {
+		checkShares(r, w.ents)
 	}
 	if w.opts.Graph {
 		g, err := w.graph(r)
@@ -353,4 +379,36 @@ func (w *walker) path(a arrival, ids map[btc.TxNum]string) (Path, error) {
 		p.TxIDs = append(p.TxIDs, s)
 	}
 	return p, nil
+}
+
+// checkShares panics unless every share is in [0, 1], the entities'
+// shares sum to at most 1, and what ended at entities and addresses adds
+// up to no more than the totals (T5).
+func checkShares(r *Result, ents map[uint64]*entAcc) {
+	const eps = 1e-9
+	t := r.Totals
+	var sum float64
+	var all, addrs addrAcc
+	for _, e := range r.Entities {
+		if e.Share < 0 || e.Share > 1+eps {
+			panic(fmt.Sprintf("trace: assertion failed: entity %d share %v outside [0, 1]", e.ID, e.Share))
+		}
+		sum += e.Share
+		for _, a := range e.Addresses {
+			if a.Share < 0 || a.Share > e.Share+eps {
+				panic(fmt.Sprintf("trace: assertion failed: address %d share %v outside [0, entity %d's %v]", a.ID, a.Share, e.ID, e.Share))
+			}
+		}
+		ea := ents[e.ID]
+		all.cashed, all.held, all.beyond, all.untracked = all.cashed+ea.cashed, all.held+ea.held, all.beyond+ea.beyond, all.untracked+ea.untracked
+		for _, x := range ea.addrs {
+			addrs.cashed, addrs.held, addrs.beyond, addrs.untracked = addrs.cashed+x.cashed, addrs.held+x.held, addrs.beyond+x.beyond, addrs.untracked+x.untracked
+		}
+	}
+	if sum > 1+1e-6 {
+		panic(fmt.Sprintf("trace: assertion failed: entity shares sum to %v > 1", sum))
+	}
+	if all != addrs || all.cashed != t.CashedOut || all.held > t.Held || all.beyond > t.Beyond || all.untracked > t.Lost() {
+		panic(fmt.Sprintf("trace: assertion failed: entities end %+v, their addresses %+v, totals %+v", all, addrs, t))
+	}
 }

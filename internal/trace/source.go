@@ -1,9 +1,11 @@
 package trace
 
 import (
+	"bufio"
 	"context"
-
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -137,40 +139,84 @@ func FromEntity(ctx context.Context, db *index.DB, entity uint64) ([]Taint, erro
 	return out, nil
 }
 
-// ParseSource builds sources from what a user typed: TXID:VOUT (one
-// output), a txid (all its outputs), an entity id (a decimal number:
-// everything it received from others), or an address (everything it
-// received).
-func ParseSource(ctx context.Context, db *index.DB, s string) ([]Taint, error) {
+// sourceKind is what a source argument names.
+type sourceKind uint8
+
+const (
+	srcOutput sourceKind = iota
+	srcTx
+	srcEntity
+	srcAddress
+)
+
+// sourceSpec is a source argument checked without the store.
+type sourceSpec struct {
+	kind   sourceKind
+	hash   btc.Hash
+	vout   uint32
+	entity uint64
+	text   string // as typed, trimmed
+}
+
+// maxSourceLen bounds one source argument (an address is at most 90
+// characters, TXID:VOUT 75).
+const maxSourceLen = 100
+
+// parseSpec checks a source argument's syntax: TXID:VOUT, a 64-hex-digit
+// txid, a decimal entity id, or else an address (decoded against the
+// store's network later).
+func parseSpec(s string) (sourceSpec, error) {
 	s = strings.TrimSpace(s)
-	var out []Taint
-	var err error
+	sp := sourceSpec{text: s}
 	switch {
+	case s == "":
+		return sp, fmt.Errorf("%w: empty", ErrSource)
+	case strings.ContainsAny(s, " \t\r\n\v\f"):
+		return sp, fmt.Errorf("%w: %q: one source per argument or line, without spaces", ErrSource, s)
+	case len(s) > maxSourceLen:
+		return sp, fmt.Errorf("%w: %d characters, longer than any TXID:VOUT, txid, address or entity id", ErrSource, len(s))
 	case strings.Contains(s, ":"):
 		i := strings.LastIndexByte(s, ':')
-		h, herr := btc.ParseHash(s[:i])
-		if herr != nil {
-			return nil, herr
+		h, err := btc.ParseHash(s[:i])
+		if err != nil {
+			return sp, fmt.Errorf("%w: txid in %q: %v", ErrSource, s, err)
 		}
-		v, verr := strconv.ParseUint(s[i+1:], 10, 32)
-		if verr != nil || v > btc.MaxIndex {
-			return nil, fmt.Errorf("%w: bad output index in %q", ErrSource, s)
+		v, err := strconv.ParseUint(s[i+1:], 10, 32)
+		if err != nil || v > btc.MaxIndex {
+			return sp, fmt.Errorf("%w: bad output index in %q", ErrSource, s)
 		}
-		out, err = FromOutput(db, h, uint32(v))
-	case len(s) == 2*btc.HashSize:
-		h, herr := btc.ParseHash(s)
-		if herr != nil {
-			return nil, herr
+		sp.kind, sp.hash, sp.vout = srcOutput, h, uint32(v)
+	case len(s) == 2*btc.HashSize && isHex(s):
+		h, err := btc.ParseHash(s)
+		if err != nil {
+			return sp, fmt.Errorf("%w: txid %q: %v", ErrSource, s, err)
 		}
-		out, err = FromTx(db, h)
+		sp.kind, sp.hash = srcTx, h
 	case isDigits(s):
-		e, perr := strconv.ParseUint(s, 10, 64)
-		if perr != nil {
-			return nil, fmt.Errorf("%w: %q", ErrSource, s)
+		e, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return sp, fmt.Errorf("%w: entity id %q: %v", ErrSource, s, err)
 		}
-		out, err = FromEntity(ctx, db, e)
+		sp.kind, sp.entity = srcEntity, e
 	default:
-		a, aerr := db.AddrID(s)
+		sp.kind = srcAddress
+	}
+	return sp, nil
+}
+
+// resolve reads the outputs a checked source names.
+func (sp sourceSpec) resolve(ctx context.Context, db *index.DB) ([]Taint, error) {
+	var out []Taint
+	var err error
+	switch sp.kind {
+	case srcOutput:
+		out, err = FromOutput(db, sp.hash, sp.vout)
+	case srcTx:
+		out, err = FromTx(db, sp.hash)
+	case srcEntity:
+		out, err = FromEntity(ctx, db, sp.entity)
+	default:
+		a, aerr := db.AddrID(sp.text)
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -180,9 +226,86 @@ func ParseSource(ctx context.Context, db *index.DB, s string) ([]Taint, error) {
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: %s holds no outputs to trace", ErrSource, s)
+		return nil, fmt.Errorf("%w: %s holds no outputs to trace", ErrSource, sp.text)
 	}
 	return out, nil
+}
+
+// ParseSource builds sources from what a user typed: TXID:VOUT (one
+// output), a txid (all its outputs), an entity id (a decimal number:
+// everything it received from others), or an address (everything it
+// received).
+func ParseSource(ctx context.Context, db *index.DB, s string) ([]Taint, error) {
+	sp, err := parseSpec(s)
+	if err != nil {
+		return nil, err
+	}
+	return sp.resolve(ctx, db)
+}
+
+// SourceLine is one source of a source list, with its line number.
+type SourceLine struct {
+	Line int
+	Text string
+
+	spec sourceSpec
+}
+
+// Resolve reads the outputs the line names (see ParseSource).
+func (l SourceLine) Resolve(ctx context.Context, db *index.DB) ([]Taint, error) {
+	return l.spec.resolve(ctx, db)
+}
+
+// MaxSourceLines bounds a source list.
+const MaxSourceLines = 100_000
+
+// ParseSourceList reads a list of sources, one per line, each as
+// ParseSource takes them (an incident's txids, addresses, outputs or
+// entity ids): blank lines and text after '#' are ignored. It checks
+// every line's syntax without the store; an error names the line.
+func ParseSourceList(r io.Reader) ([]SourceLine, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	var out []SourceLine
+	n := 0
+	for sc.Scan() {
+		n++
+		text := sc.Text()
+		if i := strings.IndexByte(text, '#'); i >= 0 {
+			text = text[:i]
+		}
+		text = strings.TrimSpace(text)
+		if text == "" {
+			continue
+		}
+		if len(out) == MaxSourceLines {
+			return nil, fmt.Errorf("line %d: %w: more than %d sources", n, ErrSource, MaxSourceLines)
+		}
+		sp, err := parseSpec(text)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, SourceLine{Line: n, Text: sp.text, spec: sp})
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("line %d: %w: longer than 64 KiB", n+1, ErrSource)
+		}
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no sources (one TXID:VOUT, txid, address or entity id per line)", ErrSource)
+	}
+	return out, nil
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func isDigits(s string) bool {

@@ -154,10 +154,12 @@ type arrival struct {
 }
 
 type addrAcc struct {
-	n                             int // arrivals
-	sats, cashed, held, untracked int64
-	minHop, maxHop                int32
-	first, last                   uint32
+	n                       int   // arrivals
+	sats                    int64 // received from outside (see takeOwn)
+	cashed, held, untracked int64
+	beyond                  int64 // beyond the indexed range
+	minHop, maxHop          int32
+	first, last             uint32
 }
 
 type entAcc struct {
@@ -169,6 +171,7 @@ type entAcc struct {
 	examples []arrival // largest arrivals, at most Options.Paths
 }
 
+// add records an arrival of which sats are newly received.
 func (a *addrAcc) add(sats int64, hop int32, t uint32) {
 	if a.n == 0 {
 		a.minHop, a.maxHop, a.first, a.last = hop, hop, t, t
@@ -219,6 +222,12 @@ type walker struct {
 	totals  Totals
 	visited int
 
+	// ownEnt, ownAddr: the taint the transaction being processed takes
+	// from each entity and address (forward its inputs', backward its
+	// outputs'); taint landing back on them is not received anew.
+	ownEnt  map[uint64]int64
+	ownAddr map[btc.AddrID]int64
+
 	tx                                 coinjoin.Tx
 	inVal, inTaint, outVal, outT, outU []int64
 }
@@ -237,7 +246,8 @@ func Trace(ctx context.Context, db *index.DB, src []Taint, opts Options) (*Resul
 	w := &walker{ctx: ctx, db: db, opts: opts, back: opts.Direction == Backward, perps: map[uint64]bool{},
 		pend: map[btc.TxNum]*pending{}, parent: map[btc.TxNum]btc.TxNum{}, hops: map[btc.TxNum]int32{},
 		entOf: map[btc.AddrID]uint64{}, svcOf: map[uint64]*entAcc{}, ents: map[uint64]*entAcc{},
-		times: map[btc.Height]uint32{}, peelOf: map[btc.TxNum]int{}}
+		times: map[btc.Height]uint32{}, peelOf: map[btc.TxNum]int{},
+		ownEnt: map[uint64]int64{}, ownAddr: map[btc.AddrID]int64{}}
 	for _, p := range opts.Perpetrators {
 		w.perps[p] = true
 	}
@@ -317,9 +327,15 @@ func (w *walker) entity(a btc.AddrID) (uint64, error) {
 	return e, nil
 }
 
-func (w *walker) blockTime(h btc.Height) (uint32, error) {
-	if h == index.NoHeight {
-		return 0, nil
+// blockTime returns the block time of transaction num at height h.
+func (w *walker) blockTime(num btc.TxNum, h btc.Height) (uint32, error) {
+	if num >= index.DetachedBase {
+		// A standalone block is not on the best chain at its height.
+		t, err := w.db.TxUnixTime(num)
+		if err != nil {
+			return 0, fmt.Errorf("trace: time of standalone tx %d: %w", num, err)
+		}
+		return t, nil
 	}
 	if t, ok := w.times[h]; ok {
 		return t, nil
@@ -335,13 +351,20 @@ func (w *walker) blockTime(h btc.Height) (uint32, error) {
 // follow moves sats of taint on output ref (of hop hop) on to the input
 // that spends it, or records why it stops there.
 func (w *walker) follow(ref btc.OutRef, a btc.AddrID, sats int64, hop int32, value int64) error {
-	in, spent, err := w.db.SpentBy(ref)
+	in, spent, err := w.db.Spend(ref)
 	if err != nil {
 		return fmt.Errorf("trace: spend of %s: %w", ref, err)
 	}
-	if !spent {
+	switch spent {
+	case index.Unspent:
 		w.totals.Held += sats
 		w.mark(a, sats, func(x *addrAcc) { x.held += sats })
+		return nil
+	case index.SpendUnknown:
+		// A standalone block's output: the blocks after it are not
+		// indexed, so it may be spent there; not "held".
+		w.totals.Beyond += sats
+		w.mark(a, sats, func(x *addrAcc) { x.beyond += sats })
 		return nil
 	}
 	if w.limited(a, sats, hop) {
@@ -475,7 +498,7 @@ func (w *walker) open(num btc.TxNum, p *pending) (t uint32, taint int64, hop int
 	if err := w.db.ReadTx(num, &w.tx); err != nil {
 		return 0, 0, 0, false, fmt.Errorf("trace: %w", err)
 	}
-	if t, err = w.blockTime(w.tx.Height); err != nil {
+	if t, err = w.blockTime(num, w.tx.Height); err != nil {
 		return 0, 0, 0, false, err
 	}
 	for _, s := range p.sats {
@@ -507,22 +530,44 @@ func (w *walker) load(tx *coinjoin.Tx, p *pending) (uint64, error) {
 	}
 	var a btc.AddrID = btc.NoAddr
 	var big int64
+	// Reuse the maps, but not one grown by a huge transaction: clearing
+	// costs its capacity every time.
+	if len(w.ownEnt) > 1024 || len(w.ownAddr) > 1024 {
+		w.ownEnt, w.ownAddr = map[uint64]int64{}, map[btc.AddrID]int64{}
+	}
+	clear(w.ownEnt)
+	clear(w.ownAddr)
 	for i, v := range p.vin {
+		var at btc.AddrID
 		if w.back {
 			w.outT[v] += p.sats[i]
+			at = tx.Outs[v].Addr
 		} else {
 			w.inTaint[v] += p.sats[i]
+			at = tx.Ins[v].Addr
 		}
 		if p.sats[i] > big {
-			big = p.sats[i]
-			if w.back {
-				a = tx.Outs[v].Addr
-			} else {
-				a = tx.Ins[v].Addr
-			}
+			big, a = p.sats[i], at
 		}
+		e, err := w.entity(at)
+		if err != nil {
+			return 0, err
+		}
+		w.ownEnt[e] += p.sats[i]
+		w.ownAddr[at] += p.sats[i]
 	}
 	return w.entity(a)
+}
+
+// takeOwn returns how much of s sats landing on k is new to k: taint k
+// gave the transaction (pool[k]) comes back first and is used up.
+func takeOwn[K comparable](pool map[K]int64, k K, s int64) (fresh int64) {
+	own := min(pool[k], s)
+	if own <= 0 {
+		return s
+	}
+	pool[k] -= own
+	return s - own
 }
 
 // split shares transaction num's loaded taint (taint sats, hop hop) over
@@ -659,13 +704,16 @@ func (w *walker) reach(e uint64, a btc.AddrID, sats int64, hop int32, t uint32, 
 		}
 		w.ents[e] = ea
 	}
-	ea.add(sats, hop, t)
+	// Received: only what is new to the entity (address); its own taint
+	// coming back (change, a self-transfer, a peel's remainder) was
+	// received already.
+	ea.add(takeOwn(w.ownEnt, e, sats), hop, t)
 	x := ea.addrs[a]
 	if x == nil {
 		x = &addrAcc{}
 		ea.addrs[a] = x
 	}
-	x.add(sats, hop, t)
+	x.add(takeOwn(w.ownAddr, a, sats), hop, t)
 	// Keep the largest arrivals as evidence.
 	if len(ea.examples) < w.opts.Paths {
 		ea.examples = append(ea.examples, arrival{out: ref, sats: sats, via: via})

@@ -1,7 +1,8 @@
 // Package simtest holds helpers for tests that need a simulated chain:
 // writing one into a test's temporary directory, splitting it into its
 // block records in the order the simulator wrote them, appending records
-// to a blk file, and reading the answer key's CSV files as rows.
+// to a blk file, reading the answer key's CSV files as rows and the
+// public incident report's theft transactions.
 //
 // # Owns
 //
@@ -10,6 +11,7 @@
 //     their heights and staleness, from truth/blocks.csv, in write order.
 //   - [AppendRecords]: block records appended to dir/blk00000.dat.
 //   - [ReadCSV]: the rows of an answer-key CSV as maps keyed by column.
+//   - [TheftTxIDs]: the theft's txids from the public incident report.
 //
 // # Rules
 //

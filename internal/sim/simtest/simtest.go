@@ -3,6 +3,7 @@ package simtest
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -106,4 +107,23 @@ func ReadCSV(t testing.TB, path string) []map[string]string {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// TheftTxIDs returns the theft's transactions as the public incident
+// report of the simulated chain in out (public/incident.json) names them.
+func TheftTxIDs(t testing.TB, out string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, "public", "incident.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inc struct {
+		Theft struct {
+			TxIDs []string `json:"txids"`
+		} `json:"theft"`
+	}
+	if err := json.Unmarshal(b, &inc); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	return inc.Theft.TxIDs
 }
