@@ -102,32 +102,12 @@ func investigate(ctx context.Context, db *index.DB, out string, p func(string, .
 	}
 	// What the compliance team of the first exchange reached sees when it
 	// screens the deposit address the stolen coins arrived at.
-	deposit, depositOf := "", ""
 	for _, e := range tr.Entities {
 		if e.CashOut && len(e.Addresses) > 0 && e.Addresses[0].Address != "" {
-			deposit, depositOf = e.Addresses[0].Address, "a deposit of "+e.Label+" that received stolen coins"
-			if err := screenOne(ctx, db, deposit, depositOf, p); err != nil {
+			if err := screenOne(ctx, db, e.Addresses[0].Address, "a deposit of "+e.Label+" that received stolen coins", p); err != nil {
 				return err
 			}
 			break
-		}
-	}
-	// The thief's addresses are not labelled yet, but the theft
-	// transactions are known: marked as an incident, their outputs become
-	// a source of theft exposure, and the deposit screens as exposed.
-	for _, s := range inc.Theft.TxIDs {
-		if _, err := label.AddIncident(ctx, db, label.Incident{TxID: s, Vout: -1, Category: "theft",
-			Name: inc.Theft.Victim + " theft", Source: "public incident report"}); err != nil {
-			return err
-		}
-	}
-	if _, err := risk.Update(ctx, db, risk.Options{}); err != nil {
-		return err
-	}
-	if deposit != "" {
-		p("  after 'sleuth incident add --category theft' with the %d theft txids:\n", len(inc.Theft.TxIDs))
-		if err := screenOne(ctx, db, deposit, depositOf, p); err != nil {
-			return err
 		}
 	}
 	var ransom []trace.Taint
@@ -227,7 +207,16 @@ func screenOne(ctx context.Context, db *index.DB, addr, who string, p func(strin
 	if len(rep.Reasons) > 0 {
 		p(" — %s", rep.Reasons[0])
 	}
-	p("\n")
+	theft := "none"
+	for _, r := range rep.Exposure {
+		if r.Category == "theft" && r.Direction == "received" {
+			theft = fmt.Sprintf("%.1f%% of what it received, %d hops", 100*r.Share, r.MinHops)
+			if e := r.Explanation; e != nil && e.Via == "incident" {
+				theft += ", from the incident " + e.Label
+			}
+		}
+	}
+	p("; theft exposure: %s\n", theft)
 	return nil
 }
 
