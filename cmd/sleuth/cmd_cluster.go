@@ -15,7 +15,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
-	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
 
 // changeFlag parses --change: "all", "none" or a comma list of heuristics.
@@ -124,7 +124,8 @@ func runCluster(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	sum, err := updateClusters(ctx, db, opts, verbose)
+	opts.Logger = newLogger(verbose)
+	sum, err := pipeline.New(db, pipeline.Options{}).UpdateClusters(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -133,17 +134,6 @@ func runCluster(ctx context.Context, args []string) error {
 	}
 	printClusterSummary(sum)
 	return nil
-}
-
-// updateClusters runs cluster.Update, then brings the labels' entity index
-// up to date.
-func updateClusters(ctx context.Context, db *index.DB, opts cluster.Options, verbose bool) (cluster.Summary, error) {
-	opts.Logger = newLogger(verbose)
-	sum, err := cluster.Update(ctx, db, opts)
-	if err != nil {
-		return sum, err
-	}
-	return sum, label.Refresh(ctx, db)
 }
 
 func printClusterSummary(sum cluster.Summary) {
