@@ -19,6 +19,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
 
@@ -222,16 +223,7 @@ func labelsShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	arg := fs.Arg(0)
-	var views []label.View
-	if id, perr := strconv.ParseUint(arg, 10, 64); perr == nil {
-		if id >= uint64(db.Tip().NextAddr) {
-			return fmt.Errorf("entity %d: %w", id, index.ErrNotFound)
-		}
-		views, err = label.ShowEntity(ctx, db, id, at)
-	} else {
-		views, err = label.ShowAddress(ctx, db, arg, at)
-	}
+	views, err := query.Labels(ctx, db, fs.Arg(0), at)
 	if err != nil {
 		return err
 	}
