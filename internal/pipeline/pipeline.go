@@ -190,7 +190,8 @@ func (e *StageError) Error() string {
 func (e *StageError) Unwrap() error { return e.Err }
 
 // Ingest brings the index up to date with the block files, then (unless
-// IndexOnly) the clustering, the labels' entity index and the exposure,
+// IndexOnly, or the index changed nothing and every stage is at its tip:
+// Cluster and Risk are then nil) the clustering, the labels' entity index and the exposure,
 // holding the guard for the whole sequence. Events: Progress while the
 // index ingests, BlockDisconnected and BlockConnected once it committed,
 // then StageDone after each stage.
@@ -221,7 +222,7 @@ func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, erro
 	if err != nil {
 		return res, &StageError{StageIndex, err}
 	}
-	if opts.IndexOnly {
+	if opts.IndexOnly || p.current(res.Index) {
 		return res, nil
 	}
 	c, err := p.updateClusters(ctx, opts.Cluster)
@@ -235,6 +236,22 @@ func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, erro
 	}
 	res.Risk = &r
 	return res, nil
+}
+
+// current reports whether an ingest changed nothing and every stage is
+// already at the index's tip, so the later stages have nothing to do (a
+// server's poll that found no new block).
+func (p *Pipeline) current(sum *index.IngestSummary) bool {
+	if sum == nil || sum.Connected > 0 || sum.Disconnected > 0 || sum.RawBlocks > 0 {
+		return false
+	}
+	tip := p.db.Tip()
+	cs, err := cluster.ReadStatus(p.db)
+	if err != nil || cs.Height != tip.Height || cs.Dirty {
+		return false
+	}
+	rs, err := risk.ReadStatus(p.db)
+	return err == nil && rs.Height == tip.Height && rs.StandaloneTx == uint64(tip.NextDetachedTx)
 }
 
 // remember records the hashes of the best chain's last recentDepth blocks.
