@@ -46,3 +46,14 @@ func runServe(ctx context.Context, args []string) error {
 			fmt.Fprintf(os.Stderr, "sleuth serve: %s (store %s); API description at %s/openapi.json\n", url, db.Dir(), url)
 		}})
 }
+
+// serverOwns explains a failure to open the store at dir when a running
+// sleuth serve owns it (its SERVER file), and how to query it instead.
+func serverOwns(dir string, err error) error {
+	si, rerr := api.ReadServerInfo(dir)
+	if rerr != nil {
+		return err
+	}
+	return fmt.Errorf("%w\nsleuth serve (pid %d) owns this store: query it over HTTP instead, e.g. curl %s/v1/status (routes: %s/openapi.json, docs/API.md)",
+		err, si.PID, si.URL, si.URL)
+}

@@ -70,5 +70,9 @@ func (s *storeFlags) open(write bool) (*index.DB, error) {
 			return nil, fmt.Errorf("no index at %s: run 'sleuth ingest --blocks DIR' first (or pass --db)", dir)
 		}
 	}
-	return index.Open(dir, &index.Options{Network: net, ReadOnly: !write})
+	db, err := index.Open(dir, &index.Options{Network: net, ReadOnly: !write})
+	if err != nil {
+		return nil, serverOwns(dir, err)
+	}
+	return db, nil
 }
