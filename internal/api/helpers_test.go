@@ -41,13 +41,7 @@ type world struct {
 func newWorld(t testing.TB, held int) *world {
 	t.Helper()
 	out := simtest.Chain(t, 5, 0.1)
-	blocks := simtest.Blocks(t, out)
-	blocks = slices.DeleteFunc(blocks, func(b simtest.Block) bool { return b.Stale })
-	slices.SortFunc(blocks, func(a, b simtest.Block) int { return a.Height - b.Height })
-	recs := make([][]byte, len(blocks))
-	for i, b := range blocks {
-		recs[i] = b.Record
-	}
+	recs := simtest.BestRecords(t, out)
 	w := &world{blocksDir: t.TempDir(), held: recs[len(recs)-held:]}
 	simtest.AppendRecords(t, w.blocksDir, recs[:len(recs)-held]...)
 	w.db = indextest.Open(t, t.TempDir())

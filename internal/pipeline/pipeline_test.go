@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -20,14 +19,7 @@ import (
 // chain in height order.
 func bestRecords(t *testing.T) [][]byte {
 	t.Helper()
-	blocks := simtest.Blocks(t, simtest.Chain(t, 5, 0.1))
-	blocks = slices.DeleteFunc(blocks, func(b simtest.Block) bool { return b.Stale })
-	slices.SortFunc(blocks, func(a, b simtest.Block) int { return a.Height - b.Height })
-	recs := make([][]byte, len(blocks))
-	for i, b := range blocks {
-		recs[i] = b.Record
-	}
-	return recs
+	return simtest.BestRecords(t, simtest.Chain(t, 5, 0.1))
 }
 
 // TestIngestEvents ingests a chain in steps and checks the events: every
