@@ -118,8 +118,8 @@ func (p *Pipeline) Subscribe(l Listener) {
 func (p *Pipeline) Generation() uint64 { return p.gen.Load() }
 
 // Read runs fn with the guard shared: fn sees the store between two
-// updates. fn must not keep db or anything read through it past its
-// return only if it relies on that consistency.
+// updates. What fn reads is consistent only until it returns; fn must not
+// keep db to read from later.
 func (p *Pipeline) Read(fn func(db *index.DB) error) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
