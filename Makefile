@@ -11,13 +11,15 @@ build:
 	$(GO) build -o bin/sleuth ./cmd/sleuth
 
 # vet, every test with the invariants self-checks on, the same without them
-# (-short), and each fuzz target briefly.
+# (-short), the race detector over the concurrent packages (pipeline, api),
+# and each fuzz target briefly.
 test: test-unit fuzz-smoke
 
 test-unit:
 	$(GO) vet ./...
 	$(GO) test -tags '$(TAGS)' -count=1 ./...
 	$(GO) test -short -count=1 ./...
+	$(GO) test -race -short -count=1 ./internal/pipeline/ ./internal/api/
 
 fuzz-smoke:
 	./scripts/fuzz-smoke.sh $(FUZZTIME)

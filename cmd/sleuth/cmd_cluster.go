@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +14,8 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
-	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/query"
 )
 
 // changeFlag parses --change: "all", "none" or a comma list of heuristics.
@@ -124,7 +124,8 @@ func runCluster(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	sum, err := updateClusters(ctx, db, opts, verbose)
+	opts.Logger = newLogger(verbose)
+	sum, err := pipeline.New(db, pipeline.Options{}).UpdateClusters(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -135,17 +136,6 @@ func runCluster(ctx context.Context, args []string) error {
 	return nil
 }
 
-// updateClusters runs cluster.Update, then brings the labels' entity index
-// up to date.
-func updateClusters(ctx context.Context, db *index.DB, opts cluster.Options, verbose bool) (cluster.Summary, error) {
-	opts.Logger = newLogger(verbose)
-	sum, err := cluster.Update(ctx, db, opts)
-	if err != nil {
-		return sum, err
-	}
-	return sum, label.Refresh(ctx, db)
-}
-
 func printClusterSummary(sum cluster.Summary) {
 	if sum.Undone > 0 {
 		fmt.Printf("reorg: undid the clustering of %d stale blocks\n", sum.Undone)
@@ -153,18 +143,6 @@ func printClusterSummary(sum cluster.Summary) {
 	fmt.Printf("clustered %d blocks, %d transactions (+%d standalone) in %s: %d merges (%d change links), %d refused (%d co-spends), %d CoinJoins\n",
 		sum.Blocks, sum.Txs, sum.Standalone, sum.Elapsed.Round(time.Millisecond), sum.Merges, sum.ChangeMerges, sum.Refused, sum.RefusedCoSpends, sum.CoinJoins)
 	fmt.Printf("heuristics: %s; %d merges in all; union-find %d MB\n", sum.Config, sum.TotalMerges, sum.ForestBytes>>20)
-}
-
-// entityArg resolves an address or a numeric entity id.
-func entityArg(db *index.DB, arg string) (uint64, error) {
-	if id, err := strconv.ParseUint(arg, 10, 64); err == nil {
-		return id, nil
-	}
-	a, err := db.AddrID(arg)
-	if err != nil {
-		return 0, err
-	}
-	return cluster.EntityOf(db, a)
 }
 
 func runEntity(ctx context.Context, args []string) error {
@@ -196,7 +174,7 @@ func runEntity(ctx context.Context, args []string) error {
 	case members:
 		return listMembers(ctx, db, s, fs.Arg(0), limit, after)
 	}
-	id, err := entityArg(db, fs.Arg(0))
+	id, err := query.EntityArg(db, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -218,43 +196,7 @@ func runEntity(ctx context.Context, args []string) error {
 }
 
 func listMembers(ctx context.Context, db *index.DB, s *storeFlags, arg string, limit int, after string) error {
-	id, err := entityArg(db, arg)
-	if err != nil {
-		return err
-	}
-	if id, err = cluster.EntityOf(db, btc.AddrID(id)); err != nil {
-		return err
-	}
-	var from btc.AddrID
-	first := true
-	if after != "" {
-		a, err := db.AddrID(after)
-		if err != nil {
-			return fmt.Errorf("--after: %w", err)
-		}
-		from, first = a, false
-	}
-	type row struct {
-		Address string `json:"address"`
-		Type    string `json:"type"`
-	}
-	rows := []row{}
-	var rerr error
-	err = cluster.Members(ctx, db, id, from, first, func(a btc.AddrID) bool {
-		str, typ, err := db.AddrString(a)
-		if err != nil {
-			rerr = err
-			return false
-		}
-		if str == "" {
-			str = fmt.Sprintf("(address id %d)", a)
-		}
-		rows = append(rows, row{str, typ.String()})
-		return limit == 0 || len(rows) < limit
-	})
-	if err == nil {
-		err = rerr
-	}
+	rows, err := query.Members(ctx, db, arg, limit, after)
 	if err != nil {
 		return err
 	}
@@ -268,42 +210,23 @@ func listMembers(ctx context.Context, db *index.DB, s *storeFlags, arg string, l
 }
 
 func explainEntity(ctx context.Context, db *index.DB, s *storeFlags, from, to string) error {
-	a, err := db.AddrID(from)
-	if err != nil {
-		return err
-	}
-	b, err := db.AddrID(to)
-	if err != nil {
-		return fmt.Errorf("--explain: %w", err)
-	}
-	steps, err := cluster.Explain(ctx, db, a, b, 50_000_000)
-	if errors.Is(err, cluster.ErrNotJoined) {
-		ea, _ := cluster.EntityOf(db, a)
-		eb, _ := cluster.EntityOf(db, b)
-		refused, rerr := cluster.RefusedBetween(ctx, db, a, b, 100)
-		if rerr != nil {
-			return rerr
-		}
+	steps, err := query.Explain(ctx, db, from, to)
+	var apart *query.NotJoinedError
+	if errors.As(err, &apart) {
 		if s.json {
-			if refused == nil {
-				refused = []cluster.RefusedView{}
-			}
-			_ = printJSON(map[string]any{"joined": false, "entity_a": ea, "entity_b": eb, "refused": refused})
-		} else if len(refused) > 0 {
-			fmt.Printf("%s (entity %d) and %s (entity %d) are apart; these links between their entities were refused:\n", from, ea, to, eb)
-			for _, r := range refused {
+			_ = printJSON(apart.Apart)
+		} else if len(apart.Apart.Refused) > 0 {
+			fmt.Printf("%s (entity %d) and %s (entity %d) are apart; these links between their entities were refused:\n", from, apart.Apart.EntityA, to, apart.Apart.EntityB)
+			for _, r := range apart.Apart.Refused {
 				printRefused(r)
 			}
 		}
-		return fmt.Errorf("%s is in entity %d, %s in entity %d: %w", from, ea, to, eb, cluster.ErrNotJoined)
+		return err
 	}
 	if err != nil {
 		return err
 	}
 	if s.json {
-		if steps == nil {
-			steps = []cluster.Step{}
-		}
 		return printJSON(steps)
 	}
 	fmt.Printf("%s and %s are one entity through %d merges:\n", from, to, len(steps))

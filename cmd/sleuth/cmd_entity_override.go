@@ -12,8 +12,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
-	"github.com/sleuth-forensics/sleuth/internal/label"
-	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
 
 // runEntityOverride is `sleuth entity merge|split|accept|reject|overrides|unset`:
@@ -55,7 +54,7 @@ func runEntityOverride(ctx context.Context, verb string, args []string) (err err
 	// Entities change: the labels' entity index and exposure follow.
 	defer func() {
 		if err == nil {
-			err = refreshAfterClusters(ctx, db)
+			_, err = pipeline.New(db, pipeline.Options{}).ClustersChanged(ctx)
 		}
 	}()
 	switch verb {
@@ -173,16 +172,6 @@ func listOverrides(ctx context.Context, db *index.DB, s *storeFlags) error {
 		fmt.Printf("%s  %-6s %s  by %s: %q\n", r.Time.Format(time.RFC3339), r.Kind, subject, r.By, r.Reason)
 	}
 	return nil
-}
-
-// refreshAfterClusters brings what depends on entities up to date: the
-// labels' entity index and exposure.
-func refreshAfterClusters(ctx context.Context, db *index.DB) error {
-	if err := label.Refresh(ctx, db); err != nil {
-		return err
-	}
-	_, err := risk.Update(ctx, db, risk.Options{})
-	return err
 }
 
 // defaultUser is $USER, else the login name, else "unknown".

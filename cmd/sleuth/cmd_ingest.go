@@ -9,6 +9,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/progress"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
@@ -60,7 +61,8 @@ func runIngest(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	rep := progress.New(os.Stderr, log, 5*time.Second)
-	sum, err := db.Ingest(ctx, index.IngestOptions{
+	pl := pipeline.New(db, pipeline.Options{Logger: log})
+	res, err := pl.Ingest(ctx, pipeline.IngestOptions{IndexOnly: o.noCluster, IngestOptions: index.IngestOptions{
 		BlocksDir: o.blocks, RawBlocks: o.raw, SkipBad: o.skipBad, Workers: o.workers, BatchTxs: o.batchTxs,
 		Progress: func(p index.Progress) {
 			unit := "blocks"
@@ -70,8 +72,9 @@ func runIngest(ctx context.Context, args []string) error {
 			rep.Report(progress.Update{Phase: p.Phase, Done: p.Done, Total: p.Total, Unit: unit, Txs: p.Txs,
 				Height: p.Height, Elapsed: p.Elapsed, Final: p.Final})
 		},
-	})
+	}})
 	rep.Done()
+	sum, csum, rsum := res.Index, res.Cluster, res.Risk
 	if sum != nil && len(sum.Bad) > 0 {
 		for _, b := range sum.Bad {
 			fmt.Fprintf(os.Stderr, "skipped: %s\n", b)
@@ -79,20 +82,6 @@ func runIngest(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
-	}
-	var csum *cluster.Summary
-	var rsum *risk.Summary
-	if !o.noCluster {
-		c, err := updateClusters(ctx, db, cluster.Options{}, o.verbose)
-		if err != nil {
-			return fmt.Errorf("indexed, but clustering failed: %w", err)
-		}
-		csum = &c
-		r, err := risk.Update(ctx, db, risk.Options{Logger: newLogger(o.verbose)})
-		if err != nil {
-			return fmt.Errorf("indexed and clustered, but exposure failed: %w", err)
-		}
-		rsum = &r
 	}
 	if o.store.json {
 		return printJSON(struct {

@@ -18,6 +18,8 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
 
@@ -137,21 +139,9 @@ func labelsImport(ctx context.Context, args []string) error {
 }
 
 // attributionChanged brings what depends on labels and incidents up to
-// date before a command returns: the entity index of labels, then exposure
-// (incrementally: only what the change touches), unless skip or the store
-// was never clustered (it has nothing to expose yet).
+// date before a command returns (pipeline.AttributionChanged).
 func attributionChanged(ctx context.Context, db *index.DB, skip bool) (*risk.Summary, error) {
-	if err := label.Refresh(ctx, db); err != nil {
-		return nil, err
-	}
-	if _, err := cluster.ReadStatus(db); err != nil || skip {
-		return nil, nil
-	}
-	r, err := risk.Update(ctx, db, risk.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("exposure failed (rerun sleuth risk update): %w", err)
-	}
-	return &r, nil
+	return pipeline.New(db, pipeline.Options{}).AttributionChanged(ctx, skip)
 }
 
 // printJSONExposure prints v (a JSON object) with the exposure update
@@ -233,16 +223,7 @@ func labelsShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	arg := fs.Arg(0)
-	var views []label.View
-	if id, perr := strconv.ParseUint(arg, 10, 64); perr == nil {
-		if id >= uint64(db.Tip().NextAddr) {
-			return fmt.Errorf("entity %d: %w", id, index.ErrNotFound)
-		}
-		views, err = label.ShowEntity(ctx, db, id, at)
-	} else {
-		views, err = label.ShowAddress(ctx, db, arg, at)
-	}
+	views, err := query.Labels(ctx, db, fs.Arg(0), at)
 	if err != nil {
 		return err
 	}

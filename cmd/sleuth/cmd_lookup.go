@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
-	"github.com/sleuth-forensics/sleuth/internal/cluster"
-	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/query"
 )
 
 // lookupCommand parses a read-only command's flags (the store's, plus any
@@ -106,19 +104,13 @@ func runTx(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("txid %q: %w", fs.Arg(0), err)
 	}
-	v, err := db.Tx(id)
+	v, err := query.Tx(db, id)
 	if err != nil {
 		return err
 	}
-	cj, err := coinJoinOf(db, id)
-	if err != nil {
-		return err
-	}
+	cj := v.CoinJoin
 	if s.json {
-		return printJSON(struct {
-			*index.TxView
-			CoinJoin *coinJoinView `json:"coinjoin"`
-		}{v, cj})
+		return printJSON(v)
 	}
 	fee := "unknown (an input's value is not indexed)"
 	if v.Fee != nil {
@@ -182,19 +174,13 @@ func runAddress(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	v, err := db.Address(fs.Arg(0))
+	v, err := query.Address(db, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	ent, err := entityOfAddress(db, fs.Arg(0))
-	if err != nil {
-		return err
-	}
+	ent := v.Entity
 	if s.json {
-		return printJSON(struct {
-			*index.AddressView
-			Entity *uint64 `json:"entity"` // null until the store is clustered
-		}{v, ent})
+		return printJSON(v)
 	}
 	balance := optBTC(v.Balance)
 	if v.SpendUnknown > 0 && v.Balance == nil {
@@ -237,42 +223,4 @@ func runCheck(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d problems found", len(r.Problems))
 	}
 	return nil
-}
-
-// coinJoinView is the CoinJoin verdict shown with a transaction.
-type coinJoinView struct {
-	Kind         string `json:"kind"`
-	Denomination int64  `json:"denomination"`
-	Participants int    `json:"participants"`
-}
-
-// coinJoinOf returns the stored CoinJoin verdict of a transaction, or nil
-// when it has none or the store is not clustered.
-func coinJoinOf(db *index.DB, id btc.Hash) (*coinJoinView, error) {
-	num, err := db.TxNum(id)
-	if err != nil {
-		return nil, err
-	}
-	v, err := cluster.TxNote(db, num)
-	if err != nil || v.Kind == coinjoin.NotCoinJoin {
-		return nil, err
-	}
-	return &coinJoinView{Kind: v.Kind.String(), Denomination: int64(v.Denomination), Participants: v.Participants}, nil
-}
-
-// entityOfAddress returns the entity of an address, or nil when the store
-// is not clustered.
-func entityOfAddress(db *index.DB, s string) (*uint64, error) {
-	a, err := db.AddrID(s)
-	if err != nil {
-		return nil, err
-	}
-	e, err := cluster.EntityOf(db, a)
-	if errors.Is(err, cluster.ErrNotClustered) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &e, nil
 }

@@ -47,6 +47,7 @@ var commands = map[string]command{
 	"exposure": {runExposure, "direct and indirect exposure of an address, entity or transaction, explained"},
 	"risk":     {runRisk, "compute exposure after ingest, clustering and label imports (risk update)"},
 	"trace":    {runTrace, "follow stolen or ransom funds forward to cash-out points (fifo, haircut, poison, lifo, tiho)"},
+	"serve":    {runServe, "serve the HTTP API and keep the store current (serve --db DIR --listen 127.0.0.1:8334 [--blocks DIR])"},
 }
 
 // Exit codes.

@@ -83,5 +83,8 @@ func (s *storeFlags) open(write bool) (*index.DB, error) {
 		}
 		return nil, fmt.Errorf("%w; %s", err, hint)
 	}
-	return db, err
+	if err != nil {
+		return nil, serverOwns(dir, err)
+	}
+	return db, nil
 }

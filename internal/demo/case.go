@@ -12,6 +12,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
@@ -21,20 +22,21 @@ var labelFiles = []string{"sanctioned_addresses_XBT_2024-09-27.txt", "lazarus.ya
 	"blender_io.yaml", "binance_hack.yaml", "mixing_fc2021.yaml"}
 
 // importLabels writes the bundled label files under dir and imports them,
-// plus extra files, into db.
-func importLabels(ctx context.Context, db *index.DB, dir string, extra ...string) ([]*label.FileResult, error) {
+// plus extra files, into db; then what depends on labels follows
+// (pipeline.AttributionChanged; exposure only when withExposure).
+func importLabels(ctx context.Context, db *index.DB, withExposure bool, dir string, extra ...string) ([]*label.FileResult, *risk.Summary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var files []string
 	for _, name := range labelFiles {
 		b, err := data.ReadFile("data/labels/" + name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o644); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		files = append(files, p)
 	}
@@ -42,11 +44,12 @@ func importLabels(ctx context.Context, db *index.DB, dir string, extra ...string
 	for _, f := range append(files, extra...) {
 		r, err := label.ImportFile(ctx, db, f, label.ImportOptions{})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, r)
 	}
-	return out, label.Refresh(ctx, db)
+	rs, err := pipeline.New(db, pipeline.Options{}).AttributionChanged(ctx, !withExposure)
+	return out, rs, err
 }
 
 // incident is the public part of the simulated case (public/incident.json).
@@ -223,7 +226,7 @@ func screenOne(ctx context.Context, db *index.DB, addr, who string, p func(strin
 // realLabels imports the bundled real labels into the real chain's store
 // and shows what they say.
 func realLabels(ctx context.Context, db *index.DB, work string, p func(string, ...any)) error {
-	res, err := importLabels(ctx, db, filepath.Join(work, "labels-real"))
+	res, _, err := importLabels(ctx, db, false, filepath.Join(work, "labels-real"))
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
-	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim"
 )
 
@@ -219,11 +219,7 @@ func runSimulated(ctx context.Context, work, dbDir string, p func(string, ...any
 
 	// The investigation, from what is public: the incident report and the
 	// labels (the simulated services' public tags, and the real lists).
-	res, err := importLabels(ctx, db, filepath.Join(work, "labels-sim"), filepath.Join(out, "public", "tagpack.yaml"))
-	if err != nil {
-		return err
-	}
-	rs, err := risk.Update(ctx, db, risk.Options{})
+	res, rs, err := importLabels(ctx, db, true, filepath.Join(work, "labels-sim"), filepath.Join(out, "public", "tagpack.yaml"))
 	if err != nil {
 		return err
 	}
@@ -238,7 +234,7 @@ func runSimulated(ctx context.Context, work, dbDir string, p func(string, ...any
 
 // realEntities clusters the real chain and explains one real merge.
 func realEntities(ctx context.Context, db *index.DB, p func(string, ...any)) error {
-	cs, err := cluster.Update(ctx, db, cluster.Options{})
+	cs, err := pipeline.New(db, pipeline.Options{}).UpdateClusters(ctx, cluster.Options{})
 	if err != nil {
 		return err
 	}

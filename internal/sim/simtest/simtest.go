@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -126,4 +127,18 @@ func TheftTxIDs(t testing.TB, out string) []string {
 		t.Fatalf("%s: %v", out, err)
 	}
 	return inc.Theft.TxIDs
+}
+
+// BestRecords returns the best-chain block records (no stale blocks) of
+// the simulated chain in out, in height order: appended to a blocks
+// directory a few at a time, they grow the chain without reorgs.
+func BestRecords(t testing.TB, out string) [][]byte {
+	t.Helper()
+	blocks := slices.DeleteFunc(Blocks(t, out), func(b Block) bool { return b.Stale })
+	slices.SortFunc(blocks, func(a, b Block) int { return a.Height - b.Height })
+	recs := make([][]byte, len(blocks))
+	for i, b := range blocks {
+		recs[i] = b.Record
+	}
+	return recs
 }

@@ -1,0 +1,192 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+var fuzzMethods = []string{"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"}
+
+// fuzzRequest builds a request from fuzz input, or nil when net/http
+// would refuse it before any handler sees it.
+func fuzzRequest(method byte, path string, body []byte, hdr string) *http.Request {
+	req, err := http.NewRequest(fuzzMethods[int(method)%len(fuzzMethods)], "http://sleuth.test/"+strings.TrimPrefix(path, "/"), bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	req.RequestURI = req.URL.RequestURI()
+	if hdr != "" {
+		req.Header.Set("Content-Type", hdr)
+		req.Header.Set("X-Request-Id", hdr)
+	}
+	return req
+}
+
+// FuzzHandlers: any method, path, body and header gets an answer below
+// 500 with a request id, and no panic (A1, A2).
+func FuzzHandlers(f *testing.F) {
+	w := newWorld(f, 0)
+	for _, p := range []string{"v1/status", "v1/addresses/" + w.addr, "v1/addresses/" + w.addr + "/transactions?limit=2&cursor=" + w.txid,
+		"v1/transactions/" + w.txid, "v1/blocks/0", "v1/entities/1/addresses?cursor=" + w.addr, "v1/entities/1/explain?other=" + w.sanctioned,
+		"v1/labels/" + w.sanctioned + "?as_of=2024-01-01", "v1/screen/" + w.addr, "v1/screen", "api/v1/address/" + w.sanctioned,
+		"public/v1/sanctions/screening", "openapi.json", "metrics", "readyz", "v1/entities/%ff/explain", "v1/blocks/-0"} {
+		f.Add(byte(0), p, []byte(nil), "")
+		f.Add(byte(1), p, []byte(`["`+w.addr+`",1,null]`), "application/json")
+		f.Add(byte(1), p, []byte(`[{"address":"`+w.sanctioned+`"},{"address":7}]`), "text/csv")
+	}
+	f.Fuzz(func(t *testing.T, method byte, path string, body []byte, hdr string) {
+		req := fuzzRequest(method, path, body, hdr)
+		if req == nil {
+			return
+		}
+		rec := httptest.NewRecorder()
+		w.srv.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s: %d %s", req.Method, req.URL, rec.Code, rec.Body.Bytes())
+		}
+		if rec.Header().Get("X-Request-Id") == "" {
+			t.Fatalf("%s %s: no request id", req.Method, req.URL)
+		}
+	})
+}
+
+// hostileBody returns one of the bodies an attacker or a broken client
+// sends.
+func hostileBody(rng *rand.Rand, addrs []string) []byte {
+	switch rng.IntN(8) {
+	case 0:
+		return bytes.Repeat([]byte("["), 1+rng.IntN(200_000)) // deep nesting
+	case 1:
+		return []byte(`["` + strings.Repeat("1", 3<<20) + `"]`) // past the body limit
+	case 2:
+		var b bytes.Buffer
+		b.WriteString("[")
+		for i := range 10_001 {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"` + addrs[rng.IntN(len(addrs))] + `"`)
+		}
+		b.WriteString("]")
+		return b.Bytes() // one address too many
+	case 3:
+		b := make([]byte, rng.IntN(4096))
+		for i := range b {
+			b[i] = byte(rng.UintN(256))
+		}
+		return b
+	case 4:
+		return []byte(`[{"address":{"nested":[1,2,3]}},{"address":"` + addrs[rng.IntN(len(addrs))] + `"}]`)
+	case 5:
+		return []byte(`["` + addrs[rng.IntN(len(addrs))] + `", "\ud800", "` + strings.Repeat("é", 100) + `"]`)
+	case 6:
+		return []byte(`{"addresses": 1e999}`)
+	}
+	return nil
+}
+
+// hostilePath returns a route with random segments and parameters.
+func hostilePath(rng *rand.Rand, routes []route, addrs []string) string {
+	r := routes[rng.IntN(len(routes))]
+	segs := strings.Split(r.path, "/")
+	for i, s := range segs {
+		if !strings.HasPrefix(s, "{") {
+			continue
+		}
+		switch rng.IntN(5) {
+		case 0:
+			segs[i] = addrs[rng.IntN(len(addrs))]
+		case 1:
+			segs[i] = fmt.Sprint(rng.Int64() - rng.Int64())
+		case 2:
+			segs[i] = url.PathEscape(strings.Repeat(string(rune(rng.IntN(0x2000))), rng.IntN(300)))
+		case 3:
+			segs[i] = strings.Repeat("f", 64)
+		default:
+			segs[i] = "%00%2e%2e"
+		}
+	}
+	q := []string{"limit=" + fmt.Sprint(rng.IntN(3000)-1000), "cursor=" + addrs[rng.IntN(len(addrs))], "other=%ff", "as_of=99999-01-01", "cursor=" + strings.Repeat("0", 64)}
+	return strings.Join(segs, "/") + "?" + q[rng.IntN(len(q))] + "&" + q[rng.IntN(len(q))]
+}
+
+// slowReader dribbles a body in small pieces with pauses.
+type slowReader struct {
+	b     []byte
+	pause time.Duration
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if len(s.b) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(s.pause)
+	n := copy(p[:min(len(p), 3)], s.b)
+	s.b = s.b[n:]
+	return n, nil
+}
+
+// TestHostileInput sends 10,000 malformed, oversized and random requests
+// (and a few slow bodies through a real listener): no 5xx, and the store
+// checks clean afterwards.
+func TestHostileInput(t *testing.T) {
+	w := newWorld(t, 0)
+	n := 10_000
+	if testing.Short() {
+		n = 1000
+	}
+	addrs := []string{w.addr, w.sanctioned, "bc1qnope", "", "1111111111111111111114oLvT2"}
+	rng := rand.New(rand.NewPCG(12, 34))
+	codes := map[int]int{}
+	for i := range n {
+		method := fuzzMethods[max(0, rng.IntN(2*len(fuzzMethods))-len(fuzzMethods))] // half GET
+		path := hostilePath(rng, w.srv.routes, addrs)
+		body := hostileBody(rng, addrs)
+		req, err := http.NewRequest(method, "http://sleuth.test"+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		req.RequestURI = req.URL.RequestURI()
+		if rng.IntN(4) == 0 {
+			req.Header.Set("Content-Type", strings.Repeat("x", rng.IntN(10_000)))
+			req.Header.Set("X-Request-Id", string(body[:min(len(body), 100)]))
+		}
+		rec := httptest.NewRecorder()
+		w.srv.ServeHTTP(rec, req)
+		codes[rec.Code]++
+		if rec.Code >= 500 {
+			t.Fatalf("request %d %s %.200s: %d %.500s", i, method, path, rec.Code, rec.Body.Bytes())
+		}
+	}
+	t.Logf("%d requests, status counts %v", n, codes)
+	ts := httptest.NewServer(w.srv)
+	defer ts.Close()
+	for _, c := range []struct{ path, body string }{
+		{"/v1/screen", `["` + w.addr + `","` + w.sanctioned + `"]`},
+		{"/public/v1/sanctions/screening", `[{"address":"` + w.addr + `"}]`},
+		{"/v1/screen", `["` + w.addr},
+	} {
+		resp, err := http.Post(ts.URL+c.path, "application/json", &slowReader{[]byte(c.body), 5 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Fatalf("slow body to %s: %d %s", c.path, resp.StatusCode, b)
+		}
+	}
+	checkStore(t, w.db)
+	if _, err := w.pl.AttributionChanged(context.Background(), false); err != nil {
+		t.Fatalf("the pipeline after the hostile requests: %v", err)
+	}
+}

@@ -1,0 +1,248 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/query"
+	"github.com/sleuth-forensics/sleuth/internal/risk"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Logger receives access logs and failures. Default: discard.
+	Logger *slog.Logger
+	// MaxBody bounds a request body. Default 2 MiB (10,000 addresses).
+	MaxBody int64
+	// MaxBatch bounds the addresses of one POST /v1/screen or TRM
+	// screening. Default 10,000.
+	MaxBatch int
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 2 << 20
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 10_000
+	}
+}
+
+// Server answers the API's routes from a pipeline's store.
+type Server struct {
+	pl      *pipeline.Pipeline
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	routes  []route
+	metrics *metrics
+	ready   atomic.Bool
+	// screeners pools risk.Screeners (not safe for concurrent use) of one
+	// pipeline generation: a screener caches labels, so a writer's update
+	// retires the pool's older ones.
+	screeners sync.Pool
+	status    struct {
+		sync.Mutex
+		gen uint64
+		v   *query.StatusView
+	}
+	reqSeq  atomic.Uint64
+	reqBase string
+}
+
+type pooledScreener struct {
+	gen uint64
+	sc  *risk.Screener
+}
+
+// route is one registered pattern.
+type route struct {
+	method, path string
+}
+
+// New returns a Server over pl's store; it subscribes to pl's events for
+// its metrics, so call it before pl's first writer.
+func New(pl *pipeline.Pipeline, opts Options) *Server {
+	opts.ensureDefaults()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:])}
+	s.metrics = newMetrics(pl)
+	s.ready.Store(true)
+	s.handle("GET", "/v1/status", s.getStatus)
+	s.handle("GET", "/v1/addresses/{address}", s.getAddress)
+	s.handle("GET", "/v1/addresses/{address}/transactions", s.getAddressTxs)
+	s.handle("GET", "/v1/transactions/{txid}", s.getTx)
+	s.handle("GET", "/v1/blocks/{ref}", s.getBlock)
+	s.handle("GET", "/v1/entities/{id}", s.getEntity)
+	s.handle("GET", "/v1/entities/{id}/addresses", s.getEntityAddresses)
+	s.handle("GET", "/v1/entities/{id}/explain", s.getEntityExplain)
+	s.handle("GET", "/v1/labels/{ref}", s.getLabels)
+	s.handle("GET", "/v1/screen/{address}", s.getScreen)
+	s.handle("POST", "/v1/screen", s.postScreen)
+	s.handle("GET", "/api/v1/address/{address}", s.chainalysisAddress)
+	s.handle("POST", "/public/v1/sanctions/screening", s.trmScreening)
+	s.handle("GET", "/openapi.json", s.getOpenAPI)
+	s.handle("GET", "/healthz", s.getHealthz)
+	s.handle("GET", "/readyz", s.getReadyz)
+	s.routes = append(s.routes, route{"GET", "/metrics"})
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	return s
+}
+
+// SetReady says whether the server has caught up (Run clears it until its
+// first ingest is done); /readyz answers 503 while it is false.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+func (s *Server) handle(method, path string, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.routes = append(s.routes, route{method, path})
+	s.mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err, "")
+		}
+	})
+}
+
+type ctxKey struct{}
+
+// requestID returns the request's id (set by the middleware).
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ctxKey{}).(string)
+	return id
+}
+
+// saneID reports whether a client's X-Request-Id can be echoed.
+func saneID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter records the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// discardWriter captures what the mux's own 404 and 405 handlers set.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(code int)        { d.status = code }
+
+// ServeHTTP gives every request an id, the body limit, metrics, an access
+// log line and recovery; unmatched paths and methods answer as problems.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if !saneID(id) {
+		id = s.reqBase + "-" + strconv.FormatUint(s.reqSeq.Add(1), 10)
+	}
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	w.Header().Set("X-Request-Id", id)
+	sw := &statusWriter{ResponseWriter: w}
+	h, pattern := s.mux.Handler(r)
+	route := pattern
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.ErrorContext(r.Context(), "handler panic", "request_id", id, "path", r.URL.Path, "panic", v)
+			if sw.status == 0 {
+				s.writeProblem(sw, r, Problem{Status: http.StatusInternalServerError, Detail: "internal error (logged with this request id)"})
+			}
+		}
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.metrics.observe(route, sw.status, d)
+		s.log.InfoContext(r.Context(), "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"route", route, "status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
+	}()
+	if pattern == "" {
+		// The mux's 404 or 405 (with its Allow header) as a problem.
+		d := &discardWriter{h: http.Header{}}
+		h.ServeHTTP(d, r)
+		if allow := d.h.Get("Allow"); allow != "" {
+			sw.Header().Set("Allow", allow)
+		}
+		if d.status == 0 {
+			d.status = http.StatusNotFound
+		}
+		detail := "no such route: see /openapi.json"
+		if d.status == http.StatusMethodNotAllowed {
+			detail = r.Method + " is not allowed here (allowed: " + d.h.Get("Allow") + ")"
+		}
+		s.writeProblem(sw, r, Problem{Status: d.status, Detail: detail})
+		return
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBody)
+	}
+	s.mux.ServeHTTP(sw, r) // (not h: the mux sets the path values)
+}
+
+// read runs fn inside the pipeline's read guard (A3).
+func (s *Server) read(fn func(db *index.DB) error) error { return s.pl.Read(fn) }
+
+// writeJSON answers v with status 200.
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(v)
+}
+
+// screener returns a pooled screener of the current generation; call it
+// inside read. put returns it.
+func (s *Server) screener(db *index.DB) (*pooledScreener, error) {
+	gen := s.pl.Generation()
+	if p, ok := s.screeners.Get().(*pooledScreener); ok && p.gen == gen {
+		return p, nil
+	}
+	sc, err := risk.NewScreener(db, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &pooledScreener{gen: gen, sc: sc}, nil
+}
+
+func (s *Server) putScreener(p *pooledScreener) { s.screeners.Put(p) }

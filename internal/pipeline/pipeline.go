@@ -1,0 +1,367 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/risk"
+)
+
+// Stage names as events and metrics carry them.
+const (
+	StageIndex    = "index"
+	StageCluster  = "cluster"
+	StageLabels   = "labels"
+	StageExposure = "exposure"
+)
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+const (
+	// BlockConnected: a block joined the best chain (Height, Hash, Time,
+	// and its transactions FirstTx..FirstTx+NTx-1).
+	BlockConnected EventKind = iota + 1
+	// BlockDisconnected: a block left the best chain in a reorg (Height;
+	// Hash when the pipeline had seen it, else zero).
+	BlockDisconnected
+	// StageDone: Stage finished with the store at Height, in Duration.
+	StageDone
+	// Progress: the index ingest's progress (Progress).
+	Progress
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case BlockConnected:
+		return "block_connected"
+	case BlockDisconnected:
+		return "block_disconnected"
+	case StageDone:
+		return "stage_done"
+	case Progress:
+		return "progress"
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
+// Event is what listeners receive (P4 in doc.go).
+type Event struct {
+	Kind     EventKind
+	Height   int64
+	Hash     btc.Hash
+	Time     uint32 // block header time (BlockConnected)
+	FirstTx  btc.TxNum
+	NTx      uint64
+	Stage    string
+	Duration time.Duration
+	Progress index.Progress
+}
+
+// Listener receives events. It runs with the writer's guard held and must
+// not call back into the Pipeline.
+type Listener func(Event)
+
+// Options configure a Pipeline.
+type Options struct {
+	// Logger receives the stages' progress lines. Default: discard.
+	Logger *slog.Logger
+	// Risk configures the exposure stage (Logger defaults to Logger).
+	Risk risk.Options
+}
+
+// Pipeline runs the stages over one store and guards its readers (see
+// doc.go for what a reader sees).
+type Pipeline struct {
+	db        *index.DB
+	opts      Options
+	mu        sync.RWMutex
+	gen       atomic.Uint64
+	listeners []Listener
+	// recent holds the hashes of the best chain's last blocks, so that a
+	// reorg's disconnect events can name the blocks that left.
+	recent map[int64]btc.Hash
+}
+
+// recentDepth is how many best-chain hashes the pipeline remembers for
+// disconnect events.
+const recentDepth = 144
+
+// New returns a Pipeline over db.
+func New(db *index.DB, opts Options) *Pipeline {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Risk.Logger == nil {
+		opts.Risk.Logger = opts.Logger
+	}
+	return &Pipeline{db: db, opts: opts, recent: map[int64]btc.Hash{}}
+}
+
+// Subscribe adds a listener. Call it before the first writer runs.
+func (p *Pipeline) Subscribe(l Listener) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.listeners = append(p.listeners, l)
+}
+
+// Generation counts the writers that have finished (P3).
+func (p *Pipeline) Generation() uint64 { return p.gen.Load() }
+
+// Read runs fn with the guard shared: fn sees the store between two
+// updates. What fn reads is consistent only until it returns; fn must not
+// keep db to read from later.
+func (p *Pipeline) Read(fn func(db *index.DB) error) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return fn(p.db)
+}
+
+// Write runs fn with the guard held exclusively (an edit no stage
+// sequence covers, such as a label import before AttributionChanged).
+func (p *Pipeline) Write(fn func(db *index.DB) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.gen.Add(1)
+	return fn(p.db)
+}
+
+func (p *Pipeline) emit(e Event) {
+	for _, l := range p.listeners {
+		l(e)
+	}
+}
+
+// stage runs one stage and reports it done.
+func (p *Pipeline) stage(name string, fn func() error) error {
+	start := time.Now()
+	if err := fn(); err != nil {
+		return err
+	}
+	p.emit(Event{Kind: StageDone, Stage: name, Height: p.db.Tip().Height, Duration: time.Since(start)})
+	return nil
+}
+
+// IngestOptions configure one Ingest.
+type IngestOptions struct {
+	index.IngestOptions
+	// IndexOnly stops after the index (no clustering, labels' entity index
+	// or exposure: sleuth cluster and sleuth risk update do them later).
+	IndexOnly bool
+	// Cluster configures the clustering stage.
+	Cluster cluster.Options
+}
+
+// Result says what each stage of an Ingest did; a stage that did not run
+// is nil.
+type Result struct {
+	Index   *index.IngestSummary
+	Cluster *cluster.Summary
+	Risk    *risk.Summary
+}
+
+// StageError says which stage failed after the earlier ones committed.
+type StageError struct {
+	Stage string
+	Err   error
+}
+
+func (e *StageError) Error() string {
+	switch e.Stage {
+	case StageIndex:
+		return e.Err.Error()
+	case StageCluster:
+		return fmt.Sprintf("indexed, but clustering failed: %v", e.Err)
+	case StageLabels:
+		return fmt.Sprintf("clustered, but the labels' entity index failed: %v", e.Err)
+	}
+	return fmt.Sprintf("indexed and clustered, but exposure failed (rerun sleuth risk update): %v", e.Err)
+}
+
+func (e *StageError) Unwrap() error { return e.Err }
+
+// Ingest brings the index up to date with the block files, then (unless
+// IndexOnly, or the index changed nothing and every stage is at its tip:
+// Cluster and Risk are then nil) the clustering, the labels' entity index and the exposure,
+// holding the guard for the whole sequence. Events: Progress while the
+// index ingests, BlockDisconnected and BlockConnected once it committed,
+// then StageDone after each stage.
+func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.gen.Add(1)
+	var res Result
+	before := p.db.Tip()
+	p.remember(before)
+	caller := opts.Progress
+	opts.Progress = func(pr index.Progress) {
+		if caller != nil {
+			caller(pr)
+		}
+		p.emit(Event{Kind: Progress, Height: pr.Height, Progress: pr})
+	}
+	err := p.stage(StageIndex, func() error {
+		sum, err := p.db.Ingest(ctx, opts.IngestOptions)
+		res.Index = sum
+		if sum != nil && (sum.Connected > 0 || sum.Disconnected > 0) {
+			if eerr := p.blockEvents(before, sum.Disconnected); eerr != nil && err == nil {
+				err = eerr
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return res, &StageError{StageIndex, err}
+	}
+	if opts.IndexOnly || p.current(res.Index) {
+		return res, nil
+	}
+	c, err := p.updateClusters(ctx, opts.Cluster)
+	if err != nil {
+		return res, err
+	}
+	res.Cluster = &c
+	r, err := p.exposure(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Risk = &r
+	return res, nil
+}
+
+// current reports whether an ingest changed nothing and every stage is
+// already at the index's tip, so the later stages have nothing to do (a
+// server's poll that found no new block).
+func (p *Pipeline) current(sum *index.IngestSummary) bool {
+	if sum == nil || sum.Connected > 0 || sum.Disconnected > 0 || sum.RawBlocks > 0 {
+		return false
+	}
+	tip := p.db.Tip()
+	cs, err := cluster.ReadStatus(p.db)
+	if err != nil || cs.Height != tip.Height || cs.Dirty {
+		return false
+	}
+	rs, err := risk.ReadStatus(p.db)
+	return err == nil && rs.Height == tip.Height && rs.StandaloneTx == uint64(tip.NextDetachedTx)
+}
+
+// remember records the hashes of the best chain's last recentDepth blocks.
+func (p *Pipeline) remember(tip index.Tip) {
+	for h := range p.recent {
+		if h > tip.Height || h <= tip.Height-recentDepth {
+			delete(p.recent, h)
+		}
+	}
+	for h := tip.Height; h >= 0 && h > tip.Height-recentDepth; h-- {
+		if _, ok := p.recent[h]; ok {
+			break
+		}
+		b, err := p.db.ChainBlock(btc.Height(h))
+		if err != nil {
+			break
+		}
+		p.recent[h] = b.Hash
+	}
+}
+
+// blockEvents announces the blocks an ingest disconnected (above the fork)
+// and connected (above the fork, up to the new tip).
+func (p *Pipeline) blockEvents(before index.Tip, disconnected int) error {
+	if len(p.listeners) == 0 {
+		return nil
+	}
+	fork := before.Height - int64(disconnected)
+	for h := before.Height; h > fork; h-- {
+		p.emit(Event{Kind: BlockDisconnected, Height: h, Hash: p.recent[h]})
+		delete(p.recent, h)
+	}
+	after := p.db.Tip()
+	for h := fork + 1; h <= after.Height; h++ {
+		b, err := p.db.ChainBlock(btc.Height(h))
+		if err != nil {
+			return fmt.Errorf("pipeline: block %d after ingest: %w", h, err)
+		}
+		p.emit(Event{Kind: BlockConnected, Height: h, Hash: b.Hash, Time: b.Time, FirstTx: b.FirstTx, NTx: b.NTx})
+	}
+	return nil
+}
+
+// UpdateClusters runs the clustering with opts, then the labels' entity
+// index (which follows the entities). Exposure is left to the caller
+// (sleuth cluster leaves it to sleuth risk update; Ingest runs it).
+func (p *Pipeline) UpdateClusters(ctx context.Context, opts cluster.Options) (cluster.Summary, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.gen.Add(1)
+	return p.updateClusters(ctx, opts)
+}
+
+func (p *Pipeline) updateClusters(ctx context.Context, opts cluster.Options) (cluster.Summary, error) {
+	if opts.Logger == nil {
+		opts.Logger = p.opts.Logger
+	}
+	var sum cluster.Summary
+	err := p.stage(StageCluster, func() (err error) {
+		sum, err = cluster.Update(ctx, p.db, opts)
+		return err
+	})
+	if err != nil {
+		return sum, &StageError{StageCluster, err}
+	}
+	if err := p.stage(StageLabels, func() error { return label.Refresh(ctx, p.db) }); err != nil {
+		return sum, &StageError{StageLabels, err}
+	}
+	return sum, nil
+}
+
+func (p *Pipeline) exposure(ctx context.Context) (risk.Summary, error) {
+	var sum risk.Summary
+	err := p.stage(StageExposure, func() (err error) {
+		sum, err = risk.Update(ctx, p.db, p.opts.Risk)
+		return err
+	})
+	if err != nil {
+		return sum, &StageError{StageExposure, err}
+	}
+	return sum, nil
+}
+
+// AttributionChanged brings what depends on labels and incidents up to
+// date after they changed: the labels' entity index, then exposure
+// (incrementally: only what the change touches) unless skipExposure or the
+// store was never clustered (it has nothing to expose yet). The exposure
+// summary is nil when exposure did not run.
+func (p *Pipeline) AttributionChanged(ctx context.Context, skipExposure bool) (*risk.Summary, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.gen.Add(1)
+	if err := p.stage(StageLabels, func() error { return label.Refresh(ctx, p.db) }); err != nil {
+		return nil, &StageError{StageLabels, err}
+	}
+	if _, err := cluster.ReadStatus(p.db); skipExposure || errors.Is(err, cluster.ErrNotClustered) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	r, err := p.exposure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ClustersChanged brings what depends on entities up to date after an
+// investigator's decision changed them (cluster.Merge, Split, Accept…):
+// the labels' entity index, then exposure.
+func (p *Pipeline) ClustersChanged(ctx context.Context) (*risk.Summary, error) {
+	return p.AttributionChanged(ctx, false)
+}

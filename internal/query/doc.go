@@ -1,0 +1,23 @@
+// Package query holds the composed views that both the CLI (cmd/sleuth)
+// and the HTTP API (internal/api) answer with: an address with its entity,
+// a transaction with its CoinJoin verdict, an entity's members page by
+// page, the merges that explain why two addresses are one entity, the
+// labels of an address or entity, and the store's status (each stage's
+// height, the label sources).
+//
+// # Owns
+//
+// The shape of those views (their JSON is the API's and `--json`'s).
+//
+// # Does not touch
+//
+// Any keyspace directly: it reads through index, cluster, label and risk's
+// exported query functions, and writes nothing.
+//
+// # Invariants
+//
+//   - Q1: a view of an unclustered store still answers (entity null, no
+//     CoinJoin verdict), as the CLI always has.
+//   - Q2: the callers hold what consistency they need (the server reads
+//     inside pipeline.Read); query itself takes no lock.
+package query
