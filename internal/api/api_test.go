@@ -126,8 +126,15 @@ func TestHandlers(t *testing.T) {
 		{"screen bad", "GET", "/v1/screen/bc1qnope", "", 400, field("path:address")},
 		{"screen batch", "POST", "/v1/screen", `["` + w.sanctioned + `","` + w.addr + `","bad"]`, 200, func(t *testing.T, v any) {
 			rs := v.([]any)
-			if len(rs) != 3 || rs[2].(map[string]any)["error"] == nil {
-				t.Errorf("batch %v", v)
+			if len(rs) != 3 {
+				t.Fatalf("batch %v", v)
+			}
+			first, bad := rs[0].(map[string]any), rs[2].(map[string]any)
+			if first["status"] != "assessed" || first["risk"] != "Severe" {
+				t.Errorf("listed address: %v %v", first["status"], first["risk"])
+			}
+			if bad["status"] != "invalid" || bad["risk"] != nil || bad["reason"] == nil {
+				t.Errorf("malformed address: status %v risk %v reason %v", bad["status"], bad["risk"], bad["reason"])
 			}
 		}},
 		{"screen batch not array", "POST", "/v1/screen", `{"a":1}`, 400, field("body")},

@@ -267,6 +267,11 @@ func (s *Server) getScreen(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	})
+	if err == nil && rep.Status == risk.Invalid {
+		// One address in the path: a malformed one is the request's
+		// fault (a batch answers it as a row with status "invalid").
+		err = badInputf("path:address", "%s", rep.Reason)
+	}
 	if err != nil {
 		s.writeError(w, r, err, "path:address")
 		return nil
