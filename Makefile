@@ -7,8 +7,9 @@ FUZZTIME ?= 10000x
 
 all: build
 
+# One static binary (no cgo: Pebble, the API and ZMQ are pure Go).
 build:
-	$(GO) build -o bin/sleuth ./cmd/sleuth
+	CGO_ENABLED=0 $(GO) build -o bin/sleuth ./cmd/sleuth
 
 # vet, every test with the invariants self-checks on, the same without them
 # (-short), the race detector over the concurrent packages (pipeline, api),

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"syscall"
@@ -80,17 +81,27 @@ func main() {
 		debug.SetMemoryLimit(memoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stderr)
+	code := runWith(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	return runWith(ctx, args, stderr, stderr)
+}
+
+// runWith runs one command: help asked for goes to stdout (exit 0), help
+// given because no command was named to stderr (exit 2).
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
 		printUsage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+		printUsage(stdout)
+		return exitOK
+	case args[0] == "version" || args[0] == "--version":
+		fmt.Fprintln(stdout, version())
 		return exitOK
 	}
 	cmd, ok := commands[args[0]]
@@ -126,6 +137,36 @@ func exitCode(err error) int {
 	default:
 		return exitFailure
 	}
+}
+
+// version names the build: module version, VCS revision and time when
+// the binary was built from a checkout, and the Go toolchain.
+func version() string {
+	v, rev, at, dirty := "devel", "", "", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+	}
+	out := "sleuth " + v
+	if rev != "" {
+		out += " " + rev[:min(12, len(rev))]
+		if dirty {
+			out += "+dirty"
+		}
+		out += " " + at
+	}
+	return out + " " + runtime.Version()
 }
 
 func printUsage(w io.Writer) {

@@ -251,3 +251,27 @@ tags:
 		t.Fatalf("bad pack: exit %d, %s", code, errs)
 	}
 }
+
+// TestHelpAndVersion: help asked for goes to stdout with exit 0; help
+// given because no command was named goes to stderr with exit 2;
+// --version names the build.
+func TestHelpAndVersion(t *testing.T) {
+	for _, c := range []struct {
+		args       []string
+		code       int
+		out, errOut string
+	}{
+		{[]string{"--help"}, 0, "usage: sleuth", ""},
+		{[]string{"help"}, 0, "commands:", ""},
+		{nil, 2, "", "usage: sleuth"},
+		{[]string{"--version"}, 0, "sleuth ", ""},
+		{[]string{"version"}, 0, "go1.", ""},
+	} {
+		var out, errOut strings.Builder
+		code := runWith(context.Background(), c.args, &out, &errOut)
+		if code != c.code || !strings.Contains(out.String(), c.out) || !strings.Contains(errOut.String(), c.errOut) ||
+			(c.out == "" && out.Len() != 0) || (c.errOut == "" && errOut.Len() != 0) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", c.args, code, out.String(), errOut.String())
+		}
+	}
+}
