@@ -96,7 +96,7 @@ func (r *RiskAssessor) Sanctioned(ctx context.Context, txid btc.Hash) (alert.Exp
 }
 
 // ErrNoAssessor means a list has exposure rules but no Assessor was given.
-var ErrNoAssessor = errors.New("exposure rules need the risk stage (run sleuth screen once to compute exposure)")
+var ErrNoAssessor = errors.New("exposure rules need the risk stage")
 
 // Alerts turns one block's hits into alerts: one per hit and rule that
 // fires. as may be nil when no list has Exposure or Sanctioned rules.
