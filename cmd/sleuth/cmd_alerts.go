@@ -18,26 +18,12 @@ const alertsUsage = "usage: sleuth alerts list [--status S] [--level L] [--since
 
 // runAlerts is `sleuth alerts list|show|ack|dismiss|escalate|note|scan`.
 func runAlerts(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usagef(alertsUsage)
+	review := func(verb string, to alert.Status) func(context.Context, []string) error {
+		return func(ctx context.Context, args []string) error { return alertsReview(ctx, verb, to, args) }
 	}
-	switch args[0] {
-	case "list":
-		return alertsList(ctx, args[1:])
-	case "show":
-		return alertsShow(ctx, args[1:])
-	case "ack":
-		return alertsReview(ctx, "ack", alert.Acknowledged, args[1:])
-	case "dismiss":
-		return alertsReview(ctx, "dismiss", alert.Dismissed, args[1:])
-	case "escalate":
-		return alertsReview(ctx, "escalate", alert.Escalated, args[1:])
-	case "note":
-		return alertsReview(ctx, "note", 0, args[1:])
-	case "scan":
-		return alertsScan(ctx, args[1:])
-	}
-	return usagef("alerts %q: want list, show, ack, dismiss, escalate, note or scan", args[0])
+	return subcommand(ctx, "alerts", alertsUsage, args, map[string]func(context.Context, []string) error{
+		"list": alertsList, "show": alertsShow, "scan": alertsScan, "note": review("note", 0),
+		"ack": review("ack", alert.Acknowledged), "dismiss": review("dismiss", alert.Dismissed), "escalate": review("escalate", alert.Escalated)})
 }
 
 func printAlert(a *alert.Alert) {
@@ -197,92 +183,96 @@ func alertsScan(ctx context.Context, args []string) error {
 
 const webhookUsage = "usage: sleuth webhook add URL [--secret whsec_…] | list | remove ID | deliver [--once] [--allow-loopback]"
 
-// runWebhook is `sleuth webhook add|list|remove`.
+// runWebhook is `sleuth webhook add|list|remove|deliver`.
 func runWebhook(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usagef(webhookUsage)
+	return subcommand(ctx, "webhook", webhookUsage, args, map[string]func(context.Context, []string) error{
+		"add": webhookAdd, "list": webhookList, "remove": webhookRemove, "deliver": webhookDeliver})
+}
+
+func webhookAdd(ctx context.Context, args []string) error {
+	var secret string
+	db, fs, s, err := storeCommand("webhook add", args, 1, "the endpoint URL", func(fs *flag.FlagSet) {
+		fs.StringVar(&secret, "secret", "", "the signing secret, whsec_<base64> (default: a new random one, printed once)")
+	}, true)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
-	case "add":
-		var secret string
-		db, fs, s, err := storeCommand("webhook add", args[1:], 1, "the endpoint URL", func(fs *flag.FlagSet) {
-			fs.StringVar(&secret, "secret", "", "the signing secret, whsec_<base64> (default: a new random one, printed once)")
-		}, true)
-		if err != nil {
+	defer db.Close()
+	ep, err := alert.NewDB(db).AddEndpoint(ctx, fs.Arg(0), secret)
+	if err != nil {
+		return usageError{err}
+	}
+	if s.json {
+		return printJSON(map[string]any{"id": ep.ID, "url": ep.URL, "secret": ep.Secret})
+	}
+	fmt.Printf("webhook %d: %s\nsecret: %s\n", ep.ID, ep.URL, ep.Secret)
+	return nil
+}
+
+func webhookList(ctx context.Context, args []string) error {
+	db, _, s, err := storeCommand("webhook list", args, 0, "no arguments", nil, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	eps, err := alert.NewDB(db).Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(eps)
+	}
+	for _, ep := range eps {
+		state := "enabled"
+		if ep.Disabled != "" {
+			state = "disabled: " + ep.Disabled
+		}
+		fmt.Printf("%d\t%s\t%s\n", ep.ID, ep.URL, state)
+	}
+	return nil
+}
+
+func webhookRemove(ctx context.Context, args []string) error {
+	db, fs, _, err := storeCommand("webhook remove", args, 1, "an endpoint id", nil, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	id, err := strconv.ParseUint(fs.Arg(0), 10, 32)
+	if err != nil {
+		return usagef("webhook id %q: want a number", fs.Arg(0))
+	}
+	if err := alert.NewDB(db).RemoveEndpoint(ctx, uint32(id)); err != nil {
+		return err
+	}
+	fmt.Printf("webhook %d removed\n", id)
+	return nil
+}
+
+func webhookDeliver(ctx context.Context, args []string) error {
+	var once, loopback bool
+	db, _, s, err := storeCommand("webhook deliver", args, 0, "no arguments", func(fs *flag.FlagSet) {
+		fs.BoolVar(&once, "once", false, "attempt each due delivery once and exit (default: run until interrupted)")
+		fs.BoolVar(&loopback, "allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
+	}, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	w := &alert.Worker{Store: alert.NewDB(db), AllowLoopback: loopback}
+	if !once {
+		if err := w.Run(ctx); !errors.Is(err, context.Canceled) {
 			return err
 		}
-		defer db.Close()
-		ep, err := alert.NewDB(db).AddEndpoint(ctx, fs.Arg(0), secret)
-		if err != nil {
-			return usageError{err}
-		}
-		if s.json {
-			return printJSON(map[string]any{"id": ep.ID, "url": ep.URL, "secret": ep.Secret})
-		}
-		fmt.Printf("webhook %d: %s\nsecret: %s\n", ep.ID, ep.URL, ep.Secret)
-		return nil
-	case "list":
-		db, _, s, err := storeCommand("webhook list", args[1:], 0, "no arguments", nil, false)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		eps, err := alert.NewDB(db).Endpoints(ctx)
-		if err != nil {
-			return err
-		}
-		if s.json {
-			return printJSON(eps)
-		}
-		for _, ep := range eps {
-			state := "enabled"
-			if ep.Disabled != "" {
-				state = "disabled: " + ep.Disabled
-			}
-			fmt.Printf("%d\t%s\t%s\n", ep.ID, ep.URL, state)
-		}
-		return nil
-	case "remove":
-		db, fs, _, err := storeCommand("webhook remove", args[1:], 1, "an endpoint id", nil, true)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		id, err := strconv.ParseUint(fs.Arg(0), 10, 32)
-		if err != nil {
-			return usagef("webhook id %q: want a number", fs.Arg(0))
-		}
-		if err := alert.NewDB(db).RemoveEndpoint(ctx, uint32(id)); err != nil {
-			return err
-		}
-		fmt.Printf("webhook %d removed\n", id)
-		return nil
-	case "deliver":
-		var once, loopback bool
-		db, _, s, err := storeCommand("webhook deliver", args[1:], 0, "no arguments", func(fs *flag.FlagSet) {
-			fs.BoolVar(&once, "once", false, "attempt each due delivery once and exit (default: run until interrupted)")
-			fs.BoolVar(&loopback, "allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
-		}, true)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		w := &alert.Worker{Store: alert.NewDB(db), AllowLoopback: loopback}
-		if !once {
-			if err := w.Run(ctx); !errors.Is(err, context.Canceled) {
-				return err
-			}
-			return nil
-		}
-		n, err := w.RunOnce(ctx)
-		if err != nil {
-			return err
-		}
-		if s.json {
-			return printJSON(map[string]int{"attempted": n})
-		}
-		fmt.Printf("%d deliveries attempted\n", n)
 		return nil
 	}
-	return usagef("webhook %q: want add, list, remove or deliver", args[0])
+	n, err := w.RunOnce(ctx)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(map[string]int{"attempted": n})
+	}
+	fmt.Printf("%d deliveries attempted\n", n)
+	return nil
 }

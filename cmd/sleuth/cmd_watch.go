@@ -5,12 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/alert"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
 
@@ -24,18 +27,34 @@ const watchUsage = "usage: sleuth watch add LIST [ADDRESS...] [--file F] [--enti
 
 // runWatch is `sleuth watch add|list|remove`.
 func runWatch(ctx context.Context, args []string) error {
+	return subcommand(ctx, "watch", watchUsage, args, map[string]func(context.Context, []string) error{
+		"add": watchAdd, "list": watchList, "remove": watchRemove})
+}
+
+// subcommand runs the function of table that args[0] names with the rest
+// of args.
+func subcommand(ctx context.Context, name, usage string, args []string, table map[string]func(context.Context, []string) error) error {
 	if len(args) == 0 {
-		return usagef(watchUsage)
+		return usagef("%s", usage)
 	}
-	switch args[0] {
-	case "add":
-		return watchAdd(ctx, args[1:])
-	case "list":
-		return watchList(ctx, args[1:])
-	case "remove":
-		return watchRemove(ctx, args[1:])
+	f, ok := table[args[0]]
+	if !ok {
+		return usagef("%s %q: want one of %s", name, args[0], strings.Join(slices.Sorted(maps.Keys(table)), ", "))
 	}
-	return usagef("watch %q: want add, list or remove", args[0])
+	return f(ctx, args[1:])
+}
+
+// decodeAddresses decodes address arguments for net.
+func decodeAddresses(args []string, net *btc.Network) ([]address.Key, error) {
+	keys := make([]address.Key, 0, len(args))
+	for _, a := range args {
+		k, err := address.Decode(a, net)
+		if err != nil {
+			return nil, usagef("address %q: %v", a, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 func watchAdd(ctx context.Context, args []string) error {
@@ -53,7 +72,7 @@ func watchAdd(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	if fs.NArg() < 1 {
-		return usagef(watchUsage)
+		return usagef("%s", watchUsage)
 	}
 	d, err := watch.ParseDirection(dir)
 	if err != nil {
@@ -79,13 +98,9 @@ func watchAdd(ctx context.Context, args []string) error {
 		}
 		newEntities = append(newEntities, id)
 	}
-	var keys []address.Key
-	for _, a := range fs.Args()[1:] {
-		k, err := address.Decode(a, db.Network())
-		if err != nil {
-			return usagef("address %q: %v", a, err)
-		}
-		keys = append(keys, k)
+	keys, err := decodeAddresses(fs.Args()[1:], db.Network())
+	if err != nil {
+		return err
 	}
 	if file != "" {
 		f, err := os.Open(file)
@@ -192,7 +207,7 @@ func watchRemove(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	if fs.NArg() < 1 {
-		return usagef(watchUsage)
+		return usagef("%s", watchUsage)
 	}
 	st := watch.NewDB(db)
 	l, err := st.ByName(ctx, fs.Arg(0))
@@ -206,13 +221,9 @@ func watchRemove(ctx context.Context, args []string) error {
 		fmt.Printf("watchlist %q removed\n", l.Name)
 		return nil
 	}
-	var keys []address.Key
-	for _, a := range fs.Args()[1:] {
-		k, err := address.Decode(a, db.Network())
-		if err != nil {
-			return usagef("address %q: %v", a, err)
-		}
-		keys = append(keys, k)
+	keys, err := decodeAddresses(fs.Args()[1:], db.Network())
+	if err != nil {
+		return err
 	}
 	n, err := st.RemoveAddresses(ctx, l.ID, keys)
 	if err != nil {

@@ -106,20 +106,40 @@ var ErrCorrupt = errors.New("alert: corrupt record")
 
 const alertVersion = 1
 
+// Times are stored as varint Unix nanoseconds, 0 for the zero time.
 func putTime(e *encoding.Encbuf, t time.Time) {
-	if t.IsZero() {
-		e.PutVarint(0)
-		return
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
 	}
-	e.PutVarint(t.UnixNano())
+	e.PutVarint(ns)
 }
 
-func getTime(d *encoding.Decbuf) time.Time {
-	n := d.Varint()
-	if n == 0 {
-		return time.Time{}
+func getTime(d *encoding.Decbuf) (t time.Time) {
+	if ns := d.Varint(); ns != 0 {
+		t = time.Unix(0, ns).UTC()
 	}
-	return time.Unix(0, n).UTC()
+	return t
+}
+
+// openRecord starts decoding a record of kind what, checking its version.
+func openRecord(v []byte, what string, version byte) (*encoding.Decbuf, error) {
+	d := &encoding.Decbuf{B: v}
+	if ver := d.Byte(); d.E == nil && ver != version {
+		return nil, fmt.Errorf("%w: %s record version %d", ErrCorrupt, what, ver)
+	}
+	return d, nil
+}
+
+// closeRecord ends decoding: the first error met, or bytes left over.
+func closeRecord(d *encoding.Decbuf, what string) error {
+	if d.E != nil {
+		return fmt.Errorf("%w: %s: %w", ErrCorrupt, what, d.E)
+	}
+	if d.Len() != 0 {
+		return fmt.Errorf("%w: %s: %d trailing bytes", ErrCorrupt, what, d.Len())
+	}
+	return nil
 }
 
 func putString(e *encoding.Encbuf, s string) { e.PutUvarint(uint64(len(s))); e.B = append(e.B, s...) }
@@ -168,40 +188,40 @@ func (a *Alert) encode(e *encoding.Encbuf) {
 }
 
 func (a *Alert) decode(v []byte) error {
-	d := encoding.Decbuf{B: v}
-	if ver := d.Byte(); d.E == nil && ver != alertVersion {
-		return fmt.Errorf("%w: alert record version %d", ErrCorrupt, ver)
+	d, err := openRecord(v, "alert", alertVersion)
+	if err != nil {
+		return err
 	}
 	*a = Alert{}
 	a.ID = d.Uvarint()
 	a.Level = Level(d.Byte())
-	a.Rule = getString(&d, maxText)
+	a.Rule = getString(d, maxText)
 	copy(a.TxID[:], d.Bytes(32))
-	a.Address = getString(&d, maxText)
+	a.Address = getString(d, maxText)
 	a.Value = d.Uvarint()
-	a.Exposure.Category = getString(&d, maxText)
+	a.Exposure.Category = getString(d, maxText)
 	ppm := d.Uvarint()
 	a.Exposure.Value = d.Uvarint()
-	a.Exposure.Explanation = getString(&d, maxText)
+	a.Exposure.Explanation = getString(d, maxText)
 	a.Height = d.Varint()
 	copy(a.BlockHash[:], d.Bytes(32))
 	a.Status = Status(d.Byte())
 	inv := d.Byte()
-	a.Created = getTime(&d)
-	a.Updated = getTime(&d)
+	a.Created = getTime(d)
+	a.Updated = getTime(d)
 	n := d.Uvarint()
 	if d.E == nil && n > maxNotes {
 		d.E = encoding.ErrInvalidSize
 	}
 	for i := uint64(0); i < n && d.E == nil; i++ {
 		var nt Note
-		nt.Time = getTime(&d)
+		nt.Time = getTime(d)
 		nt.Status = Status(d.Byte())
-		nt.Text = getString(&d, maxText)
+		nt.Text = getString(d, maxText)
 		a.Notes = append(a.Notes, nt)
 	}
-	if d.E != nil {
-		return fmt.Errorf("%w: alert: %w", ErrCorrupt, d.E)
+	if err := closeRecord(d, "alert"); err != nil {
+		return err
 	}
 	switch {
 	case ppm > 1_000_000:
@@ -212,8 +232,6 @@ func (a *Alert) decode(v []byte) error {
 		return fmt.Errorf("%w: alert %d: status %d", ErrCorrupt, a.ID, a.Status)
 	case inv > 1:
 		return fmt.Errorf("%w: alert %d: invalidated flag %d", ErrCorrupt, a.ID, inv)
-	case d.Len() != 0:
-		return fmt.Errorf("%w: alert %d: %d trailing bytes", ErrCorrupt, a.ID, d.Len())
 	}
 	for _, nt := range a.Notes {
 		if nt.Status > Escalated {

@@ -19,23 +19,20 @@ func (ev *Event) encode(e *encoding.Encbuf) {
 }
 
 func (ev *Event) decode(v []byte) error {
-	d := encoding.Decbuf{B: v}
-	if ver := d.Byte(); d.E == nil && ver != 1 {
-		return fmt.Errorf("%w: event record version %d", ErrCorrupt, ver)
+	d, err := openRecord(v, "event", 1)
+	if err != nil {
+		return err
 	}
-	ev.Type = getString(&d, maxText)
+	ev.Type = getString(d, maxText)
 	ev.Alert = d.Uvarint()
-	ev.Time = getTime(&d)
+	ev.Time = getTime(d)
 	n := d.Uvarint()
 	if d.E == nil && n > maxBody {
 		d.E = encoding.ErrInvalidSize
 	}
 	ev.Body = append([]byte(nil), d.Bytes(int(n))...)
-	if d.E == nil && d.Len() != 0 {
-		return fmt.Errorf("%w: event: %d trailing bytes", ErrCorrupt, d.Len())
-	}
-	if d.E != nil {
-		return fmt.Errorf("%w: event: %w", ErrCorrupt, d.E)
+	if err := closeRecord(d, "event"); err != nil {
+		return err
 	}
 	return nil
 }
@@ -51,19 +48,16 @@ func (ep *Endpoint) encode(b []byte) []byte {
 }
 
 func (ep *Endpoint) decode(v []byte) error {
-	d := encoding.Decbuf{B: v}
-	if ver := d.Byte(); d.E == nil && ver != 1 {
-		return fmt.Errorf("%w: endpoint record version %d", ErrCorrupt, ver)
+	d, err := openRecord(v, "endpoint", 1)
+	if err != nil {
+		return err
 	}
-	ep.URL = getString(&d, maxText)
-	ep.Secret = getString(&d, maxText)
-	ep.Disabled = getString(&d, maxText)
-	ep.Created = getTime(&d)
-	if d.E == nil && d.Len() != 0 {
-		return fmt.Errorf("%w: endpoint: %d trailing bytes", ErrCorrupt, d.Len())
-	}
-	if d.E != nil {
-		return fmt.Errorf("%w: endpoint: %w", ErrCorrupt, d.E)
+	ep.URL = getString(d, maxText)
+	ep.Secret = getString(d, maxText)
+	ep.Disabled = getString(d, maxText)
+	ep.Created = getTime(d)
+	if err := closeRecord(d, "endpoint"); err != nil {
+		return err
 	}
 	return nil
 }
@@ -82,12 +76,12 @@ func (dl *Delivery) encode(e *encoding.Encbuf) {
 }
 
 func (dl *Delivery) decode(v []byte) error {
-	d := encoding.Decbuf{B: v}
-	if ver := d.Byte(); d.E == nil && ver != 1 {
-		return fmt.Errorf("%w: delivery record version %d", ErrCorrupt, ver)
+	d, err := openRecord(v, "delivery", 1)
+	if err != nil {
+		return err
 	}
 	dl.State = DeliveryState(d.Byte())
-	dl.NextAt = getTime(&d)
+	dl.NextAt = getTime(d)
 	att := d.Uvarint()
 	n := d.Uvarint()
 	if d.E == nil && (n > maxLog || att > 1<<32-1) {
@@ -96,20 +90,17 @@ func (dl *Delivery) decode(v []byte) error {
 	dl.Log = nil
 	for i := uint64(0); i < n && d.E == nil; i++ {
 		var a Attempt
-		a.Time = getTime(&d)
+		a.Time = getTime(d)
 		st := d.Uvarint()
 		if d.E == nil && st > 999 {
 			d.E = encoding.ErrInvalidSize
 		}
 		a.Status = int(st)
-		a.Error = getString(&d, maxText)
+		a.Error = getString(d, maxText)
 		dl.Log = append(dl.Log, a)
 	}
-	if d.E == nil && d.Len() != 0 {
-		return fmt.Errorf("%w: delivery: %d trailing bytes", ErrCorrupt, d.Len())
-	}
-	if d.E != nil {
-		return fmt.Errorf("%w: delivery: %w", ErrCorrupt, d.E)
+	if err := closeRecord(d, "delivery"); err != nil {
+		return err
 	}
 	if dl.State < Pending || dl.State > Disabled {
 		return fmt.Errorf("%w: delivery state %d", ErrCorrupt, dl.State)

@@ -12,11 +12,10 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
-	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
-	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/risk/risktest"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
@@ -182,18 +181,7 @@ func TestTheftDeposits(t *testing.T) {
 	// The rest of the chain arrives; exposure is computed on it.
 	simtest.AppendRecords(t, dir, recs(blocks[split:])...)
 	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
-	if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := label.ImportFile(ctx, db, filepath.Join(out, "public", "tagpack.yaml"), label.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := label.Refresh(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := risk.Update(ctx, db, risk.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	risktest.Prepare(t, db, filepath.Join(out, "public", "tagpack.yaml"))
 	scr, err := risk.NewScreener(db, nil)
 	if err != nil {
 		t.Fatal(err)
