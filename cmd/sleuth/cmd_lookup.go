@@ -27,7 +27,7 @@ func storeCommand(name string, args []string, nargs int, want string, extra func
 	if err := parseInterspersed(fs, args); err != nil {
 		return nil, nil, nil, err
 	}
-	if fs.NArg() != nargs {
+	if nargs >= 0 && fs.NArg() != nargs { // nargs < 0: the caller checks
 		return nil, nil, nil, usagef("want %s", want)
 	}
 	db, err := s.open(write)

@@ -47,6 +47,9 @@ var commands = map[string]command{
 	"screen":   {runScreen, "screen addresses or txids: status, exposure by category and a risk level (screen ADDR... | --csv FILE | --jsonl FILE); exit 3 if any not assessed"},
 	"exposure": {runExposure, "direct and indirect exposure of an address, entity or transaction, explained"},
 	"risk":     {runRisk, "compute exposure after ingest, clustering and label imports (risk update)"},
+	"watch":    {runWatch, "watchlists of addresses, entities and rules (watch add, list, remove)"},
+	"alerts":   {runAlerts, "list, review and scan for alerts (alerts list, show, ack, dismiss, escalate, note, scan --from-height H)"},
+	"webhook":  {runWebhook, "signed webhook endpoints for alerts (webhook add URL, list, remove)"},
 	"trace":    {runTrace, "follow stolen or ransom funds forward to cash-out points (fifo, haircut, poison, lifo, tiho)"},
 	"serve":    {runServe, "serve the HTTP API and keep the store current (serve --db DIR --listen 127.0.0.1:8334 [--blocks DIR])"},
 }

@@ -21,6 +21,7 @@ const (
 	StageCluster byte = 0x30 // 0x30–0x3F: entities (package cluster)
 	StageLabel   byte = 0x40 // 0x40–0x4F: labels (package label)
 	StageRisk    byte = 0x50 // 0x50–0x5F: exposure (packages trace, risk)
+	StageAlert   byte = 0x60 // 0x60–0x6F: watchlists and alerts (packages watch 0x68–0x6F, alert 0x60–0x67)
 	stageEnd     byte = 0x80
 )
 

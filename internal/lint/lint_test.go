@@ -28,6 +28,7 @@ var rules = []struct {
 	{module + "/internal/coinjoin", module + "/internal/index", "detectors judge one transaction; they do not read the store", nil},
 	{module + "/internal/eval", module + "/internal/index", "evaluation scores what it is given; cluster.Evaluate reads the store", nil},
 	{"", module + "/internal/index/indextest", "test helpers: only _test.go files may use them", nil},
+	{"", module + "/internal/risk/risktest", "test helpers: only _test.go files may use them", nil},
 	{module + "/internal/cluster", module + "/internal/label", "entities do not depend on labels; labels flow to entities", nil},
 	{module + "/internal/btc", module + "/internal/", "the shared vocabulary depends on no stage", nil},
 	{module + "/internal/encoding", module + "/internal/", "encoding helpers depend on no stage", nil},
