@@ -88,10 +88,7 @@ func equalOutputs(tx *Tx, sorted []btc.Amount) (Verdict, bool) {
 	var d btc.Amount
 	n, repeated := 0, 0
 	for i := 0; i < len(sorted); {
-		j := i + 1
-		for j < len(sorted) && sorted[j] == sorted[i] {
-			j++
-		}
+		j := runEnd(sorted, i)
 		if c := j - i; c >= 2 && sorted[i] >= collabMinValue {
 			repeated += c
 			if c > n {
@@ -175,6 +172,15 @@ func repeatedDistinct(outs []Out, sorted []btc.Amount) bool {
 	return true
 }
 
+// runEnd returns the end of the run of values equal to sorted[i].
+func runEnd(sorted []btc.Amount, i int) int {
+	j := i + 1
+	for j < len(sorted) && sorted[j] == sorted[i] {
+		j++
+	}
+	return j
+}
+
 // isRepeated reports whether v occurs at least twice in sorted.
 func isRepeated(sorted []btc.Amount, v btc.Amount) bool {
 	i, found := slices.BinarySearch(sorted, v)
@@ -231,10 +237,7 @@ func denominations(tx *Tx, sorted []btc.Amount) (Verdict, bool) {
 	var d btc.Amount
 	n, dn := 0, 0
 	for i := 0; i < len(sorted); {
-		j := i + 1
-		for j < len(sorted) && sorted[j] == sorted[i] {
-			j++
-		}
+		j := runEnd(sorted, i)
 		if _, ok := slices.BinarySearch(oddDenoms, sorted[i]); ok {
 			n += j - i
 			if j-i > dn {
@@ -381,10 +384,7 @@ func repeatedShare(outs []Out) bool {
 	slices.Sort(v)
 	repeated := 0
 	for i := 0; i < n; {
-		j := i + 1
-		for j < n && v[j] == v[i] {
-			j++
-		}
+		j := runEnd(v, i)
 		if j-i >= 2 && v[i] >= collabMinValue {
 			repeated += j - i
 		}
