@@ -104,6 +104,13 @@ func (n *fakeNode) useCookie(path string) {
 	}
 }
 
+// setAuth makes the node require a user and password.
+func (n *fakeNode) setAuth(user, pass string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.user, n.pass = user, pass
+}
+
 func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -216,3 +223,18 @@ func (n *fakeNode) reply(w http.ResponseWriter, id json.RawMessage, result any, 
 	json.NewEncoder(w).Encode(body)
 }
 
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -15,7 +15,9 @@ import (
 
 // Store is what the follower needs from the index: its best chain and an
 // ingest of a blocks directory in follow mode. IndexStore adapts an
-// *index.DB; the server's pipeline can plug in its own.
+// *index.DB; the server's pipeline can plug in its own. The follower calls
+// it from Run's goroutine only; an index.DB must not be read by others
+// during Ingest, so a server serializes its readers with Ingest itself.
 type Store interface {
 	// Tip returns the best chain's height (-1 when empty) and tip hash.
 	Tip() (int64, btc.Hash)
