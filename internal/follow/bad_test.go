@@ -86,6 +86,19 @@ func TestBadConditions(t *testing.T) {
 			t.Fatalf("got %v, want ErrReorgTooDeep", err)
 		}
 	})
+	t.Run("node warming up", func(t *testing.T) {
+		node := newFakeNode(t, "main")
+		node.setChain(c.best[:4])
+		node.setWarmup(true)
+		rpc, _ := NewRPC(RPCConfig{URL: node.url()})
+		if _, err := rpc.ChainInfo(context.Background()); !errors.Is(err, ErrWarmingUp) {
+			t.Fatalf("starting node: %v, want ErrWarmingUp", err)
+		}
+		f := startFollower(t, Config{Poll: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}, RPCConfig{URL: node.url()})
+		time.Sleep(50 * time.Millisecond) // let it meet the warm-up answers
+		node.setWarmup(false)
+		waitTip(t, node.tip(), f.log, f.errc)
+	})
 	t.Run("node down then up", func(t *testing.T) {
 		node := newFakeNode(t, "main")
 		node.setChain(c.best[:5])

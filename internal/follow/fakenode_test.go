@@ -28,6 +28,7 @@ type fakeNode struct {
 	user    string              // expected basic auth ("" = none)
 	pass    string
 	cookie  string // when set, pass is rotated by restart() and written here
+	warmup  bool // answer every call with RPC_IN_WARMUP, as a starting bitcoind
 	srv     *http.Server
 	lis     net.Listener
 	counter int
@@ -104,6 +105,13 @@ func (n *fakeNode) useCookie(path string) {
 	}
 }
 
+// setWarmup makes the node answer as a starting bitcoind (or not).
+func (n *fakeNode) setWarmup(on bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.warmup = on
+}
+
 // setAuth makes the node require a user and password.
 func (n *fakeNode) setAuth(user, pass string) {
 	n.mu.Lock()
@@ -161,6 +169,10 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h, err := btc.ParseHash(s)
 		_, known := n.blocks[h]
 		return h, err == nil && known
+	}
+	if n.warmup {
+		n.reply(w, req.ID, nil, -28, "Loading block index…")
+		return
 	}
 	switch req.Method {
 	case "getblockchaininfo":

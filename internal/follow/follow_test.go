@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,6 +130,7 @@ type testFollower struct {
 	store IndexStore
 	db    *index.DB
 	log   *eventLog
+	logs  *logCapture
 	errc  chan error
 }
 
@@ -141,9 +143,9 @@ func startFollower(t *testing.T, cfg Config, rpc RPCConfig) *testFollower {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf := &testFollower{store: IndexStore{DB: db}, db: db, log: newEventLog(), errc: make(chan error, 1)}
+	tf := &testFollower{store: IndexStore{DB: db}, db: db, log: newEventLog(), logs: &logCapture{}, errc: make(chan error, 1)}
 	cfg.RPC, cfg.SpoolDir, cfg.Network, cfg.Store, cfg.OnEvent = c, filepath.Join(dir, "spool"), btc.Mainnet, tf.store, tf.log.add
-	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t, tf.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -165,11 +167,43 @@ func startFollower(t *testing.T, cfg Config, rpc RPCConfig) *testFollower {
 	return tf
 }
 
-type testWriter struct{ t *testing.T }
+// testWriter sends log lines to t and, if set, to a capture.
+type testWriter struct {
+	t   *testing.T
+	cap *logCapture
+}
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(string(b[:len(b)-1]))
+	if w.cap != nil {
+		w.cap.mu.Lock()
+		w.cap.l = append(w.cap.l, string(b))
+		w.cap.mu.Unlock()
+	}
 	return len(b), nil
+}
+
+// logCapture keeps log lines for a test to look for.
+type logCapture struct {
+	mu sync.Mutex
+	l  []string
+}
+
+func (c *logCapture) has(s string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range c.l {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *logCapture) lines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.l...)
 }
 
 // freshDigest ingests records into a new store and returns its digest of
@@ -282,5 +316,45 @@ func TestFollowNode(t *testing.T) {
 	want, wantStats := freshDigest(t, longer)
 	if chainDigest(t, f.db) != want || f.db.Stats() != wantStats {
 		t.Fatalf("store after the reorg differs from a fresh ingest of the new best chain: %+v vs %+v", f.db.Stats(), wantStats)
+	}
+}
+
+// TestZMQGap: a gap in a topic's sequence numbers (messages the PUB socket
+// dropped) is logged and wakes the follower; a message that is not a
+// notification is logged and ignored.
+func TestZMQGap(t *testing.T) {
+	c := newSimChain(t)
+	node := newFakeNode(t, "main")
+	node.setChain(c.best[:3])
+	pub, endpoint := newPublisher(t)
+	f := startFollower(t, Config{ZMQ: endpoint, Poll: time.Hour}, RPCConfig{URL: node.url()})
+	logs := f.logs
+	waitTip(t, node.tip(), f.log, f.errc)
+	node.setChain(c.best[:4])
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			// Only hashblock, with the sequence jumping by 5 each time.
+			seq := binary.LittleEndian.AppendUint32(nil, pub.seq["hashblock"])
+			pub.seq["hashblock"] += 5
+			var rev [32]byte
+			pub.sock.Send(zmq4.NewMsgFrom([]byte("hashblock"), rev[:], seq))
+			pub.sock.Send(zmq4.NewMsgFrom([]byte("hashblock"), []byte("short"), seq))
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	waitTip(t, node.tip(), f.log, f.errc)
+	deadline := time.After(30 * time.Second)
+	for !logs.has("zmq: notifications lost") || !logs.has("zmq: ignoring message") {
+		select {
+		case <-deadline:
+			t.Fatalf("gap or malformed message not logged: %v", logs.lines())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -66,3 +66,20 @@ func FuzzParseNotification(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeReply: any answer body decodes or gives ErrBadReply,
+// ErrWarmingUp or an *RPCError, never a panic.
+func FuzzDecodeReply(f *testing.F) {
+	f.Add([]byte(`{"result":{"chain":"main","blocks":5,"bestblockhash":"00"},"error":null,"id":1}`))
+	f.Add([]byte(`{"result":null,"error":{"code":-28,"message":"Loading block index…"},"id":1}`))
+	f.Add([]byte(`{"result":null,"error":{"code":-8,"message":"Block height out of range"},"id":1}`))
+	f.Add([]byte(`<html>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var ci ChainInfo
+		err := decodeReply("getblockchaininfo", body, &ci)
+		var re *RPCError
+		if err != nil && !errors.Is(err, ErrBadReply) && !errors.Is(err, ErrWarmingUp) && !errors.As(err, &re) {
+			t.Fatalf("unclassified error %v", err)
+		}
+	})
+}

@@ -202,6 +202,12 @@ func (c *RPC) Call(ctx context.Context, method string, out any, params ...any) e
 	if err != nil {
 		return err
 	}
+	return decodeReply(method, body, out)
+}
+
+// decodeReply decodes a JSON-RPC answer to method into out (nil to
+// discard the result).
+func decodeReply(method string, body []byte, out any) error {
 	var reply struct {
 		Result json.RawMessage `json:"result"`
 		Error  *RPCError       `json:"error"`
