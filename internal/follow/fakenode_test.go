@@ -18,7 +18,7 @@ import (
 // error codes and HTTP statuses) and REST block endpoint over a chain of
 // real serialized blocks that the test can switch to another branch.
 type fakeNode struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 
 	mu      sync.Mutex
@@ -28,13 +28,13 @@ type fakeNode struct {
 	user    string              // expected basic auth ("" = none)
 	pass    string
 	cookie  string // when set, pass is rotated by restart() and written here
-	warmup  bool // answer every call with RPC_IN_WARMUP, as a starting bitcoind
+	warmup  bool   // answer every call with RPC_IN_WARMUP, as a starting bitcoind
 	srv     *http.Server
 	lis     net.Listener
 	counter int
 }
 
-func newFakeNode(t *testing.T, chain string) *fakeNode {
+func newFakeNode(t testing.TB, chain string) *fakeNode {
 	n := &fakeNode{t: t, chain: chain, blocks: map[btc.Hash][]byte{}}
 	n.start()
 	t.Cleanup(n.stop)

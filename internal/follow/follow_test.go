@@ -27,25 +27,11 @@ type simChain struct {
 	fork  int
 }
 
-func newSimChain(t *testing.T) simChain {
+func newSimChain(t testing.TB) simChain {
 	t.Helper()
-	blocks := simtest.Blocks(t, simtest.Chain(t, 11, 0.5))
 	var c simChain
-	staleOf := map[btc.Hash][]byte{} // stale block by parent
-	for _, b := range blocks {
-		if !b.Stale {
-			for len(c.best) <= b.Height {
-				c.best = append(c.best, nil)
-			}
-			c.best[b.Height] = b.Record
-			continue
-		}
-		hdr, err := blockfile.ParseHeader(b.Record[blockfile.FrameSize:][:blockfile.HeaderSize])
-		if err != nil {
-			t.Fatal(err)
-		}
-		staleOf[hdr.Prev] = b.Record
-	}
+	var staleOf map[btc.Hash][]byte
+	c.best, staleOf = simBlocks(t, 0.5)
 	for h, r := range c.best {
 		if s := staleOf[recordHash(r)]; s != nil && h+1 < len(c.best) {
 			c.fork = h
@@ -59,6 +45,28 @@ func newSimChain(t *testing.T) simChain {
 		t.Fatal("the simulated chain has no stale branch")
 	}
 	return c
+}
+
+// simBlocks simulates a chain (seed 11) and returns its best-chain records
+// by height and its stale records by parent hash.
+func simBlocks(t testing.TB, scale float64) (best [][]byte, staleOf map[btc.Hash][]byte) {
+	t.Helper()
+	staleOf = map[btc.Hash][]byte{}
+	for _, b := range simtest.Blocks(t, simtest.Chain(t, 11, scale)) {
+		if !b.Stale {
+			for len(best) <= b.Height {
+				best = append(best, nil)
+			}
+			best[b.Height] = b.Record
+			continue
+		}
+		hdr, err := blockfile.ParseHeader(b.Record[blockfile.FrameSize:][:blockfile.HeaderSize])
+		if err != nil {
+			t.Fatal(err)
+		}
+		staleOf[hdr.Prev] = b.Record
+	}
+	return best, staleOf
 }
 
 func recordHash(r []byte) btc.Hash {
@@ -89,6 +97,18 @@ func (l *eventLog) add(e Event) {
 	}
 }
 
+// connected reports whether l holds the connection of h.
+func (l *eventLog) connected(h btc.Hash) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.events {
+		if e.Kind == BlockConnected && e.Hash == h {
+			return true
+		}
+	}
+	return false
+}
+
 func (l *eventLog) take() []Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -101,17 +121,11 @@ func (l *eventLog) take() []Event {
 // failing after a generous deadline (a hang guard, not a timing
 // assertion). Events stay in l for take. The store is not read meanwhile:
 // index.DB is not safe for reads during an ingest.
-func waitTip(t *testing.T, want btc.Hash, l *eventLog, errc <-chan error) {
+func waitTip(t testing.TB, want btc.Hash, l *eventLog, errc <-chan error) {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
-		l.mu.Lock()
-		seen := false
-		for _, e := range l.events {
-			seen = seen || e.Kind == BlockConnected && e.Hash == want
-		}
-		l.mu.Unlock()
-		if seen {
+		if l.connected(want) {
 			return
 		}
 		select {
@@ -135,7 +149,7 @@ type testFollower struct {
 }
 
 // startFollower runs a follower of n into a fresh store until the test ends.
-func startFollower(t *testing.T, cfg Config, rpc RPCConfig) *testFollower {
+func startFollower(t testing.TB, cfg Config, rpc RPCConfig) *testFollower {
 	t.Helper()
 	dir := t.TempDir()
 	db := indextest.Open(t, filepath.Join(dir, "db"))
@@ -169,7 +183,7 @@ func startFollower(t *testing.T, cfg Config, rpc RPCConfig) *testFollower {
 
 // testWriter sends log lines to t and, if set, to a capture.
 type testWriter struct {
-	t   *testing.T
+	t   testing.TB
 	cap *logCapture
 }
 
@@ -233,7 +247,7 @@ type publisher struct {
 	seq  map[string]uint32
 }
 
-func newPublisher(t *testing.T) (*publisher, string) {
+func newPublisher(t testing.TB) (*publisher, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sock := zmq4.NewPub(ctx)
@@ -246,7 +260,7 @@ func newPublisher(t *testing.T) (*publisher, string) {
 }
 
 // block announces hash as connected, as bitcoind does on both topics.
-func (p *publisher) block(t *testing.T, hash btc.Hash) {
+func (p *publisher) block(t testing.TB, hash btc.Hash) {
 	t.Helper()
 	var rev [32]byte
 	for i := range rev {
