@@ -62,7 +62,7 @@ func runFollow(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 
-	st := follow.IndexStore{DB: db}
+	st := &follow.IndexStore{DB: db}
 	if !noCluster {
 		st.After = func(ctx context.Context, _ *index.IngestSummary) error {
 			if _, err := updateClusters(ctx, db, cluster.Options{}, verbose); err != nil {

@@ -90,7 +90,7 @@ func TestBtcdRegtest(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	l := newEventLog()
 	f, err := New(ctx, Config{RPC: rpc, SpoolDir: filepath.Join(dir, "spool"), Poll: 50 * time.Millisecond, Network: btc.Regtest,
-		Store: IndexStore{DB: db}, OnEvent: l.add, Logger: slog.New(slog.NewTextHandler(testWriter{t, nil}, nil))})
+		Store: &IndexStore{DB: db}, OnEvent: l.add, Logger: slog.New(slog.NewTextHandler(testWriter{t, nil}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,12 +46,20 @@
 //	    cookie that no longer matches) are retried with backoff; the others
 //	    (wrong network, wrong password, a reorg deeper than ReorgDepth, a
 //	    block that does not hash to its id) stop Run with the error.
+//	W5. A store is only fed the directory it was built from: New refuses
+//	    one whose tip block is not in the spool (or --blocks directory),
+//	    because the index keeps file numbers and offsets, not directories
+//	    (ErrForeignStore).
 //
 // # Limits
 //
 // The index keeps the chain with the most work among the blocks it has
 // read. A node whose tip moves to a chain with less work (invalidateblock)
-// is logged as an error and not followed there. btcd has no cookie and no
+// is logged as an error and not followed there. The spool keeps every
+// fetched block (the index reads blocks back from it to undo a reorg);
+// nothing prunes it yet, so following from genesis over RPC stores the
+// chain twice: ingest a node's blocks directory with --blocks for that.
+// btcd has no cookie and no
 // ZMQ: follow it over RPC with --rpc-user/--rpc-pass and polling; its
 // websocket notifyblocks is not used.
 package follow

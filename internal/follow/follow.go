@@ -31,13 +31,16 @@ type Store interface {
 // IndexStore is a Store over an index, with a hook for later stages.
 type IndexStore struct {
 	DB *index.DB
-	// After, if set, runs after each index ingest that changed the best
-	// chain (sleuth follow runs clustering and exposure here, as ingest
-	// does).
+	// After, if set, runs after the first ingest and after each one that
+	// changed the best chain (sleuth follow runs clustering and exposure
+	// here, as ingest does), so that a run stopped between the index and
+	// the later stages catches up when it restarts.
 	After func(ctx context.Context, sum *index.IngestSummary) error
+
+	afterDone bool // After has succeeded once
 }
 
-func (s IndexStore) Tip() (int64, btc.Hash) {
+func (s *IndexStore) Tip() (int64, btc.Hash) {
 	st := s.DB.Stats()
 	if st.Height < 0 {
 		return -1, btc.Hash{}
@@ -46,7 +49,7 @@ func (s IndexStore) Tip() (int64, btc.Hash) {
 	return st.Height, h
 }
 
-func (s IndexStore) HashAt(height int64) (btc.Hash, error) {
+func (s *IndexStore) HashAt(height int64) (btc.Hash, error) {
 	v, err := s.DB.Block(strconv.FormatInt(height, 10))
 	if err != nil {
 		return btc.Hash{}, err
@@ -57,13 +60,16 @@ func (s IndexStore) HashAt(height int64) (btc.Hash, error) {
 	return btc.ParseHash(v.Hash)
 }
 
-func (s IndexStore) Ingest(ctx context.Context, dir string) error {
+func (s *IndexStore) Ingest(ctx context.Context, dir string) error {
 	sum, err := s.DB.Ingest(ctx, index.IngestOptions{BlocksDir: dir, Follow: true})
 	if err != nil {
 		return err
 	}
-	if s.After != nil && (sum.Connected > 0 || sum.Disconnected > 0) {
-		return s.After(ctx, sum)
+	if s.After != nil && (!s.afterDone || sum.Connected > 0 || sum.Disconnected > 0) {
+		if err := s.After(ctx, sum); err != nil {
+			return err
+		}
+		s.afterDone = true
 	}
 	return nil
 }
@@ -168,14 +174,63 @@ func New(ctx context.Context, cfg Config) (*Follower, error) {
 		cfg.Logger = slog.Default()
 	}
 	f := &Follower{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), base: -1}
+	dir := cfg.BlocksDir
 	if cfg.RPC != nil {
 		s, err := OpenSpool(ctx, cfg.SpoolDir, cfg.Network.Magic, cfg.SpoolFileSize)
 		if err != nil {
 			return nil, err
 		}
-		f.spool = s
+		f.spool, dir = s, cfg.SpoolDir
+	}
+	// The index keeps the file number and offset of every block it read
+	// but not the directory: fed a second directory, it would resume in
+	// the wrong files. Its tip must be in the directory it is given.
+	if h, tip := cfg.Store.Tip(); h >= 0 {
+		ok, err := containsBlock(ctx, dir, cfg.Network.Magic, tip)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: its tip %s (height %d) is not in %s; follow into a new --db, or keep giving this store the directory it was built from",
+				ErrForeignStore, tip, h, dir)
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	return f, nil
+}
+
+// ErrForeignStore means the store was built from other block files than
+// the ones the follower would feed it.
+var ErrForeignStore = errors.New("the store was built from other block files")
+
+// containsBlock reports whether a record of the blocks directory dir holds
+// the block want, scanning the files from the last one back.
+func containsBlock(ctx context.Context, dir string, magic [4]byte, want btc.Hash) (bool, error) {
+	paths, err := blockfile.ListFiles(dir)
+	if err != nil {
+		return false, fmt.Errorf("follow: %w", err)
+	}
+	key, err := blockfile.ReadXORKey(dir)
+	if err != nil {
+		return false, fmt.Errorf("follow: %w", err)
+	}
+	errFound := errors.New("found")
+	opts := blockfile.ScanOptions{Magic: magic, XOR: key, Tail: true, SkipBad: true}
+	for i := len(paths) - 1; i >= 0; i-- {
+		_, err := blockfile.Scan(ctx, paths[i], 0, opts, func(r blockfile.Record) error {
+			if blockfile.HeaderHash(r.Header[:]) == want {
+				return errFound
+			}
+			return nil
+		})
+		if err == errFound {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("follow: %w", err)
+		}
+	}
+	return false, nil
 }
 
 // Close releases the spool.
@@ -367,10 +422,6 @@ func (f *Follower) Sync(ctx context.Context) (done bool, err error) {
 // ReorgDepth blocks below the indexed tip.
 func (f *Follower) forkPoint(ctx context.Context, localH, nodeH int64) (int64, error) {
 	for h := min(localH, nodeH); h >= 0; h-- {
-		if localH-h > f.cfg.ReorgDepth {
-			return 0, fmt.Errorf("%w: the node's chain leaves the indexed one more than %d blocks below the indexed tip at height %d; raise --reorg-depth or re-ingest",
-				ErrReorgTooDeep, f.cfg.ReorgDepth, localH)
-		}
 		nh, err := f.cfg.RPC.BlockHash(ctx, h)
 		if err != nil {
 			return 0, err
@@ -381,6 +432,11 @@ func (f *Follower) forkPoint(ctx context.Context, localH, nodeH int64) (int64, e
 		}
 		if nh == lh {
 			return h, nil
+		}
+		// The fork is below h: localH-h+1 indexed blocks would go.
+		if localH-h >= f.cfg.ReorgDepth {
+			return 0, fmt.Errorf("%w: the node's chain leaves the indexed one more than %d blocks below the indexed tip at height %d; raise --reorg-depth or re-ingest",
+				ErrReorgTooDeep, f.cfg.ReorgDepth, localH)
 		}
 	}
 	if localH >= 0 {

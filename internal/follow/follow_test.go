@@ -141,7 +141,7 @@ func waitTip(t testing.TB, want btc.Hash, l *eventLog, errc <-chan error) {
 
 type testFollower struct {
 	*Follower
-	store IndexStore
+	store *IndexStore
 	db    *index.DB
 	log   *eventLog
 	logs  *logCapture
@@ -157,7 +157,7 @@ func startFollower(t testing.TB, cfg Config, rpc RPCConfig) *testFollower {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf := &testFollower{store: IndexStore{DB: db}, db: db, log: newEventLog(), logs: &logCapture{}, errc: make(chan error, 1)}
+	tf := &testFollower{store: &IndexStore{DB: db}, db: db, log: newEventLog(), logs: &logCapture{}, errc: make(chan error, 1)}
 	cfg.RPC, cfg.SpoolDir, cfg.Network, cfg.Store, cfg.OnEvent = c, filepath.Join(dir, "spool"), btc.Mainnet, tf.store, tf.log.add
 	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t, tf.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f, err := New(context.Background(), cfg)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -90,7 +91,7 @@ func TestFollowBlocksDir(t *testing.T) {
 	simtest.AppendRecords(t, dir, rec[:len(rec)/3])
 	db := indextest.Open(t, t.TempDir())
 	var events []Event
-	f, err := New(ctx, Config{BlocksDir: dir, Network: btc.Mainnet, Store: IndexStore{DB: db}, OnEvent: func(e Event) { events = append(events, e) }, Logger: slog.New(slog.DiscardHandler)})
+	f, err := New(ctx, Config{BlocksDir: dir, Network: btc.Mainnet, Store: &IndexStore{DB: db}, OnEvent: func(e Event) { events = append(events, e) }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +114,47 @@ func TestFollowBlocksDir(t *testing.T) {
 	bad := append([]byte(nil), c.best[0]...)
 	binary.LittleEndian.PutUint32(bad[:4], 0x0709110b)
 	simtest.AppendRecords(t, other, bad)
-	g, _ := New(ctx, Config{BlocksDir: other, Network: btc.Mainnet, Store: IndexStore{DB: indextest.Open(t, t.TempDir())}})
+	g, _ := New(ctx, Config{BlocksDir: other, Network: btc.Mainnet, Store: &IndexStore{DB: indextest.Open(t, t.TempDir())}})
 	if err := g.SyncAll(ctx); err == nil || !bytes.Contains([]byte(err.Error()), []byte("blk00000.dat")) {
 		t.Fatalf("another network's blocks: %v", err)
+	}
+}
+
+// TestForeignStore: a store built from one blocks directory is not fed
+// another (a spool, or another node's files): the index keeps file numbers
+// and offsets, not the directory, and would read the wrong files.
+func TestForeignStore(t *testing.T) {
+	c := newSimChain(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	simtest.AppendRecords(t, dir, c.best[:5]...)
+	db := indextest.Open(t, t.TempDir())
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	rpc, err := NewRPC(RPCConfig{URL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := t.TempDir()
+	simtest.AppendRecords(t, other, c.best[:3]...)
+	cases := []struct {
+		name string
+		cfg  Config
+		err  error
+	}{
+		{"spool", Config{RPC: rpc, SpoolDir: filepath.Join(t.TempDir(), "spool")}, ErrForeignStore},
+		{"other blocks directory", Config{BlocksDir: other}, ErrForeignStore},
+		{"its own directory", Config{BlocksDir: dir}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Network, tc.cfg.Store = btc.Mainnet, &IndexStore{DB: db}
+			f, err := New(ctx, tc.cfg)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("New: %v, want %v", err, tc.err)
+			}
+			if f != nil {
+				f.Close()
+			}
+		})
 	}
 }
