@@ -31,7 +31,7 @@ func runFollow(ctx context.Context, args []string) error {
 	fs.StringVar(&cookie, "rpc-cookie", "", "Bitcoin Core cookie file (re-read when the node rejects it)")
 	fs.StringVar(&user, "rpc-user", "", "RPC user")
 	fs.StringVar(&pass, "rpc-pass", "", "RPC password")
-	fs.StringVar(&zmq, "zmq", "", "ZMQ endpoint publishing sequence or hashblock (tcp://host:port), a wake-up beside polling")
+	fs.StringVar(&zmq, "zmq", "", "ZMQ endpoint publishing sequence or hashblock (tcp://host:port), a wake-up beside polling; \"auto\" asks the node (getzmqnotifications)")
 	fs.BoolVar(&rest, "rest", false, "fetch blocks over REST /rest/block/<hash>.bin (bitcoind -rest)")
 	fs.StringVar(&blocks, "blocks", "", "follow a running node's own blocks directory instead of its RPC")
 	fs.StringVar(&spool, "spool", "", "where fetched blocks are appended (default: <db>/spool)")

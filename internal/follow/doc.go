@@ -14,7 +14,8 @@
 //     fetched block is appended as a Bitcoin Core record (magic, LE length,
 //     block), files rolled at a size limit and synced before ingest.
 //   - The ZMQ subscriber (sequence and hashblock topics, 3-frame messages
-//     topic | body | LE uint32 sequence; gaps detected by sequence), used
+//     topic | body | LE uint32 sequence; gaps detected by sequence; the
+//     endpoint given or found with getzmqnotifications), used
 //     only to wake the follower: polling (default every 2 s) is the source
 //     of truth.
 //   - The sync loop (Follower): compare the node's best chain with the

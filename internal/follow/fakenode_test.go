@@ -28,6 +28,7 @@ type fakeNode struct {
 	user    string              // expected basic auth ("" = none)
 	pass    string
 	cookie  string // when set, pass is rotated by restart() and written here
+	zmq     string // getzmqnotifications' pubsequence address
 	warmup  bool   // answer every call with RPC_IN_WARMUP, as a starting bitcoind
 	srv     *http.Server
 	lis     net.Listener
@@ -105,6 +106,13 @@ func (n *fakeNode) useCookie(path string) {
 	}
 }
 
+// setZMQ sets the address getzmqnotifications gives for pubsequence.
+func (n *fakeNode) setZMQ(addr string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.zmq = addr
+}
+
 // setWarmup makes the node answer as a starting bitcoind (or not).
 func (n *fakeNode) setWarmup(on bool) {
 	n.mu.Lock()
@@ -179,6 +187,12 @@ func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tip := len(n.best) - 1
 		n.reply(w, req.ID, map[string]any{"chain": n.chain, "blocks": tip, "headers": tip,
 			"bestblockhash": n.best[tip].String(), "initialblockdownload": false}, 0, "")
+	case "getzmqnotifications":
+		ns := []map[string]any{}
+		if n.zmq != "" {
+			ns = append(ns, map[string]any{"type": "pubsequence", "address": n.zmq, "hwm": 1000})
+		}
+		n.reply(w, req.ID, ns, 0, "")
 	case "getbestblockhash":
 		n.reply(w, req.ID, n.best[len(n.best)-1].String(), 0, "")
 	case "getblockhash":

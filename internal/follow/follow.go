@@ -111,7 +111,8 @@ type Config struct {
 	// BlocksDir is a running node's own blocks directory, read in place.
 	BlocksDir string
 	// ZMQ is an optional endpoint (tcp://host:port) publishing sequence or
-	// hashblock notifications, used only to wake the follower early.
+	// hashblock notifications, used only to wake the follower early;
+	// "auto" asks the node (getzmqnotifications).
 	ZMQ string
 	// Poll is how often the node (or directory) is checked. Default 2 s.
 	Poll time.Duration
@@ -267,12 +268,19 @@ func (f *Follower) Transient(err error) bool {
 // corrupt block). Transient errors are logged and retried with backoff
 // from Poll doubling up to MaxBackoff.
 func (f *Follower) Run(ctx context.Context) error {
-	if f.cfg.ZMQ != "" {
+	endpoint := f.cfg.ZMQ
+	if endpoint == "auto" && f.cfg.RPC != nil {
+		var err error
+		if endpoint, err = f.cfg.RPC.DiscoverZMQ(ctx); err != nil || endpoint == "" {
+			f.log.Info("the node publishes no block notifications over ZMQ; polling only", "err", err)
+		}
+	}
+	if endpoint != "" && endpoint != "auto" {
 		done := make(chan struct{})
 		defer func() { <-done }()
 		go func() {
 			defer close(done)
-			f.subscribe(ctx, f.cfg.ZMQ)
+			f.subscribe(ctx, endpoint)
 		}()
 	}
 	backoff := time.Duration(0)

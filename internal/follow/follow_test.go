@@ -277,8 +277,8 @@ func (p *publisher) block(t testing.TB, hash btc.Hash) {
 }
 
 // TestFollowNode: the follower catches up with a node, ingests a block
-// the node announces over ZMQ (with polling set to an hour, only the ZMQ
-// wake-up can bring it), follows a reorg to a longer branch (emitting the
+// the node announces over ZMQ at the endpoint getzmqnotifications names
+// (with polling set to an hour, only the ZMQ wake-up can bring it), follows a reorg to a longer branch (emitting the
 // disconnected blocks), and ends equal to a fresh ingest of the node's
 // best chain.
 func TestFollowNode(t *testing.T) {
@@ -290,7 +290,10 @@ func TestFollowNode(t *testing.T) {
 		t.Fatalf("simulated chain too small: %d best blocks, branch of %d", len(c.best), len(branch))
 	}
 	node.setChain(branch[:len(branch)-1])
-	f := startFollower(t, Config{ZMQ: endpoint, Poll: time.Hour, BatchBlocks: 7}, RPCConfig{URL: node.url(), REST: true})
+	// The node names its ZMQ endpoint with a wildcard host, as bitcoind
+	// does for -zmqpubsequence=tcp://0.0.0.0:PORT.
+	node.setZMQ(strings.Replace(endpoint, "127.0.0.1", "0.0.0.0", 1))
+	f := startFollower(t, Config{ZMQ: "auto", Poll: time.Hour, BatchBlocks: 7}, RPCConfig{URL: node.url(), REST: true})
 	waitTip(t, node.tip(), f.log, f.errc)
 
 	// The node mines the stale branch's last block and announces it.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -331,4 +332,43 @@ func CheckNetwork(chain string, net *btc.Network) error {
 		return fmt.Errorf("%w: the node follows %q, the store holds %s", ErrWrongNetwork, chain, net.Name)
 	}
 	return nil
+}
+
+// ZMQNotification is one entry of getzmqnotifications.
+type ZMQNotification struct {
+	Type    string `json:"type"` // pubsequence, pubhashblock, pubrawblock, ...
+	Address string `json:"address"`
+}
+
+// DiscoverZMQ asks the node (getzmqnotifications, Bitcoin Core 0.17+) where
+// it publishes block notifications, preferring the sequence topic to
+// hashblock. A wildcard bind address (0.0.0.0, *) is replaced by the RPC
+// URL's host. It returns "" when the node publishes neither; btcd, which
+// has no ZMQ, answers method-not-found, which is returned as an *RPCError.
+func (c *RPC) DiscoverZMQ(ctx context.Context) (string, error) {
+	var ns []ZMQNotification
+	if err := c.Call(ctx, "getzmqnotifications", &ns); err != nil {
+		return "", err
+	}
+	best := ""
+	for _, pref := range []string{"pubhashblock", "pubsequence"} {
+		for _, n := range ns {
+			if n.Type == pref {
+				best = n.Address
+			}
+		}
+	}
+	if best == "" {
+		return "", nil
+	}
+	u, err := url.Parse(c.cfg.URL)
+	if err != nil {
+		return best, nil
+	}
+	for _, wild := range []string{"//0.0.0.0:", "//*:", "//[::]:"} {
+		if i := strings.Index(best, wild); i >= 0 {
+			best = best[:i+2] + u.Hostname() + best[i+len(wild)-1:]
+		}
+	}
+	return best, nil
 }
