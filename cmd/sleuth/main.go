@@ -29,6 +29,7 @@ type command struct {
 
 var commands = map[string]command{
 	"ingest":   {runIngest, "index Bitcoin Core block files (and standalone blocks)"},
+	"follow":   {runFollow, "keep the index in step with a running node (--rpc URL or --blocks DIR) until interrupted"},
 	"stats":    {runStats, "totals of the index"},
 	"block":    {runBlock, "look up a block by height or hash"},
 	"tx":       {runTx, "look up a transaction by txid"},

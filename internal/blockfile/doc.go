@@ -4,7 +4,9 @@
 // # Owns
 //
 //   - Framing: the magic+length records of blk*.dat files (Scan, ListFiles),
-//     including Bitcoin Core's zero pre-allocation padding.
+//     including Bitcoin Core's zero pre-allocation padding, and follow mode
+//     (ScanOptions.Tail): a record still being written at the end of a file
+//     ends the scan before it instead of being an error.
 //   - De-obfuscation: the XOR key of Bitcoin Core 28+ (xor.dat).
 //   - Block and transaction decoding (Block.Parse, ParseTx, ParseHeader),
 //     including BIP144 segwit serialization.

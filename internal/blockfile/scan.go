@@ -76,6 +76,13 @@ type ScanOptions struct {
 	// at the next occurrence of Magic instead of returning the error.
 	SkipBad bool
 	OnBad   func(err *Error)
+	// Tail says the file may still be growing (the last file of a running
+	// node, or a spool being appended to): a record that is incomplete at
+	// the end of the file (a frame cut short, a length that runs past the
+	// end, or a frame followed by a still-zero header in pre-allocated
+	// space) ends the scan before it without an error, so that a later Scan
+	// resumes there once the writer has finished it.
+	Tail bool
 }
 
 // Scan reads the records of the blk file at path starting at byte offset
@@ -91,7 +98,8 @@ type ScanOptions struct {
 // next magic instead. The returned end never lies inside a record
 // (invariant F1): when fn returns an error, Scan returns it as is, with the
 // end of the record before the one fn refused. Cancelling ctx stops Scan
-// between records with ctx.Err().
+// between records with ctx.Err(). With opts.Tail an incomplete record at the
+// end of the file is not an error: Scan stops before it.
 func Scan(ctx context.Context, path string, start int64, opts ScanOptions, fn func(Record) error) (end int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -140,6 +148,9 @@ func scan(ctx context.Context, path string, r io.ReaderAt, size, start int64, op
 		if isZero(buf[:min(len(buf), FrameSize)]) {
 			return end, nil
 		}
+		// Pre-allocated space the writer has framed but not yet filled
+		// (raw zeros, as for padding above).
+		unwritten := opts.Tail && len(buf) == FrameSize+HeaderSize && isZero(buf[FrameSize:])
 		opts.XOR.Apply(buf, pos)
 		if isZero(buf[:min(len(buf), 4)]) {
 			return end, nil
@@ -160,6 +171,9 @@ func scan(ctx context.Context, path string, r io.ReaderAt, size, start int64, op
 			case int64(length) > avail-FrameSize:
 				bad = fmt.Errorf("%w: %d-byte record runs %d bytes past end of file", ErrTruncated, length, int64(length)-(avail-FrameSize))
 			}
+		}
+		if opts.Tail && (errors.Is(bad, ErrTruncated) || bad == nil && unwritten) {
+			return end, nil // incomplete: wait for the writer
 		}
 		if bad != nil {
 			e := locErr(pos, bad)

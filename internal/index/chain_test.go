@@ -15,7 +15,7 @@ import (
 
 // Keyspaces that record how the files were read rather than what the chain
 // is; skipped when comparing stores fed the same blocks in other files.
-var fileKeyspaces = []byte{pFile, pHeader, pMeta}
+var fileKeyspaces = ReadKeyspaces
 
 // TestReorg uses btcd's fork test files (real format, mainnet genesis, a
 // side chain mined by the btcd developers): blocks 0-4, then 3A, 4A, 5A,

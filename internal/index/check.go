@@ -11,6 +11,13 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 )
 
+// ReadKeyspaces are the keyspaces that record how the block files were read
+// (scan offsets, every scanned header with its file location, the ingest
+// state) rather than what the chain is. Pass them to Digest to compare
+// stores fed the same best chain through other files, or with other stale
+// blocks beside it (a follower's spool against a fresh ingest).
+var ReadKeyspaces = []byte{pFile, pHeader, pMeta}
+
 // Digest returns a SHA-256 over every key and (merged) value in the store,
 // in key order, skipping the keyspaces whose prefix bytes are listed. Two
 // stores holding the same logical content have the same digest, however

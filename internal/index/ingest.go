@@ -31,6 +31,10 @@ type IngestOptions struct {
 	// SkipBad reports corrupt records and blocks and goes on past them
 	// instead of stopping at the first one.
 	SkipBad bool
+	// Follow says the last blk file may still be written (a running node's
+	// blocks directory, or a follower's spool): an incomplete record at its
+	// end is left for a later Ingest instead of being an error.
+	Follow bool
 	// Workers is the number of parse goroutines. Default: GOMAXPROCS.
 	Workers int
 	// BatchTxs is how many transactions one atomic batch holds. Default 50,000.
@@ -179,6 +183,7 @@ func (db *DB) scan(ctx context.Context, opts *IngestOptions, w *writer, sum *Ing
 		}
 		b := db.db.NewBatch()
 		so := blockfile.ScanOptions{Magic: db.opts.Network.Magic, XOR: key, SkipBad: opts.SkipBad,
+			Tail: opts.Follow && i == len(paths)-1,
 			OnBad: func(e *blockfile.Error) {
 				sum.Bad = append(sum.Bad, e.Error())
 				db.opts.Logger.Warn("skipping corrupt record", "err", e)

@@ -1,0 +1,136 @@
+//go:build unix
+
+package follow
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// TestBtcdRegtest follows a real btcd v0.25.0 in regtest on loopback
+// (scripts/btcd-regtest.sh install builds it into gen/bin): the follower
+// ingests blocks mined with generate, then a reorg made with
+// invalidateblock and a longer branch.
+func TestBtcdRegtest(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	bin := filepath.Join(root, "gen", "bin", "btcd")
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("no btcd at %s: run scripts/btcd-regtest.sh install", bin)
+	}
+	if testing.Short() {
+		t.Skip("starts a btcd node")
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := lis.Addr().(*net.TCPAddr).Port
+	lis.Close()
+	dir := t.TempDir()
+	script := filepath.Join(root, "scripts", "btcd-regtest.sh")
+	cmd := exec.Command(script, "start", dir)
+	cmd.Env = append(os.Environ(), "BTCD_RPC_PORT="+strconv.Itoa(port))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("start btcd: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(script, "stop", dir).CombinedOutput(); err != nil {
+			t.Errorf("stop btcd: %v: %s", err, out)
+		}
+	})
+	ctx := context.Background()
+	rpc, err := NewRPC(RPCConfig{URL: "http://127.0.0.1:" + strconv.Itoa(port), User: "sleuth", Pass: "sleuth", Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err := rpc.ChainInfo(ctx)
+		if err == nil {
+			break
+		}
+		exited := false
+		if pid, perr := os.ReadFile(filepath.Join(dir, "btcd.pid")); perr == nil {
+			n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+			exited = n <= 0 || syscall.Kill(n, 0) != nil
+		}
+		if exited || time.Now().After(deadline) || !(errors.Is(err, ErrUnreachable) || errors.Is(err, ErrWarmingUp)) {
+			out, _ := os.ReadFile(filepath.Join(dir, "btcd.out"))
+			t.Fatalf("btcd did not come up: %v\n%s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	generate := func(n int) []string {
+		t.Helper()
+		var hashes []string
+		if err := rpc.Call(ctx, "generate", &hashes, n); err != nil {
+			t.Fatalf("generate %d: %v", n, err)
+		}
+		return hashes
+	}
+	mined := generate(5)
+
+	db, err := index.Open(filepath.Join(dir, "db"), &index.Options{Network: btc.Regtest, CacheSize: 16 << 20, MemTableSize: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	l := newEventLog()
+	f, err := New(ctx, Config{RPC: rpc, SpoolDir: filepath.Join(dir, "spool"), Poll: 50 * time.Millisecond, Network: btc.Regtest,
+		Store: &IndexStore{DB: db}, OnEvent: l.add, Logger: slog.New(slog.NewTextHandler(testWriter{t, nil}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	errc, done := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := f.Run(runCtx); err != nil {
+			errc <- err
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done; f.Close() })
+	waitTip(t, mustHash(t, mined[4]), l, errc)
+	l.take()
+
+	// Reorg: invalidate block 4, mine a longer branch from block 3.
+	if err := rpc.Call(ctx, "invalidateblock", nil, mined[3]); err != nil {
+		t.Fatalf("invalidateblock: %v", err)
+	}
+	branch := generate(3)
+	waitTip(t, mustHash(t, branch[2]), l, errc)
+	var disc, conn int
+	for _, e := range l.take() {
+		switch e.Kind {
+		case BlockDisconnected:
+			disc++
+		case BlockConnected:
+			conn++
+		}
+	}
+	if disc != 2 || conn != 3 {
+		t.Fatalf("reorg: %d disconnected, %d connected; want 2, 3", disc, conn)
+	}
+}
+
+func mustHash(t *testing.T, s string) btc.Hash {
+	t.Helper()
+	h, err := btc.ParseHash(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
