@@ -257,8 +257,8 @@ tags:
 // --version names the build.
 func TestHelpAndVersion(t *testing.T) {
 	for _, c := range []struct {
-		args       []string
-		code       int
+		args        []string
+		code        int
 		out, errOut string
 	}{
 		{[]string{"--help"}, 0, "usage: sleuth", ""},
