@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/api"
+	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
 
@@ -15,10 +17,12 @@ func runServe(ctx context.Context, args []string) error {
 	var s storeFlags
 	var listen, blocks string
 	var poll time.Duration
+	var rate float64
 	var verbose bool
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	s.add(fs, false)
-	fs.StringVar(&listen, "listen", "127.0.0.1:8334", "address to serve on (loopback only until API keys exist)")
+	fs.StringVar(&listen, "listen", "127.0.0.1:8334", "address to serve on (loopback only unless API keys exist: sleuth apikey create)")
+	fs.Float64Var(&rate, "rate", 100, "requests per second each API key may make (bursts of twice that); 0: no limit")
 	fs.StringVar(&blocks, "blocks", "", "Bitcoin Core blocks directory to keep ingesting from (optional)")
 	fs.DurationVar(&poll, "poll", 2*time.Second, "how often to look for new blocks in --blocks")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
@@ -31,17 +35,24 @@ func runServe(ctx context.Context, args []string) error {
 	if poll <= 0 {
 		return usagef("--poll must be > 0")
 	}
-	if err := api.CheckListen(listen); err != nil {
-		return usageError{err}
+	if rate < 0 {
+		return usagef("--rate must be ≥ 0")
 	}
 	db, err := s.open(true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	keys, err := apikey.Load(ctx, db, rate)
+	if err != nil {
+		return err
+	}
+	if err := api.CheckListen(listen, keys); err != nil {
+		return usageError{err}
+	}
 	log := newLogger(verbose)
 	pl := pipeline.New(db, pipeline.Options{Logger: log})
-	return api.Run(ctx, pl, db, api.RunOptions{Options: api.Options{Logger: log}, Listen: listen, BlocksDir: blocks, Poll: poll,
+	return api.Run(ctx, pl, db, api.RunOptions{Options: api.Options{Logger: log, Keys: keys}, Listen: listen, BlocksDir: blocks, Poll: poll,
 		Ready: func(url string) {
 			fmt.Fprintf(os.Stderr, "sleuth serve: %s (store %s); API description at %s/openapi.json\n", url, db.Dir(), url)
 		}})
@@ -56,4 +67,85 @@ func serverOwns(dir string, err error) error {
 	}
 	return fmt.Errorf("%w\nsleuth serve (pid %d) owns this store: query it over HTTP instead, e.g. curl %s/v1/status (routes: %s/openapi.json, docs/API.md)",
 		err, si.PID, si.URL, si.URL)
+}
+
+// runAPIKey is `sleuth apikey create|list|revoke`. Keys are read when
+// sleuth serve starts: create them before starting it (the server owns
+// the store while it runs).
+func runAPIKey(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: sleuth apikey create --name N --scope read|screen|write | list | revoke ID")
+	}
+	verb := args[0]
+	var s storeFlags
+	var name, scope string
+	fs := flag.NewFlagSet("apikey "+verb, flag.ContinueOnError)
+	s.add(fs, true)
+	fs.StringVar(&name, "name", "", "what the key is for (create)")
+	fs.StringVar(&scope, "scope", "read", "read (lookups), screen (screening only) or write (everything)")
+	if err := parseInterspersed(fs, args[1:]); err != nil {
+		return err
+	}
+	db, err := s.open(verb != "list")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch verb {
+	case "create":
+		sc, err := apikey.ParseScope(scope)
+		if err != nil {
+			return usageError{err}
+		}
+		if name == "" {
+			return usagef("--name is required")
+		}
+		k, secret, err := apikey.Create(ctx, db, name, sc)
+		if err != nil {
+			return err
+		}
+		if s.json {
+			return printJSON(map[string]any{"id": k.ID, "name": k.Name, "scope": k.Scope.String(), "secret": secret})
+		}
+		fmt.Printf("key %d (%s, scope %s): %s\nThe secret is shown only now; sleuth stores its SHA-256.\n", k.ID, k.Name, k.Scope, secret)
+		return nil
+	case "list":
+		keys, err := apikey.List(ctx, db)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			apikey.Key
+			Scope string `json:"scope"`
+		}
+		rows := []row{}
+		for _, k := range keys {
+			rows = append(rows, row{k, k.Scope.String()})
+		}
+		if s.json {
+			return printJSON(rows)
+		}
+		for _, r := range rows {
+			state := "active"
+			if r.Revoked {
+				state = "revoked"
+			}
+			fmt.Printf("%4d  %-7s %-8s %s  %s\n", r.ID, r.Scope, state, r.Created.Format(time.RFC3339), r.Name)
+		}
+		return nil
+	case "revoke":
+		if fs.NArg() != 1 {
+			return usagef("revoke takes one key id")
+		}
+		id, err := strconv.ParseUint(fs.Arg(0), 10, 32)
+		if err != nil {
+			return usagef("key id %q: %v", fs.Arg(0), err)
+		}
+		if err := apikey.Revoke(db, uint32(id)); err != nil {
+			return err
+		}
+		fmt.Printf("key %d revoked (sleuth serve reads keys when it starts)\n", id)
+		return nil
+	}
+	return usagef("unknown apikey command %q (want create, list or revoke)", verb)
 }

@@ -53,6 +53,7 @@ var commands = map[string]command{
 	"webhook":  {runWebhook, "signed webhook endpoints for alerts (webhook add URL, list, remove)"},
 	"trace":    {runTrace, "follow stolen or ransom funds forward to cash-out points (fifo, haircut, poison, lifo, tiho)"},
 	"serve":    {runServe, "serve the HTTP API and keep the store current (serve --db DIR --listen 127.0.0.1:8334 [--blocks DIR])"},
+	"apikey":   {runAPIKey, "create, list and revoke the API keys of sleuth serve (apikey create --name N --scope read|screen|write)"},
 }
 
 // Exit codes.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
@@ -53,10 +54,17 @@ type RunOptions struct {
 
 // ErrNotLoopback is Run's refusal of a public listen address without API
 // keys (A5 in doc.go).
-var ErrNotLoopback = errors.New("no API keys are configured (API keys are not implemented yet), so the server listens on loopback only: use --listen 127.0.0.1:PORT or [::1]:PORT")
+var ErrNotLoopback = errors.New("no API keys are configured ('sleuth apikey create --name N --scope read|screen|write' makes one), so the server listens on loopback only: use --listen 127.0.0.1:PORT or [::1]:PORT")
 
-// CheckListen refuses listen addresses that are not loopback.
-func CheckListen(listen string) error {
+// CheckListen refuses listen addresses that are not loopback unless keys
+// guard the server.
+func CheckListen(listen string, keys *apikey.Set) error {
+	if keys != nil && keys.Len() > 0 {
+		if _, _, err := net.SplitHostPort(listen); err != nil {
+			return fmt.Errorf("--listen %q: %w", listen, err)
+		}
+		return nil
+	}
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return fmt.Errorf("--listen %q: %w", listen, err)
@@ -74,7 +82,7 @@ func CheckListen(listen string) error {
 // blocks from opts.BlocksDir through the pipeline, then shuts down
 // gracefully (in-flight requests get 10 s) and removes ServerFile.
 func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptions) error {
-	if err := CheckListen(opts.Listen); err != nil {
+	if err := CheckListen(opts.Listen, opts.Keys); err != nil {
 		return err
 	}
 	if opts.Poll <= 0 {

@@ -26,7 +26,7 @@ func TestCheckListen(t *testing.T) {
 		{"127.0.0.1:8334", true}, {"[::1]:0", true}, {"localhost:80", true}, {"127.9.9.9:1", true},
 		{"0.0.0.0:8334", false}, {":8334", false}, {"192.168.1.2:8334", false}, {"example.com:80", false}, {"nonsense", false},
 	} {
-		err := CheckListen(c.listen)
+		err := CheckListen(c.listen, nil)
 		if (err == nil) != c.ok {
 			t.Errorf("CheckListen(%q) = %v, want ok=%v", c.listen, err, c.ok)
 		}

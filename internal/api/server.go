@@ -5,13 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/query"
@@ -27,6 +30,11 @@ type Options struct {
 	// MaxBatch bounds the addresses of one POST /v1/screen or TRM
 	// screening. Default 10,000.
 	MaxBatch int
+	// Keys, when it holds any key, is required of every request but the
+	// health checks and the API description (X-API-Key or Authorization:
+	// Bearer), each route by its scope, and rate-limits each key (429 with
+	// Retry-After). Nil or empty: no keys, and Run listens on loopback only.
+	Keys *apikey.Set
 }
 
 func (o *Options) ensureDefaults() {
@@ -216,10 +224,73 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(sw, r, Problem{Status: d.status, Detail: detail})
 		return
 	}
+	if !s.authorize(sw, r, pattern) {
+		return
+	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBody)
 	}
 	s.mux.ServeHTTP(sw, r) // (not h: the mux sets the path values)
+}
+
+// need is what each route asks of an API key; routes absent here are open
+// (health checks, the API description).
+var need = map[string]apikey.Need{
+	"GET /v1/screen/{address}":                 apikey.NeedScreen,
+	"POST /v1/screen":                          apikey.NeedScreen,
+	"GET /api/v1/address/{address}":            apikey.NeedScreen,
+	"POST /public/v1/sanctions/screening":      apikey.NeedScreen,
+	"GET /v1/status":                           apikey.NeedRead,
+	"GET /v1/addresses/{address}":              apikey.NeedRead,
+	"GET /v1/addresses/{address}/transactions": apikey.NeedRead,
+	"GET /v1/transactions/{txid}":              apikey.NeedRead,
+	"GET /v1/blocks/{ref}":                     apikey.NeedRead,
+	"GET /v1/entities/{id}":                    apikey.NeedRead,
+	"GET /v1/entities/{id}/addresses":          apikey.NeedRead,
+	"GET /v1/entities/{id}/explain":            apikey.NeedRead,
+	"GET /v1/labels/{ref}":                     apikey.NeedRead,
+	"GET /metrics":                             apikey.NeedRead,
+}
+
+// authorize applies the API keys to a request of route pattern: 401
+// without a valid key, 403 when its scope does not allow the route, 429
+// when its rate is spent. It reports whether the request may go on.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern string) bool {
+	keys := s.opts.Keys
+	if keys == nil || keys.Len() == 0 {
+		return true
+	}
+	n, guarded := need[pattern]
+	if !guarded {
+		return true
+	}
+	secret := r.Header.Get("X-API-Key")
+	if secret == "" {
+		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			secret = strings.TrimSpace(b)
+		}
+	}
+	if secret == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sleuth"`)
+		s.writeProblem(w, r, Problem{Status: http.StatusUnauthorized, Field: "header:X-API-Key", Detail: "an API key is required (X-API-Key or Authorization: Bearer)"})
+		return false
+	}
+	k, err := keys.Authenticate(secret)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sleuth", error="invalid_token"`)
+		s.writeProblem(w, r, Problem{Status: http.StatusUnauthorized, Field: "header:X-API-Key", Detail: "unknown or revoked API key"})
+		return false
+	}
+	if !k.Scope.Allows(n) {
+		s.writeProblem(w, r, Problem{Status: http.StatusForbidden, Detail: fmt.Sprintf("key %d (%s) has scope %s, which does not allow %s", k.ID, k.Name, k.Scope, pattern)})
+		return false
+	}
+	if ok, wait := keys.Allow(k.ID); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		s.writeProblem(w, r, Problem{Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("key %d is over its rate limit", k.ID)})
+		return false
+	}
+	return true
 }
 
 // read runs fn inside the pipeline's read guard (A3).
