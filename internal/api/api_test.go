@@ -137,6 +137,22 @@ func TestHandlers(t *testing.T) {
 				t.Errorf("malformed address: status %v risk %v reason %v", bad["status"], bad["risk"], bad["reason"])
 			}
 		}},
+		{"exposure", "GET", "/v1/exposure/" + w.sanctioned, "", 200, func(t *testing.T, v any) {
+			m := v.(map[string]any)
+			if e := m["exposure"].(map[string]any); e["status"] != "assessed" || e["risk"] != "Severe" || m["received_paths"] != nil {
+				t.Errorf("exposure %v", v)
+			}
+		}},
+		{"exposure paths", "GET", "/v1/exposure/" + w.addr + "?paths=true", "", 200, func(t *testing.T, v any) {
+			m := v.(map[string]any)
+			if m["received_paths"] == nil || m["sent_paths"] == nil {
+				t.Errorf("no paths: %v", v)
+			}
+		}},
+		{"exposure txid", "GET", "/v1/exposure/" + w.txid, "", 200, nil},
+		{"exposure entity", "GET", "/v1/exposure/0", "", 200, nil},
+		{"exposure bad", "GET", "/v1/exposure/bc1qnope", "", 400, field("path:ref")},
+		{"exposure bad paths", "GET", "/v1/exposure/" + w.addr + "?paths=maybe", "", 400, field("query:paths")},
 		{"screen batch not array", "POST", "/v1/screen", `{"a":1}`, 400, field("body")},
 		{"screen batch empty body", "POST", "/v1/screen", ``, 400, field("body")},
 		{"screen batch trailing", "POST", "/v1/screen", `[] []`, 400, field("body")},

@@ -13,6 +13,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
 
 // Paging bounds.
@@ -331,6 +332,58 @@ type errTooMany struct{ n, max int }
 
 func (e errTooMany) Error() string {
 	return strconv.Itoa(e.n) + " addresses in one request; at most " + strconv.Itoa(e.max)
+}
+
+// ExposureAnswer is GET /v1/exposure/{ref}: the exposure report of an
+// address, entity or transaction, and with paths=true (addresses only) the
+// traces that explain it: backward from what the address received to the
+// labelled entities behind it, forward from what it spent.
+type ExposureAnswer struct {
+	Exposure *risk.Report     `json:"exposure"`
+	Received *risk.PathReport `json:"received_paths"`
+	Sent     *risk.PathReport `json:"sent_paths"`
+}
+
+func (s *Server) getExposure(w http.ResponseWriter, r *http.Request) error {
+	paths := false
+	switch v := r.URL.Query().Get("paths"); v {
+	case "", "false", "0":
+	case "true", "1":
+		paths = true
+	default:
+		return badInputf("query:paths", "paths=%q: want true or false", v)
+	}
+	var ans ExposureAnswer
+	err := s.read(func(db *index.DB) error {
+		p, err := s.screener(db)
+		if err != nil {
+			return err
+		}
+		defer s.putScreener(p)
+		rep, err := p.sc.Query(r.Context(), r.PathValue("ref"), true)
+		if err != nil {
+			return err
+		}
+		ans.Exposure = normalize(rep)
+		if rep.Status == risk.Invalid {
+			return badInputf("path:ref", "%s", rep.Reason)
+		}
+		if !paths || rep.Status != risk.Assessed || rep.Address == "" || rep.Address != rep.Query {
+			return nil
+		}
+		var opts trace.Options
+		opts.EnsureDefaults()
+		if ans.Received, err = p.sc.Paths(r.Context(), rep.Address, opts); err != nil {
+			return err
+		}
+		ans.Sent, err = p.sc.SentPaths(r.Context(), rep.Address, opts)
+		return err
+	})
+	if err != nil {
+		s.writeError(w, r, err, "path:ref")
+		return nil
+	}
+	return writeJSON(w, ans)
 }
 
 func (s *Server) postScreen(w http.ResponseWriter, r *http.Request) error {
