@@ -77,6 +77,11 @@ func runAPIKey(ctx context.Context, args []string) error {
 		return usagef("usage: sleuth apikey create --name N --scope read|screen|write | list | revoke ID")
 	}
 	verb := args[0]
+	switch verb {
+	case "create", "list", "revoke":
+	default:
+		return usagef("unknown apikey command %q (want create, list or revoke)", verb)
+	}
 	var s storeFlags
 	var name, scope string
 	fs := flag.NewFlagSet("apikey "+verb, flag.ContinueOnError)

@@ -534,7 +534,10 @@ func (e *engine) tx(tx *coinjoin.Tx) error {
 		e.seen(tx)
 		return nil
 	}
-	ov := e.ov.tx[tx.Num]
+	var ov override
+	if len(e.ov.tx) > 0 { // decisions are rare: no map read per transaction without any
+		ov = e.ov.tx[tx.Num]
+	}
 	var v coinjoin.Verdict
 	if ov != ovAccept {
 		v = coinjoin.DetectWith(tx, e.cfg.on())

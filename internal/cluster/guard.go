@@ -35,6 +35,9 @@ type rootInput struct {
 // names the two largest entities it would have joined. It reports whether
 // the co-spend was refused.
 func (e *engine) coSpend(tx *coinjoin.Tx, ov override) bool {
+	if len(tx.Ins) < 2 {
+		return false // nothing to merge
+	}
 	s, a, b := e.inputStructure(tx)
 	if s.Entities < 2 {
 		return false // one entity already: nothing to merge or refuse

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -175,7 +176,10 @@ func (e *engine) loadOverrides(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			e.ov.tx[num] = map[OverrideKind]override{Reject: ovReject, Accept: ovAccept}[o.Kind]
+			e.ov.tx[num] = ovAccept
+			if o.Kind == Reject {
+				e.ov.tx[num] = ovReject
+			}
 		case Join:
 			a, err := e.db.AddrIDOfKey(o.A)
 			if errors.Is(err, index.ErrNotFound) {
@@ -196,10 +200,7 @@ func (e *engine) loadOverrides(ctx context.Context) error {
 		return nil
 	})
 	slices.SortFunc(e.ov.merges, func(x, y manualMerge) int {
-		if c := int64(x.at()) - int64(y.at()); c != 0 {
-			return int(max(-1, min(1, c)))
-		}
-		return int(max(-1, min(1, int64(min(x.a, x.b))-int64(min(y.a, y.b)))))
+		return cmp.Or(cmp.Compare(x.at(), y.at()), cmp.Compare(min(x.a, x.b), min(y.a, y.b)))
 	})
 	return err
 }
@@ -222,8 +223,9 @@ func (e *engine) applyManual(last btc.TxNum, seen btc.AddrID) {
 
 // SetOverride stores a decision and brings the clustering up to date with
 // it: a decision about an indexed transaction or addresses reclusters from
-// the block it concerns. It fails (ErrOverride) when the transaction or an
-// address is not indexed, or an accepted transaction was not refused.
+// the block it concerns. It fails (ErrOverride) without a reason, or when
+// the transaction or an address is not indexed. Accepting a transaction
+// nothing refused changes nothing but is recorded.
 func SetOverride(ctx context.Context, db *index.DB, o Override, opts Options) (Summary, error) {
 	if strings.TrimSpace(o.Reason) == "" {
 		return Summary{}, fmt.Errorf("%w: a reason is required", ErrOverride)
