@@ -176,6 +176,28 @@ func TestHandlers(t *testing.T) {
 		}},
 		{"trm bad address", "POST", "/public/v1/sanctions/screening", `[{"address":"` + w.addr + `"},{"address":"nope"}]`, 400, field("body[1].address")},
 		{"trm missing address", "POST", "/public/v1/sanctions/screening", `[{}]`, 400, field("body[0].address")},
+		{"search", "GET", "/v1/search?q=SANCTION", "", 200, func(t *testing.T, v any) {
+			found := false
+			for _, it := range v.(map[string]any)["items"].([]any) {
+				found = found || it.(map[string]any)["address"] == w.sanctioned
+			}
+			if !found {
+				t.Errorf("search for the list's category misses its address: %v", v)
+			}
+		}},
+		{"search none", "GET", "/v1/search?q=no+such+label+anywhere", "", 200, func(t *testing.T, v any) {
+			if m := v.(map[string]any); len(m["items"].([]any)) != 0 || m["more"] != false {
+				t.Errorf("hits for nonsense: %v", v)
+			}
+		}},
+		{"search limit", "GET", "/v1/search?q=a&limit=1", "", 200, func(t *testing.T, v any) {
+			if n := len(v.(map[string]any)["items"].([]any)); n > 1 {
+				t.Errorf("%d hits past limit 1", n)
+			}
+		}},
+		{"search empty", "GET", "/v1/search?q=+", "", 400, field("query:q")},
+		{"search long", "GET", "/v1/search?q=" + strings.Repeat("x", 201), "", 400, field("query:q")},
+		{"search bad limit", "GET", "/v1/search?q=a&limit=0", "", 400, field("query:limit")},
 		{"openapi", "GET", "/openapi.json", "", 200, nil},
 		{"metrics", "GET", "/metrics", "", 200, nil},
 		{"healthz", "GET", "/healthz", "", 200, nil},
@@ -286,5 +308,36 @@ func checkStore(t testing.TB, db *index.DB) {
 	}
 	if !r.OK() {
 		t.Fatalf("store problems: %v", r.Problems)
+	}
+}
+
+// TestUIMounted: the server serves the investigation UI at / and its
+// assets at /ui/, open like the API description (the data routes keep
+// their keys), with the UI's Content-Security-Policy.
+func TestUIMounted(t *testing.T) {
+	w := newWorld(t, 0)
+	for _, c := range []struct {
+		path string
+		want int
+		typ  string
+	}{
+		{"/", 200, "text/html"},
+		{"/ui/app.js", 200, "javascript"},
+		{"/ui/missing.js", 404, ""},
+	} {
+		resp := w.do(t, "GET", c.path, nil)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s: status %d, want %d", c.path, resp.StatusCode, c.want)
+			continue
+		}
+		if c.want == 200 {
+			if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, c.typ) {
+				t.Errorf("%s: Content-Type %q", c.path, ct)
+			}
+			if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+				t.Errorf("%s: no CSP", c.path)
+			}
+		}
 	}
 }

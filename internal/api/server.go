@@ -102,6 +102,7 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s.handle("GET", "/v1/screen/{address}", s.getScreen)
 	s.handle("POST", "/v1/screen", s.postScreen)
 	s.handle("GET", "/v1/exposure/{ref}", s.getExposure)
+	s.handle("GET", "/v1/search", s.getSearch)
 	s.handle("GET", "/api/v1/address/{address}", s.chainalysisAddress)
 	s.handle("POST", "/public/v1/sanctions/screening", s.trmScreening)
 	s.handle("GET", "/openapi.json", s.getOpenAPI)
@@ -109,6 +110,7 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s.handle("GET", "/readyz", s.getReadyz)
 	s.routes = append(s.routes, route{"GET", "/metrics"})
 	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.mountUI()
 	return s
 }
 
@@ -251,6 +253,7 @@ var need = map[string]apikey.Need{
 	"GET /v1/entities/{id}/explain":            apikey.NeedRead,
 	"GET /v1/labels/{ref}":                     apikey.NeedRead,
 	"GET /v1/exposure/{ref}":                   apikey.NeedRead,
+	"GET /v1/search":                           apikey.NeedRead,
 	"GET /metrics":                             apikey.NeedRead,
 }
 
