@@ -1,0 +1,254 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sleuth-forensics/sleuth/internal/api"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
+)
+
+var screenshots = flag.String("screenshots", "", "write a PNG of each page of the browser test into this directory (docs/ui)")
+
+// caseServer serves the simulated case (the theft, the public TagPack,
+// entities and exposure) the way sleuth serve does.
+func caseServer(t *testing.T) (url string, theft []string) {
+	t.Helper()
+	out := simtest.Chain(t, 1, 0.2)
+	db := indextest.Open(t, t.TempDir())
+	pl := pipeline.New(db, pipeline.Options{})
+	ctx := context.Background()
+	if _, err := pl.Ingest(ctx, pipeline.IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")}}); err != nil {
+		t.Fatal(err)
+	}
+	err := pl.Write(func(db *index.DB) error {
+		_, err := label.ImportFile(ctx, db, filepath.Join(out, "public", "tagpack.yaml"), label.ImportOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pl.AttributionChanged(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(pl, api.Options{}))
+	t.Cleanup(srv.Close)
+	return srv.URL, simtest.TheftTxIDs(t, out)
+}
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	for _, p := range []string{os.Getenv("SLEUTH_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium: run scripts/chromium.sh install (Debian's chromium package)")
+	return ""
+}
+
+// traceAnswer is the API's own answer for the trace the browser runs,
+// the figures the page must show.
+func traceAnswer(t *testing.T, url string, sources []string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"sources": sources, "direction": "forward", "policy": "fifo", "hops": 50})
+	resp, err := http.Post(url+"/v1/trace", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST /v1/trace: %d %v", resp.StatusCode, err)
+	}
+	if r, ok := v["result"].(map[string]any); ok {
+		return r
+	}
+	return v
+}
+
+func btcText(sats float64) string {
+	s := int64(sats)
+	return fmt.Sprintf("%s.%08d BTC", commas(s/1e8), s%1e8)
+}
+
+func commas(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// TestBrowser drives Chromium through the demo case: search the theft
+// transaction, trace forward from it, check that the graph and the
+// cash-out table show the exchanges with the API's amounts, and print the
+// page to PDF, whose text (pdftotext) holds those amounts.
+func TestBrowser(t *testing.T) {
+	bin := chromium(t)
+	url, theft := caseServer(t)
+	want := traceAnswer(t, url, theft)
+	type cashOut struct {
+		label string
+		sats  float64
+	}
+	var outs []cashOut
+	for _, e := range want["entities"].([]any) {
+		m := e.(map[string]any)
+		if m["cash_out"] == true {
+			l, _ := m["label"].(string)
+			outs = append(outs, cashOut{l, m["sats"].(float64)})
+		}
+	}
+	if len(outs) < 2 {
+		t.Fatalf("the case's trace reaches %d cash-out entities; the test needs at least 2", len(outs))
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1280, 800),
+		chromedp.UserDataDir(t.TempDir()))
+	tctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	actx, cancel := chromedp.NewExecAllocator(tctx, opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if *screenshots != "" {
+		if err := os.MkdirAll(*screenshots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if *screenshots == "" {
+				return nil
+			}
+			b, err := chromedp.FullScreenshot(90)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(*screenshots, name+".png"), b, 0o644)
+		})
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return v
+	}
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	// Home, then search the theft transaction.
+	step("home and search",
+		chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#main .panel`)),
+		shot("home"),
+		chromedp.SendKeys(chromedp.ID(`q`), theft[0]),
+		chromedp.Submit(chromedp.ID(`q`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Transaction")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#main table`)),
+		shot("transaction"))
+	if title := text(`#main h1`); !strings.Contains(title, theft[0]) {
+		t.Fatalf("transaction page title %q lacks %s", title, theft[0])
+	}
+	// Trace from every theft transaction, as the incident lists them.
+	var q strings.Builder
+	for _, s := range theft {
+		q.WriteString("from=" + s + "&")
+	}
+	step("trace",
+		chromedp.Navigate(url+"/#/trace?"+q.String()+"direction=forward&policy=fifo&hops=50"),
+		chromedp.WaitVisible(chromedp.ID(`trace-summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#viz svg`)),
+		shot("trace-graph"))
+	nodes, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#viz svg g.node.cashout").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	graph, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#viz svg`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("sankey and timeline",
+		chromedp.Click(chromedp.CSS(`button[data-view="sankey"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#viz svg path.ribbon`)),
+		shot("trace-sankey"),
+		chromedp.Click(chromedp.CSS(`button[data-view="timeline"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#viz svg rect.bar`)),
+		shot("trace-timeline"))
+	table := text(`table[aria-label="cash-out entities"]`)
+	if nodes < len(outs) {
+		t.Errorf("the graph draws %d cash-out entities, the API reached %d", nodes, len(outs))
+	}
+	for _, o := range outs {
+		amount := btcText(o.sats)
+		if !strings.Contains(table, amount) {
+			t.Errorf("cash-out table lacks %s %s:\n%s", o.label, amount, table)
+		}
+		if !strings.Contains(graph, fmt.Sprintf("%.8f BTC", o.sats/1e8)) {
+			t.Errorf("graph lacks the amount of %s (%.8f BTC)", o.label, o.sats/1e8)
+		}
+		if o.label != "" && !strings.Contains(graph, o.label[:min(len(o.label), 26)]) {
+			t.Errorf("graph lacks the cash-out entity %q", o.label)
+		}
+	}
+
+	// Print to PDF: the report the investigator hands over.
+	pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPrintBackground()))
+	if err != nil {
+		t.Fatalf("print to PDF: %v", err)
+	}
+	pdfPath := filepath.Join(t.TempDir(), "case.pdf")
+	if err := os.WriteFile(pdfPath, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pdfText, err := exec.Command("pdftotext", "-layout", pdfPath, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (Debian's poppler-utils, installed by scripts/chromium.sh): %v", err)
+	}
+	for _, o := range outs {
+		if !strings.Contains(string(pdfText), btcText(o.sats)) {
+			t.Errorf("the PDF lacks %s %s", o.label, btcText(o.sats))
+		}
+	}
+	// The entity and address pages of the first cash-out entity.
+	step("entity and address pages",
+		chromedp.Click(chromedp.CSS(`table[aria-label="cash-out entities"] tbody tr a`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[starts-with(., "Entity")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#main dl.kv a.mono`)),
+		shot("entity"),
+		chromedp.Click(chromedp.CSS(`#main dl.kv a.mono`)),
+		chromedp.WaitVisible(chromedp.Search(`//h1[starts-with(., "Address")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#main .risk`)),
+		shot("address"))
+}
