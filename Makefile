@@ -17,9 +17,11 @@ build:
 test: test-unit fuzz-smoke
 
 # A real btcd (pinned, built with go install into the git-ignored gen/bin)
-# for the follower's regtest test, which skips with a message without it.
+# for the follower's regtest test, and Debian's Chromium for the UI's
+# browser test; each test skips with a message without its program.
 test-unit:
 	./scripts/btcd-regtest.sh install || echo "btcd could not be built: the regtest test will skip"
+	./scripts/chromium.sh install || echo "chromium could not be installed: the UI's browser test will skip"
 	$(GO) vet ./...
 	$(GO) test -tags '$(TAGS)' -count=1 ./...
 	$(GO) test -short -count=1 ./...
