@@ -110,6 +110,7 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s.handle("GET", "/readyz", s.getReadyz)
 	s.routes = append(s.routes, route{"GET", "/metrics"})
 	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.routeCases()
 	s.mountUI()
 	return s
 }
@@ -128,6 +129,19 @@ func (s *Server) handle(method, path string, h func(w http.ResponseWriter, r *ht
 }
 
 type ctxKey struct{}
+
+// keyCtx carries the request's API key (authorize).
+type keyCtx struct{}
+
+// actor names who makes a request, for audit logs and review notes: the
+// API key's name and id, or "local" when the server has no keys (it then
+// listens on loopback only, A5).
+func actor(r *http.Request) string {
+	if k, ok := r.Context().Value(keyCtx{}).(apikey.Key); ok {
+		return fmt.Sprintf("%s (key %d)", k.Name, k.ID)
+	}
+	return "local"
+}
 
 // requestID returns the request's id (set by the middleware).
 func requestID(r *http.Request) string {
@@ -227,7 +241,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(sw, r, Problem{Status: d.status, Detail: detail})
 		return
 	}
-	if !s.authorize(sw, r, pattern) {
+	r, ok := s.authorize(sw, r, pattern)
+	if !ok {
 		return
 	}
 	if r.Body != nil {
@@ -254,20 +269,30 @@ var need = map[string]apikey.Need{
 	"GET /v1/labels/{ref}":                     apikey.NeedRead,
 	"GET /v1/exposure/{ref}":                   apikey.NeedRead,
 	"GET /v1/search":                           apikey.NeedRead,
+	"GET /v1/cases":                            apikey.NeedRead,
+	"GET /v1/cases/{id}":                       apikey.NeedRead,
+	"GET /v1/cases/{id}/audit":                 apikey.NeedRead,
+	"GET /v1/cases/{id}/report":                apikey.NeedRead,
+	"POST /v1/cases":                           apikey.NeedWrite,
+	"POST /v1/cases/{id}/sources":              apikey.NeedWrite,
+	"POST /v1/cases/{id}/notes":                apikey.NeedWrite,
+	"POST /v1/cases/{id}/labels":               apikey.NeedWrite,
+	"POST /v1/cases/{id}/status":               apikey.NeedWrite,
 	"GET /metrics":                             apikey.NeedRead,
 }
 
 // authorize applies the API keys to a request of route pattern: 401
 // without a valid key, 403 when its scope does not allow the route, 429
-// when its rate is spent. It reports whether the request may go on.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern string) bool {
+// when its rate is spent. It reports whether the request may go on, and
+// returns it carrying the key (actor names it).
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern string) (*http.Request, bool) {
 	keys := s.opts.Keys
 	if keys == nil || keys.Len() == 0 {
-		return true
+		return r, true
 	}
 	n, guarded := need[pattern]
 	if !guarded {
-		return true
+		return r, true
 	}
 	secret := r.Header.Get("X-API-Key")
 	if secret == "" {
@@ -278,24 +303,24 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern strin
 	if secret == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sleuth"`)
 		s.writeProblem(w, r, Problem{Status: http.StatusUnauthorized, Field: "header:X-API-Key", Detail: "an API key is required (X-API-Key or Authorization: Bearer)"})
-		return false
+		return r, false
 	}
 	k, err := keys.Authenticate(secret)
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sleuth", error="invalid_token"`)
 		s.writeProblem(w, r, Problem{Status: http.StatusUnauthorized, Field: "header:X-API-Key", Detail: "unknown or revoked API key"})
-		return false
+		return r, false
 	}
 	if !k.Scope.Allows(n) {
 		s.writeProblem(w, r, Problem{Status: http.StatusForbidden, Detail: fmt.Sprintf("key %d (%s) has scope %s, which does not allow %s", k.ID, k.Name, k.Scope, pattern)})
-		return false
+		return r, false
 	}
 	if ok, wait := keys.Allow(k.ID); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		s.writeProblem(w, r, Problem{Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("key %d is over its rate limit", k.ID)})
-		return false
+		return r, false
 	}
-	return true
+	return r.WithContext(context.WithValue(r.Context(), keyCtx{}, k)), true
 }
 
 // read runs fn inside the pipeline's read guard (A3).

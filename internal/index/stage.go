@@ -23,6 +23,7 @@ const (
 	StageRisk    byte = 0x50 // 0x50–0x5F: exposure (packages trace, risk)
 	StageAlert   byte = 0x60 // 0x60–0x6F: watchlists and alerts (packages watch 0x68–0x6F, alert 0x60–0x67)
 	StageKeys    byte = 0x70 // 0x70–0x71: API keys (package apikey)
+	StageCases   byte = 0x72 // 0x72–0x73: investigation cases and their audit log (package casefile)
 	stageEnd     byte = 0x80
 )
 

@@ -1,0 +1,284 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"github.com/sleuth-forensics/sleuth/internal/casefile"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+)
+
+// Cases: /v1/cases and its sub-routes (package casefile owns the cases;
+// edits run in the pipeline's writer guard, reads in its read guard).
+
+func (s *Server) routeCases() {
+	s.handle("GET", "/v1/cases", s.listCases)
+	s.handle("POST", "/v1/cases", s.createCase)
+	s.handle("GET", "/v1/cases/{id}", s.getCase)
+	s.handle("POST", "/v1/cases/{id}/sources", s.caseSources)
+	s.handle("POST", "/v1/cases/{id}/notes", s.caseNote)
+	s.handle("POST", "/v1/cases/{id}/labels", s.caseLabel)
+	s.handle("POST", "/v1/cases/{id}/status", s.caseStatus)
+	s.handle("GET", "/v1/cases/{id}/audit", s.caseAudit)
+	s.handle("GET", "/v1/cases/{id}/report", s.caseReport)
+}
+
+// caseProblem answers casefile's errors: 422 naming the field of a
+// refused edit, 404 for a missing case; others go to writeError.
+func (s *Server) caseProblem(w http.ResponseWriter, r *http.Request, err error) error {
+	var inv *casefile.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		s.writeProblem(w, r, Problem{Status: http.StatusUnprocessableEntity, Field: "body." + inv.Field, Detail: inv.Error()})
+		return nil
+	case errors.Is(err, casefile.ErrNotFound):
+		s.writeProblem(w, r, Problem{Status: http.StatusNotFound, Detail: err.Error()})
+		return nil
+	}
+	return err
+}
+
+func caseID(r *http.Request) (uint64, error) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		return 0, badInputf("path:id", "want a case id (a positive integer), got %q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func pageLimit(r *http.Request, def, max int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, badInputf("query:limit", "want 1 to %d, got %q", max, v)
+	}
+	return n, nil
+}
+
+func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
+	limit, err := pageLimit(r, 50, 1000)
+	if err != nil {
+		return err
+	}
+	var p casefile.Page[casefile.Summary]
+	err = s.read(func(db *index.DB) (err error) {
+		p, err = casefile.NewDB(db).List(r.Context(), r.URL.Query().Get("cursor"), limit)
+		return err
+	})
+	var inv *casefile.InvalidError
+	if errors.As(err, &inv) {
+		return badInputf("query:cursor", "%v", inv.Err)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, p)
+}
+
+// caseEdit runs one edit in the writer guard and answers the case.
+func (s *Server) caseEdit(w http.ResponseWriter, r *http.Request, status int, fn func(st casefile.Store) (casefile.Case, error)) error {
+	var c casefile.Case
+	err := s.pl.Write(func(db *index.DB) (err error) {
+		c, err = fn(casefile.NewDB(db))
+		return err
+	})
+	if err != nil {
+		return s.caseProblem(w, r, err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusCreated {
+		w.Header().Set("Location", "/v1/cases/"+strconv.FormatUint(c.ID, 10))
+	}
+	w.WriteHeader(status)
+	return writeJSON(w, c)
+}
+
+func (s *Server) createCase(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Name        string   `json:"name"`
+		Description string   `json:"description"`
+		Sources     []string `json:"sources"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	return s.caseEdit(w, r, http.StatusCreated, func(st casefile.Store) (casefile.Case, error) {
+		return st.Create(r.Context(), actor(r), body.Name, body.Description, body.Sources)
+	})
+}
+
+func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	var c casefile.Case
+	err = s.read(func(db *index.DB) (err error) {
+		c, err = casefile.NewDB(db).Get(r.Context(), id)
+		return err
+	})
+	if err != nil {
+		return s.caseProblem(w, r, err)
+	}
+	return writeJSON(w, c)
+}
+
+func (s *Server) caseSources(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Sources []string `json:"sources"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	return s.caseEdit(w, r, http.StatusOK, func(st casefile.Store) (casefile.Case, error) {
+		return casefile.AddSources(r.Context(), st, id, actor(r), body.Sources)
+	})
+}
+
+func (s *Server) caseNote(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Text string `json:"text"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	return s.caseEdit(w, r, http.StatusOK, func(st casefile.Store) (casefile.Case, error) {
+		return casefile.AddNote(r.Context(), st, id, actor(r), body.Text)
+	})
+}
+
+func (s *Server) caseLabel(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	var body casefile.LabelRef
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	return s.caseEdit(w, r, http.StatusOK, func(st casefile.Store) (casefile.Case, error) {
+		return casefile.AddLabel(r.Context(), st, id, actor(r), body)
+	})
+}
+
+func (s *Server) caseStatus(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Status string `json:"status"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	return s.caseEdit(w, r, http.StatusOK, func(st casefile.Store) (casefile.Case, error) {
+		return casefile.SetStatus(r.Context(), st, id, actor(r), body.Status)
+	})
+}
+
+func (s *Server) caseAudit(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	limit, err := pageLimit(r, 100, 1000)
+	if err != nil {
+		return err
+	}
+	var after uint64
+	if v := r.URL.Query().Get("cursor"); v != "" {
+		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return badInputf("query:cursor", "%q is not a cursor this list gave", v)
+		}
+	}
+	var p casefile.Page[casefile.Event]
+	err = s.read(func(db *index.DB) (err error) {
+		p, err = casefile.NewDB(db).Audit(r.Context(), id, after, limit)
+		return err
+	})
+	if err != nil {
+		return s.caseProblem(w, r, err)
+	}
+	return writeJSON(w, p)
+}
+
+// reportTmpl is the case report: html/template escapes every value.
+var reportTmpl = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Case {{.Case.ID}}: {{.Case.Name}}</title>
+<style>body{font:14px system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#1b1f24}td,th{border-bottom:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}code{word-break:break-all}.m{color:#57606a}</style></head>
+<body><h1>Case {{.Case.ID}}: {{.Case.Name}}</h1>
+<p class="m">Status {{.Case.Status}} · opened {{.Case.Created.Format "2006-01-02 15:04 UTC"}} by {{.Case.CreatedBy}} · last change {{.Case.Updated.Format "2006-01-02 15:04 UTC"}} · chain tip {{.Tip}} at the time of this report</p>
+{{with .Case.Description}}<p>{{.}}</p>{{end}}
+<h2>Sources</h2>{{if .Case.Sources}}<ul>{{range .Case.Sources}}<li><code>{{.}}</code></li>{{end}}</ul>{{else}}<p class="m">None.</p>{{end}}
+<h2>Traces</h2>{{if .Case.Traces}}<table><tr><th>When</th><th>By</th><th>Height</th><th>Parameters</th><th>Summary</th></tr>
+{{range .Case.Traces}}<tr><td>{{.At.Format "2006-01-02 15:04"}}</td><td>{{.By}}</td><td>{{.Height}}</td><td><code>{{printf "%s" .Params}}</code></td><td><code>{{printf "%s" .Summary}}</code></td></tr>{{end}}</table>{{else}}<p class="m">None.</p>{{end}}
+<h2>Labels added</h2>{{if .Case.Labels}}<table><tr><th>When</th><th>By</th><th>Address or entity</th><th>Label</th><th>Category</th></tr>
+{{range .Case.Labels}}<tr><td>{{.At.Format "2006-01-02 15:04"}}</td><td>{{.By}}</td><td><code>{{.Ref}}</code></td><td>{{.Label}}</td><td>{{.Category}}</td></tr>{{end}}</table>{{else}}<p class="m">None.</p>{{end}}
+<h2>Notes</h2>{{range .Case.Notes}}<p><span class="m">{{.At.Format "2006-01-02 15:04"}} {{.By}}:</span> {{.Text}}</p>{{else}}<p class="m">None.</p>{{end}}
+<h2>Audit log</h2><table><tr><th>#</th><th>When</th><th>Who</th><th>What</th><th>Detail</th></tr>
+{{range .Audit}}<tr><td>{{.Seq}}</td><td>{{.At.Format "2006-01-02 15:04:05"}}</td><td>{{.By}}</td><td>{{.Action}}</td><td>{{.Detail}}</td></tr>{{end}}</table>
+<h2>Methodology</h2><p>Entities: sleuth's multi-input clustering with CoinJoin detection; taint policies and their measured accuracy: docs/ACCURACY.md of the sleuth version that served this report. Every trace above names its parameters and the chain height it ran at, so it can be run again.</p>
+</body></html>
+`))
+
+func (s *Server) caseReport(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	var data struct {
+		Case  casefile.Case
+		Audit []casefile.Event
+		Tip   string
+	}
+	err = s.read(func(db *index.DB) error {
+		st := casefile.NewDB(db)
+		c, err := st.Get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		data.Case = c
+		after := uint64(0)
+		for {
+			p, err := st.Audit(r.Context(), id, after, 1000)
+			if err != nil {
+				return err
+			}
+			data.Audit = append(data.Audit, p.Items...)
+			if p.NextCursor == "" {
+				break
+			}
+			after = p.Items[len(p.Items)-1].Seq
+		}
+		tip := db.Tip()
+		data.Tip = fmt.Sprintf("%d (%s)", tip.Height, tip.Hash)
+		return nil
+	})
+	if err != nil {
+		return s.caseProblem(w, r, err)
+	}
+	var b bytes.Buffer
+	if err := reportTmpl.Execute(&b, data); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	_, err = w.Write(b.Bytes())
+	return err
+}
