@@ -125,7 +125,10 @@ func Run(t *testing.T, open func(t *testing.T) casefile.Store) {
 			do    func() error
 		}{
 			{"name", func() error { _, err := s.Create(ctx, "a", " ", "", nil); return err }},
-			{"name", func() error { _, err := s.Create(ctx, "a", strings.Repeat("x", casefile.MaxName+1), "", nil); return err }},
+			{"name", func() error {
+				_, err := s.Create(ctx, "a", strings.Repeat("x", casefile.MaxName+1), "", nil)
+				return err
+			}},
 			{"sources[1]", func() error { _, err := s.Create(ctx, "a", "n", "", []string{"ok", "has space"}); return err }},
 			{"text", func() error { _, err := casefile.AddNote(ctx, s, c.ID, "a", ""); return err }},
 			{"text", func() error { _, err := casefile.AddNote(ctx, s, c.ID, "a", "bell\x07"); return err }},
