@@ -20,6 +20,8 @@ const routes = [
   [/^\/trace$/, tracePage],
   [/^\/alerts$/, alertsPage],
   [/^\/watchlists$/, watchlistsPage],
+  [/^\/cases$/, casesPage],
+  [/^\/case\/(\d+)$/, casePage],
 ];
 
 function parseHash() {
@@ -312,7 +314,8 @@ function showTrace(out, result, graph, request, topEdges) {
     h("button", { class: "secondary", onclick: () => exportSVG(viz) }, "SVG"),
     h("button", { class: "secondary", onclick: () => exportPNG(viz) }, "PNG"),
     h("button", { class: "secondary", onclick: () => download("trace-report.html", "text/html", reportHTML(result, request)) }, "Report (HTML)"),
-    h("button", { class: "secondary", onclick: () => window.print() }, "Print / PDF"));
+    h("button", { class: "secondary", onclick: () => window.print() }, "Print / PDF"),
+    saveToCase(request));
   out.replaceChildren(
     h("div", { class: "panel", id: "trace-summary" },
       kv([["Traced", btc(t.source)], ["Cashed out", btc(t.cashed_out) + " (" + pct(t.source ? t.cashed_out / t.source : 0) + ")"], ["Still held", btc(t.held)],
@@ -322,6 +325,23 @@ function showTrace(out, result, graph, request, topEdges) {
       h("span", { style: null }, "dashed edge: peel chain; purple edge: CoinJoin")),
     tabs, tools, info, viz, cashOutSection(result));
   render();
+}
+
+// saveToCase stores the trace's parameters in a case; the server runs the
+// trace again and keeps its summary with the chain height (U1).
+function saveToCase(request) {
+  const box = h("span", {});
+  const sel = h("select", { "aria-label": "case to save the trace to" }, h("option", { value: "" }, "Save to case…"));
+  api("/v1/cases?limit=1000").then(p => {
+    for (const c of p.items) if (c.status === "open") sel.append(h("option", { value: c.id, selected: String(c.id) === parseHash().params.get("case") }, `${c.id}: ${c.name}`));
+  }).catch(() => box.remove());
+  const btn = h("button", { class: "secondary", onclick: async () => {
+    if (!sel.value) return;
+    try { await api(`/v1/cases/${sel.value}/traces`, { method: "POST", body: request }); box.replaceChildren(link("#/case/" + sel.value, "saved to case " + sel.value)); }
+    catch (err) { box.replaceChildren(errorBox(err)); }
+  } }, "Save");
+  box.append(sel, btn);
+  return box;
 }
 
 const legend = (text, color) => { const e = h("span", {}, text); e.style.setProperty("--c", color); return e; };
@@ -398,6 +418,82 @@ function reportHTML(result, request) {
 ${rows.map(e => `<tr><td>${esc(e.label || "entity " + e.entity)}</td><td>${esc(e.category)}</td><td class=n>${esc(btc(e.sats))}</td><td class=n>${esc(pct(e.share))}</td><td>${esc(e.min_hops)}–${esc(e.max_hops)}</td><td>${esc(e.first)} … ${esc(e.last)}</td></tr>`).join("\n")}</table>
 <h2>Evidence paths</h2><ol>${rows.flatMap(e => (e.paths || []).map(p => `<li>${esc(e.label || "entity " + e.entity)}: ${esc(btc(p.sats))} via ${(p.txids || []).map(id => `<code>${esc(id)}</code>`).join(" → ")}</li>`)).join("\n")}</ol>
 <h2>Methodology</h2><p>Policy ${esc(result.policy)}, direction ${esc(result.direction)}, at most ${esc(result.max_hops)} hops, outputs below ${esc(result.min_sats)} sats not followed. Entities by sleuth's multi-input clustering with CoinJoin detection (measured precision and recall: docs/ACCURACY.md). Taint through CoinJoins that cannot be attributed to one participant is reported as uncertain, not followed.</p>`;
+}
+
+// ---- cases ----
+async function casesPage(params) {
+  const page = await api("/v1/cases?limit=100" + (params.get("cursor") ? "&cursor=" + enc(params.get("cursor")) : ""));
+  const name = h("input", { id: "case-name", required: true, maxlength: 200 });
+  const desc = h("input", { id: "case-desc", maxlength: 2000, size: 50 });
+  const srcs = h("textarea", { id: "case-sources", spellcheck: "false" }, params.getAll("from").join("\n"));
+  const msg = h("div", {});
+  const form = h("form", { class: "trace", "aria-label": "new case", onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      const c = await api("/v1/cases", { method: "POST", body: { name: name.value, description: desc.value, sources: srcs.value.split(/\s+/).filter(Boolean) } });
+      location.hash = "#/case/" + c.id;
+    } catch (err) { msg.replaceChildren(errorBox(err)); }
+  } },
+    h("label", { for: "case-name" }, "Name", name), h("label", { for: "case-desc" }, "Description", desc),
+    h("label", { for: "case-sources" }, "Sources (txids, addresses), one per line"), srcs, h("button", { type: "submit" }, "Open case"));
+  return [h("h1", {}, "Cases"), page.items.length ? table([
+    { title: "Id", num: true, cell: c => link("#/case/" + c.id, String(c.id)) },
+    { title: "Name", cell: c => link("#/case/" + c.id, c.name) },
+    { title: "Status", cell: c => c.status },
+    { title: "Opened", cell: c => c.created.slice(0, 16).replace("T", " ") + " by " + c.created_by },
+    { title: "Sources", num: true, cell: c => c.sources },
+    { title: "Notes", num: true, cell: c => c.notes },
+    { title: "Traces", num: true, cell: c => c.traces },
+  ], page.items, { label: "cases" }) : h("p", { class: "note" }, "No cases yet."),
+    page.next_cursor ? link("#/cases?cursor=" + enc(page.next_cursor), "Next page") : null,
+    h("h2", {}, "Open a case"), form, msg];
+}
+
+async function casePage(params, id) {
+  const [c, audit] = await Promise.all([api("/v1/cases/" + id), api(`/v1/cases/${id}/audit?limit=1000`)]);
+  const msg = h("div", {});
+  const edit = (path, body) => api(`/v1/cases/${id}/${path}`, { method: "POST", body }).then(route, err => msg.replaceChildren(errorBox(err)));
+  const note = h("textarea", { id: "note", "aria-label": "new note" });
+  const srcInput = h("input", { id: "add-source", class: "mono", size: 66, "aria-label": "source to add" });
+  const traceQ = new URLSearchParams(c.sources.map(x => ["from", x]));
+  traceQ.set("case", id);
+  return [h("h1", {}, `Case ${c.id}: ${c.name}`),
+    h("p", { class: "note" }, `${c.status} · opened ${c.created.slice(0, 16).replace("T", " ")} by ${c.created_by} · last change ${c.updated.slice(0, 16).replace("T", " ")}`),
+    c.description ? h("p", {}, c.description) : null,
+    h("div", { class: "toolbar" },
+      link("#/trace?" + traceQ.toString(), "Trace from the case's sources"),
+      link(`/v1/cases/${id}/report`, "Report (HTML)", { target: "_blank", rel: "noopener" }),
+      h("button", { class: "secondary", onclick: () => edit("status", { status: c.status === "open" ? "closed" : "open" }) }, c.status === "open" ? "Close case" : "Reopen case")),
+    msg,
+    h("h2", {}, "Sources"),
+    h("ul", {}, c.sources.map(x => h("li", {}, /^[0-9a-f]{64}$/i.test(x) ? txLink(x, 32) : /^\d+$/.test(x) ? entityLink(x) : x.includes(":") ? x : addrLink(x)))),
+    h("form", { class: "toolbar", onsubmit: (ev) => { ev.preventDefault(); edit("sources", { sources: srcInput.value.split(/\s+/).filter(Boolean) }); } },
+      h("label", { for: "add-source" }, "Add"), srcInput, h("button", { type: "submit" }, "Add source")),
+    h("h2", {}, "Traces"),
+    c.traces.length ? table([
+      { title: "When", cell: x => x.at.slice(0, 16).replace("T", " ") },
+      { title: "By", cell: x => x.by },
+      { title: "Height", num: true, cell: x => x.height },
+      { title: "Parameters", cell: x => h("code", {}, JSON.stringify(x.params)) },
+      { title: "Cashed out", num: true, cell: x => x.summary && x.summary.cashed_out !== undefined ? btc(x.summary.cashed_out) : "" },
+      { title: "", cell: x => link("#/trace?" + traceParams(x.params), "run again") },
+    ], c.traces, { label: "traces" }) : h("p", { class: "note" }, "No traces saved: run one from the trace workspace and save it to this case."),
+    h("h2", {}, "Labels added"),
+    c.labels.length ? table([{ title: "Address or entity", cell: l => l.ref }, { title: "Label", cell: l => l.label }, { title: "Category", cell: l => l.category },
+      { title: "By", cell: l => l.by + ", " + l.at.slice(0, 10) }], c.labels, { label: "labels added" }) : h("p", { class: "note" }, "None."),
+    h("h2", {}, "Notes"),
+    c.notes.map(n => h("div", { class: "panel" }, h("div", { class: "note" }, n.at.slice(0, 16).replace("T", " ") + " · " + n.by), n.text)),
+    h("form", { onsubmit: (ev) => { ev.preventDefault(); edit("notes", { text: note.value }); } }, note, h("div", {}, h("button", { type: "submit" }, "Add note"))),
+    h("h2", {}, "Audit log"),
+    table([{ title: "#", num: true, cell: e => e.seq }, { title: "When", cell: e => e.at.slice(0, 19).replace("T", " ") }, { title: "Who", cell: e => e.by },
+      { title: "What", cell: e => e.action }, { title: "Detail", cell: e => e.detail }], audit.items, { label: "audit log" })];
+}
+
+function traceParams(p) {
+  const q = new URLSearchParams();
+  for (const s of p.sources || []) q.append("from", s);
+  for (const k of ["direction", "policy", "hops", "after", "before"]) if (p[k] !== undefined && p[k] !== "") q.set(k, p[k]);
+  return q.toString();
 }
 
 // ---- alerts and watchlists ----
