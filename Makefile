@@ -18,12 +18,13 @@ test: test-unit fuzz-smoke
 
 # A real btcd (pinned, built with go install into the git-ignored gen/bin)
 # for the follower's regtest test, and Debian's Chromium for the UI's
-# browser test; each test skips with a message without its program.
+# browser test; each test skips with a message without its program. The
+# main run has a throwaway PostgreSQL (TEST_PG_DSN) for internal/pgstore.
 test-unit:
 	./scripts/btcd-regtest.sh install || echo "btcd could not be built: the regtest test will skip"
 	./scripts/chromium.sh install || echo "chromium could not be installed: the UI's browser test will skip"
 	$(GO) vet ./...
-	$(GO) test -tags '$(TAGS)' -count=1 ./...
+	./scripts/postgres.sh run $(GO) test -tags '$(TAGS)' -count=1 ./...
 	$(GO) test -short -count=1 ./...
 	$(GO) test -race -short -count=1 ./internal/pipeline/ ./internal/api/
 

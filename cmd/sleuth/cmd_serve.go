@@ -10,12 +10,13 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/api"
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
+	"github.com/sleuth-forensics/sleuth/internal/pgstore"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
 
 func runServe(ctx context.Context, args []string) error {
 	var s storeFlags
-	var listen, blocks string
+	var listen, blocks, shared string
 	var poll time.Duration
 	var rate float64
 	var verbose bool
@@ -25,6 +26,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.Float64Var(&rate, "rate", 100, "requests per second each API key may make (bursts of twice that); 0: no limit")
 	fs.StringVar(&blocks, "blocks", "", "Bitcoin Core blocks directory to keep ingesting from (optional)")
 	fs.DurationVar(&poll, "poll", 2*time.Second, "how often to look for new blocks in --blocks")
+	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases so far (default: the store itself)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -51,8 +53,17 @@ func runServe(ctx context.Context, args []string) error {
 		return usageError{err}
 	}
 	log := newLogger(verbose)
+	opts := api.Options{Logger: log, Keys: keys}
+	if shared != "" {
+		pg, err := pgstore.Open(ctx, shared)
+		if err != nil {
+			return err
+		}
+		defer pg.Close()
+		opts.Cases = pg.Cases()
+	}
 	pl := pipeline.New(db, pipeline.Options{Logger: log})
-	return api.Run(ctx, pl, db, api.RunOptions{Options: api.Options{Logger: log, Keys: keys}, Listen: listen, BlocksDir: blocks, Poll: poll,
+	return api.Run(ctx, pl, db, api.RunOptions{Options: opts, Listen: listen, BlocksDir: blocks, Poll: poll,
 		Ready: func(url string) {
 			fmt.Fprintf(os.Stderr, "sleuth serve: %s (store %s); API description at %s/openapi.json\n", url, db.Dir(), url)
 		}})

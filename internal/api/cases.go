@@ -27,6 +27,19 @@ func (s *Server) routeCases() {
 	s.handle("GET", "/v1/cases/{id}/report", s.caseReport)
 }
 
+// withCases runs fn with the cases store: the shared one (Options.Cases,
+// PostgreSQL) as it is, the embedded one inside the pipeline's guard
+// (write: the writer guard, so an edit never races the ingest).
+func (s *Server) withCases(write bool, fn func(st casefile.Store) error) error {
+	if s.opts.Cases != nil {
+		return fn(s.opts.Cases)
+	}
+	if write {
+		return s.pl.Write(func(db *index.DB) error { return fn(casefile.NewDB(db)) })
+	}
+	return s.read(func(db *index.DB) error { return fn(casefile.NewDB(db)) })
+}
+
 // caseProblem answers casefile's errors: 422 naming the field of a
 // refused edit, 404 for a missing case; others go to writeError.
 func (s *Server) caseProblem(w http.ResponseWriter, r *http.Request, err error) error {
@@ -68,8 +81,8 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var p casefile.Page[casefile.Summary]
-	err = s.read(func(db *index.DB) (err error) {
-		p, err = casefile.NewDB(db).List(r.Context(), r.URL.Query().Get("cursor"), limit)
+	err = s.withCases(false, func(st casefile.Store) (err error) {
+		p, err = st.List(r.Context(), r.URL.Query().Get("cursor"), limit)
 		return err
 	})
 	var inv *casefile.InvalidError
@@ -85,8 +98,8 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request) error {
 // caseEdit runs one edit in the writer guard and answers the case.
 func (s *Server) caseEdit(w http.ResponseWriter, r *http.Request, status int, fn func(st casefile.Store) (casefile.Case, error)) error {
 	var c casefile.Case
-	err := s.pl.Write(func(db *index.DB) (err error) {
-		c, err = fn(casefile.NewDB(db))
+	err := s.withCases(true, func(st casefile.Store) (err error) {
+		c, err = fn(st)
 		return err
 	})
 	if err != nil {
@@ -120,8 +133,8 @@ func (s *Server) getCase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var c casefile.Case
-	err = s.read(func(db *index.DB) (err error) {
-		c, err = casefile.NewDB(db).Get(r.Context(), id)
+	err = s.withCases(false, func(st casefile.Store) (err error) {
+		c, err = st.Get(r.Context(), id)
 		return err
 	})
 	if err != nil {
@@ -208,8 +221,8 @@ func (s *Server) caseAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var p casefile.Page[casefile.Event]
-	err = s.read(func(db *index.DB) (err error) {
-		p, err = casefile.NewDB(db).Audit(r.Context(), id, after, limit)
+	err = s.withCases(false, func(st casefile.Store) (err error) {
+		p, err = st.Audit(r.Context(), id, after, limit)
 		return err
 	})
 	if err != nil {
@@ -247,8 +260,7 @@ func (s *Server) caseReport(w http.ResponseWriter, r *http.Request) error {
 		Audit []casefile.Event
 		Tip   string
 	}
-	err = s.read(func(db *index.DB) error {
-		st := casefile.NewDB(db)
+	err = s.withCases(false, func(st casefile.Store) error {
 		c, err := st.Get(r.Context(), id)
 		if err != nil {
 			return err
@@ -266,10 +278,15 @@ func (s *Server) caseReport(w http.ResponseWriter, r *http.Request) error {
 			}
 			after = p.Items[len(p.Items)-1].Seq
 		}
-		tip := db.Tip()
-		data.Tip = fmt.Sprintf("%d (%s)", tip.Height, tip.Hash)
 		return nil
 	})
+	if err == nil {
+		err = s.read(func(db *index.DB) error {
+			tip := db.Tip()
+			data.Tip = fmt.Sprintf("%d (%s)", tip.Height, tip.Hash)
+			return nil
+		})
+	}
 	if err != nil {
 		return s.caseProblem(w, r, err)
 	}

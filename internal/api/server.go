@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
+	"github.com/sleuth-forensics/sleuth/internal/casefile"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/query"
@@ -35,6 +36,9 @@ type Options struct {
 	// Bearer), each route by its scope, and rate-limits each key (429 with
 	// Retry-After). Nil or empty: no keys, and Run listens on loopback only.
 	Keys *apikey.Set
+	// Cases, when set, is the shared cases store (sleuth serve --shared:
+	// PostgreSQL); nil: the embedded one in the store's keyspace.
+	Cases casefile.Store
 }
 
 func (o *Options) ensureDefaults() {

@@ -187,19 +187,11 @@ func auditKey(id, seq uint64) []byte {
 // serialised with the store's other writers (the server runs them in
 // pipeline.Write).
 type DB struct {
-	db  *index.DB
-	Now func() time.Time // default time.Now
+	db *index.DB
 }
 
 // NewDB returns the embedded Store.
 func NewDB(db *index.DB) *DB { return &DB{db: db} }
-
-func (s *DB) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
 
 type counters struct{ Case, Seq uint64 }
 
@@ -256,14 +248,37 @@ func (s *DB) write(ctx context.Context, c *Case, cn counters, ev Event) error {
 	return b.Commit()
 }
 
-func (s *DB) Create(ctx context.Context, by, name, description string, sources []string) (Case, error) {
+// Now is the time edits are stamped with: UTC, to the microsecond (what
+// PostgreSQL keeps), so every Store answers the same times.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// New checks a new case's fields (C3) and returns it, open, without an id,
+// with the detail of its audit event: what every Store's Create stores.
+func New(by, name, description string, sources []string) (Case, string, error) {
 	if err := checkText("name", name, MaxName, true); err != nil {
-		return Case{}, err
+		return Case{}, "", err
 	}
 	if err := checkText("description", description, MaxText, false); err != nil {
-		return Case{}, err
+		return Case{}, "", err
 	}
 	if err := checkSources("sources", sources); err != nil {
+		return Case{}, "", err
+	}
+	now := Now()
+	c := Case{Name: strings.TrimSpace(name), Description: description, Status: Open, Created: now, CreatedBy: by, Updated: now,
+		Sources: append([]string{}, sources...), Notes: []Note{}, Labels: []LabelRef{}, Traces: []Trace{}}
+	return c, fmt.Sprintf("created %q with %d sources", c.Name, len(sources)), nil
+}
+
+// SummaryOf is c as lists show it.
+func SummaryOf(c *Case) Summary {
+	return Summary{ID: c.ID, Name: c.Name, Status: c.Status, Created: c.Created, CreatedBy: c.CreatedBy,
+		Updated: c.Updated, Sources: len(c.Sources), Notes: len(c.Notes), Traces: len(c.Traces)}
+}
+
+func (s *DB) Create(ctx context.Context, by, name, description string, sources []string) (Case, error) {
+	c, detail, err := New(by, name, description, sources)
+	if err != nil {
 		return Case{}, err
 	}
 	cn, err := s.counters()
@@ -272,11 +287,8 @@ func (s *DB) Create(ctx context.Context, by, name, description string, sources [
 	}
 	cn.Case++
 	cn.Seq++
-	now := s.now()
-	c := Case{ID: cn.Case, Name: strings.TrimSpace(name), Description: description, Status: Open, Created: now, CreatedBy: by, Updated: now,
-		Sources: append([]string{}, sources...), Notes: []Note{}, Labels: []LabelRef{}, Traces: []Trace{}}
-	detail := fmt.Sprintf("created %q with %d sources", c.Name, len(sources))
-	if err := s.write(ctx, &c, cn, Event{At: now, By: by, Action: "create", Detail: detail}); err != nil {
+	c.ID = cn.Case
+	if err := s.write(ctx, &c, cn, Event{At: c.Created, By: by, Action: "create", Detail: detail}); err != nil {
 		return Case{}, err
 	}
 	return c, nil
@@ -324,8 +336,7 @@ func (s *DB) List(ctx context.Context, cursor string, limit int) (Page[Summary],
 		if err := decode(v, &c, "case"); err != nil {
 			return false, err
 		}
-		p.Items = append(p.Items, Summary{ID: c.ID, Name: c.Name, Status: c.Status, Created: c.Created, CreatedBy: c.CreatedBy,
-			Updated: c.Updated, Sources: len(c.Sources), Notes: len(c.Notes), Traces: len(c.Traces)})
+		p.Items = append(p.Items, SummaryOf(&c))
 		return true, nil
 	})
 	return p, err
@@ -336,7 +347,7 @@ func (s *DB) Edit(ctx context.Context, id uint64, by, action string, fn func(c *
 	if err != nil {
 		return Case{}, err
 	}
-	now := s.now()
+	now := Now()
 	c.Updated = now // fn stamps what it adds with it
 	detail, err := fn(&c)
 	if err != nil {

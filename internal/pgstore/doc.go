@@ -1,0 +1,31 @@
+// Package pgstore keeps sleuth's shared, editable state in PostgreSQL, so
+// that several sleuth servers (each with its own chain index) share one
+// truth (issue 16). It implements the stores' interfaces (casefile.Store
+// so far; API keys, labels, watchlists, alerts and the webhook outbox
+// follow) and passes the same conformance suites as the embedded stores.
+//
+// # Owns
+//
+//   - The schema, as versioned migrations embedded from migrations/*.sql
+//     (NNN_name.sql), applied in order on Open inside one transaction that
+//     holds an advisory lock, so servers starting together migrate once;
+//     schema_migrations records each version with its name and time.
+//   - The PostgreSQL forms of the stores (Cases).
+//
+// # Does not touch
+//
+// The chain index and everything derived from it (each server keeps its
+// own, from the same blocks); exporting chain tables for SQL analysis is
+// a separate command.
+//
+// # Invariants
+//
+//	G1. A migration is applied at most once and never edited after it
+//	    shipped: a store whose schema_migrations holds a version this
+//	    binary does not know (a newer sleuth migrated it) is refused.
+//	G2. Each store edit runs in one transaction with its audit record
+//	    (casefile C1), with the row locked (SELECT … FOR UPDATE), so two
+//	    servers editing one case serialise instead of losing an edit.
+//	G3. Plain PostgreSQL 15 SQL (no extensions), so that Citus can
+//	    distribute the tables later.
+package pgstore
