@@ -22,6 +22,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
+	"github.com/sleuth-forensics/sleuth/internal/ui"
 )
 
 var screenshots = flag.String("screenshots", "", "write a PNG of each page of the browser test into this directory (docs/ui)")
@@ -67,6 +68,19 @@ func chromium(t *testing.T) string {
 	}
 	t.Skip("no Chromium: run scripts/chromium.sh install (Debian's chromium package)")
 	return ""
+}
+
+// browser starts Chromium headless at 1280×800 with the flags this
+// machine's closed network needs; the context ends it within 3 minutes.
+func browser(t *testing.T, bin string) (context.Context, context.CancelFunc) {
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1280, 800),
+		chromedp.UserDataDir(t.TempDir()))
+	tctx, cancel1 := context.WithTimeout(context.Background(), 3*time.Minute)
+	actx, cancel2 := chromedp.NewExecAllocator(tctx, opts...)
+	ctx, cancel3 := chromedp.NewContext(actx)
+	return ctx, func() { cancel3(); cancel2(); cancel1() }
 }
 
 // traceAnswer is the API's own answer for the trace the browser runs,
@@ -126,15 +140,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the case's trace reaches %d cash-out entities; the test needs at least 2", len(outs))
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1280, 800),
-		chromedp.UserDataDir(t.TempDir()))
-	tctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	actx, cancel := chromedp.NewExecAllocator(tctx, opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancel := browser(t, bin)
 	defer cancel()
 	if *screenshots != "" {
 		if err := os.MkdirAll(*screenshots, 0o755); err != nil {
@@ -251,4 +257,65 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//h1[starts-with(., "Address")]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#main .risk`)),
 		shot("address"))
+}
+
+// TestGraphScale lays out and draws trace graphs of 500 to 8,000 entities
+// in Chromium (synthetic: a source fanning out over 8 hops, four edges per
+// entity) and logs the time of the layout and of the drawing with the
+// default top-edge filter and with every edge. docs/BENCHMARKS.md records
+// the figures; nothing is asserted about time.
+func TestGraphScale(t *testing.T) {
+	bin := chromium(t)
+	srv := httptest.NewServer(ui.Handler())
+	defer srv.Close()
+	ctx, cancel := browser(t, bin)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/ui/style.css")); err != nil {
+		t.Fatal(err)
+	}
+	const script = `(async () => {
+  const { buildFlow } = await import("/ui/flow.js");
+  const { drawGraph } = await import("/ui/graph.js");
+  const { drawSankey } = await import("/ui/sankey.js");
+  const out = [];
+  for (const n of [500, 2000, 8000]) {
+    const nodes = [{ id: "e0", entity: 0, source: true, sats: 1e12, addresses: 1 }];
+    const edges = [];
+    let x = 1;
+    for (let i = 1; i < n; i++) {
+      nodes.push({ id: "e" + i, entity: i, sats: 1e6 * ((i * 7919) % 1000 + 1), cash_out: i % 97 === 0, label: i % 97 === 0 ? "exchange " + i : undefined, addresses: 1 });
+      for (let k = 0; k < 4; k++) { x = (x * 48271) % 2147483647; edges.push({ txid: "t" + i + "_" + k, from: "e" + (x % i), to: "e" + i, sats: 1e5 * (x % 10000 + 1) }); }
+    }
+    const result = { entities: nodes.map(v => ({ entity: v.entity, sats: v.sats, share: 0.001, min_hops: 1, max_hops: 2, cash_out: !!v.cash_out })) };
+    for (const top of [150, Infinity]) {
+      const t0 = performance.now();
+      const flow = buildFlow(result, { nodes, edges }, { topEdges: top });
+      const t1 = performance.now();
+      const svg = drawGraph(flow);
+      document.body.replaceChildren(svg);
+      svg.getBBox();
+      const t2 = performance.now();
+      const sk = drawSankey(flow);
+      document.body.replaceChildren(sk);
+      sk.getBBox();
+      const t3 = performance.now();
+      out.push({ entities: n, edges: edges.length, top: top === Infinity ? "all" : top, drawn: flow.edges.length, layout_ms: t1 - t0, graph_ms: t2 - t1, sankey_ms: t3 - t2 });
+    }
+  }
+  return out;
+})()`
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]map[string]any](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 6 {
+		t.Fatalf("%d measurements", len(rows))
+	}
+	for _, r := range rows {
+		if r["top"] != "all" && r["drawn"].(float64) > 300 {
+			t.Errorf("the top-edge filter drew %v edges of %v", r["drawn"], r["edges"])
+		}
+		t.Logf("entities %5.0f edges %6.0f top %-4v drawn %6.0f: layout %7.1f ms, graph %7.1f ms, Sankey %7.1f ms",
+			r["entities"], r["edges"], r["top"], r["drawn"], r["layout_ms"], r["graph_ms"], r["sankey_ms"])
+	}
 }
