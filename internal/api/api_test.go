@@ -51,13 +51,6 @@ func TestHandlers(t *testing.T) {
 		want                     int
 		check                    func(t *testing.T, v any)
 	}
-	field := func(f string) func(t *testing.T, v any) {
-		return func(t *testing.T, v any) {
-			if got := v.(map[string]any)["field"]; got != f {
-				t.Errorf("field %v, want %q", got, f)
-			}
-		}
-	}
 	cases := []tc{
 		{"status", "GET", "/v1/status", "", 200, func(t *testing.T, v any) {
 			m := v.(map[string]any)

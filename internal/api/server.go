@@ -35,6 +35,21 @@ type Options struct {
 	// Bearer), each route by its scope, and rate-limits each key (429 with
 	// Retry-After). Nil or empty: no keys, and Run listens on loopback only.
 	Keys *apikey.Set
+	// LoopbackWebhooks lets webhook endpoints point at loopback (Run sets
+	// it when the server listens on loopback only). Private and link-local
+	// destinations are always refused.
+	LoopbackWebhooks bool
+	// WatchlistsChanged, when set, is called after every watchlist change
+	// the API commits (outside the pipeline's guard), so that the alert
+	// stage recompiles its watch.Set before the next block.
+	WatchlistsChanged func()
+	// MaxStreams bounds the open GET /v1/alerts/stream connections of one
+	// API key (all clients count as one without keys). Default 4.
+	MaxStreams int
+	// StreamPoll is how often a stream looks for new events (default 1 s);
+	// Heartbeat how long it stays silent before a comment line (default
+	// 15 s).
+	StreamPoll, Heartbeat time.Duration
 }
 
 func (o *Options) ensureDefaults() {
@@ -46,6 +61,15 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 10_000
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = 4
+	}
+	if o.StreamPoll <= 0 {
+		o.StreamPoll = time.Second
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 15 * time.Second
 	}
 }
 
@@ -69,6 +93,7 @@ type Server struct {
 	}
 	reqSeq  atomic.Uint64
 	reqBase string
+	streams streams
 }
 
 type pooledScreener struct {
@@ -87,7 +112,8 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	opts.ensureDefaults()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:])}
+	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:]),
+		streams: streams{open: map[uint32]int{}, done: make(chan struct{})}}
 	s.metrics = newMetrics(pl)
 	s.ready.Store(true)
 	s.handle("GET", "/v1/status", s.getStatus)
@@ -107,6 +133,9 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s.handle("GET", "/openapi.json", s.getOpenAPI)
 	s.handle("GET", "/healthz", s.getHealthz)
 	s.handle("GET", "/readyz", s.getReadyz)
+	s.handleWatchlists()
+	s.handleAlerts()
+	s.handleWebhooks()
 	s.routes = append(s.routes, route{"GET", "/metrics"})
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	return s
@@ -160,6 +189,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (streams
+// flush and clear the write deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
@@ -225,7 +258,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(sw, r, Problem{Status: d.status, Detail: detail})
 		return
 	}
-	if !s.authorize(sw, r, pattern) {
+	r, ok := s.authorize(sw, r, pattern)
+	if !ok {
 		return
 	}
 	if r.Body != nil {
@@ -252,19 +286,45 @@ var need = map[string]apikey.Need{
 	"GET /v1/labels/{ref}":                     apikey.NeedRead,
 	"GET /v1/exposure/{ref}":                   apikey.NeedRead,
 	"GET /metrics":                             apikey.NeedRead,
+	"GET /v1/watchlists":                       apikey.NeedRead,
+	"POST /v1/watchlists":                      apikey.NeedWrite,
+	"GET /v1/watchlists/{id}":                  apikey.NeedRead,
+	"DELETE /v1/watchlists/{id}":               apikey.NeedWrite,
+	"GET /v1/watchlists/{id}/addresses":        apikey.NeedRead,
+	"POST /v1/watchlists/{id}/items":           apikey.NeedWrite,
+	"DELETE /v1/watchlists/{id}/items":         apikey.NeedWrite,
+	"GET /v1/alerts":                           apikey.NeedRead,
+	"GET /v1/alerts/stream":                    apikey.NeedRead,
+	"GET /v1/alerts/{id}":                      apikey.NeedRead,
+	"POST /v1/alerts/{id}/review":              apikey.NeedWrite,
+	"GET /v1/webhooks":                         apikey.NeedRead,
+	"POST /v1/webhooks":                        apikey.NeedWrite,
+	"DELETE /v1/webhooks/{id}":                 apikey.NeedWrite,
+	"GET /v1/webhooks/{id}/deliveries":         apikey.NeedRead,
+}
+
+// keyCtx is the context key of the request's API key.
+type keyCtx struct{}
+
+// requestKey returns the API key a request was authorized with (false
+// when the server runs without keys or the route is open).
+func requestKey(r *http.Request) (apikey.Key, bool) {
+	k, ok := r.Context().Value(keyCtx{}).(apikey.Key)
+	return k, ok
 }
 
 // authorize applies the API keys to a request of route pattern: 401
 // without a valid key, 403 when its scope does not allow the route, 429
-// when its rate is spent. It reports whether the request may go on.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern string) bool {
+// when its rate is spent. It reports whether the request may go on, and
+// returns it with the key in its context (requestKey).
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern string) (*http.Request, bool) {
 	keys := s.opts.Keys
 	if keys == nil || keys.Len() == 0 {
-		return true
+		return r, true
 	}
 	n, guarded := need[pattern]
 	if !guarded {
-		return true
+		return r, true
 	}
 	secret := r.Header.Get("X-API-Key")
 	if secret == "" {
@@ -275,24 +335,24 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern strin
 	if secret == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sleuth"`)
 		s.writeProblem(w, r, Problem{Status: http.StatusUnauthorized, Field: "header:X-API-Key", Detail: "an API key is required (X-API-Key or Authorization: Bearer)"})
-		return false
+		return r, false
 	}
 	k, err := keys.Authenticate(secret)
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sleuth", error="invalid_token"`)
 		s.writeProblem(w, r, Problem{Status: http.StatusUnauthorized, Field: "header:X-API-Key", Detail: "unknown or revoked API key"})
-		return false
+		return r, false
 	}
 	if !k.Scope.Allows(n) {
 		s.writeProblem(w, r, Problem{Status: http.StatusForbidden, Detail: fmt.Sprintf("key %d (%s) has scope %s, which does not allow %s", k.ID, k.Name, k.Scope, pattern)})
-		return false
+		return r, false
 	}
 	if ok, wait := keys.Allow(k.ID); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		s.writeProblem(w, r, Problem{Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("key %d is over its rate limit", k.ID)})
-		return false
+		return r, false
 	}
-	return true
+	return r.WithContext(context.WithValue(r.Context(), keyCtx{}, k)), true
 }
 
 // read runs fn inside the pipeline's read guard (A3).
