@@ -39,6 +39,9 @@ const (
 // ErrNotFound is returned for an unknown alert or endpoint.
 var ErrNotFound = errors.New("not found")
 
+// ErrNotesFull is Review's refusal of a note past the most an alert keeps.
+var ErrNotesFull = errors.New("no room for more notes")
+
 // Event is one change to an alert, as delivered to webhooks and the SSE
 // stream. Body is the exact JSON that is signed and sent.
 type Event struct {
@@ -379,7 +382,7 @@ func (s *DB) ReviewBy(ctx context.Context, id uint64, to Status, note, by string
 		return Alert{}, err
 	}
 	if len(a.Notes) >= maxNotes {
-		return Alert{}, fmt.Errorf("alert %d: already has %d notes", id, len(a.Notes))
+		return Alert{}, fmt.Errorf("alert %d: already has %d notes: %w", id, len(a.Notes), ErrNotesFull)
 	}
 	w, err := s.begin(ctx)
 	if err != nil {

@@ -290,7 +290,11 @@ func TestWatchlistAlertWebhookRoutes(t *testing.T) {
 	// Without loopback (a server listening beyond it), a loopback webhook
 	// is refused.
 	w.srv = New(w.pl, Options{})
-	w.run(t, sp, []step{{"webhook loopback refused", "POST", "/v1/webhooks", `{"url":"http://127.0.0.1:9/hook"}`, 422, field("body.url")}})
+	w.run(t, sp, []step{
+		{"webhook loopback refused", "POST", "/v1/webhooks", `{"url":"http://127.0.0.1:9/hook"}`, 422, field("body.url")},
+		{"webhook name of loopback refused", "POST", "/v1/webhooks", `{"url":"http://localhost:9/hook"}`, 422, field("body.url")},
+		{"webhook v4-mapped loopback refused", "POST", "/v1/webhooks", `{"url":"http://[::ffff:127.0.0.1]:9/hook"}`, 422, field("body.url")},
+	})
 	checkStore(t, w.db)
 }
 

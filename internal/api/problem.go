@@ -83,7 +83,7 @@ func classify(err error, field string) (int, string) {
 		return http.StatusUnprocessableEntity, invalid.field
 	case errors.As(err, &unprocessable):
 		return http.StatusUnprocessableEntity, unprocessable.field
-	case errors.As(err, &conflict):
+	case errors.As(err, &conflict), errors.Is(err, alert.ErrNotesFull):
 		return http.StatusConflict, ""
 	case errors.As(err, &tooManyStreams):
 		return http.StatusTooManyRequests, ""
