@@ -332,6 +332,8 @@ func TestReviewByKey(t *testing.T) {
 		{"read creates", "POST", "/v1/watchlists", `{"name":"x"}`, secrets[apikey.Read], 403},
 		{"read reviews", "POST", "/v1/alerts/1/review", `{"status":"dismissed"}`, secrets[apikey.Read], 403},
 		{"read adds a webhook", "POST", "/v1/webhooks", `{"url":"https://93.184.215.14/"}`, secrets[apikey.Read], 403},
+		{"read lists webhooks", "GET", "/v1/webhooks", "", secrets[apikey.Read], 403},
+		{"read reads alerts", "GET", "/v1/alerts/1", "", secrets[apikey.Read], 200},
 		{"no key", "GET", "/v1/alerts", "", "", 401},
 		{"write reviews", "POST", "/v1/alerts/1/review", `{"status":"escalated","note":"to compliance"}`, secrets[apikey.Write], 200},
 	} {

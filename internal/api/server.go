@@ -297,7 +297,7 @@ var need = map[string]apikey.Need{
 	"GET /v1/alerts/stream":                    apikey.NeedRead,
 	"GET /v1/alerts/{id}":                      apikey.NeedRead,
 	"POST /v1/alerts/{id}/review":              apikey.NeedWrite,
-	"GET /v1/webhooks":                         apikey.NeedRead,
+	"GET /v1/webhooks":                         apikey.NeedWrite, // URLs can carry credentials
 	"POST /v1/webhooks":                        apikey.NeedWrite,
 	"DELETE /v1/webhooks/{id}":                 apikey.NeedWrite,
 	"GET /v1/webhooks/{id}/deliveries":         apikey.NeedRead,
