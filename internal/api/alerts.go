@@ -105,14 +105,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 }
 
 // alertID parses the {id} path parameter.
-func alertID(r *http.Request) (uint64, error) {
-	v := r.PathValue("id")
-	id, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || id == 0 {
-		return 0, badInputf("path:id", "want an alert id (a positive integer), got %q", truncate(v, 100))
-	}
-	return id, nil
-}
+func alertID(r *http.Request) (uint64, error) { return idParam(r, "an alert", 64) }
 
 func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) error {
 	id, err := alertID(r)

@@ -156,14 +156,21 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
+// idParam parses the {id} path parameter: a positive integer of bits
+// bits naming a what.
+func idParam(r *http.Request, what string, bits int) (uint64, error) {
+	v := r.PathValue("id")
+	id, err := strconv.ParseUint(v, 10, bits)
+	if err != nil || id == 0 {
+		return 0, badInputf("path:id", "want %s id (a positive integer), got %q", what, truncate(v, 100))
+	}
+	return id, nil
+}
+
 // watchlistID parses the {id} path parameter.
 func watchlistID(r *http.Request) (uint32, error) {
-	v := r.PathValue("id")
-	id, err := strconv.ParseUint(v, 10, 32)
-	if err != nil || id == 0 {
-		return 0, badInputf("path:id", "want a watchlist id (a positive integer), got %q", truncate(v, 100))
-	}
-	return uint32(id), nil
+	id, err := idParam(r, "a watchlist", 32)
+	return uint32(id), err
 }
 
 // watchlist returns list id of st.

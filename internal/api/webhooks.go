@@ -119,12 +119,8 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 
 // webhookID parses the {id} path parameter.
 func webhookID(r *http.Request) (uint32, error) {
-	v := r.PathValue("id")
-	id, err := strconv.ParseUint(v, 10, 32)
-	if err != nil || id == 0 {
-		return 0, badInputf("path:id", "want a webhook id (a positive integer), got %q", truncate(v, 100))
-	}
-	return uint32(id), nil
+	id, err := idParam(r, "a webhook", 32)
+	return uint32(id), err
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
