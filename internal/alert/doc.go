@@ -18,6 +18,9 @@
 //     concurrency, retries on DefaultSchedule (about 75 hours), disables an
 //     endpoint that answers 410 Gone, refuses private and link-local
 //     destinations at dial time and loopback unless AllowLoopback.
+//   - Review notes with their author (ReviewBy: the API passes its key's
+//     name), and StreamWith: the SSE loop with heartbeats and a done
+//     channel that the server closes on shutdown.
 //
 // # Does not touch
 //

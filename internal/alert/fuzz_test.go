@@ -2,6 +2,7 @@ package alert
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 	"time"
 
@@ -14,9 +15,10 @@ func FuzzRecords(f *testing.F) {
 	var e encoding.Encbuf
 	a := sampleAlert(3, 7)
 	a.ID, a.Status, a.Created = 5, Escalated, time.Unix(1700000000, 5)
-	a.Notes = []Note{{Time: time.Unix(1700000100, 0), Status: Acknowledged, Text: "seen"}}
+	a.Notes = []Note{{Time: time.Unix(1700000100, 0), Status: Acknowledged, Text: "seen", By: "analyst key"}}
 	a.encode(&e)
 	f.Add(byte(0), append([]byte(nil), e.B...))
+	f.Add(byte(0), alertV1(&a))
 	e.Reset()
 	(&Event{Type: EventCreated, Alert: 5, Time: time.Unix(1, 0), Body: []byte(`{"a":1}`)}).encode(&e)
 	f.Add(byte(1), append([]byte(nil), e.B...))
@@ -30,6 +32,17 @@ func FuzzRecords(f *testing.F) {
 		case 0:
 			var a Alert
 			if a.decode(v) != nil {
+				return
+			}
+			if v[0] == 1 { // version 1 (notes without authors) re-encodes as itself...
+				if b := alertV1(&a); !bytes.Equal(b, v) {
+					t.Fatalf("version-1 alert %x re-encodes to %x", v, b)
+				}
+				a.encode(&e) // ...and as version 2 to the same alert
+				var back Alert
+				if err := back.decode(e.B); err != nil || !reflect.DeepEqual(back, a) {
+					t.Fatalf("version-1 alert %+v as version 2 decodes to %+v, %v", a, back, err)
+				}
 				return
 			}
 			a.encode(&e)
@@ -56,4 +69,22 @@ func FuzzRecords(f *testing.F) {
 			t.Fatalf("kind %d: decoded %x re-encodes to %x", kind%4, v, e.B)
 		}
 	})
+}
+
+// alertV1 encodes a as a version-1 record (notes without their author),
+// as stores written before version 2 hold them.
+func alertV1(a *Alert) []byte {
+	var e encoding.Encbuf
+	b := *a
+	b.Notes = nil
+	b.encode(&e)
+	e.B[0] = 1
+	e.B = e.B[:len(e.B)-1] // the note count 0
+	e.PutUvarint(uint64(len(a.Notes)))
+	for _, n := range a.Notes {
+		putTime(&e, n.Time)
+		e.PutByte(byte(n.Status))
+		putString(&e, n.Text)
+	}
+	return e.B
 }

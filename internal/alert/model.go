@@ -76,11 +76,14 @@ type Exposure struct {
 	Explanation string `json:"explanation,omitempty"`
 }
 
-// Note is a reviewer's note, with the status it set (0: unchanged).
+// Note is a reviewer's note, with the status it set (0: unchanged) and
+// who wrote it (the API key's name; "" from the CLI or a server without
+// keys).
 type Note struct {
 	Time   time.Time `json:"time"`
 	Status Status    `json:"-"`
 	Text   string    `json:"text"`
+	By     string    `json:"by,omitempty"`
 }
 
 // Alert is one watched-item hit in one transaction of one block.
@@ -104,7 +107,8 @@ type Alert struct {
 // ErrCorrupt wraps every decoding failure of a stored record.
 var ErrCorrupt = errors.New("alert: corrupt record")
 
-const alertVersion = 1
+// alertVersion 2 added each note's author; version 1 records still decode.
+const alertVersion = 2
 
 // Times are stored as varint Unix nanoseconds, 0 for the zero time.
 func putTime(e *encoding.Encbuf, t time.Time) {
@@ -184,13 +188,15 @@ func (a *Alert) encode(e *encoding.Encbuf) {
 		putTime(e, n.Time)
 		e.PutByte(byte(n.Status))
 		putString(e, n.Text)
+		putString(e, n.By)
 	}
 }
 
 func (a *Alert) decode(v []byte) error {
-	d, err := openRecord(v, "alert", alertVersion)
-	if err != nil {
-		return err
+	d := &encoding.Decbuf{B: v}
+	ver := d.Byte()
+	if d.E == nil && (ver < 1 || ver > alertVersion) {
+		return fmt.Errorf("%w: alert record version %d", ErrCorrupt, ver)
 	}
 	*a = Alert{}
 	a.ID = d.Uvarint()
@@ -218,6 +224,9 @@ func (a *Alert) decode(v []byte) error {
 		nt.Time = getTime(d)
 		nt.Status = Status(d.Byte())
 		nt.Text = getString(d, maxText)
+		if ver >= 2 {
+			nt.By = getString(d, maxText)
+		}
 		a.Notes = append(a.Notes, nt)
 	}
 	if err := closeRecord(d, "alert"); err != nil {

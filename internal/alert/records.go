@@ -113,6 +113,7 @@ type noteJSON struct {
 	Time   string `json:"time"`
 	Status string `json:"status,omitempty"`
 	Text   string `json:"text,omitempty"`
+	By     string `json:"by,omitempty"`
 }
 
 type alertJSON struct {
@@ -141,7 +142,7 @@ func (a *Alert) MarshalJSON() ([]byte, error) {
 		j.Exposure = &a.Exposure
 	}
 	for _, n := range a.Notes {
-		nj := noteJSON{Time: n.Time.Format(time.RFC3339Nano), Text: n.Text}
+		nj := noteJSON{Time: n.Time.Format(time.RFC3339Nano), Text: n.Text, By: n.By}
 		if n.Status != 0 {
 			nj.Status = n.Status.String()
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,9 @@ const (
 
 // ErrNotFound is returned for an unknown alert or endpoint.
 var ErrNotFound = errors.New("not found")
+
+// ErrNotesFull is Review's refusal of a note past the most an alert keeps.
+var ErrNotesFull = errors.New("no room for more notes")
 
 // Event is one change to an alert, as delivered to webhooks and the SSE
 // stream. Body is the exact JSON that is signed and sent.
@@ -104,6 +108,18 @@ type Filter struct {
 	Status   Status
 	MinLevel Level
 	Since    time.Time // created at or after
+	// RulePrefix keeps alerts whose Rule starts with it (a watchlist's
+	// alerts: "watch:NAME/").
+	RulePrefix string
+	// MinHeight and MaxHeight bound the block height (MaxHeight 0: no
+	// upper bound).
+	MinHeight, MaxHeight int64
+}
+
+// Match reports whether a passes f.
+func (f *Filter) Match(a *Alert) bool {
+	return (f.Status == 0 || a.Status == f.Status) && a.Level >= f.MinLevel && !a.Created.Before(f.Since) &&
+		strings.HasPrefix(a.Rule, f.RulePrefix) && a.Height >= f.MinHeight && (f.MaxHeight == 0 || a.Height <= f.MaxHeight)
 }
 
 // Page is one page of List: Next is "" on the last page.
@@ -120,6 +136,7 @@ type Store interface {
 	Get(ctx context.Context, id uint64) (Alert, error)
 	List(ctx context.Context, f Filter, cursor string, limit int) (Page, error)
 	Review(ctx context.Context, id uint64, to Status, note string) (Alert, error)
+	ReviewBy(ctx context.Context, id uint64, to Status, note, by string) (Alert, error)
 	Invalidate(ctx context.Context, block btc.Hash) (int, error)
 	Revalidate(ctx context.Context, block btc.Hash) (int, error)
 
@@ -324,7 +341,7 @@ func (s *DB) List(ctx context.Context, f Filter, cursor string, limit int) (Page
 		if err := a.decode(v); err != nil {
 			return false, fmt.Errorf("alert key %x: %w", k, err)
 		}
-		if (f.Status != 0 && a.Status != f.Status) || a.Level < f.MinLevel || a.Created.Before(f.Since) {
+		if !f.Match(&a) {
 			return true, nil
 		}
 		if len(p.Alerts) == limit {
@@ -340,6 +357,15 @@ func (s *DB) List(ctx context.Context, f Filter, cursor string, limit int) (Page
 // Review moves alert id to status to (Open, Acknowledged, Dismissed,
 // Escalated), or only adds a note when to is 0, and emits alert.updated.
 func (s *DB) Review(ctx context.Context, id uint64, to Status, note string) (Alert, error) {
+	return s.ReviewBy(ctx, id, to, note, "")
+}
+
+// ReviewBy is Review with the reviewer's name kept in the note (the API
+// passes its key's name).
+func (s *DB) ReviewBy(ctx context.Context, id uint64, to Status, note, by string) (Alert, error) {
+	if len(by) > maxText {
+		return Alert{}, fmt.Errorf("alert %d: reviewer name of %d bytes is longer than %d", id, len(by), maxText)
+	}
 	if to > Escalated {
 		return Alert{}, fmt.Errorf("alert %d: status %d is not a review status", id, to)
 	}
@@ -356,7 +382,7 @@ func (s *DB) Review(ctx context.Context, id uint64, to Status, note string) (Ale
 		return Alert{}, err
 	}
 	if len(a.Notes) >= maxNotes {
-		return Alert{}, fmt.Errorf("alert %d: already has %d notes", id, len(a.Notes))
+		return Alert{}, fmt.Errorf("alert %d: already has %d notes: %w", id, len(a.Notes), ErrNotesFull)
 	}
 	w, err := s.begin(ctx)
 	if err != nil {
@@ -366,7 +392,7 @@ func (s *DB) Review(ctx context.Context, id uint64, to Status, note string) (Ale
 	if to != 0 {
 		a.Status = to
 	}
-	a.Notes = append(a.Notes, Note{Time: w.now, Status: to, Text: note})
+	a.Notes = append(a.Notes, Note{Time: w.now, Status: to, Text: note, By: by})
 	a.Updated = w.now
 	w.putAlert(&a)
 	if err := w.emit(EventUpdated, &a); err != nil {

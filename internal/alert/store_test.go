@@ -90,6 +90,10 @@ func TestStoreLifecycle(t *testing.T) {
 		{"all in pages of 3", Filter{}, 3, []uint64{1, 2, 3, 4, 5, 6, 7}},
 		{"high and above", Filter{MinLevel: High}, 2, []uint64{3, 4, 7}},
 		{"since the 4th", Filter{Since: got[3].Created}, 10, []uint64{4, 5, 6, 7}},
+		{"from height 11", Filter{MinHeight: 11}, 2, []uint64{2, 4, 6}},
+		{"up to height 10", Filter{MaxHeight: 10}, 10, []uint64{1, 3, 5, 7}},
+		{"list 1 at high", Filter{RulePrefix: "watch:1/", MinLevel: High, MinHeight: 10, MaxHeight: 10}, 10, []uint64{3, 7}},
+		{"another list", Filter{RulePrefix: "watch:2/"}, 10, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ids []uint64
@@ -124,8 +128,11 @@ func TestStoreLifecycle(t *testing.T) {
 	if a, err = s.Review(ctx, 2, Escalated, "sent to compliance"); err != nil || a.Status != Escalated || len(a.Notes) != 2 {
 		t.Fatalf("review: %+v %v", a, err)
 	}
-	if a, err = s.Review(ctx, 2, 0, "just a note"); err != nil || a.Status != Escalated || len(a.Notes) != 3 {
+	if a, err = s.ReviewBy(ctx, 2, 0, "just a note", "analyst key"); err != nil || a.Status != Escalated || len(a.Notes) != 3 {
 		t.Fatalf("note: %+v %v", a, err)
+	}
+	if back, err := s.Get(ctx, 2); err != nil || back.Notes[2].By != "analyst key" || back.Notes[0].By != "" {
+		t.Fatalf("notes' authors: %+v %v", back.Notes, err)
 	}
 	p, _ := s.List(ctx, Filter{Status: Escalated}, "", 10)
 	if len(p.Alerts) != 1 || p.Alerts[0].ID != 2 {
@@ -229,6 +236,19 @@ func TestSSE(t *testing.T) {
 	}
 	if err := Stream(ctx, &bytes.Buffer{}, nil, s, "abc", time.Millisecond); err == nil {
 		t.Fatal("bad Last-Event-ID accepted")
+	}
+	// Past the last event, heartbeats keep the stream alive until Done
+	// closes it; each write is announced first.
+	var b bytes.Buffer
+	done := make(chan struct{})
+	writes, flushes := 0, 0
+	err := StreamWith(ctx, &b, func() {
+		if flushes++; flushes == 3 {
+			close(done)
+		}
+	}, s, 3, StreamOptions{Poll: time.Millisecond, Heartbeat: time.Nanosecond, Done: done, BeforeWrite: func() { writes++ }})
+	if !errors.Is(err, ErrStreamDone) || b.String() != strings.Repeat(": keep-alive\n\n", 3) || writes != 3 {
+		t.Fatalf("heartbeats: %v, %d writes, %q", err, writes, b.String())
 	}
 }
 

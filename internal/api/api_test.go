@@ -46,19 +46,7 @@ func TestHandlers(t *testing.T) {
 	w := newWorld(t, 0)
 	sp := loadSpec(t)
 	tip := w.db.Tip()
-	type tc struct {
-		name, method, path, body string
-		want                     int
-		check                    func(t *testing.T, v any)
-	}
-	field := func(f string) func(t *testing.T, v any) {
-		return func(t *testing.T, v any) {
-			if got := v.(map[string]any)["field"]; got != f {
-				t.Errorf("field %v, want %q", got, f)
-			}
-		}
-	}
-	cases := []tc{
+	cases := []step{
 		{"status", "GET", "/v1/status", "", 200, func(t *testing.T, v any) {
 			m := v.(map[string]any)
 			if m["height"].(float64) != float64(tip.Height) {
@@ -206,35 +194,7 @@ func TestHandlers(t *testing.T) {
 		{"method", "DELETE", "/v1/status", "", 405, nil},
 		{"method post", "PUT", "/v1/screen", "[]", 405, nil},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var body io.Reader
-			if c.body != "" || c.method == "POST" {
-				body = strings.NewReader(c.body)
-			}
-			resp := w.do(t, c.method, c.path, body)
-			b, _ := io.ReadAll(resp.Body)
-			if c.want != 0 && resp.StatusCode != c.want {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.want, b)
-			}
-			if c.want == 0 && resp.StatusCode != 200 && resp.StatusCode != 422 {
-				t.Fatalf("status %d, want 200 or 422: %s", resp.StatusCode, b)
-			}
-			if resp.Header.Get("X-Request-Id") == "" {
-				t.Error("no X-Request-Id")
-			}
-			if err := sp.check(c.method, c.path, resp, b); err != nil {
-				t.Fatalf("%v\n%s", err, b)
-			}
-			if c.check != nil {
-				var v any
-				if err := json.Unmarshal(b, &v); err != nil {
-					t.Fatal(err)
-				}
-				c.check(t, v)
-			}
-		})
-	}
+	w.run(t, sp, cases)
 	// Paging walks every transaction of the address once.
 	var all []string
 	cursor := ""

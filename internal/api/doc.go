@@ -9,6 +9,11 @@
 //
 //   - The routes, their JSON shapes (openapi.json, embedded) and the
 //     mapping of errors to application/problem+json answers.
+//   - The HTTP face of watchlists, alerts and webhooks (issue 13):
+//     watchlists.go, alerts.go (with the SSE stream), webhooks.go. The
+//     stores are package watch's and alert's; the server only validates,
+//     pages and shows. WatchlistsChanged tells the per-block alert stage to
+//     recompile its watch.Set after a change.
 //   - The server's lifetime: the listener, the SERVER file in the store
 //     directory (URL and PID, removed on shutdown), the polling ingest.
 //   - Its metrics registry (a private prometheus.Registry).
@@ -29,6 +34,16 @@
 //     answer sees one state between two updates (pipeline doc.go).
 //   - A4: every registered route is in openapi.json, and the handler tests'
 //     responses validate against its schemas (api_test.go).
-//   - A5: without API keys (not implemented yet) Run refuses any listen
-//     address that is not loopback.
+//   - A5: without API keys Run refuses any listen address that is not
+//     loopback; webhook endpoints may point at loopback only when the
+//     server listens on loopback (Options.LoopbackWebhooks).
+//   - A6: a change to watchlists, alerts or webhook endpoints runs inside
+//     pipeline.Write, so it never races the ingest writer or the alert
+//     stage; the alert stream reads events inside pipeline.Read in
+//     batches and writes them outside it, so a slow client never holds
+//     the guard.
+//   - A7: GET /v1/alerts/stream ends when its client goes, when a write
+//     stalls past the heartbeat and 30 s, or when CloseStreams runs (Run
+//     registers it with http.Server.RegisterOnShutdown), so Shutdown never
+//     waits on an open stream.
 package api

@@ -111,26 +111,29 @@ func loadSpec(t testing.TB) *spec {
 }
 
 // template returns the spec path matching a request path (its {params}
-// match one segment), or "".
+// match one segment; the most literal segments win, as in ServeMux), or "".
 func (s *spec) template(path string) string {
 	segs := strings.Split(path, "/")
+	best, bestLit := "", -1
 	for tmpl := range s.doc["paths"].(map[string]any) {
 		ts := strings.Split(tmpl, "/")
 		if len(ts) != len(segs) {
 			continue
 		}
-		ok := true
+		ok, lit := true, 0
 		for i := range ts {
-			if !(strings.HasPrefix(ts[i], "{") || ts[i] == segs[i]) {
+			if ts[i] == segs[i] {
+				lit++
+			} else if !strings.HasPrefix(ts[i], "{") {
 				ok = false
 				break
 			}
 		}
-		if ok {
-			return tmpl
+		if ok && lit > bestLit {
+			best, bestLit = tmpl, lit
 		}
 	}
-	return ""
+	return best
 }
 
 // resolve follows a $ref within the document.
@@ -180,7 +183,7 @@ func (s *spec) check(method, path string, resp *http.Response, body []byte) erro
 	if !ok {
 		return fmt.Errorf("%s %s %d: content type %q not documented", method, tmpl, resp.StatusCode, ct)
 	}
-	if ct == "text/plain" || ct == "text/html" {
+	if ct == "text/plain" || ct == "text/html" || ct == "text/event-stream" {
 		return nil
 	}
 	var v any

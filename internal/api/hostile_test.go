@@ -38,16 +38,25 @@ func FuzzHandlers(f *testing.F) {
 	for _, p := range []string{"v1/status", "v1/addresses/" + w.addr, "v1/addresses/" + w.addr + "/transactions?limit=2&cursor=" + w.txid,
 		"v1/transactions/" + w.txid, "v1/blocks/0", "v1/entities/1/addresses?cursor=" + w.addr, "v1/entities/1/explain?other=" + w.sanctioned,
 		"v1/labels/" + w.sanctioned + "?as_of=2024-01-01", "v1/screen/" + w.addr, "v1/screen", "api/v1/address/" + w.sanctioned,
-		"public/v1/sanctions/screening", "openapi.json", "metrics", "readyz", "v1/entities/%ff/explain", "v1/blocks/-0"} {
+		"public/v1/sanctions/screening", "openapi.json", "metrics", "readyz", "v1/entities/%ff/explain", "v1/blocks/-0",
+		"v1/watchlists", "v1/watchlists/1", "v1/watchlists/1/items", "v1/watchlists/1/addresses?limit=1&cursor=00ff",
+		"v1/alerts?status=open&level=high&watchlist=1&min_height=1&max_height=9&cursor=1", "v1/alerts/1", "v1/alerts/1/review",
+		"v1/alerts/stream", "v1/webhooks", "v1/webhooks/1", "v1/webhooks/1/deliveries?limit=3"} {
 		f.Add(byte(0), p, []byte(nil), "")
 		f.Add(byte(1), p, []byte(`["`+w.addr+`",1,null]`), "application/json")
 		f.Add(byte(1), p, []byte(`[{"address":"`+w.sanctioned+`"},{"address":7}]`), "text/csv")
+		f.Add(byte(1), p, []byte(`{"name":"n","addresses":["`+w.addr+`","x"],"entities":[1],"rules":[{"rule":"any","level":"high"}]}`), "application/json")
+		f.Add(byte(3), p, []byte(`{"addresses":["`+w.addr+`"],"rules":[{"rule":"exposure:theft>=5%","direction":"in"}]}`), "")
+		f.Add(byte(1), p, []byte(`{"status":"escalated","note":"n","url":"http://127.0.0.1:1/","secret":"whsec_x"}`), "")
 	}
+	w.seedAlerts(f)
 	f.Fuzz(func(t *testing.T, method byte, path string, body []byte, hdr string) {
 		req := fuzzRequest(method, path, body, hdr)
 		if req == nil {
 			return
 		}
+		req, cancel := boundStream(req)
+		defer cancel()
 		rec := httptest.NewRecorder()
 		w.srv.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
@@ -62,7 +71,7 @@ func FuzzHandlers(f *testing.F) {
 // hostileBody returns one of the bodies an attacker or a broken client
 // sends.
 func hostileBody(rng *rand.Rand, addrs []string) []byte {
-	switch rng.IntN(8) {
+	switch rng.IntN(11) {
 	case 0:
 		return bytes.Repeat([]byte("["), 1+rng.IntN(200_000)) // deep nesting
 	case 1:
@@ -90,6 +99,12 @@ func hostileBody(rng *rand.Rand, addrs []string) []byte {
 		return []byte(`["` + addrs[rng.IntN(len(addrs))] + `", "\ud800", "` + strings.Repeat("é", 100) + `"]`)
 	case 6:
 		return []byte(`{"addresses": 1e999}`)
+	case 7:
+		return []byte(`{"name":"` + strings.Repeat("n", rng.IntN(300)) + `","addresses":["` + addrs[rng.IntN(len(addrs))] + `"],"entities":[18446744073709551615],"rules":[{"rule":"exposure:theft>=` + fmt.Sprint(rng.IntN(300)) + `%"}]}`)
+	case 8:
+		return []byte(`{"status":"` + []string{"open", "dismissed", "closed", ""}[rng.IntN(4)] + `","note":"` + strings.Repeat("\u0000", rng.IntN(20_000)) + `"}`)
+	case 9:
+		return []byte(`{"url":"` + []string{"http://127.0.0.1:1/", "http://10.0.0.1/", "https://[::1]/", "gopher://x", "http://%zz"}[rng.IntN(5)] + `","secret":"whsec_` + strings.Repeat("A", rng.IntN(200)) + `"}`)
 	}
 	return nil
 }
@@ -115,7 +130,8 @@ func hostilePath(rng *rand.Rand, routes []route, addrs []string) string {
 			segs[i] = "%00%2e%2e"
 		}
 	}
-	q := []string{"limit=" + fmt.Sprint(rng.IntN(3000)-1000), "cursor=" + addrs[rng.IntN(len(addrs))], "other=%ff", "as_of=99999-01-01", "cursor=" + strings.Repeat("0", 64)}
+	q := []string{"limit=" + fmt.Sprint(rng.IntN(3000)-1000), "cursor=" + addrs[rng.IntN(len(addrs))], "other=%ff", "as_of=99999-01-01", "cursor=" + strings.Repeat("0", 64),
+		"status=" + []string{"open", "zzz"}[rng.IntN(2)], "min_height=" + fmt.Sprint(rng.Int64()-rng.Int64()), "max_height=-1", "watchlist=" + []string{"1", "%00", "99"}[rng.IntN(3)], "level=critical"}
 	return strings.Join(segs, "/") + "?" + q[rng.IntN(len(q))] + "&" + q[rng.IntN(len(q))]
 }
 
@@ -140,6 +156,7 @@ func (s *slowReader) Read(p []byte) (int, error) {
 // checks clean afterwards.
 func TestHostileInput(t *testing.T) {
 	w := newWorld(t, 0)
+	w.seedAlerts(t)
 	n := 10_000
 	if testing.Short() {
 		n = 1000
@@ -156,6 +173,8 @@ func TestHostileInput(t *testing.T) {
 			t.Fatalf("request %d: %v", i, err)
 		}
 		req.RequestURI = req.URL.RequestURI()
+		req, cancel := boundStream(req)
+		defer cancel()
 		if rng.IntN(4) == 0 {
 			req.Header.Set("Content-Type", strings.Repeat("x", rng.IntN(10_000)))
 			req.Header.Set("X-Request-Id", string(body[:min(len(body), 100)]))
@@ -188,5 +207,35 @@ func TestHostileInput(t *testing.T) {
 	checkStore(t, w.db)
 	if _, err := w.pl.AttributionChanged(context.Background(), false); err != nil {
 		t.Fatalf("the pipeline after the hostile requests: %v", err)
+	}
+}
+
+// boundStream gives a request to the alert stream a short deadline: the
+// stream otherwise runs until the client goes, which a recorder never does.
+func boundStream(req *http.Request) (*http.Request, context.CancelFunc) {
+	if !strings.Contains(req.URL.Path, "stream") {
+		return req, func() {}
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), 20*time.Millisecond)
+	return req.WithContext(ctx), cancel
+}
+
+// seedAlerts gives the world a watchlist of its address, its alerts and a
+// webhook endpoint with their deliveries, for the routes that read them.
+func (w *world) seedAlerts(t testing.TB) {
+	t.Helper()
+	w.srv.opts.LoopbackWebhooks = true
+	for _, c := range []struct{ path, body string }{
+		{"/v1/webhooks", `{"url":"http://127.0.0.1:1/hook"}`},
+		{"/v1/watchlists", `{"name":"seed","addresses":["` + w.addr + `"]}`},
+	} {
+		if resp := w.do(t, "POST", c.path, strings.NewReader(c.body)); resp.StatusCode != http.StatusCreated {
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("seed %s: %d %s", c.path, resp.StatusCode, b)
+		}
+	}
+	w.srv.opts.LoopbackWebhooks = false
+	if w.scanAlerts(t) == 0 {
+		t.Fatal("seed: no alerts")
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"net/http"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
 
 // Problem is an RFC 9457 problem detail.
@@ -28,6 +30,9 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 	// Apart is the view of a 422 for two addresses in different entities.
 	Apart *query.Apart `json:"apart,omitempty"`
+	// Invalid names each rejected item of a 422 (addresses of a
+	// watchlist).
+	Invalid []InvalidItem `json:"invalid,omitempty"`
 }
 
 // errBadInput marks an error in what the client sent; field names where.
@@ -63,6 +68,10 @@ func classify(err error, field string) (int, string) {
 	var apart *query.NotJoinedError
 	var tooBig errTooLarge
 	var tooMany errTooMany
+	var invalid *errInvalidItems
+	var unprocessable *errUnprocessable
+	var conflict *errConflict
+	var tooManyStreams *errTooManyStreams
 	switch {
 	case errors.As(err, &tooBig), errors.As(err, &tooMany):
 		return http.StatusRequestEntityTooLarge, "body"
@@ -70,6 +79,16 @@ func classify(err error, field string) (int, string) {
 		return http.StatusBadRequest, bad.field
 	case errors.As(err, &apart):
 		return http.StatusUnprocessableEntity, ""
+	case errors.As(err, &invalid):
+		return http.StatusUnprocessableEntity, invalid.field
+	case errors.As(err, &unprocessable):
+		return http.StatusUnprocessableEntity, unprocessable.field
+	case errors.As(err, &conflict), errors.Is(err, alert.ErrNotesFull):
+		return http.StatusConflict, ""
+	case errors.As(err, &tooManyStreams):
+		return http.StatusTooManyRequests, ""
+	case errors.Is(err, watch.ErrNotFound), errors.Is(err, alert.ErrNotFound):
+		return http.StatusNotFound, ""
 	case isBadValue(err):
 		return http.StatusBadRequest, field
 	case errors.Is(err, index.ErrNotFound):
@@ -90,6 +109,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, f
 	var apart *query.NotJoinedError
 	if errors.As(err, &apart) {
 		p.Apart = &apart.Apart
+	}
+	var invalid *errInvalidItems
+	if errors.As(err, &invalid) {
+		p.Invalid = invalid.items
 	}
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "path", r.URL.Path, "err", err)

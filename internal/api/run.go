@@ -69,13 +69,16 @@ func CheckListen(listen string, keys *apikey.Set) error {
 	if err != nil {
 		return fmt.Errorf("--listen %q: %w", listen, err)
 	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if loopbackHost(host) {
 		return nil
 	}
 	return fmt.Errorf("--listen %q: %w", listen, ErrNotLoopback)
+}
+
+// loopbackHost reports whether a listen address's host is loopback only.
+func loopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // Run serves pl's store on opts.Listen until ctx is done, ingesting new
@@ -88,6 +91,8 @@ func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptio
 	if opts.Poll <= 0 {
 		opts.Poll = 2 * time.Second
 	}
+	host, _, _ := net.SplitHostPort(opts.Listen)
+	opts.LoopbackWebhooks = loopbackHost(host) // webhooks may point at loopback only from a loopback server
 	s := New(pl, opts.Options)
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
@@ -104,6 +109,7 @@ func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptio
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
+	srv.RegisterOnShutdown(s.CloseStreams) // open alert streams would hold Shutdown
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	s.log.Info("serving", "url", url, "store", db.Dir(), "blocks", opts.BlocksDir)

@@ -39,6 +39,21 @@ type Options struct {
 	// Cases, when set, is the shared cases store (sleuth serve --shared:
 	// PostgreSQL); nil: the embedded one in the store's keyspace.
 	Cases casefile.Store
+	// LoopbackWebhooks lets webhook endpoints point at loopback (Run sets
+	// it when the server listens on loopback only). Private and link-local
+	// destinations are always refused.
+	LoopbackWebhooks bool
+	// WatchlistsChanged, when set, is called after every watchlist change
+	// the API commits (outside the pipeline's guard), so that the alert
+	// stage recompiles its watch.Set before the next block.
+	WatchlistsChanged func()
+	// MaxStreams bounds the open GET /v1/alerts/stream connections of one
+	// API key (all clients count as one without keys). Default 4.
+	MaxStreams int
+	// StreamPoll is how often a stream looks for new events (default 1 s);
+	// Heartbeat how long it stays silent before a comment line (default
+	// 15 s).
+	StreamPoll, Heartbeat time.Duration
 }
 
 func (o *Options) ensureDefaults() {
@@ -50,6 +65,15 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 10_000
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = 4
+	}
+	if o.StreamPoll <= 0 {
+		o.StreamPoll = time.Second
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 15 * time.Second
 	}
 }
 
@@ -73,6 +97,7 @@ type Server struct {
 	}
 	reqSeq  atomic.Uint64
 	reqBase string
+	streams streams
 }
 
 type pooledScreener struct {
@@ -91,7 +116,8 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	opts.ensureDefaults()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:])}
+	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:]),
+		streams: streams{open: map[uint32]int{}, done: make(chan struct{})}}
 	s.metrics = newMetrics(pl)
 	s.ready.Store(true)
 	s.handle("GET", "/v1/status", s.getStatus)
@@ -112,6 +138,9 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s.handle("GET", "/openapi.json", s.getOpenAPI)
 	s.handle("GET", "/healthz", s.getHealthz)
 	s.handle("GET", "/readyz", s.getReadyz)
+	s.handleWatchlists()
+	s.handleAlerts()
+	s.handleWebhooks()
 	s.routes = append(s.routes, route{"GET", "/metrics"})
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.routeCases()
@@ -134,14 +163,11 @@ func (s *Server) handle(method, path string, h func(w http.ResponseWriter, r *ht
 
 type ctxKey struct{}
 
-// keyCtx carries the request's API key (authorize).
-type keyCtx struct{}
-
 // actor names who makes a request, for audit logs and review notes: the
 // API key's name and id, or "local" when the server has no keys (it then
 // listens on loopback only, A5).
 func actor(r *http.Request) string {
-	if k, ok := r.Context().Value(keyCtx{}).(apikey.Key); ok {
+	if k, ok := requestKey(r); ok {
 		return fmt.Sprintf("%s (key %d)", k.Name, k.ID)
 	}
 	return "local"
@@ -180,6 +206,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (streams
+// flush and clear the write deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
@@ -283,12 +313,37 @@ var need = map[string]apikey.Need{
 	"POST /v1/cases/{id}/labels":               apikey.NeedWrite,
 	"POST /v1/cases/{id}/status":               apikey.NeedWrite,
 	"GET /metrics":                             apikey.NeedRead,
+	"GET /v1/watchlists":                       apikey.NeedRead,
+	"POST /v1/watchlists":                      apikey.NeedWrite,
+	"GET /v1/watchlists/{id}":                  apikey.NeedRead,
+	"DELETE /v1/watchlists/{id}":               apikey.NeedWrite,
+	"GET /v1/watchlists/{id}/addresses":        apikey.NeedRead,
+	"POST /v1/watchlists/{id}/items":           apikey.NeedWrite,
+	"DELETE /v1/watchlists/{id}/items":         apikey.NeedWrite,
+	"GET /v1/alerts":                           apikey.NeedRead,
+	"GET /v1/alerts/stream":                    apikey.NeedRead,
+	"GET /v1/alerts/{id}":                      apikey.NeedRead,
+	"POST /v1/alerts/{id}/review":              apikey.NeedWrite,
+	"GET /v1/webhooks":                         apikey.NeedWrite, // URLs can carry credentials
+	"POST /v1/webhooks":                        apikey.NeedWrite,
+	"DELETE /v1/webhooks/{id}":                 apikey.NeedWrite,
+	"GET /v1/webhooks/{id}/deliveries":         apikey.NeedRead,
+}
+
+// keyCtx is the context key of the request's API key.
+type keyCtx struct{}
+
+// requestKey returns the API key a request was authorized with (false
+// when the server runs without keys or the route is open).
+func requestKey(r *http.Request) (apikey.Key, bool) {
+	k, ok := r.Context().Value(keyCtx{}).(apikey.Key)
+	return k, ok
 }
 
 // authorize applies the API keys to a request of route pattern: 401
 // without a valid key, 403 when its scope does not allow the route, 429
 // when its rate is spent. It reports whether the request may go on, and
-// returns it carrying the key (actor names it).
+// returns it with the key in its context (requestKey).
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern string) (*http.Request, bool) {
 	keys := s.opts.Keys
 	if keys == nil || keys.Len() == 0 {

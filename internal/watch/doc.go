@@ -17,6 +17,12 @@
 //     share or value, any sanctioned counterparty; each in, out or both.
 //     Exposure and sanction rules ask an Assessor (RiskAssessor reads the
 //     risk stage) for hits only.
+//   - The API's view of the store (internal/api/watchlists.go): List.Validate
+//     (what Create and Update accept), AddressPage and CountAddresses. A
+//     Set is compiled once and does not see later changes: the server calls
+//     its WatchlistsChanged hook after each change it commits, and whoever
+//     holds the Set (the per-block alert stage) compiles a new one before
+//     the next block.
 //
 // # Does not touch
 //

@@ -55,11 +55,8 @@ func addrKey(list uint32, k address.Key) []byte {
 
 // Create stores a new list (its name must be new) and returns its id.
 func (s *DB) Create(ctx context.Context, l *List) (uint32, error) {
-	if l.Name == "" || len(l.Name) > 200 {
-		return 0, fmt.Errorf("watchlist name %q: want 1 to 200 bytes", l.Name)
-	}
-	if len(l.Rules) > maxRules || len(l.Entities) > maxEntities {
-		return 0, fmt.Errorf("watchlist %q: %d rules, %d entities: at most %d and %d", l.Name, len(l.Rules), len(l.Entities), maxRules, maxEntities)
+	if err := l.Validate(); err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,6 +88,9 @@ func (s *DB) Create(ctx context.Context, l *List) (uint32, error) {
 
 // Update rewrites a list's name, rules and entities.
 func (s *DB) Update(ctx context.Context, l *List) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if v, err := s.db.StageGet(listKey(l.ID)); err != nil || v == nil {

@@ -92,6 +92,22 @@ func TestStore(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("addresses %v", got)
 	}
+	// Pages of one walk the same addresses in the same order.
+	var paged []string
+	var after []byte
+	for pages := 0; ; pages++ {
+		ks, more, err := st.AddressPage(ctx, id, after, 1)
+		if err != nil || len(ks) != 1 || pages > 2 {
+			t.Fatalf("page %d: %v, %v", pages, ks, err)
+		}
+		paged, after = append(paged, ks[0].String()), ks[0].Bytes()
+		if !more {
+			break
+		}
+	}
+	if n, err := st.CountAddresses(ctx, id); err != nil || n != 2 || !slices.Equal(paged, got) {
+		t.Fatalf("paged %v, count %d (%v), want %v", paged, n, err, got)
+	}
 	l, err := st.ByName(ctx, "deposits")
 	if err != nil || len(l.Rules) != 1 || l.Rules[0] != r || len(l.Entities) != 1 {
 		t.Fatalf("ByName = %+v, %v", l, err)
