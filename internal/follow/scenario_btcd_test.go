@@ -1,0 +1,350 @@
+//go:build unix
+
+package follow
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/alert"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/sim/regtest"
+	"github.com/sleuth-forensics/sleuth/internal/watch"
+)
+
+// submit hands blocks to the node with submitblock and fails the test on
+// any answer but null (btcd's acceptance).
+func submit(t *testing.T, rpc *RPC, blocks []regtest.Block) {
+	t.Helper()
+	ctx := context.Background()
+	for _, b := range blocks {
+		var res *string
+		if err := rpc.Call(ctx, "submitblock", &res, hex.EncodeToString(b.Raw)); err != nil {
+			t.Fatalf("submitblock %d (%s): %v", b.Height, b.Hash, err)
+		}
+		if res != nil {
+			t.Fatalf("btcd rejected block %d (%s): %s", b.Height, b.Hash, *res)
+		}
+	}
+}
+
+// bestHash is the node's getbestblockhash.
+func bestHash(t *testing.T, rpc *RPC) btc.Hash {
+	t.Helper()
+	var s string
+	if err := rpc.Call(context.Background(), "getbestblockhash", &s); err != nil {
+		t.Fatal(err)
+	}
+	return mustHash(t, s)
+}
+
+// hook is a webhook receiver that verifies every signature with
+// alert.Verify and keeps the verified events.
+type hook struct {
+	t   *testing.T
+	key []byte
+	mu  sync.Mutex
+	got []hookEvent
+	bad int // requests whose signature did not verify
+}
+
+type hookEvent struct {
+	ID    string // webhook-id
+	Type  string `json:"type"`
+	Alert struct {
+		ID          uint64 `json:"id"`
+		TxID        string `json:"txid"`
+		Address     string `json:"address"`
+		Value       uint64 `json:"value_sat"`
+		Height      int64  `json:"block_height"`
+		BlockHash   string `json:"block_hash"`
+		Invalidated bool   `json:"invalidated"`
+	} `json:"data"`
+}
+
+func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := alert.Verify(h.key, r.Header, body, time.Now(), 5*time.Minute); err != nil {
+		h.bad++
+		h.t.Errorf("webhook signature: %v", err)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	var ev hookEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		h.t.Errorf("webhook body %s: %v", body, err)
+	}
+	ev.ID = r.Header.Get(alert.HeaderID)
+	h.got = append(h.got, ev)
+}
+
+func (h *hook) take() []hookEvent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e := h.got
+	h.got = nil
+	return e
+}
+
+// TestScenarioBtcd submits the validly signed regtest theft scenario
+// (internal/sim/regtest) to a real btcd, which must accept every block;
+// the follower indexes it over RPC; a watchlist on the exchange deposit
+// address raises an alert for the deposit, delivered to a webhook whose
+// every signature is verified; then a longer branch without the deposit
+// block reorganises the node, the follower disconnects the block and
+// alert.DB.Invalidate sends alert.invalidated. The followed store equals a
+// fresh offline ingest of the same blocks written as a blocks directory.
+//
+// Alerts are driven from the follower's events here (OnEvent: match a
+// connected block, invalidate a disconnected one), standing in for the
+// per-block alert stage of the pipeline.
+func TestScenarioBtcd(t *testing.T) {
+	rpc, dir := startBtcd(t)
+	ctx := context.Background()
+	sc, err := regtest.Build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := &sc.Truth
+	submit(t, rpc, sc.Best)
+	if got := bestHash(t, rpc); got != sc.Tip().Hash {
+		t.Fatalf("btcd's best block is %s, want the scenario's tip %s", got, sc.Tip().Hash)
+	}
+
+	db := openRegtest(t, filepath.Join(dir, "db"))
+	lists, alerts := watch.NewDB(db), alert.NewDB(db)
+	rule, err := watch.ParseRule("any", watch.In, alert.High)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := lists.Create(ctx, &watch.List{Name: "exchange-deposits", Rules: []watch.Rule{rule}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	depKey, err := address.Decode(truth.Deposit.Address, btc.Regtest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lists.AddAddresses(ctx, list, []address.Key{depKey}); err != nil {
+		t.Fatal(err)
+	}
+	// Compiled on an empty index: the deposit address is matched through
+	// the not-yet-seen path when its block arrives.
+	set, err := watch.Compile(ctx, db, lists)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hook{t: t}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	ep, err := alerts.AddEndpoint(ctx, srv.URL+"/hook", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.key, err = alert.ParseSecret(ep.Secret); err != nil {
+		t.Fatal(err)
+	}
+
+	// The follower calls OnEvent from its goroutine after each ingest, so
+	// the store is not read concurrently with an ingest.
+	l := newEventLog()
+	var stageErr error
+	stale := false // a block was disconnected since set was compiled
+	onEvent := func(e Event) {
+		switch {
+		case stageErr != nil:
+		case e.Kind == BlockConnected:
+			if stale {
+				// The index gives the dense ids of undone addresses to
+				// new ones: a Set that resolved the deposit address to
+				// its id would match whatever address gets it next.
+				if set, stageErr = watch.Compile(ctx, db, lists); stageErr != nil {
+					break
+				}
+				stale = false
+			}
+			stageErr = set.MatchBlocks(ctx, btc.Height(e.Height), btc.Height(e.Height), func(b *index.ChainBlock, hits []watch.Hit) error {
+				as, err := set.Alerts(ctx, b, hits, nil)
+				if err == nil && len(as) > 0 {
+					_, err = alerts.Create(ctx, as)
+				}
+				return err
+			})
+		case e.Kind == BlockDisconnected:
+			_, stageErr = alerts.Invalidate(ctx, e.Hash)
+			stale = true
+		}
+		l.add(e)
+	}
+	errc, stop := followBtcd(t, rpc, db, filepath.Join(dir, "spool"), onEvent)
+	waitTip(t, sc.Tip().Hash, l, errc)
+	if stageErr != nil {
+		t.Fatalf("alert stage: %v", stageErr)
+	}
+
+	// The index holds every scenario transaction with its values and
+	// spends.
+	checkScenarioTxs(t, db, truth)
+
+	// One alert: the deposit, in its block.
+	page, err := alerts.List(ctx, alert.Filter{}, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Alerts) != 1 {
+		t.Fatalf("%d alerts, want 1 (the deposit): %+v", len(page.Alerts), page.Alerts)
+	}
+	a := page.Alerts[0]
+	if a.TxID != truth.Deposit.Txid || a.Address != truth.Deposit.Address || a.Value != uint64(truth.Deposit.Value) ||
+		a.Height != truth.Deposit.Height || a.BlockHash != truth.Deposit.Block || a.Invalidated {
+		t.Fatalf("alert %+v, want the deposit %+v", a, truth.Deposit)
+	}
+	worker := &alert.Worker{Store: alerts, AllowLoopback: true, Log: slog.New(slog.NewTextHandler(testWriter{t, nil}, nil))}
+	deliver := func() []hookEvent {
+		t.Helper()
+		if n, err := worker.RunOnce(ctx); err != nil || n == 0 {
+			t.Fatalf("webhook worker: %d delivered, %v", n, err)
+		}
+		return h.take()
+	}
+	got := deliver()
+	if len(got) != 1 || got[0].Type != alert.EventCreated || got[0].Alert.ID != a.ID || got[0].Alert.TxID != truth.Deposit.Txid.String() {
+		t.Fatalf("webhook got %+v, want alert.created for alert %d", got, a.ID)
+	}
+
+	// Reorg: the branch from the block before the deposit, one block
+	// longer, makes btcd drop the deposit block.
+	submit(t, rpc, sc.Branch)
+	branchTip := sc.Branch[len(sc.Branch)-1].Hash
+	if got := bestHash(t, rpc); got != branchTip {
+		t.Fatalf("btcd's best block after the branch is %s, want %s", got, branchTip)
+	}
+	waitTip(t, branchTip, l, errc)
+	if stageErr != nil {
+		t.Fatalf("alert stage: %v", stageErr)
+	}
+	var disc []btc.Hash
+	for _, e := range l.take() {
+		if e.Kind == BlockDisconnected {
+			disc = append(disc, e.Hash)
+		}
+	}
+	if want := int64(len(sc.Best)) - sc.Fork; int64(len(disc)) != want || !containsHash(disc, truth.Deposit.Block) {
+		t.Fatalf("disconnected %v; want the %d blocks after the fork, the deposit's %s among them", disc, want, truth.Deposit.Block)
+	}
+	got = deliver()
+	if len(got) != 1 || got[0].Type != alert.EventInvalidated || got[0].Alert.ID != a.ID || !got[0].Alert.Invalidated {
+		t.Fatalf("webhook got %+v after the reorg, want alert.invalidated for alert %d", got, a.ID)
+	}
+	if a, err = alerts.Get(ctx, a.ID); err != nil || !a.Invalidated {
+		t.Fatalf("alert after the reorg: %+v, %v", a, err)
+	}
+	if tv, err := db.Tx(truth.Deposit.Txid); err == nil && tv.BestChain {
+		t.Fatalf("the deposit is still on the best chain after the reorg: %+v", tv)
+	}
+	h.mu.Lock()
+	bad := h.bad
+	h.mu.Unlock()
+	if bad != 0 {
+		t.Fatalf("%d webhook requests failed verification", bad)
+	}
+
+	// Offline equivalence: the same blocks as a Core blocks directory,
+	// ingested from scratch, give the same index.
+	stop()
+	blocks := t.TempDir()
+	if err := sc.WriteBlocksDir(blocks, sc.Best, sc.Branch); err != nil {
+		t.Fatal(err)
+	}
+	fresh := openRegtest(t, t.TempDir())
+	if _, err := fresh.Ingest(ctx, index.IngestOptions{BlocksDir: blocks}); err != nil {
+		t.Fatal(err)
+	}
+	if indexDigest(t, fresh) != indexDigest(t, db) || fresh.Stats() != db.Stats() {
+		t.Fatalf("followed store differs from an offline ingest of the scenario: %+v vs %+v", db.Stats(), fresh.Stats())
+	}
+}
+
+// indexDigest is the digest of what the index derived from the chain:
+// chainDigest without the watchlists and alerts the test stored beside it.
+func indexDigest(t *testing.T, db *index.DB) [32]byte {
+	t.Helper()
+	skip := append([]byte(nil), index.ReadKeyspaces...)
+	for p := index.StageAlert; p < index.StageAlert+0x10; p++ {
+		skip = append(skip, p)
+	}
+	d, err := db.Digest(context.Background(), skip...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func containsHash(hs []btc.Hash, h btc.Hash) bool {
+	for _, x := range hs {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+// checkScenarioTxs asserts that the index holds every transaction of the
+// answer key in its block, with each output's address and value, each
+// input's spent output, and each output spent by the transaction the key
+// says spends it.
+func checkScenarioTxs(t *testing.T, db *index.DB, truth *regtest.Truth) {
+	t.Helper()
+	spentBy := map[[2]any]string{}
+	for _, tx := range truth.Txs {
+		for _, in := range tx.Inputs {
+			spentBy[[2]any{in.Txid, in.Vout}] = tx.Txid.String()
+		}
+	}
+	for _, tx := range truth.Txs {
+		v, err := db.Tx(tx.Txid)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tx.Role, tx.Txid, err)
+		}
+		if v.Height == nil || *v.Height != tx.Height || v.BlockHash != tx.Block.String() || !v.BestChain {
+			t.Fatalf("%s %s: in block %v %s, want %d %s", tx.Role, tx.Txid, v.Height, v.BlockHash, tx.Height, tx.Block)
+		}
+		if v.Fee == nil || *v.Fee != tx.Fee() || len(v.Inputs) != len(tx.Inputs) || len(v.Outputs) != len(tx.Outputs) {
+			t.Fatalf("%s %s: fee %v, %d inputs, %d outputs; want %d, %d, %d", tx.Role, tx.Txid, v.Fee, len(v.Inputs), len(v.Outputs), tx.Fee(), len(tx.Inputs), len(tx.Outputs))
+		}
+		for i, in := range tx.Inputs {
+			got := v.Inputs[i]
+			if got.TxID != in.Txid.String() || got.Vout == nil || *got.Vout != in.Vout || got.Value == nil || *got.Value != in.Value ||
+				got.Address == nil || *got.Address != in.Address {
+				t.Fatalf("%s %s input %d: %+v, want %+v", tx.Role, tx.Txid, i, got, in)
+			}
+		}
+		for i, o := range tx.Outputs {
+			got := v.Outputs[i]
+			if got.Address == nil || *got.Address != o.Address || got.Value != o.Value {
+				t.Fatalf("%s %s output %d: %+v, want %+v", tx.Role, tx.Txid, i, got, o)
+			}
+			by, spent := spentBy[[2]any{tx.Txid, uint32(i)}]
+			if spent != (got.SpentBy != nil) || (spent && got.SpentBy.TxID != by) {
+				t.Fatalf("%s %s output %d spent by %+v, want %q", tx.Role, tx.Txid, i, got.SpentBy, by)
+			}
+		}
+	}
+}
