@@ -40,7 +40,7 @@ func TestBtcdRegtest(t *testing.T) {
 
 	db := openRegtest(t, filepath.Join(dir, "db"))
 	l := newEventLog()
-	errc, _ := followBtcd(t, rpc, db, filepath.Join(dir, "spool"), l.add)
+	errc, _ := followBtcd(t, rpc, db, Config{SpoolDir: filepath.Join(dir, "spool"), OnEvent: l.add})
 	waitTip(t, mustHash(t, mined[4]), l, errc)
 	l.take()
 
@@ -133,15 +133,19 @@ func openRegtest(t *testing.T, dir string) *index.DB {
 	return db
 }
 
-// followBtcd runs a follower of rpc into db (spool in spool, polling every
-// 50 ms), calling onEvent from the follower's goroutine after each ingest.
-// Run's error arrives on errc; stop ends the follower and may be called
-// again (the test's cleanup does).
-func followBtcd(t *testing.T, rpc *RPC, db *index.DB, spool string, onEvent func(Event)) (errc <-chan error, stop func()) {
+// followBtcd runs a follower of rpc into db with cfg's SpoolDir, OnEvent
+// (called from the follower's goroutine after each ingest), ZMQ and Poll
+// (default 50 ms). Run's error arrives on errc; stop ends the follower and
+// may be called again (the test's cleanup does).
+func followBtcd(t *testing.T, rpc *RPC, db *index.DB, cfg Config) (errc <-chan error, stop func()) {
 	t.Helper()
 	ctx := context.Background()
-	f, err := New(ctx, Config{RPC: rpc, SpoolDir: spool, Poll: 50 * time.Millisecond, Network: btc.Regtest,
-		Store: &IndexStore{DB: db}, OnEvent: onEvent, Logger: slog.New(slog.NewTextHandler(testWriter{t, nil}, nil))})
+	if cfg.Poll == 0 {
+		cfg.Poll = 50 * time.Millisecond
+	}
+	cfg.RPC, cfg.Network, cfg.Store = rpc, btc.Regtest, &IndexStore{DB: db}
+	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t, nil}, nil))
+	f, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

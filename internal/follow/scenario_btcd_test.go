@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -193,7 +194,7 @@ func TestScenarioBtcd(t *testing.T) {
 		}
 		l.add(e)
 	}
-	errc, stop := followBtcd(t, rpc, db, filepath.Join(dir, "spool"), onEvent)
+	errc, stop := followBtcd(t, rpc, db, Config{SpoolDir: filepath.Join(dir, "spool"), OnEvent: onEvent})
 	waitTip(t, sc.Tip().Hash, l, errc)
 	if stageErr != nil {
 		t.Fatalf("alert stage: %v", stageErr)
@@ -347,4 +348,74 @@ func checkScenarioTxs(t *testing.T, db *index.DB, truth *regtest.Truth) {
 			}
 		}
 	}
+}
+
+// TestScenarioBtcdZMQ: btcd publishes nothing over ZMQ, so a real ZMQ PUB
+// socket (zmq4, on loopback) announces each block the test submits to
+// btcd, as bitcoind's zmqpubsequence and zmqpubhashblock do. With polling
+// every hour only the wake-ups bring the follower along: it follows the
+// scenario's last 120 blocks one by one (the story among them), then the
+// reorg to the branch. Each
+// block's delay from submitblock's answer to the follower's connected
+// event is logged (median and maximum), not asserted.
+func TestScenarioBtcdZMQ(t *testing.T) {
+	rpc, dir := startBtcd(t)
+	sc, err := regtest.Build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := sc.Best[:len(sc.Best)-120] // the rest (120 blocks) are announced one by one
+	submit(t, rpc, pre)
+	pub, endpoint := newPublisher(t)
+	db := openRegtest(t, filepath.Join(dir, "db"))
+	l := newEventLog()
+	const poll = time.Hour
+	errc, _ := followBtcd(t, rpc, db, Config{SpoolDir: filepath.Join(dir, "spool"), OnEvent: l.add, ZMQ: endpoint, Poll: poll})
+	waitTip(t, pre[len(pre)-1].Hash, l, errc) // Run's first round, before any wake-up
+	l.take()
+
+	var delays []time.Duration
+	announce := func(b regtest.Block) {
+		t.Helper()
+		submit(t, rpc, []regtest.Block{b})
+		start := time.Now()
+		pub.block(t, b.Hash)
+		deadline := time.After(60 * time.Second) // a hang guard, far below poll
+		for !l.connected(b.Hash) {
+			select {
+			case <-l.ch:
+			case <-time.After(250 * time.Millisecond):
+				// A PUB socket drops messages until the subscription
+				// has reached it: announce again, as a new message.
+				pub.block(t, b.Hash)
+			case err := <-errc:
+				t.Fatalf("follower stopped: %v", err)
+			case <-deadline:
+				t.Fatalf("block %d (%s) not connected after ZMQ announcements", b.Height, b.Hash)
+			}
+		}
+		delays = append(delays, time.Since(start))
+	}
+	for _, b := range sc.Best[len(pre):] {
+		announce(b)
+	}
+	if got := l.take(); len(got) == 0 {
+		t.Fatal("no events")
+	}
+	// The branch's blocks but the last have no more work than the best
+	// chain: btcd keeps its tip and bitcoind would announce nothing.
+	submit(t, rpc, sc.Branch[:len(sc.Branch)-1])
+	announce(sc.Branch[len(sc.Branch)-1])
+	disc := 0
+	for _, e := range l.take() {
+		if e.Kind == BlockDisconnected {
+			disc++
+		}
+	}
+	if want := len(sc.Best) - int(sc.Fork); disc != want {
+		t.Fatalf("reorg over ZMQ: %d blocks disconnected, want %d", disc, want)
+	}
+	slices.Sort(delays)
+	t.Logf("submitblock to connected over ZMQ (poll %s): %d blocks, median %s, p90 %s, max %s",
+		poll, len(delays), delays[len(delays)/2], delays[len(delays)*9/10], delays[len(delays)-1])
 }
