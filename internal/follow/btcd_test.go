@@ -134,8 +134,8 @@ func openRegtest(t *testing.T, dir string) *index.DB {
 }
 
 // followBtcd runs a follower of rpc into db with cfg's SpoolDir, OnEvent
-// (called from the follower's goroutine after each ingest), ZMQ and Poll
-// (default 50 ms). Run's error arrives on errc; stop ends the follower and
+// (called from the follower's goroutine after each ingest), ZMQ, Poll
+// (default 50 ms) and Store (default an IndexStore of db). Run's error arrives on errc; stop ends the follower and
 // may be called again (the test's cleanup does).
 func followBtcd(t *testing.T, rpc *RPC, db *index.DB, cfg Config) (errc <-chan error, stop func()) {
 	t.Helper()
@@ -143,7 +143,10 @@ func followBtcd(t *testing.T, rpc *RPC, db *index.DB, cfg Config) (errc <-chan e
 	if cfg.Poll == 0 {
 		cfg.Poll = 50 * time.Millisecond
 	}
-	cfg.RPC, cfg.Network, cfg.Store = rpc, btc.Regtest, &IndexStore{DB: db}
+	if cfg.Store == nil {
+		cfg.Store = &IndexStore{DB: db}
+	}
+	cfg.RPC, cfg.Network = rpc, btc.Regtest
 	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t, nil}, nil))
 	f, err := New(ctx, cfg)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +20,11 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/sim/regtest"
 	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
@@ -105,13 +110,18 @@ func (h *hook) take() []hookEvent {
 }
 
 // TestScenarioBtcd submits the validly signed regtest theft scenario
-// (internal/sim/regtest) to a real btcd, which must accept every block;
-// the follower indexes it over RPC; a watchlist on the exchange deposit
-// address raises an alert for the deposit, delivered to a webhook whose
-// every signature is verified; then a longer branch without the deposit
-// block reorganises the node, the follower disconnects the block and
-// alert.DB.Invalidate sends alert.invalidated. The followed store equals a
-// fresh offline ingest of the same blocks written as a blocks directory.
+// (internal/sim/regtest) to a real btcd, which must accept every block.
+// The follower indexes it over RPC, with clustering and exposure after
+// each ingest as sleuth follow runs them, and the theft recorded as an
+// incident. The index must hold every scenario transaction with its values
+// and spends. When the block with the deposit arrives, a watchlist on the
+// exchange deposit address raises two alerts (activity, and theft
+// exposure above 10%), delivered to a webhook receiver that verifies
+// every signature. A longer branch without the deposit block then
+// reorganises the node; the follower disconnects the block and
+// alert.DB.Invalidate sends alert.invalidated for both. Finally the same
+// blocks written as a Core blocks directory and ingested offline (with
+// the same stages) give the same store.
 //
 // Alerts are driven from the follower's events here (OnEvent: match a
 // connected block, invalidate a disconnected one), standing in for the
@@ -124,18 +134,30 @@ func TestScenarioBtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	truth := &sc.Truth
-	submit(t, rpc, sc.Best)
-	if got := bestHash(t, rpc); got != sc.Tip().Hash {
-		t.Fatalf("btcd's best block is %s, want the scenario's tip %s", got, sc.Tip().Hash)
+	// Everything up to the fork first: the deposit arrives while sleuth
+	// follows.
+	before, after := sc.Best[:sc.Fork], sc.Best[sc.Fork:]
+	submit(t, rpc, before)
+	if got := bestHash(t, rpc); got != before[len(before)-1].Hash {
+		t.Fatalf("btcd's best block is %s, want the scenario's %s", got, before[len(before)-1].Hash)
 	}
 
 	db := openRegtest(t, filepath.Join(dir, "db"))
 	lists, alerts := watch.NewDB(db), alert.NewDB(db)
-	rule, err := watch.ParseRule("any", watch.In, alert.High)
-	if err != nil {
+	// The theft is reported as an incident before its coins move: its
+	// outputs become a source of theft exposure once it is indexed.
+	if _, err := label.AddIncident(ctx, db, theftIncident(truth)); err != nil {
 		t.Fatal(err)
 	}
-	list, err := lists.Create(ctx, &watch.List{Name: "exchange-deposits", Rules: []watch.Rule{rule}})
+	var rules []watch.Rule
+	for _, r := range []string{"any", "exposure:theft>=10%"} {
+		rule, err := watch.ParseRule(r, watch.In, alert.High)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, rule)
+	}
+	list, err := lists.Create(ctx, &watch.List{Name: "exchange-deposits", Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +204,15 @@ func TestScenarioBtcd(t *testing.T) {
 				stale = false
 			}
 			stageErr = set.MatchBlocks(ctx, btc.Height(e.Height), btc.Height(e.Height), func(b *index.ChainBlock, hits []watch.Hit) error {
-				as, err := set.Alerts(ctx, b, hits, nil)
+				if len(hits) == 0 {
+					return nil
+				}
+				// Exposure exists once the first ingest's stages ran.
+				scr, err := risk.NewScreener(db, nil)
+				if err != nil {
+					return err
+				}
+				as, err := set.Alerts(ctx, b, hits, &watch.RiskAssessor{S: scr})
 				if err == nil && len(as) > 0 {
 					_, err = alerts.Create(ctx, as)
 				}
@@ -194,7 +224,16 @@ func TestScenarioBtcd(t *testing.T) {
 		}
 		l.add(e)
 	}
-	errc, stop := followBtcd(t, rpc, db, Config{SpoolDir: filepath.Join(dir, "spool"), OnEvent: onEvent})
+	errc, stop := followBtcd(t, rpc, db, Config{SpoolDir: filepath.Join(dir, "spool"), OnEvent: onEvent,
+		Store: &IndexStore{DB: db, After: laterStages(db)}})
+	waitTip(t, before[len(before)-1].Hash, l, errc)
+	if page, err := alerts.List(ctx, alert.Filter{}, "", 100); err != nil || len(page.Alerts) != 0 {
+		t.Fatalf("alerts before the deposit: %+v, %v", page.Alerts, err)
+	}
+	submit(t, rpc, after)
+	if got := bestHash(t, rpc); got != sc.Tip().Hash {
+		t.Fatalf("btcd's best block is %s, want the scenario's tip %s", got, sc.Tip().Hash)
+	}
 	waitTip(t, sc.Tip().Hash, l, errc)
 	if stageErr != nil {
 		t.Fatalf("alert stage: %v", stageErr)
@@ -204,18 +243,33 @@ func TestScenarioBtcd(t *testing.T) {
 	// spends.
 	checkScenarioTxs(t, db, truth)
 
-	// One alert: the deposit, in its block.
+	// Two alerts, both on the deposit in its block: activity, and theft
+	// exposure with the risk stage's share and explanation.
 	page, err := alerts.List(ctx, alert.Filter{}, "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Alerts) != 1 {
-		t.Fatalf("%d alerts, want 1 (the deposit): %+v", len(page.Alerts), page.Alerts)
+	if len(page.Alerts) != 2 {
+		t.Fatalf("%d alerts, want 2 (activity and theft exposure of the deposit): %+v", len(page.Alerts), page.Alerts)
 	}
-	a := page.Alerts[0]
-	if a.TxID != truth.Deposit.Txid || a.Address != truth.Deposit.Address || a.Value != uint64(truth.Deposit.Value) ||
-		a.Height != truth.Deposit.Height || a.BlockHash != truth.Deposit.Block || a.Invalidated {
-		t.Fatalf("alert %+v, want the deposit %+v", a, truth.Deposit)
+	ids := map[uint64]bool{}
+	exposed := 0
+	for _, a := range page.Alerts {
+		if a.TxID != truth.Deposit.Txid || a.Address != truth.Deposit.Address || a.Value != uint64(truth.Deposit.Value) ||
+			a.Height != truth.Deposit.Height || a.BlockHash != truth.Deposit.Block || a.Invalidated {
+			t.Fatalf("alert %+v, want the deposit %+v", a, truth.Deposit)
+		}
+		if strings.Contains(a.Rule, "exposure:theft") {
+			exposed++
+			if a.Exposure.Category != "theft" || a.Exposure.SharePPM < 100_000 || !strings.Contains(a.Exposure.Explanation, "theft") {
+				t.Fatalf("theft exposure alert %+v", a.Exposure)
+			}
+			t.Logf("deposit's theft exposure: %d ppm (%s)", a.Exposure.SharePPM, a.Exposure.Explanation)
+		}
+		ids[a.ID] = true
+	}
+	if exposed != 1 {
+		t.Fatalf("%d theft exposure alerts, want 1: %+v", exposed, page.Alerts)
 	}
 	worker := &alert.Worker{Store: alerts, AllowLoopback: true, Log: slog.New(slog.NewTextHandler(testWriter{t, nil}, nil))}
 	deliver := func() []hookEvent {
@@ -225,11 +279,7 @@ func TestScenarioBtcd(t *testing.T) {
 		}
 		return h.take()
 	}
-	got := deliver()
-	if len(got) != 1 || got[0].Type != alert.EventCreated || got[0].Alert.ID != a.ID || got[0].Alert.TxID != truth.Deposit.Txid.String() {
-		t.Fatalf("webhook got %+v, want alert.created for alert %d", got, a.ID)
-	}
-
+	checkHook(t, deliver(), alert.EventCreated, ids)
 	// Reorg: the branch from the block before the deposit, one block
 	// longer, makes btcd drop the deposit block.
 	submit(t, rpc, sc.Branch)
@@ -250,12 +300,11 @@ func TestScenarioBtcd(t *testing.T) {
 	if want := int64(len(sc.Best)) - sc.Fork; int64(len(disc)) != want || !containsHash(disc, truth.Deposit.Block) {
 		t.Fatalf("disconnected %v; want the %d blocks after the fork, the deposit's %s among them", disc, want, truth.Deposit.Block)
 	}
-	got = deliver()
-	if len(got) != 1 || got[0].Type != alert.EventInvalidated || got[0].Alert.ID != a.ID || !got[0].Alert.Invalidated {
-		t.Fatalf("webhook got %+v after the reorg, want alert.invalidated for alert %d", got, a.ID)
-	}
-	if a, err = alerts.Get(ctx, a.ID); err != nil || !a.Invalidated {
-		t.Fatalf("alert after the reorg: %+v, %v", a, err)
+	checkHook(t, deliver(), alert.EventInvalidated, ids)
+	for id := range ids {
+		if a, err := alerts.Get(ctx, id); err != nil || !a.Invalidated {
+			t.Fatalf("alert after the reorg: %+v, %v", a, err)
+		}
 	}
 	if tv, err := db.Tx(truth.Deposit.Txid); err == nil && tv.BestChain {
 		t.Fatalf("the deposit is still on the best chain after the reorg: %+v", tv)
@@ -275,7 +324,14 @@ func TestScenarioBtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := openRegtest(t, t.TempDir())
-	if _, err := fresh.Ingest(ctx, index.IngestOptions{BlocksDir: blocks}); err != nil {
+	if _, err := label.AddIncident(ctx, fresh, theftIncident(truth)); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := fresh.Ingest(ctx, index.IngestOptions{BlocksDir: blocks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := laterStages(fresh)(ctx, sum); err != nil {
 		t.Fatal(err)
 	}
 	if indexDigest(t, fresh) != indexDigest(t, db) || fresh.Stats() != db.Stats() {
@@ -283,8 +339,9 @@ func TestScenarioBtcd(t *testing.T) {
 	}
 }
 
-// indexDigest is the digest of what the index derived from the chain:
-// chainDigest without the watchlists and alerts the test stored beside it.
+// indexDigest is the digest of what the index and the later stages
+// (entities, labels, exposure) derived from the chain: chainDigest without
+// the watchlists and alerts the test stored beside them.
 func indexDigest(t *testing.T, db *index.DB) [32]byte {
 	t.Helper()
 	skip := append([]byte(nil), index.ReadKeyspaces...)
@@ -296,6 +353,43 @@ func indexDigest(t *testing.T, db *index.DB) [32]byte {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// theftIncident is the scenario's theft as an investigator records it
+// (every output of the sweep), with a fixed time so stores compare.
+func theftIncident(truth *regtest.Truth) label.Incident {
+	return label.Incident{TxID: truth.Theft.String(), Vout: label.AllOutputs, Category: "theft", Name: "hot wallet theft",
+		Source: "scenario", Added: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// laterStages runs what sleuth follow runs after each ingest: clustering
+// and the labels' entity index, then exposure.
+func laterStages(db *index.DB) func(ctx context.Context, _ *index.IngestSummary) error {
+	pl := pipeline.New(db, pipeline.Options{})
+	return func(ctx context.Context, _ *index.IngestSummary) error {
+		if _, err := pl.UpdateClusters(ctx, cluster.Options{}); err != nil {
+			return err
+		}
+		_, err := pl.AttributionChanged(ctx, false)
+		return err
+	}
+}
+
+// checkHook asserts that the webhook received one verified event of typ
+// for each alert of ids, each under its own webhook-id.
+func checkHook(t *testing.T, got []hookEvent, typ string, ids map[uint64]bool) {
+	t.Helper()
+	seen := map[uint64]bool{}
+	whIDs := map[string]bool{}
+	for _, e := range got {
+		if e.Type != typ || !ids[e.Alert.ID] || seen[e.Alert.ID] || whIDs[e.ID] || e.Alert.Invalidated != (typ == alert.EventInvalidated) {
+			t.Fatalf("webhook got %+v, want one %s for each of alerts %v", got, typ, ids)
+		}
+		seen[e.Alert.ID], whIDs[e.ID] = true, true
+	}
+	if len(seen) != len(ids) {
+		t.Fatalf("webhook got %+v, want one %s for each of alerts %v", got, typ, ids)
+	}
 }
 
 func containsHash(hs []btc.Hash, h btc.Hash) bool {
