@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -261,8 +262,11 @@ func TestScenarioBtcd(t *testing.T) {
 		}
 		if strings.Contains(a.Rule, "exposure:theft") {
 			exposed++
-			if a.Exposure.Category != "theft" || a.Exposure.SharePPM < 100_000 || !strings.Contains(a.Exposure.Explanation, "theft") {
-				t.Fatalf("theft exposure alert %+v", a.Exposure)
+			// The risk stage's share is the answer key's haircut share.
+			want := uint32(math.Round(truth.TheftShare(truth.Deposit.Txid) * 1e6))
+			if a.Exposure.Category != "theft" || a.Exposure.SharePPM+1 < want || a.Exposure.SharePPM > want+1 ||
+				!strings.Contains(a.Exposure.Explanation, "theft") {
+				t.Fatalf("theft exposure alert %+v, want a share of %d ppm", a.Exposure, want)
 			}
 			t.Logf("deposit's theft exposure: %d ppm (%s)", a.Exposure.SharePPM, a.Exposure.Explanation)
 		}

@@ -269,6 +269,21 @@ func TestTruth(t *testing.T) {
 			t.Fatalf("deposit input %s:%d does not descend from the theft", in.Txid, in.Vout)
 		}
 	}
+	// The deposit: a CoinJoin output (the thief's part of its inputs is
+	// stolen) and a peel's change (all stolen).
+	cjShare := float64(cj.Inputs[0].Value) / float64(cj.Inputs[0].Value+cj.Inputs[1].Value+cj.Inputs[2].Value)
+	var cjIn, peelIn int64
+	for _, in := range dep.Inputs {
+		if in.Txid == tr.CoinJoin {
+			cjIn += in.Value
+		} else {
+			peelIn += in.Value
+		}
+	}
+	want := (float64(cjIn)*cjShare + float64(peelIn)) / float64(cjIn+peelIn)
+	if got := tr.TheftShare(tr.Deposit.Txid); got < want-1e-9 || got > want+1e-9 || tr.TheftShare(theft.Txid) != 0 {
+		t.Fatalf("deposit's theft share %f, want %f (CoinJoin share %f)", got, want, cjShare)
+	}
 	for _, b := range s.Branch {
 		for _, tx := range b.Msg.Transactions {
 			if btc.Hash(tx.TxHash()) == tr.Deposit.Txid {

@@ -94,6 +94,41 @@ func (t *Truth) Tx(txid btc.Hash) (*Tx, bool) {
 	return nil, false
 }
 
+// TheftShare is the answer key's exposure of txid to the theft under the
+// haircut policy: the fraction of the value entering txid that traces to
+// the theft's outputs, when each theft output is wholly stolen and every
+// later output carries its transaction's stolen fraction of inputs (fees
+// in proportion). Inputs from outside the key (coinbases) are clean.
+func (t *Truth) TheftShare(txid btc.Hash) float64 {
+	memo := map[btc.Hash]float64{}
+	var share func(txid btc.Hash) float64
+	share = func(txid btc.Hash) float64 {
+		if f, ok := memo[txid]; ok {
+			return f
+		}
+		tx, ok := t.Tx(txid)
+		if !ok {
+			return 0
+		}
+		var stolen, total float64
+		for _, in := range tx.Inputs {
+			total += float64(in.Value)
+			if in.Txid == t.Theft {
+				stolen += float64(in.Value)
+			} else {
+				stolen += float64(in.Value) * share(in.Txid)
+			}
+		}
+		f := 0.0
+		if total > 0 {
+			f = stolen / total
+		}
+		memo[txid] = f
+		return f
+	}
+	return share(txid)
+}
+
 // Scenario is a validly signed regtest chain telling a theft, and a
 // competing branch that removes the deposit.
 type Scenario struct {
