@@ -120,13 +120,15 @@ func (h *hook) take() []hookEvent {
 // exposure above 10%), delivered to a webhook receiver that verifies
 // every signature. A longer branch without the deposit block then
 // reorganises the node; the follower disconnects the block and
-// alert.DB.Invalidate sends alert.invalidated for both. Finally the same
+// alert.DB.Invalidate sends alert.invalidated for both. The original chain
+// then outgrows the branch: the deposit is mined again and both alerts
+// are revalidated (alert.revalidated), not raised twice. Finally the same
 // blocks written as a Core blocks directory and ingested offline (with
 // the same stages) give the same store.
 //
-// Alerts are driven from the follower's events here (OnEvent: match a
-// connected block, invalidate a disconnected one), standing in for the
-// per-block alert stage of the pipeline.
+// Alerts are driven from the follower's events here (OnEvent: revalidate
+// or else match a connected block, invalidate a disconnected one),
+// standing in for the per-block alert stage of the pipeline.
 func TestScenarioBtcd(t *testing.T) {
 	rpc, dir := startBtcd(t)
 	ctx := context.Background()
@@ -203,6 +205,12 @@ func TestScenarioBtcd(t *testing.T) {
 					break
 				}
 				stale = false
+			}
+			// A block mined again revalidates its alerts instead of
+			// raising them twice.
+			var n int
+			if n, stageErr = alerts.Revalidate(ctx, e.Hash); stageErr != nil || n > 0 {
+				break
 			}
 			stageErr = set.MatchBlocks(ctx, btc.Height(e.Height), btc.Height(e.Height), func(b *index.ChainBlock, hits []watch.Hit) error {
 				if len(hits) == 0 {
@@ -313,6 +321,32 @@ func TestScenarioBtcd(t *testing.T) {
 	if tv, err := db.Tx(truth.Deposit.Txid); err == nil && tv.BestChain {
 		t.Fatalf("the deposit is still on the best chain after the reorg: %+v", tv)
 	}
+
+	// The original chain outgrows the branch: btcd reorganises back, the
+	// deposit is mined again and its alerts are revalidated, not raised
+	// twice.
+	submit(t, rpc, sc.Rejoin)
+	rejoinTip := sc.Rejoin[len(sc.Rejoin)-1].Hash
+	if got := bestHash(t, rpc); got != rejoinTip {
+		t.Fatalf("btcd's best block after the rejoin is %s, want %s", got, rejoinTip)
+	}
+	waitTip(t, rejoinTip, l, errc)
+	if stageErr != nil {
+		t.Fatalf("alert stage: %v", stageErr)
+	}
+	checkHook(t, deliver(), alert.EventRevalidated, ids)
+	page, err = alerts.List(ctx, alert.Filter{}, "", 100)
+	if err != nil || len(page.Alerts) != len(ids) {
+		t.Fatalf("alerts after the rejoin: %+v, %v; want the %d alerts again", page.Alerts, err, len(ids))
+	}
+	for _, a := range page.Alerts {
+		if !ids[a.ID] || a.Invalidated {
+			t.Fatalf("alert after the rejoin: %+v", a)
+		}
+	}
+	if tv, err := db.Tx(truth.Deposit.Txid); err != nil || !tv.BestChain || *tv.Height != truth.Deposit.Height {
+		t.Fatalf("the deposit after the rejoin: %+v, %v", tv, err)
+	}
 	h.mu.Lock()
 	bad := h.bad
 	h.mu.Unlock()
@@ -324,7 +358,7 @@ func TestScenarioBtcd(t *testing.T) {
 	// ingested from scratch, give the same index.
 	stop()
 	blocks := t.TempDir()
-	if err := sc.WriteBlocksDir(blocks, sc.Best, sc.Branch); err != nil {
+	if err := sc.WriteBlocksDir(blocks, sc.Best, sc.Branch, sc.Rejoin); err != nil {
 		t.Fatal(err)
 	}
 	fresh := openRegtest(t, t.TempDir())

@@ -13,7 +13,8 @@
 // CoinJoin output plus a peel's change arrive at the exchange's deposit
 // address; a last block moves the sweep's taproot output. [Scenario.Branch]
 // is a longer competing chain from the block before the deposit, so a node
-// given it reorganises the deposit away.
+// given it reorganises the deposit away; [Scenario.Rejoin] extends the
+// original chain past the branch, so the deposit is mined again.
 //
 // Everything a node checks is real: ECDSA signatures (RFC 6979) for P2PKH
 // (legacy sighash) and P2WPKH (BIP143), Schnorr signatures for P2TR key
@@ -49,7 +50,8 @@
 //	    (Build fails rather than return a block that does not).
 //	R3. Best[i] has height i+1 and links to Best[i-1] (to regtest's genesis
 //	    for i = 0); Branch[0] links to Best[Fork-1], and Branch is one block
-//	    longer than Best's part after Fork.
+//	    longer than Best's part after Fork; Rejoin[0] links to Best's last
+//	    block, and Best+Rejoin is one block longer than Best[:Fork]+Branch.
 //	R4. Truth.Deposit is in block Fork+1, and every input of the deposit
 //	    descends from Truth.Theft.
 package regtest

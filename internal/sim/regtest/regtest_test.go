@@ -41,8 +41,8 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// TestChainValid checks each scenario chain (best, and best to the fork
-// then the branch) the way a node does, apart from the node's own code:
+// TestChainValid checks each scenario chain (best, best to the fork then
+// the branch, best then the rejoin) the way a node does, apart from the node's own code:
 // headers link, timestamps rise above the median time past, every hash
 // meets Bits, Merkle roots and witness commitments match, coinbases carry
 // their height and pay exactly subsidy plus fees, coinbases are spent only
@@ -63,6 +63,10 @@ func TestChainValid(t *testing.T) {
 				seed, len(s.Branch), s.Branch[0].Height, len(s.Best)-int(s.Fork), s.Fork)
 		}
 		checkChain(t, append(append([]Block(nil), s.Best[:s.Fork]...), s.Branch...))
+		checkChain(t, append(append([]Block(nil), s.Best...), s.Rejoin...))
+		if len(s.Rejoin) != len(s.Branch)-(len(s.Best)-int(s.Fork))+1 {
+			t.Fatalf("seed %d: rejoin of %d blocks does not outgrow the branch", seed, len(s.Rejoin))
+		}
 	}
 }
 

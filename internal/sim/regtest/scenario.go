@@ -137,9 +137,14 @@ type Scenario struct {
 	Best []Block
 	// Fork is the height of the last block Best and Branch share.
 	Fork int64
-	// Branch holds heights Fork+1.., one block longer than Best, so a node
-	// given both reorganises to it; it has no deposit.
+	// Branch holds heights Fork+1.., one block longer than Best's part
+	// after Fork, so a node given both reorganises to it; it has no
+	// deposit.
 	Branch []Block
+	// Rejoin extends Best by two blocks (coinbases only), one longer than
+	// Branch again: a node given it after Branch reorganises back, and the
+	// deposit is mined again.
+	Rejoin []Block
 	Truth  Truth
 }
 
@@ -227,7 +232,8 @@ func (s *story) btcAmount(v int64) int64 {
 //	     watched exchange deposit address
 //	A+5  the thief moves the sweep's taproot output
 //
-// Branch is three blocks after A+3 with coinbases only. Equal seeds give
+// Branch is three blocks after A+3 with coinbases only; Rejoin, two more
+// blocks on Best (A+6, A+7), coinbases only. Equal seeds give
 // byte-identical blocks.
 func Build(seed int64) (*Scenario, error) {
 	s := &story{builder: newBuilder(seed), rng: rand.New(rand.NewPCG(uint64(seed), 0x5eed_7e57))}
@@ -421,7 +427,14 @@ func Build(seed int64) (*Scenario, error) {
 			return nil, fmt.Errorf("branch: %w", err)
 		}
 	}
-	return &Scenario{Seed: seed, Best: s.blocks, Fork: forkHeight, Branch: br.blocks, Truth: s.truth}, nil
+	// Rejoin: Best grows past the branch again.
+	best := len(s.blocks)
+	for s.height < br.height+1 {
+		if _, err := s.mineBlock(); err != nil {
+			return nil, fmt.Errorf("rejoin: %w", err)
+		}
+	}
+	return &Scenario{Seed: seed, Best: s.blocks[:best], Fork: forkHeight, Branch: br.blocks, Rejoin: s.blocks[best:], Truth: s.truth}, nil
 }
 
 // Record frames a block as a blk file record: regtest's magic, the
