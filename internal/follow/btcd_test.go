@@ -40,7 +40,7 @@ func TestBtcdRegtest(t *testing.T) {
 
 	db := openRegtest(t, filepath.Join(dir, "db"))
 	l := newEventLog()
-	errc, _ := followBtcd(t, rpc, db, Config{SpoolDir: filepath.Join(dir, "spool"), OnEvent: l.add})
+	_, errc, _ := followBtcd(t, rpc, db, Config{SpoolDir: filepath.Join(dir, "spool"), OnEvent: l.add})
 	waitTip(t, mustHash(t, mined[4]), l, errc)
 	l.take()
 
@@ -135,9 +135,10 @@ func openRegtest(t *testing.T, dir string) *index.DB {
 
 // followBtcd runs a follower of rpc into db with cfg's SpoolDir, OnEvent
 // (called from the follower's goroutine after each ingest), ZMQ, Poll
-// (default 50 ms) and Store (default an IndexStore of db). Run's error arrives on errc; stop ends the follower and
-// may be called again (the test's cleanup does).
-func followBtcd(t *testing.T, rpc *RPC, db *index.DB, cfg Config) (errc <-chan error, stop func()) {
+// (default 50 ms) and Store (default an IndexStore of db). Run's error
+// arrives on errc; stop ends the follower and may be called again (the
+// test's cleanup does).
+func followBtcd(t *testing.T, rpc *RPC, db *index.DB, cfg Config) (f *Follower, errc <-chan error, stop func()) {
 	t.Helper()
 	ctx := context.Background()
 	if cfg.Poll == 0 {
@@ -163,7 +164,7 @@ func followBtcd(t *testing.T, rpc *RPC, db *index.DB, cfg Config) (errc <-chan e
 	var once sync.Once
 	stop = func() { once.Do(func() { cancel(); <-done; f.Close() }) }
 	t.Cleanup(stop)
-	return ec, stop
+	return f, ec, stop
 }
 
 func mustHash(t *testing.T, s string) btc.Hash {

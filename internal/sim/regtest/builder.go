@@ -267,53 +267,27 @@ func (b *builder) mine(miner *key) (*coin, error) {
 	cb.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&chainhash.Hash{}, wire.MaxPrevOutIndex), sig, nil))
 	cb.AddTxOut(wire.NewTxOut(subsidy(h)+b.fees, miner.script))
 	txs := append([]*wire.MsgTx{cb}, b.pending...)
-	witness := false
-	for _, tx := range b.pending {
-		witness = witness || tx.HasWitness()
-	}
-	if witness {
-		// BIP141: coinbase witness is one 32-byte reserved value (zero);
-		// an output commits to SHA256d(witness root || reserved).
-		var reserved [32]byte
-		cb.TxIn[0].Witness = wire.TxWitness{reserved[:]}
-		wtxids := make([]chainhash.Hash, len(txs))
-		for i, tx := range txs[1:] {
-			wtxids[i+1] = tx.WitnessHash()
-		}
-		root := merkleRoot(wtxids)
-		commit := chainhash.DoubleHashH(append(root[:], reserved[:]...))
-		script, err := txscript.NullDataScript(append([]byte{0xaa, 0x21, 0xa9, 0xed}, commit[:]...))
-		if err != nil {
-			return nil, fmt.Errorf("regtest: witness commitment: %w", err)
-		}
-		cb.AddTxOut(wire.NewTxOut(0, script))
-	}
-	txids := make([]chainhash.Hash, len(txs))
-	for i, tx := range txs {
-		txids[i] = tx.TxHash()
-	}
-	blk := wire.MsgBlock{Header: wire.BlockHeader{
-		Version:    Version,
-		PrevBlock:  b.prev,
-		MerkleRoot: merkleRoot(txids),
-		Timestamp:  time.Unix(b.nextTime(), 0),
-		Bits:       Bits,
+	blk := &wire.MsgBlock{Header: wire.BlockHeader{
+		Version:   Version,
+		PrevBlock: b.prev,
+		Timestamp: time.Unix(b.nextTime(), 0),
+		Bits:      Bits,
 	}, Transactions: txs}
-	for ; ; blk.Header.Nonce++ {
-		hash := blk.Header.BlockHash()
-		if hashToBig(&hash).Cmp(powLimit) <= 0 {
-			break
-		}
-		if blk.Header.Nonce == ^uint32(0) {
-			return nil, errors.New("regtest: no nonce meets the target")
-		}
+	if hasWitness(blk) {
+		// BIP141: the coinbase witness is one 32-byte reserved value
+		// (zero); an output commits to the witness root (seal fills it).
+		cb.TxIn[0].Witness = wire.TxWitness{make([]byte, 32)}
+		cb.AddTxOut(wire.NewTxOut(0, nil))
+	}
+	if err := seal(blk); err != nil {
+		return nil, fmt.Errorf("regtest: block %d: %w", h, err)
 	}
 	var raw bytes.Buffer
 	if err := blk.Serialize(&raw); err != nil {
 		return nil, fmt.Errorf("regtest: serialize block %d: %w", h, err)
 	}
 	hash := blk.BlockHash()
-	b.blocks = append(b.blocks, Block{Height: h, Hash: btc.Hash(hash), Raw: raw.Bytes(), Msg: &blk})
+	b.blocks = append(b.blocks, Block{Height: h, Hash: btc.Hash(hash), Raw: raw.Bytes(), Msg: blk})
 	b.prev, b.height = hash, h
 	b.times = append(b.times, blk.Header.Timestamp.Unix())
 	b.pending, b.fees = nil, 0
@@ -322,6 +296,91 @@ func (b *builder) mine(miner *key) (*coin, error) {
 		b.prevOuts[wire.OutPoint{Hash: c.op.Hash, Index: uint32(i)}] = o
 	}
 	return c, nil
+}
+
+// commitmentPrefix starts a BIP141 witness commitment output script:
+// OP_RETURN, a 36-byte push, the 0xaa21a9ed header.
+var commitmentPrefix = []byte{txscript.OP_RETURN, txscript.OP_DATA_36, 0xaa, 0x21, 0xa9, 0xed}
+
+func hasWitness(blk *wire.MsgBlock) bool {
+	for _, tx := range blk.Transactions[1:] {
+		if tx.HasWitness() {
+			return true
+		}
+	}
+	return false
+}
+
+// seal completes a block whose transactions are final: the witness
+// commitment if the block has witness transactions (written into the
+// coinbase's last output, a zero-value placeholder or an earlier
+// commitment), the Merkle root, and a nonce that meets Bits.
+func seal(blk *wire.MsgBlock) error {
+	txs := blk.Transactions
+	if hasWitness(blk) {
+		cb := txs[0]
+		wtxids := make([]chainhash.Hash, len(txs))
+		for i, tx := range txs[1:] {
+			wtxids[i+1] = tx.WitnessHash()
+		}
+		root := merkleRoot(wtxids)
+		commit := chainhash.DoubleHashH(append(root[:], cb.TxIn[0].Witness[0]...))
+		out := cb.TxOut[len(cb.TxOut)-1]
+		if len(cb.TxIn[0].Witness) != 1 || len(cb.TxIn[0].Witness[0]) != 32 || out.Value != 0 {
+			return errors.New("coinbase has no room for the witness commitment")
+		}
+		out.PkScript = append(append([]byte(nil), commitmentPrefix...), commit[:]...)
+	}
+	txids := make([]chainhash.Hash, len(txs))
+	for i, tx := range txs {
+		txids[i] = tx.TxHash()
+	}
+	blk.Header.MerkleRoot = merkleRoot(txids)
+	for blk.Header.Nonce = 0; ; blk.Header.Nonce++ {
+		hash := blk.Header.BlockHash()
+		if hashToBig(&hash).Cmp(powLimit) <= 0 {
+			return nil
+		}
+		if blk.Header.Nonce == ^uint32(0) {
+			return errors.New("no nonce meets the target")
+		}
+	}
+}
+
+// Tamper returns b with one bit of the signature of input in of
+// transaction tx flipped (the ECDSA signature of a P2PKH scriptSig or a
+// P2WPKH witness, or a P2TR key-path Schnorr signature), and the block made
+// consistent around it again (witness commitment, Merkle root, proof of
+// work): the forged signature is its only defect, and a node must reject
+// it. It also returns the kind of the spend whose signature it forged.
+func Tamper(b Block, tx, in int) (Block, Kind, error) {
+	blk := b.Msg.Copy()
+	if tx <= 0 || tx >= len(blk.Transactions) || in < 0 || in >= len(blk.Transactions[tx].TxIn) {
+		return Block{}, 0, fmt.Errorf("regtest: block %d has no input %d of transaction %d", b.Height, in, tx)
+	}
+	ti := blk.Transactions[tx].TxIn[in]
+	var kind Kind
+	switch {
+	case len(ti.Witness) == 1 && len(ti.Witness[0]) == 64: // Schnorr: a bit of s
+		ti.Witness[0][40] ^= 1
+		kind = P2TR
+	case len(ti.Witness) == 2 && len(ti.SignatureScript) == 0: // DER: a bit of r
+		ti.Witness[0][10] ^= 1
+		kind = P2WPKH
+	case len(ti.Witness) == 0 && len(ti.SignatureScript) > 12: // push, then DER r
+		ti.SignatureScript[11] ^= 1
+		kind = P2PKH
+	default:
+		return Block{}, 0, fmt.Errorf("regtest: block %d transaction %d input %d: not a signature this builder makes", b.Height, tx, in)
+	}
+	if err := seal(blk); err != nil {
+		return Block{}, 0, fmt.Errorf("regtest: tamper block %d: %w", b.Height, err)
+	}
+	var raw bytes.Buffer
+	if err := blk.Serialize(&raw); err != nil {
+		return Block{}, 0, fmt.Errorf("regtest: serialize block %d: %w", b.Height, err)
+	}
+	return Block{Height: b.Height, Hash: btc.Hash(blk.BlockHash()), Raw: raw.Bytes(), Msg: blk}, kind, nil
 }
 
 // nextTime is the next block's timestamp: firstTime for block 1, then

@@ -30,7 +30,9 @@
 // with addresses and values, the hot wallet, the thief's addresses, and
 // the deposit (txid, address, value, block). [Scenario.WriteBlocksDir]
 // writes the same blocks as a Bitcoin Core blocks directory (blk00000.dat,
-// genesis first) for the offline ingest.
+// genesis first) for the offline ingest. [Tamper] forges one signature of
+// a block and makes the rest of it valid again (witness commitment, Merkle
+// root, proof of work), so a test can show that a node checks signatures.
 //
 // # Owns
 //

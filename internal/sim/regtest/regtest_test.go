@@ -129,14 +129,7 @@ func checkChain(t *testing.T, blocks []Block) map[Kind]int {
 				fetch.AddPrevOut(ti.PreviousOutPoint, o)
 				in += o.Value
 				delete(utxo, ti.PreviousOutPoint)
-				switch {
-				case txscript.IsPayToTaproot(o.PkScript):
-					spent[P2TR]++
-				case txscript.IsPayToWitnessPubKeyHash(o.PkScript):
-					spent[P2WPKH]++
-				case txscript.IsPayToPubKeyHash(o.PkScript):
-					spent[P2PKH]++
-				}
+				spent[kindOf(o.PkScript)]++
 			}
 			if err := verifyTx(tx, fetch); err != nil {
 				t.Fatalf("block %d: %v", h, err)
@@ -349,4 +342,87 @@ func coinbaseHeight(script []byte) int64 {
 		n = n<<8 | int64(d[i])
 	}
 	return n
+}
+
+// TestTamper: a tampered block differs from the original only in one
+// signature, which no longer verifies; its Merkle root, witness
+// commitment and proof of work are valid again.
+func TestTamper(t *testing.T) {
+	s := build(t, 1)
+	outs := map[wire.OutPoint]*wire.TxOut{}
+	for _, b := range s.Best {
+		for _, tx := range b.Msg.Transactions {
+			for i, o := range tx.TxOut {
+				outs[wire.OutPoint{Hash: tx.TxHash(), Index: uint32(i)}] = o
+			}
+		}
+	}
+	fetch := txscript.NewMultiPrevOutFetcher(outs)
+	kinds := map[Kind]int{}
+	for _, b := range s.Best[ActivationHeight-1:] {
+		for ti, tx := range b.Msg.Transactions[1:] {
+			for in := range tx.TxIn {
+				bad, kind, err := Tamper(b, ti+1, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := kindOf(outs[tx.TxIn[in].PreviousOutPoint].PkScript); kind != want {
+					t.Fatalf("block %d tx %d input %d: Tamper says %s, the spent output is %s", b.Height, ti+1, in, kind, want)
+				}
+				if bad.Hash == b.Hash || !bytes.Equal(bad.Msg.Transactions[0].TxOut[0].PkScript, b.Msg.Transactions[0].TxOut[0].PkScript) {
+					t.Fatalf("block %d: tampered block has the same hash or another coinbase payee", b.Height)
+				}
+				// Everything but the signature checks out.
+				wtx := bad.Msg.Transactions[ti+1]
+				if err := verifyTx(wtx, fetch); err == nil {
+					t.Fatalf("block %d tx %d input %d: the tampered signature verifies", b.Height, ti+1, in)
+				}
+				if err := verifyTx(tx, fetch); err != nil {
+					t.Fatalf("block %d: original: %v", b.Height, err)
+				}
+				checkSealed(t, bad)
+				kinds[kind]++
+			}
+		}
+	}
+	for _, k := range []Kind{P2PKH, P2WPKH, P2TR} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s signature tampered", k)
+		}
+	}
+	if _, _, err := Tamper(s.Best[0], 0, 0); err == nil {
+		t.Fatal("tampered a coinbase")
+	}
+}
+
+// checkSealed checks a block's Merkle root, witness commitment and proof
+// of work.
+func checkSealed(t *testing.T, b Block) {
+	t.Helper()
+	m := b.Msg
+	txids := make([]chainhash.Hash, len(m.Transactions))
+	wtxids := make([]chainhash.Hash, len(m.Transactions))
+	for j, tx := range m.Transactions {
+		txids[j] = tx.TxHash()
+		if j > 0 {
+			wtxids[j] = tx.WitnessHash()
+		}
+	}
+	hash := m.BlockHash()
+	if merkleRoot(txids) != m.Header.MerkleRoot || hashToBig(&hash).Cmp(powLimit) > 0 || btc.Hash(hash) != b.Hash {
+		t.Fatalf("block %d: Merkle root, proof of work or hash wrong", b.Height)
+	}
+	checkCommitment(t, b.Height, m, merkleRoot(wtxids))
+}
+
+func kindOf(script []byte) Kind {
+	switch {
+	case txscript.IsPayToTaproot(script):
+		return P2TR
+	case txscript.IsPayToWitnessPubKeyHash(script):
+		return P2WPKH
+	case txscript.IsPayToPubKeyHash(script):
+		return P2PKH
+	}
+	return 0
 }
