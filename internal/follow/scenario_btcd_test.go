@@ -244,15 +244,25 @@ func TestScenarioBtcd(t *testing.T) {
 	if page, err := alerts.List(ctx, alert.Filter{}, "", 100); err != nil || len(page.Alerts) != 0 {
 		t.Fatalf("alerts before the deposit: %+v, %v", page.Alerts, err)
 	}
-	submit(t, rpc, after)
-	f.Wake()
-	if got := bestHash(t, rpc); got != sc.Tip().Hash {
-		t.Fatalf("btcd's best block is %s, want the scenario's tip %s", got, sc.Tip().Hash)
+	// advance submits blocks, which btcd must make its best chain, wakes
+	// the follower and waits until it has connected the last one; it
+	// returns the follower's events.
+	advance := func(blocks []regtest.Block) []Event {
+		t.Helper()
+		l.take()
+		submit(t, rpc, blocks)
+		tip := blocks[len(blocks)-1].Hash
+		if got := bestHash(t, rpc); got != tip {
+			t.Fatalf("btcd's best block is %s, want %s", got, tip)
+		}
+		f.Wake()
+		waitTip(t, tip, l, errc)
+		if stageErr != nil {
+			t.Fatalf("alert stage: %v", stageErr)
+		}
+		return l.take()
 	}
-	waitTip(t, sc.Tip().Hash, l, errc)
-	if stageErr != nil {
-		t.Fatalf("alert stage: %v", stageErr)
-	}
+	advance(after)
 
 	// The index holds every scenario transaction with its values and
 	// spends.
@@ -300,18 +310,8 @@ func TestScenarioBtcd(t *testing.T) {
 	checkHook(t, deliver(), alert.EventCreated, ids)
 	// Reorg: the branch from the block before the deposit, one block
 	// longer, makes btcd drop the deposit block.
-	submit(t, rpc, sc.Branch)
-	f.Wake()
-	branchTip := sc.Branch[len(sc.Branch)-1].Hash
-	if got := bestHash(t, rpc); got != branchTip {
-		t.Fatalf("btcd's best block after the branch is %s, want %s", got, branchTip)
-	}
-	waitTip(t, branchTip, l, errc)
-	if stageErr != nil {
-		t.Fatalf("alert stage: %v", stageErr)
-	}
 	var disc []btc.Hash
-	for _, e := range l.take() {
+	for _, e := range advance(sc.Branch) {
 		if e.Kind == BlockDisconnected {
 			disc = append(disc, e.Hash)
 		}
@@ -332,16 +332,7 @@ func TestScenarioBtcd(t *testing.T) {
 	// The original chain outgrows the branch: btcd reorganises back, the
 	// deposit is mined again and its alerts are revalidated, not raised
 	// twice.
-	submit(t, rpc, sc.Rejoin)
-	f.Wake()
-	rejoinTip := sc.Rejoin[len(sc.Rejoin)-1].Hash
-	if got := bestHash(t, rpc); got != rejoinTip {
-		t.Fatalf("btcd's best block after the rejoin is %s, want %s", got, rejoinTip)
-	}
-	waitTip(t, rejoinTip, l, errc)
-	if stageErr != nil {
-		t.Fatalf("alert stage: %v", stageErr)
-	}
+	advance(sc.Rejoin)
 	checkHook(t, deliver(), alert.EventRevalidated, ids)
 	page, err = alerts.List(ctx, alert.Filter{}, "", 100)
 	if err != nil || len(page.Alerts) != len(ids) {
