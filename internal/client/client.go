@@ -10,13 +10,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/sleuth-forensics/sleuth/internal/api"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
@@ -33,8 +31,6 @@ var (
 	// ErrUnauthorized: the server needs an API key, or a key of another
 	// scope (401, 403).
 	ErrUnauthorized = errors.New("not authorized")
-	// ErrNoServer: the store directory names no server.
-	ErrNoServer = errors.New("no sleuth serve recorded in the store")
 	// ErrStale: the store's SERVER file names a process that is gone.
 	ErrStale = errors.New("stale SERVER file: its process is gone")
 )
@@ -93,34 +89,27 @@ func New(base, key string, opts Options) *Client {
 // URL is the server's base URL.
 func (c *Client) URL() string { return c.base }
 
-// Discover returns a client of the server recorded in store directory dir
-// (api.ServerFile) and what the file says: ErrNoServer when there is no
-// file, ErrStale (with the info) when its PID is not running, an error
-// naming the server when it does not answer /healthz.
-func Discover(ctx context.Context, dir, key string, opts Options) (*Client, api.ServerInfo, error) {
-	si, err := api.ReadServerInfo(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, si, ErrNoServer
+// Connect returns a client of the server a store's SERVER file names
+// (internal/api's ServerInfo: url and pid): ErrStale when process pid is
+// not running, an error naming the server when it does not answer
+// /healthz.
+func Connect(ctx context.Context, url string, pid int, key string, opts Options) (*Client, error) {
+	if !Alive(pid) {
+		return nil, fmt.Errorf("%w (pid %d, %s)", ErrStale, pid, url)
 	}
-	if err != nil {
-		return nil, si, err
-	}
-	if !alive(si.PID) {
-		return nil, si, fmt.Errorf("%w (pid %d, %s)", ErrStale, si.PID, si.URL)
-	}
-	c := New(si.URL, key, opts)
+	c := New(url, key, opts)
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	var h map[string]string
 	if err := c.get(hctx, "/healthz", nil, &h); err != nil {
-		return nil, si, fmt.Errorf("sleuth serve (pid %d) owns the store but does not answer at %s: %w", si.PID, si.URL, err)
+		return nil, fmt.Errorf("sleuth serve (pid %d) owns the store but does not answer at %s: %w", pid, url, err)
 	}
-	return c, si, nil
+	return c, nil
 }
 
-// alive reports whether process pid exists (signal 0: EPERM means it
+// Alive reports whether process pid exists (signal 0: EPERM means it
 // exists under another user).
-func alive(pid int) bool {
+func Alive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
@@ -176,13 +165,39 @@ func (e *Error) Reason() string {
 	return e.Detail
 }
 
+// problem is the part of internal/api's problem+json body a client reads
+// (RFC 9457, plus the field and the apart view).
+type problem struct {
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail"`
+	RequestID string       `json:"request_id"`
+	Field     string       `json:"field"`
+	Apart     *query.Apart `json:"apart"`
+}
+
+// page is one page of a paged route (internal/api's Page).
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// ExposureAnswer is GET /v1/exposure/{ref}'s answer (internal/api's
+// ExposureAnswer): the report, and with paths=true the traces behind an
+// address's exposure.
+type ExposureAnswer struct {
+	Exposure *risk.Report     `json:"exposure"`
+	Received *risk.PathReport `json:"received_paths"`
+	Sent     *risk.PathReport `json:"sent_paths"`
+}
+
 // decodeError turns a non-2xx answer into an *Error: a problem+json body
 // gives its fields, anything else its status and the start of its body.
 func decodeError(method, path string, status int, contentType string, body []byte) *Error {
 	e := &Error{Method: method, Path: path, Status: status, Title: http.StatusText(status)}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "application/problem+json" || mt == "application/json" {
-		var p api.Problem
+		var p problem
 		if json.Unmarshal(body, &p) == nil && (p.Status != 0 || p.Detail != "" || p.Title != "") {
 			if p.Title != "" {
 				e.Title = p.Title
@@ -279,7 +294,7 @@ func pages[T any](ctx context.Context, c *Client, path string, limit int, after 
 		if after != "" {
 			q.Set("cursor", after)
 		}
-		var p api.Page[T]
+		var p page[T]
 		if err := c.get(ctx, path, q, &p); err != nil {
 			return nil, err
 		}
@@ -380,12 +395,12 @@ func (c *Client) Screen(ctx context.Context, addrs []string) ([]*risk.Report, er
 }
 
 // Exposure is GET /v1/exposure/{ref}[?paths=true].
-func (c *Client) Exposure(ctx context.Context, ref string, paths bool) (*api.ExposureAnswer, error) {
+func (c *Client) Exposure(ctx context.Context, ref string, paths bool) (*ExposureAnswer, error) {
 	var q url.Values
 	if paths {
 		q = url.Values{"paths": {"true"}}
 	}
-	var a api.ExposureAnswer
+	var a ExposureAnswer
 	if err := c.get(ctx, "/v1/exposure/"+seg(ref), q, &a); err != nil {
 		return nil, err
 	}
@@ -403,3 +418,5 @@ func fillRisk(r *risk.Report) {
 		r.RiskJSON = &r.Risk
 	}
 }
+
+var _ query.Reader = (*Client)(nil)

@@ -8,21 +8,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/sleuth-forensics/sleuth/internal/api"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
 
-// problem answers status with a problem+json body.
-func problem(w http.ResponseWriter, p api.Problem) {
+// answer answers p.Status with a problem+json body.
+func answer(w http.ResponseWriter, p problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
@@ -31,17 +29,17 @@ func problem(w http.ResponseWriter, p api.Problem) {
 func TestErrors(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/addresses/{a}", func(w http.ResponseWriter, r *http.Request) {
-		problem(w, api.Problem{Status: 404, Title: "Not Found", Detail: "address " + r.PathValue("a") + ": not found", RequestID: "r1"})
+		answer(w, problem{Status: 404, Title: "Not Found", Detail: "address " + r.PathValue("a") + ": not found", RequestID: "r1"})
 	})
 	mux.HandleFunc("GET /v1/blocks/{ref}", func(w http.ResponseWriter, r *http.Request) {
-		problem(w, api.Problem{Status: 400, Title: "Bad Request", Field: "path:ref", Detail: "path:ref: bad block reference"})
+		answer(w, problem{Status: 400, Title: "Bad Request", Field: "path:ref", Detail: "path:ref: bad block reference"})
 	})
 	mux.HandleFunc("GET /v1/entities/{id}/explain", func(w http.ResponseWriter, r *http.Request) {
-		problem(w, api.Problem{Status: 422, Detail: "apart", Apart: &query.Apart{EntityA: 1, EntityB: 2, Refused: []cluster.RefusedView{}}})
+		answer(w, problem{Status: 422, Detail: "apart", Apart: &query.Apart{EntityA: 1, EntityB: 2, Refused: []cluster.RefusedView{}}})
 	})
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-API-Key") != "k" {
-			problem(w, api.Problem{Status: 401, Field: "header:X-API-Key", Detail: "an API key is required"})
+			answer(w, problem{Status: 401, Field: "header:X-API-Key", Detail: "an API key is required"})
 			return
 		}
 		fmt.Fprint(w, `{"network":"mainnet","height":7,"txs":1,"stages":[],"label_sources":[]}`)
@@ -127,7 +125,7 @@ func TestScreenChunks(t *testing.T) {
 		requests.Add(1)
 		var addrs []string
 		if err := json.NewDecoder(r.Body).Decode(&addrs); err != nil || len(addrs) > 3 {
-			problem(w, api.Problem{Status: 400, Detail: fmt.Sprintf("%d addresses, %v", len(addrs), err)})
+			answer(w, problem{Status: 400, Detail: fmt.Sprintf("%d addresses, %v", len(addrs), err)})
 			return
 		}
 		lvl := risk.High
@@ -169,40 +167,21 @@ func TestScreenChunks(t *testing.T) {
 	}
 }
 
-func TestDiscover(t *testing.T) {
+func TestConnect(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"status":"ok"}`) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	write := func(dir string, si api.ServerInfo) {
-		b, _ := json.Marshal(si)
-		if err := os.WriteFile(filepath.Join(dir, api.ServerFile), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, _, err := Discover(ctx, dir, "", Options{}); !errors.Is(err, ErrNoServer) {
-		t.Errorf("no file: %v", err)
-	}
-	write(dir, api.ServerInfo{URL: srv.URL, PID: 1 << 30}) // beyond pid_max
-	if _, _, err := Discover(ctx, dir, "", Options{}); !errors.Is(err, ErrStale) {
+	if _, err := Connect(ctx, srv.URL, 1<<30, "", Options{}); !errors.Is(err, ErrStale) { // beyond pid_max
 		t.Errorf("dead pid: %v", err)
 	}
-	write(dir, api.ServerInfo{URL: "http://127.0.0.1:1", PID: os.Getpid()})
-	if _, _, err := Discover(ctx, dir, "", Options{}); err == nil || !strings.Contains(err.Error(), "does not answer at http://127.0.0.1:1") {
+	if _, err := Connect(ctx, "http://127.0.0.1:1", os.Getpid(), "", Options{}); err == nil || !strings.Contains(err.Error(), "does not answer at http://127.0.0.1:1") {
 		t.Errorf("not answering: %v", err)
 	}
-	write(dir, api.ServerInfo{URL: srv.URL, PID: os.Getpid()})
-	c, si, err := Discover(ctx, dir, "", Options{})
-	if err != nil || c.URL() != srv.URL || si.PID != os.Getpid() {
-		t.Errorf("live server: %v %+v", err, si)
-	}
-	if err := os.WriteFile(filepath.Join(dir, api.ServerFile), []byte("{"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := Discover(ctx, dir, "", Options{}); err == nil || errors.Is(err, ErrNoServer) {
-		t.Errorf("garbled file: %v", err)
+	c, err := Connect(ctx, srv.URL, os.Getpid(), "", Options{})
+	if err != nil || c.URL() != srv.URL {
+		t.Errorf("live server: %v", err)
 	}
 }
 

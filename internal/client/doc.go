@@ -1,16 +1,23 @@
 // Package client talks to a running sleuth serve over its HTTP API
-// (internal/api, docs/API.md): it finds the server that owns a store from
-// the SERVER file in the store directory, and answers with the same view
-// types the API encodes (internal/query, index, cluster, label, risk), so
-// that the CLI prints a server's answer with the printers it uses for its
-// own.
+// (internal/api, docs/API.md) and answers with the view types the API
+// encodes (internal/query, index, cluster, label, risk), so that the CLI
+// prints a server's answer with the printers it uses for its own. The few
+// envelopes internal/api defines (a page, a problem, the exposure answer)
+// are mirrored here: only cmd/sleuth imports the server package.
 //
 // # Owns
 //
-//   - Discovery: reading the store's SERVER file, checking that its PID is
-//     alive and that /healthz answers (Discover, ErrStale, ErrNoServer).
+//   - Connecting to the server a store's SERVER file names (the caller reads
+//     it with internal/api's ReadServerInfo: only cmd/sleuth imports the
+//     server): its PID must be alive and /healthz must answer (Connect,
+//     ErrStale).
 //   - The requests: one context and one timeout per call (Options.Timeout),
 //     the API key (X-API-Key), responses read up to Options.MaxResponse.
+//   - Screening as the CLI does it (screen.go): the basis from GET
+//     /v1/status, batch rows with bad rows answered as risk.InvalidRow,
+//     txids through GET /v1/exposure and addresses through POST
+//     /v1/screen, and a malformed query's Invalid report rebuilt from the
+//     server's 400.
 //   - Errors: an application/problem+json answer becomes an *Error with its
 //     status, title, detail, field and request id; Unwrap maps 404 to
 //     index.ErrNotFound, 422 (two addresses apart) to cluster.ErrNotJoined,
