@@ -19,7 +19,6 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
-	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
 
@@ -212,18 +211,18 @@ func printRemoved(ctx context.Context, db *index.DB, s *storeFlags, r label.Remo
 
 func labelsShow(ctx context.Context, args []string) error {
 	var asOf string
-	db, fs, s, err := lookupCommand("labels show", args, 1, "one ADDRESS or entity ID", func(fs *flag.FlagSet) {
+	src, fs, s, err := readCommand(ctx, "labels show", args, 1, "one ADDRESS or entity ID", func(fs *flag.FlagSet) {
 		fs.StringVar(&asOf, "as-of", "", "only labels that applied on this date (YYYY-MM-DD)")
 	})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer src.Close()
 	at, err := parseDate(asOf)
 	if err != nil {
 		return err
 	}
-	views, err := query.Labels(ctx, db, fs.Arg(0), at)
+	views, err := src.Labels(ctx, fs.Arg(0), at)
 	if err != nil {
 		return err
 	}
