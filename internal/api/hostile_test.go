@@ -38,11 +38,13 @@ func FuzzHandlers(f *testing.F) {
 	for _, p := range []string{"v1/status", "v1/addresses/" + w.addr, "v1/addresses/" + w.addr + "/transactions?limit=2&cursor=" + w.txid,
 		"v1/transactions/" + w.txid, "v1/blocks/0", "v1/entities/1/addresses?cursor=" + w.addr, "v1/entities/1/explain?other=" + w.sanctioned,
 		"v1/labels/" + w.sanctioned + "?as_of=2024-01-01", "v1/screen/" + w.addr, "v1/screen", "api/v1/address/" + w.sanctioned,
-		"public/v1/sanctions/screening", "openapi.json", "metrics", "readyz", "v1/entities/%ff/explain", "v1/blocks/-0"} {
+		"public/v1/sanctions/screening", "openapi.json", "metrics", "readyz", "v1/entities/%ff/explain", "v1/blocks/-0", "v1/trace"} {
 		f.Add(byte(0), p, []byte(nil), "")
 		f.Add(byte(1), p, []byte(`["`+w.addr+`",1,null]`), "application/json")
 		f.Add(byte(1), p, []byte(`[{"address":"`+w.sanctioned+`"},{"address":7}]`), "text/csv")
 	}
+	f.Add(byte(1), "v1/trace", []byte(`{"sources":["`+w.txid+`","`+w.addr+`"],"direction":"backward","hops":3,"from_height":1,"to_height":2}`), "application/json")
+	f.Add(byte(1), "v1/trace", []byte(`{"sources":["0"],"hops":200,"min_sats":1,"detail":-1,"policy":"poison"}`), "application/json")
 	f.Fuzz(func(t *testing.T, method byte, path string, body []byte, hdr string) {
 		req := fuzzRequest(method, path, body, hdr)
 		if req == nil {
@@ -62,7 +64,7 @@ func FuzzHandlers(f *testing.F) {
 // hostileBody returns one of the bodies an attacker or a broken client
 // sends.
 func hostileBody(rng *rand.Rand, addrs []string) []byte {
-	switch rng.IntN(8) {
+	switch rng.IntN(10) {
 	case 0:
 		return bytes.Repeat([]byte("["), 1+rng.IntN(200_000)) // deep nesting
 	case 1:
@@ -90,6 +92,11 @@ func hostileBody(rng *rand.Rand, addrs []string) []byte {
 		return []byte(`["` + addrs[rng.IntN(len(addrs))] + `", "\ud800", "` + strings.Repeat("é", 100) + `"]`)
 	case 6:
 		return []byte(`{"addresses": 1e999}`)
+	case 7: // a trace as large as the limits allow, or past them
+		srcs := []string{`"0"`, `"1"`, `"` + addrs[rng.IntN(len(addrs))] + `"`, `"` + strings.Repeat("f", 64) + `:4294967295"`}
+		return []byte(fmt.Sprintf(`{"sources":[%s],"hops":%d,"min_sats":%d,"detail":-1,"policy":%q,"direction":%q,"max_txs":%d,"from_height":%d}`,
+			strings.Join(srcs[:1+rng.IntN(len(srcs))], ","), rng.IntN(400)-100, rng.IntN(3), []string{"poison", "fifo", "x"}[rng.IntN(3)],
+			[]string{"forward", "backward", ""}[rng.IntN(3)], rng.IntN(2_000_000)-1, rng.IntN(10)-1))
 	}
 	return nil
 }

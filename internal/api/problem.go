@@ -63,7 +63,19 @@ func classify(err error, field string) (int, string) {
 	var apart *query.NotJoinedError
 	var tooBig errTooLarge
 	var tooMany errTooMany
+	var fe *query.FieldError
+	var limit errLimit
 	switch {
+	case errors.As(err, &limit):
+		return http.StatusUnprocessableEntity, limit.field
+	case errors.Is(err, errBusy):
+		return http.StatusServiceUnavailable, ""
+	case errors.As(err, &fe) && errors.Is(err, query.ErrTooManyOutputs):
+		return http.StatusUnprocessableEntity, "body." + fe.Field
+	case errors.As(err, &fe) && errors.Is(err, index.ErrNotFound):
+		return http.StatusNotFound, "body." + fe.Field
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, "body." + fe.Field
 	case errors.As(err, &tooBig), errors.As(err, &tooMany):
 		return http.StatusRequestEntityTooLarge, "body"
 	case errors.As(err, &bad):

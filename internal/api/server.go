@@ -35,6 +35,8 @@ type Options struct {
 	// Bearer), each route by its scope, and rate-limits each key (429 with
 	// Retry-After). Nil or empty: no keys, and Run listens on loopback only.
 	Keys *apikey.Set
+	// Trace bounds POST /v1/trace (TraceLimits states the defaults).
+	Trace TraceLimits
 }
 
 func (o *Options) ensureDefaults() {
@@ -47,6 +49,7 @@ func (o *Options) ensureDefaults() {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 10_000
 	}
+	o.Trace.ensureDefaults()
 }
 
 // Server answers the API's routes from a pipeline's store.
@@ -69,6 +72,8 @@ type Server struct {
 	}
 	reqSeq  atomic.Uint64
 	reqBase string
+	// traces holds a token per running trace (Options.Trace.Concurrent).
+	traces chan struct{}
 }
 
 type pooledScreener struct {
@@ -89,6 +94,7 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	_, _ = rand.Read(b[:])
 	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:])}
 	s.metrics = newMetrics(pl)
+	s.traces = make(chan struct{}, opts.Trace.Concurrent)
 	s.ready.Store(true)
 	s.handle("GET", "/v1/status", s.getStatus)
 	s.handle("GET", "/v1/addresses/{address}", s.getAddress)
@@ -102,6 +108,7 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s.handle("GET", "/v1/screen/{address}", s.getScreen)
 	s.handle("POST", "/v1/screen", s.postScreen)
 	s.handle("GET", "/v1/exposure/{ref}", s.getExposure)
+	s.handle("POST", "/v1/trace", s.postTrace)
 	s.handle("GET", "/api/v1/address/{address}", s.chainalysisAddress)
 	s.handle("POST", "/public/v1/sanctions/screening", s.trmScreening)
 	s.handle("GET", "/openapi.json", s.getOpenAPI)
@@ -251,6 +258,7 @@ var need = map[string]apikey.Need{
 	"GET /v1/entities/{id}/explain":            apikey.NeedRead,
 	"GET /v1/labels/{ref}":                     apikey.NeedRead,
 	"GET /v1/exposure/{ref}":                   apikey.NeedRead,
+	"POST /v1/trace":                           apikey.NeedRead,
 	"GET /metrics":                             apikey.NeedRead,
 }
 
