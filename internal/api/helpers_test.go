@@ -111,26 +111,30 @@ func loadSpec(t testing.TB) *spec {
 }
 
 // template returns the spec path matching a request path (its {params}
-// match one segment), or "".
+// match one segment; of several, the one with the most literal segments,
+// as the ServeMux picks /v1/labels/import over /v1/labels/{ref}), or "".
 func (s *spec) template(path string) string {
 	segs := strings.Split(path, "/")
+	best, bestLit := "", -1
 	for tmpl := range s.doc["paths"].(map[string]any) {
 		ts := strings.Split(tmpl, "/")
 		if len(ts) != len(segs) {
 			continue
 		}
-		ok := true
+		ok, lit := true, 0
 		for i := range ts {
-			if !(strings.HasPrefix(ts[i], "{") || ts[i] == segs[i]) {
+			if ts[i] == segs[i] {
+				lit++
+			} else if !strings.HasPrefix(ts[i], "{") {
 				ok = false
 				break
 			}
 		}
-		if ok {
-			return tmpl
+		if ok && lit > bestLit {
+			best, bestLit = tmpl, lit
 		}
 	}
-	return ""
+	return best
 }
 
 // resolve follows a $ref within the document.

@@ -45,6 +45,10 @@ func FuzzHandlers(f *testing.F) {
 	}
 	f.Add(byte(1), "v1/trace", []byte(`{"sources":["`+w.txid+`","`+w.addr+`"],"direction":"backward","hops":3,"from_height":1,"to_height":2}`), "application/json")
 	f.Add(byte(1), "v1/trace", []byte(`{"sources":["0"],"hops":200,"min_sats":1,"detail":-1,"policy":"poison"}`), "application/json")
+	f.Add(byte(1), "v1/labels", []byte(`[{"address":"`+w.addr+`","category":"exchange","label":"x","source":"s"}]`), "application/json")
+	f.Add(byte(3), "v1/labels/1?address="+w.addr, []byte(nil), "")
+	f.Add(byte(1), "v1/labels/import?format=address_list", []byte(w.sanctioned+"\n"), "text/plain")
+	f.Add(byte(1), "v1/labels/import", []byte("title: t\ntags:\n  - address: "+w.addr+"\n"), "application/yaml")
 	f.Fuzz(func(t *testing.T, method byte, path string, body []byte, hdr string) {
 		req := fuzzRequest(method, path, body, hdr)
 		if req == nil {
@@ -64,7 +68,7 @@ func FuzzHandlers(f *testing.F) {
 // hostileBody returns one of the bodies an attacker or a broken client
 // sends.
 func hostileBody(rng *rand.Rand, addrs []string) []byte {
-	switch rng.IntN(10) {
+	switch rng.IntN(11) {
 	case 0:
 		return bytes.Repeat([]byte("["), 1+rng.IntN(200_000)) // deep nesting
 	case 1:
@@ -97,6 +101,15 @@ func hostileBody(rng *rand.Rand, addrs []string) []byte {
 		return []byte(fmt.Sprintf(`{"sources":[%s],"hops":%d,"min_sats":%d,"detail":-1,"policy":%q,"direction":%q,"max_txs":%d,"from_height":%d}`,
 			strings.Join(srcs[:1+rng.IntN(len(srcs))], ","), rng.IntN(400)-100, rng.IntN(3), []string{"poison", "fifo", "x"}[rng.IntN(3)],
 			[]string{"forward", "backward", ""}[rng.IntN(3)], rng.IntN(2_000_000)-1, rng.IntN(10)-1))
+	case 8: // labels to write, some valid, and import bodies of every format, some broken
+		return []byte([]string{
+			`{"address":"` + addrs[rng.IntN(len(addrs))] + `","category":"exchange","label":"hostile","source":"fuzz","listed_from":"2024-02-30"}`,
+			`[{"entity":` + fmt.Sprint(rng.IntN(50)) + `,"category":"sanction","label":"x","source":"y"},{"entity":-1}]`,
+			"title: t\ncreator: c\ntags:\n  - address: " + addrs[rng.IntN(len(addrs))] + "\n    label: [\n",
+			"Ent_num,SDN_Name\n1,\"unterminated\n",
+			`<?xml version="1.0"?><Sanctions><DistinctParties><DistinctParty FixedRef="1"></Sanctions>`,
+			addrs[rng.IntN(len(addrs))] + "\n" + strings.Repeat("1", 200) + "\n",
+		}[rng.IntN(6)])
 	}
 	return nil
 }

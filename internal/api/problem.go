@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
@@ -65,17 +67,20 @@ func classify(err error, field string) (int, string) {
 	var tooMany errTooMany
 	var fe *query.FieldError
 	var limit errLimit
+	var badFile *label.InputError
 	switch {
 	case errors.As(err, &limit):
 		return http.StatusUnprocessableEntity, limit.field
 	case errors.Is(err, errBusy):
 		return http.StatusServiceUnavailable, ""
 	case errors.As(err, &fe) && errors.Is(err, query.ErrTooManyOutputs):
-		return http.StatusUnprocessableEntity, "body." + fe.Field
+		return http.StatusUnprocessableEntity, bodyField(fe.Field)
 	case errors.As(err, &fe) && errors.Is(err, index.ErrNotFound):
-		return http.StatusNotFound, "body." + fe.Field
+		return http.StatusNotFound, bodyField(fe.Field)
 	case errors.As(err, &fe):
-		return http.StatusBadRequest, "body." + fe.Field
+		return http.StatusBadRequest, bodyField(fe.Field)
+	case errors.As(err, &badFile):
+		return http.StatusUnprocessableEntity, "body"
 	case errors.As(err, &tooBig), errors.As(err, &tooMany):
 		return http.StatusRequestEntityTooLarge, "body"
 	case errors.As(err, &bad):
@@ -92,6 +97,15 @@ func classify(err error, field string) (int, string) {
 		return http.StatusServiceUnavailable, ""
 	}
 	return http.StatusInternalServerError, ""
+}
+
+// bodyField names a query.FieldError's field in the body (sources[2] is
+// body.sources[2]).
+func bodyField(f string) string {
+	if strings.HasPrefix(f, "body") {
+		return f
+	}
+	return "body." + f
 }
 
 // writeError answers err as a problem; field is the input the handler was

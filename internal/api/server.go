@@ -37,6 +37,9 @@ type Options struct {
 	Keys *apikey.Set
 	// Trace bounds POST /v1/trace (TraceLimits states the defaults).
 	Trace TraceLimits
+	// MaxImportBody bounds a POST /v1/labels/import body, and what a
+	// gzipped one unpacks to. Default 64 MiB (SDN.CSV is about 5 MiB).
+	MaxImportBody int64
 }
 
 func (o *Options) ensureDefaults() {
@@ -50,6 +53,9 @@ func (o *Options) ensureDefaults() {
 		o.MaxBatch = 10_000
 	}
 	o.Trace.ensureDefaults()
+	if o.MaxImportBody <= 0 {
+		o.MaxImportBody = 64 << 20
+	}
 }
 
 // Server answers the API's routes from a pipeline's store.
@@ -109,6 +115,9 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s.handle("POST", "/v1/screen", s.postScreen)
 	s.handle("GET", "/v1/exposure/{ref}", s.getExposure)
 	s.handle("POST", "/v1/trace", s.postTrace)
+	s.handle("POST", "/v1/labels", s.postLabels)
+	s.handle("DELETE", "/v1/labels/{ref}", s.deleteLabel)
+	s.handle("POST", "/v1/labels/import", s.importLabels)
 	s.handle("GET", "/api/v1/address/{address}", s.chainalysisAddress)
 	s.handle("POST", "/public/v1/sanctions/screening", s.trmScreening)
 	s.handle("GET", "/openapi.json", s.getOpenAPI)
@@ -236,7 +245,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBody)
+		limit := s.opts.MaxBody
+		if pattern == importPattern {
+			limit = s.opts.MaxImportBody
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, limit)
 	}
 	s.mux.ServeHTTP(sw, r) // (not h: the mux sets the path values)
 }
@@ -259,6 +272,9 @@ var need = map[string]apikey.Need{
 	"GET /v1/labels/{ref}":                     apikey.NeedRead,
 	"GET /v1/exposure/{ref}":                   apikey.NeedRead,
 	"POST /v1/trace":                           apikey.NeedRead,
+	"POST /v1/labels":                          apikey.NeedWrite,
+	"DELETE /v1/labels/{ref}":                  apikey.NeedWrite,
+	importPattern:                              apikey.NeedWrite,
 	"GET /metrics":                             apikey.NeedRead,
 }
 
