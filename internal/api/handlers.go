@@ -397,6 +397,9 @@ func (s *Server) getExposure(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) postScreen(w http.ResponseWriter, r *http.Request) error {
+	if csvIn, csvOut := csvScreen(r); csvIn || csvOut {
+		return s.screenBatch(w, r, csvIn, csvOut)
+	}
 	var addrs []string
 	if err := decodeBody(r, &addrs); err != nil {
 		return err

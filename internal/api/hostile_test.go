@@ -49,6 +49,7 @@ func FuzzHandlers(f *testing.F) {
 	f.Add(byte(3), "v1/labels/1?address="+w.addr, []byte(nil), "")
 	f.Add(byte(1), "v1/labels/import?format=address_list", []byte(w.sanctioned+"\n"), "text/plain")
 	f.Add(byte(1), "v1/labels/import", []byte("title: t\ntags:\n  - address: "+w.addr+"\n"), "application/yaml")
+	f.Add(byte(1), "v1/screen?column=wallet", []byte("wallet,amount\n"+w.addr+",1\n\"x,2\n"), "text/csv")
 	f.Fuzz(func(t *testing.T, method byte, path string, body []byte, hdr string) {
 		req := fuzzRequest(method, path, body, hdr)
 		if req == nil {
@@ -179,6 +180,9 @@ func TestHostileInput(t *testing.T) {
 		if rng.IntN(4) == 0 {
 			req.Header.Set("Content-Type", strings.Repeat("x", rng.IntN(10_000)))
 			req.Header.Set("X-Request-Id", string(body[:min(len(body), 100)]))
+		} else if rng.IntN(3) == 0 { // CSV bodies and answers (POST /v1/screen)
+			req.Header.Set("Content-Type", "text/csv")
+			req.Header.Set("Accept", []string{"text/csv", "application/json", "text/csv;q=0.5, */*"}[rng.IntN(3)])
 		}
 		rec := httptest.NewRecorder()
 		w.srv.ServeHTTP(rec, req)
