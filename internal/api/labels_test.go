@@ -1,10 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/index"
@@ -168,6 +171,92 @@ func TestLabelImportOFAC(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(b), "OFAC SDN (XBT)") {
 		t.Errorf("status does not list the OFAC source: %.500s", b)
+	}
+	checkStore(t, w.db)
+}
+
+// TestWritesWhileReading runs label writes (add, remove, import) while
+// other clients screen and trace (go test -race): no request fails, each
+// write's generation is newer than the last, and once the writes are done
+// a screen answers from the final labels.
+func TestWritesWhileReading(t *testing.T) {
+	w := newWorld(t, 0)
+	stop := make(chan struct{})
+	errs := make(chan error, 16)
+	var readers sync.WaitGroup
+	for i := range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path, body := "/v1/screen/"+w.addr, ""
+				method := "GET"
+				if (i+n)%3 == 0 {
+					method, path, body = "POST", "/v1/trace", `{"sources":["`+w.txid+`"],"hops":5}`
+				}
+				resp := w.do(t, method, path, strings.NewReader(body))
+				if resp.StatusCode == http.StatusServiceUnavailable && method == "POST" && resp.Header.Get("Retry-After") != "" {
+					continue // more traces at once than TraceLimits.Concurrent: told to retry
+				}
+				if resp.StatusCode != 200 {
+					b, _ := io.ReadAll(resp.Body)
+					errs <- fmt.Errorf("%s %s: %d %.300s", method, path, resp.StatusCode, b)
+					return
+				}
+			}
+		}()
+	}
+	add := `{"address":"` + w.addr + `","category":"sanction","abuse":"sanction","label":"race","source":"case 12"}`
+	var last, gen float64
+	for i := range 6 {
+		var resp *http.Response
+		switch i % 3 {
+		case 0:
+			resp = w.do(t, "POST", "/v1/labels", strings.NewReader(add))
+		case 1:
+			resp = w.do(t, "DELETE", fmt.Sprintf("/v1/labels/%d", int(last)), nil) // the label the write before added
+		case 2:
+			resp = w.do(t, "POST", "/v1/labels/import?format=address_list&date=2024-06-0"+fmt.Sprint(i), strings.NewReader(w.addr+"\n"))
+		}
+		var v struct {
+			Added []struct {
+				ID float64 `json:"id"`
+			} `json:"added"`
+			Generation float64 `json:"generation"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("write %d: %d %.300s", i, resp.StatusCode, b)
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Added) > 0 {
+			last = v.Added[0].ID
+		}
+		if v.Generation <= gen {
+			t.Errorf("write %d: generation %v, not after %v", i, v.Generation, gen)
+		}
+		gen = v.Generation
+	}
+	close(stop)
+	readers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	resp := w.do(t, "GET", "/v1/screen/"+w.addr, nil)
+	var rep map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep["risk"] != "Severe" {
+		t.Errorf("after the writes (the address is on an imported list): risk %v", rep["risk"])
 	}
 	checkStore(t, w.db)
 }
