@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 )
@@ -259,4 +260,24 @@ func TestWritesWhileReading(t *testing.T) {
 		t.Errorf("after the writes (the address is on an imported list): risk %v", rep["risk"])
 	}
 	checkStore(t, w.db)
+}
+
+// TestWriteScopes: label writes need a write key, a trace a read key.
+func TestWriteScopes(t *testing.T) {
+	w := newWorld(t, 0)
+	secrets, _ := withKeys(t, w, 1000)
+	add := `{"address":"` + w.addr + `","category":"exchange","label":"x","source":"s"}`
+	trace := `{"sources":["` + w.txid + `"],"hops":2}`
+	key := func(sc apikey.Scope) []string { return []string{"X-API-Key", secrets[sc]} }
+	runAPICases(t, w, []apiCase{
+		{name: "add without a key", method: "POST", path: "/v1/labels", body: add, want: 401},
+		{name: "add with a screen key", method: "POST", path: "/v1/labels", body: add, hdr: key(apikey.Screen), want: 403},
+		{name: "add with a read key", method: "POST", path: "/v1/labels", body: add, hdr: key(apikey.Read), want: 403},
+		{name: "import with a read key", method: "POST", path: "/v1/labels/import?format=address_list&date=2024-01-01", body: w.addr, hdr: key(apikey.Read), want: 403},
+		{name: "remove with a screen key", method: "DELETE", path: "/v1/labels/1", hdr: key(apikey.Screen), want: 403},
+		{name: "add with a write key", method: "POST", path: "/v1/labels", body: add, hdr: key(apikey.Write), want: 200},
+		{name: "trace with a screen key", method: "POST", path: "/v1/trace", body: trace, hdr: key(apikey.Screen), want: 403},
+		{name: "trace with a read key", method: "POST", path: "/v1/trace", body: trace, hdr: key(apikey.Read), want: 200},
+		{name: "screen csv with a screen key", method: "POST", path: "/v1/screen", body: w.addr, hdr: append(key(apikey.Screen), "Content-Type", "text/csv"), want: 200},
+	})
 }
