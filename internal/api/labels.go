@@ -65,10 +65,10 @@ type LabelWrite struct {
 	Generation uint64            `json:"generation"`
 }
 
-// write runs an edit through the pipeline's writer, then brings labels
+// writeAttribution runs an edit through the pipeline's writer, then brings labels
 // and exposure up to date (pipeline.AttributionChanged) even when the edit
 // failed part way, so the derived state never lags the stored labels.
-func (s *Server) write(ctx context.Context, edit func(db *index.DB) error) (*LabelWrite, error) {
+func (s *Server) writeAttribution(ctx context.Context, edit func(db *index.DB) error) (*LabelWrite, error) {
 	err := s.pl.Write(edit)
 	// The update runs on its own context: a client that hangs up must not
 	// leave the labels' entity index stale.
@@ -121,10 +121,10 @@ func (s *Server) postLabels(w http.ResponseWriter, r *http.Request) error {
 			l.Confidence = *x.Confidence
 		}
 		var err error
-		if l.ListedFrom, err = parseDay(x.ListedFrom); err != nil {
+		if l.ListedFrom, err = labelDate(x.ListedFrom); err != nil {
 			return badInput(field(i, "listed_from"), err)
 		}
-		if l.ListedTo, err = parseDay(x.ListedTo); err != nil {
+		if l.ListedTo, err = labelDate(x.ListedTo); err != nil {
 			return badInput(field(i, "listed_to"), err)
 		}
 		if (x.Address == "") == (x.Entity == nil) {
@@ -133,7 +133,7 @@ func (s *Server) postLabels(w http.ResponseWriter, r *http.Request) error {
 		labels[i] = l
 	}
 	var added []AddedLabel
-	res, err := s.write(r.Context(), func(db *index.DB) error {
+	res, err := s.writeAttribution(r.Context(), func(db *index.DB) error {
 		// Check every label before storing any: a bad one stores none.
 		for i, x := range in {
 			arg, f := x.Address, field(i, "address")
@@ -185,8 +185,8 @@ func strictUnmarshal(b []byte, v any) error {
 	return nil
 }
 
-// parseDay reads YYYY-MM-DD; "" is the zero time.
-func parseDay(s string) (time.Time, error) {
+// labelDate reads YYYY-MM-DD; "" is the zero time.
+func labelDate(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
@@ -204,7 +204,7 @@ func (s *Server) deleteLabel(w http.ResponseWriter, r *http.Request) error {
 	}
 	spec := label.RemoveSpec{Import: uint32(id), Address: r.URL.Query().Get("address"), Source: r.URL.Query().Get("source")}
 	var removed label.Removed
-	res, err := s.write(r.Context(), func(db *index.DB) (err error) {
+	res, err := s.writeAttribution(r.Context(), func(db *index.DB) (err error) {
 		removed, err = label.Remove(r.Context(), db, spec)
 		return err
 	})
@@ -262,7 +262,7 @@ func (s *Server) importLabels(w http.ResponseWriter, r *http.Request) error {
 		opts.Format = f
 	}
 	var err error
-	if opts.Date, err = parseDay(q.Get("date")); err != nil {
+	if opts.Date, err = labelDate(q.Get("date")); err != nil {
 		return badInput("query:date", err)
 	}
 	switch v := q.Get("strict"); v {
@@ -281,7 +281,7 @@ func (s *Server) importLabels(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var fr *label.FileResult
-	res, err := s.write(r.Context(), func(db *index.DB) (err error) {
+	res, err := s.writeAttribution(r.Context(), func(db *index.DB) (err error) {
 		fr, err = label.ImportBytes(r.Context(), db, name, b, opts)
 		return err
 	})

@@ -15,12 +15,8 @@ import (
 // CSV (risk.ReadCSV, ScreenInput, CSVWriter). Reports addresses/s.
 func BenchmarkScreenBatch(b *testing.B) {
 	w := newWorld(b, 0)
-	var addrs []string
-	for id := btc.AddrID(0); len(addrs) < 1000 && id < w.db.Tip().NextAddr; id++ {
-		if s, _, err := w.db.AddrString(id); err == nil && s != "" {
-			addrs = append(addrs, s)
-		}
-	}
+	addrs := w.addresses(2000)
+	addrs = addrs[:min(len(addrs), 1000)]
 	js, _ := json.Marshal(addrs)
 	csvBody := "address\n" + strings.Join(addrs, "\n") + "\n"
 	for _, c := range []struct {
@@ -60,4 +56,16 @@ func BenchmarkTraceRoute(b *testing.B) {
 			b.Fatalf("%d %.300s", rec.Code, rec.Body.Bytes())
 		}
 	}
+}
+
+// addresses returns the address strings of the world's first n address
+// ids (fewer: those without a string are left out).
+func (w *world) addresses(n int) []string {
+	var out []string
+	for id := range btc.AddrID(min(w.db.Tip().NextAddr, btc.AddrID(n))) {
+		if s, _, err := w.db.AddrString(id); err == nil && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
