@@ -10,15 +10,13 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/sleuth-forensics/sleuth/internal/btc"
-	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
 
@@ -344,23 +342,10 @@ func runLabel(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	arg, entity := fs.Arg(0), false
-	if id, perr := strconv.ParseUint(arg, 10, 64); perr == nil {
-		// An entity id: label it through its oldest address.
-		if id >= uint64(db.Tip().NextAddr) {
-			return fmt.Errorf("entity %d: %w", id, index.ErrNotFound)
-		}
-		root, err := cluster.EntityOf(db, btc.AddrID(id))
-		if err != nil {
-			return err
-		}
-		if arg, _, err = db.AddrString(btc.AddrID(root)); err != nil {
-			return err
-		}
-		if arg == "" {
-			return fmt.Errorf("entity %d: its oldest address has no address string to label", id)
-		}
-		entity = true
+	// An entity id is labelled through its oldest address.
+	arg, entity, err := query.LabelTarget(db, fs.Arg(0))
+	if err != nil {
+		return err
 	}
 	r, err := label.AddOwn(ctx, db, arg, entity, l)
 	if err != nil {

@@ -3,7 +3,11 @@
 // a transaction with its CoinJoin verdict, an entity's members page by
 // page, the merges that explain why two addresses are one entity, the
 // labels of an address or entity, and the store's status (each stage's
-// height, the label sources, and what screening answers stand on).
+// height, the label sources, and what screening answers stand on). It
+// also composes a trace (TraceRequest, Trace): checking its parameters,
+// resolving its sources (outputs, txids, addresses, entities, incidents by
+// id or name) and the height window, and tracing from the store's
+// labelled services, for `sleuth trace` and POST /v1/trace alike.
 //
 // Reader is the set of those views a read command needs; Local answers it
 // from an open store, and internal/client's Client from the sleuth serve
