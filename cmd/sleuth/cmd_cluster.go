@@ -155,7 +155,7 @@ func runEntity(ctx context.Context, args []string) error {
 	var members bool
 	var limit int
 	var after, explain string
-	db, fs, s, err := lookupCommand("entity", args, 1, "one ADDRESS or entity ID", func(fs *flag.FlagSet) {
+	src, fs, s, err := readCommand(ctx, "entity", args, 1, "one ADDRESS or entity ID", func(fs *flag.FlagSet) {
 		fs.BoolVar(&members, "addresses", false, "list the entity's addresses in id order")
 		fs.IntVar(&limit, "limit", 100, "with --addresses: rows per page (0: all)")
 		fs.StringVar(&after, "after", "", "with --addresses: start after this address (the last row of the previous page)")
@@ -164,21 +164,17 @@ func runEntity(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer src.Close()
 	if limit < 0 {
 		return usagef("--limit must be ≥ 0")
 	}
 	switch {
 	case explain != "":
-		return explainEntity(ctx, db, s, fs.Arg(0), explain)
+		return explainEntity(ctx, src, s, fs.Arg(0), explain)
 	case members:
-		return listMembers(ctx, db, s, fs.Arg(0), limit, after)
+		return listMembers(ctx, src, s, fs.Arg(0), limit, after)
 	}
-	id, err := query.EntityArg(db, fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	v, err := cluster.Entity(ctx, db, id)
+	v, err := src.Entity(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -195,8 +191,8 @@ func runEntity(ctx context.Context, args []string) error {
 	return nil
 }
 
-func listMembers(ctx context.Context, db *index.DB, s *storeFlags, arg string, limit int, after string) error {
-	rows, err := query.Members(ctx, db, arg, limit, after)
+func listMembers(ctx context.Context, src query.Reader, s *storeFlags, arg string, limit int, after string) error {
+	rows, err := src.Members(ctx, arg, limit, after)
 	if err != nil {
 		return err
 	}
@@ -209,8 +205,8 @@ func listMembers(ctx context.Context, db *index.DB, s *storeFlags, arg string, l
 	return nil
 }
 
-func explainEntity(ctx context.Context, db *index.DB, s *storeFlags, from, to string) error {
-	steps, err := query.Explain(ctx, db, from, to)
+func explainEntity(ctx context.Context, src query.Reader, s *storeFlags, from, to string) error {
+	steps, err := src.Explain(ctx, from, to)
 	var apart *query.NotJoinedError
 	if errors.As(err, &apart) {
 		if s.json {

@@ -10,12 +10,9 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/sleuth-forensics/sleuth/internal/btc"
-	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
@@ -212,18 +209,18 @@ func printRemoved(ctx context.Context, db *index.DB, s *storeFlags, r label.Remo
 
 func labelsShow(ctx context.Context, args []string) error {
 	var asOf string
-	db, fs, s, err := lookupCommand("labels show", args, 1, "one ADDRESS or entity ID", func(fs *flag.FlagSet) {
+	src, fs, s, err := readCommand(ctx, "labels show", args, 1, "one ADDRESS or entity ID", func(fs *flag.FlagSet) {
 		fs.StringVar(&asOf, "as-of", "", "only labels that applied on this date (YYYY-MM-DD)")
 	})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer src.Close()
 	at, err := parseDate(asOf)
 	if err != nil {
 		return err
 	}
-	views, err := query.Labels(ctx, db, fs.Arg(0), at)
+	views, err := src.Labels(ctx, fs.Arg(0), at)
 	if err != nil {
 		return err
 	}
@@ -345,23 +342,10 @@ func runLabel(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	arg, entity := fs.Arg(0), false
-	if id, perr := strconv.ParseUint(arg, 10, 64); perr == nil {
-		// An entity id: label it through its oldest address.
-		if id >= uint64(db.Tip().NextAddr) {
-			return fmt.Errorf("entity %d: %w", id, index.ErrNotFound)
-		}
-		root, err := cluster.EntityOf(db, btc.AddrID(id))
-		if err != nil {
-			return err
-		}
-		if arg, _, err = db.AddrString(btc.AddrID(root)); err != nil {
-			return err
-		}
-		if arg == "" {
-			return fmt.Errorf("entity %d: its oldest address has no address string to label", id)
-		}
-		entity = true
+	// An entity id is labelled through its oldest address.
+	arg, entity, err := query.LabelTarget(db, fs.Arg(0))
+	if err != nil {
+		return err
 	}
 	r, err := label.AddOwn(ctx, db, arg, entity, l)
 	if err != nil {

@@ -18,6 +18,19 @@ func lookupCommand(name string, args []string, nargs int, want string, extra fun
 
 // storeCommand is lookupCommand opening the store for writing when write.
 func storeCommand(name string, args []string, nargs int, want string, extra func(*flag.FlagSet), write bool) (*index.DB, *flag.FlagSet, *storeFlags, error) {
+	return openCommand(name, args, nargs, want, extra, func(s *storeFlags) (*index.DB, error) { return s.open(write) })
+}
+
+// readCommand is lookupCommand for the commands that answer through the
+// sleuth serve owning the store when there is one.
+func readCommand(ctx context.Context, name string, args []string, nargs int, want string, extra func(*flag.FlagSet)) (*source, *flag.FlagSet, *storeFlags, error) {
+	return openCommand(name, args, nargs, want, extra, func(s *storeFlags) (*source, error) { return s.openSource(ctx) })
+}
+
+// openCommand parses a command's flags (the store's, plus any extra
+// ones), checks it got nargs arguments and opens what it answers from.
+func openCommand[T any](name string, args []string, nargs int, want string, extra func(*flag.FlagSet), open func(*storeFlags) (T, error)) (T, *flag.FlagSet, *storeFlags, error) {
+	var none T
 	s := &storeFlags{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	s.add(fs, true)
@@ -25,16 +38,16 @@ func storeCommand(name string, args []string, nargs int, want string, extra func
 		extra(fs)
 	}
 	if err := parseInterspersed(fs, args); err != nil {
-		return nil, nil, nil, err
+		return none, nil, nil, err
 	}
 	if nargs >= 0 && fs.NArg() != nargs { // nargs < 0: the caller checks
-		return nil, nil, nil, usagef("want %s", want)
+		return none, nil, nil, usagef("want %s", want)
 	}
-	db, err := s.open(write)
+	v, err := open(s)
 	if err != nil {
-		return nil, nil, nil, err
+		return none, nil, nil, err
 	}
-	return db, fs, s, nil
+	return v, fs, s, nil
 }
 
 // parseInterspersed parses flags before and after the positional
@@ -73,12 +86,12 @@ func runStats(ctx context.Context, args []string) error {
 }
 
 func runBlock(ctx context.Context, args []string) error {
-	db, fs, s, err := lookupCommand("block", args, 1, "one HEIGHT or HASH", nil)
+	src, fs, s, err := readCommand(ctx, "block", args, 1, "one HEIGHT or HASH", nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	v, err := db.Block(fs.Arg(0))
+	defer src.Close()
+	v, err := src.Block(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -95,16 +108,16 @@ func runBlock(ctx context.Context, args []string) error {
 }
 
 func runTx(ctx context.Context, args []string) error {
-	db, fs, s, err := lookupCommand("tx", args, 1, "one TXID", nil)
+	src, fs, s, err := readCommand(ctx, "tx", args, 1, "one TXID", nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer src.Close()
 	id, err := btc.ParseHash(fs.Arg(0))
 	if err != nil {
 		return usagef("txid %q: %w", fs.Arg(0), err)
 	}
-	v, err := query.Tx(db, id)
+	v, err := src.Tx(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -146,7 +159,7 @@ func runAddress(ctx context.Context, args []string) error {
 	var txs bool
 	var limit int
 	var after string
-	db, fs, s, err := lookupCommand("address", args, 1, "one ADDRESS", func(fs *flag.FlagSet) {
+	src, fs, s, err := readCommand(ctx, "address", args, 1, "one ADDRESS", func(fs *flag.FlagSet) {
 		fs.BoolVar(&txs, "txs", false, "list the address's transactions, newest first")
 		fs.IntVar(&limit, "limit", 25, "with --txs: rows per page (0: all)")
 		fs.StringVar(&after, "after", "", "with --txs: start after this txid (the last row of the previous page)")
@@ -154,19 +167,16 @@ func runAddress(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer src.Close()
 	if limit < 0 {
 		return usagef("--limit must be ≥ 0")
 	}
 	if txs {
-		rows, err := db.AddressTxs(fs.Arg(0), limit, after)
+		rows, err := src.AddressTxs(ctx, fs.Arg(0), limit, after)
 		if err != nil {
 			return err
 		}
 		if s.json {
-			if rows == nil {
-				return printJSON([]any{})
-			}
 			return printJSON(rows)
 		}
 		for _, r := range rows {
@@ -174,7 +184,7 @@ func runAddress(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	v, err := query.Address(db, fs.Arg(0))
+	v, err := src.Address(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -223,4 +233,46 @@ func runCheck(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d problems found", len(r.Problems))
 	}
 	return nil
+}
+
+func runStatus(ctx context.Context, args []string) error {
+	src, _, s, err := readCommand(ctx, "status", args, 0, "no arguments", nil)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	v, err := src.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if s.json {
+		return printJSON(v)
+	}
+	printStatus(v)
+	return nil
+}
+
+func printStatus(v *query.StatusView) {
+	fmt.Printf("network      %s\nheight       %d", v.Network, v.Height)
+	if v.Hash != "" {
+		fmt.Printf(" (%s, %s)", v.Hash, v.Time)
+	}
+	fmt.Printf("\ntransactions %d\n", v.Txs)
+	for _, st := range v.Stages {
+		h := "never ran"
+		if st.Height != nil {
+			h = fmt.Sprintf("height %d", *st.Height)
+		}
+		fmt.Printf("%-12s %s\n", st.Name, h)
+	}
+	if len(v.Sources) == 0 {
+		fmt.Println("labels       none imported")
+	}
+	for _, src := range v.Sources {
+		latest := ""
+		if src.Latest != "" {
+			latest = ", latest publication " + src.Latest
+		}
+		fmt.Printf("labels       %-8s %s: %d, imported %s%s\n", src.Kind, src.Name, src.Labels, src.Imported, latest)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/client"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
@@ -152,11 +153,11 @@ func runScreen(ctx context.Context, args []string) error {
 	if !slices.Contains([]string{"text", "csv", "json", "jsonl"}, out) {
 		return usagef("--out %q: want text, csv, json or jsonl", out)
 	}
-	sc, db, err := openScreener(ctx, &s, rules, asOf)
+	sc, err := openScreener(ctx, &s, rules, asOf)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer sc.Close()
 	basis, err := sc.Basis(ctx)
 	if err != nil {
 		return err
@@ -205,21 +206,35 @@ func runScreen(ctx context.Context, args []string) error {
 			return csvw.Write(in, r)
 		}
 	}
-	screen := func(in *risk.Input) error {
-		if na.total%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+	// Rows are screened sc.chunk() at a time (one locally, a request's
+	// worth through a server) and answered in order.
+	var pending []*risk.Input
+	flush := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		r, err := sc.ScreenInput(ctx, in)
+		reps, err := sc.ScreenInputs(ctx, pending)
 		if err != nil {
 			return err
 		}
-		na.count(r)
-		if r.Status == risk.Assessed {
-			worst = max(worst, r.Risk)
+		for i, r := range reps {
+			na.count(r)
+			if r.Status == risk.Assessed {
+				worst = max(worst, r.Risk)
+			}
+			if err := emit(pending[i], r); err != nil {
+				return err
+			}
 		}
-		return emit(in, r)
+		pending = pending[:0]
+		return nil
+	}
+	screen := func(in *risk.Input) error {
+		pending = append(pending, in)
+		if len(pending) < sc.chunk() {
+			return nil
+		}
+		return flush()
 	}
 	for i, a := range fs.Args() {
 		if err := screen(&risk.Input{Line: i + 1, Query: strings.TrimSpace(a), Fields: []string{a}}); err != nil {
@@ -244,6 +259,9 @@ func runScreen(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	switch out {
 	case "json":
@@ -312,16 +330,16 @@ func runExposure(ctx context.Context, args []string) error {
 		topts.MaxHops = hops
 	}
 	q := strings.TrimSpace(fs.Arg(0))
-	sc, db, err := openScreener(ctx, &s, rules, asOf)
+	sc, err := openScreener(ctx, &s, rules, asOf)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer sc.Close()
 	basis, err := sc.Basis(ctx)
 	if err != nil {
 		return err
 	}
-	r, err := sc.Query(ctx, q, true)
+	r, err := sc.Query(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -345,11 +363,7 @@ func runExposure(ctx context.Context, args []string) error {
 	if asOf != "" {
 		return usagef("--paths with --as-of: an as-of answer already traces, and gives each row's path")
 	}
-	pr, err := sc.Paths(ctx, q, topts)
-	if err != nil {
-		return err
-	}
-	spr, err := sc.SentPaths(ctx, q, topts)
+	pr, spr, err := sc.Paths(ctx, q, topts)
 	if err != nil {
 		return err
 	}
@@ -405,34 +419,110 @@ func printPaths(w io.Writer, pr *risk.PathReport) {
 	}
 }
 
-func openScreener(ctx context.Context, s *storeFlags, rules, asOf string) (*risk.Screener, interface{ Close() error }, error) {
+// screenSource answers screen and exposure: a risk.Screener over the
+// store opened read-only, or the sleuth serve that owns the store.
+type screenSource interface {
+	Basis(ctx context.Context) (*risk.Basis, error)
+	// ScreenInputs answers batch rows in order (risk.Screener.ScreenInput).
+	ScreenInputs(ctx context.Context, ins []*risk.Input) ([]*risk.Report, error)
+	// Query answers an address, entity id or txid.
+	Query(ctx context.Context, q string) (*risk.Report, error)
+	// Paths explains an address's received and sent exposure.
+	Paths(ctx context.Context, addr string, opts trace.Options) (received, sent *risk.PathReport, err error)
+	// chunk is how many batch rows to hand ScreenInputs at once.
+	chunk() int
+	Close() error
+}
+
+// localScreen screens with a risk.Screener on the open store.
+type localScreen struct {
+	sc  *risk.Screener
+	db  interface{ Close() error }
+	out []*risk.Report // ScreenInputs' answer, reused
+}
+
+func (l *localScreen) Basis(ctx context.Context) (*risk.Basis, error) { return l.sc.Basis(ctx) }
+
+// ScreenInputs returns a slice valid until the next call.
+func (l *localScreen) ScreenInputs(ctx context.Context, ins []*risk.Input) ([]*risk.Report, error) {
+	l.out = l.out[:0]
+	for _, in := range ins {
+		r, err := l.sc.ScreenInput(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		l.out = append(l.out, r)
+	}
+	return l.out, nil
+}
+
+func (l *localScreen) Query(ctx context.Context, q string) (*risk.Report, error) {
+	return l.sc.Query(ctx, q, true)
+}
+
+func (l *localScreen) Paths(ctx context.Context, addr string, opts trace.Options) (*risk.PathReport, *risk.PathReport, error) {
+	pr, err := l.sc.Paths(ctx, addr, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	spr, err := l.sc.SentPaths(ctx, addr, opts)
+	return pr, spr, err
+}
+
+func (l *localScreen) chunk() int   { return 1 }
+func (l *localScreen) Close() error { return l.db.Close() }
+
+// remoteScreen screens through the sleuth serve that owns the store.
+type remoteScreen struct{ *client.Client }
+
+func (r remoteScreen) Paths(ctx context.Context, addr string, opts trace.Options) (*risk.PathReport, *risk.PathReport, error) {
+	if opts.Policy != trace.FIFO || opts.MaxHops != trace.DefaultMaxHops {
+		return nil, nil, usagef("--policy and --hops: sleuth serve at %s owns this store and traces paths with policy fifo and %d hops only (GET /v1/exposure/{address}?paths=true); drop them or stop the server",
+			r.URL(), trace.DefaultMaxHops)
+	}
+	return r.Client.Paths(ctx, addr)
+}
+
+func (r remoteScreen) chunk() int   { return 10_000 }
+func (r remoteScreen) Close() error { return nil }
+
+// openScreener opens the store and a risk.Screener with rules (a file,
+// else the defaults) as of asOf (YYYY-MM-DD, else now), or, when a sleuth
+// serve owns the store, that server (which takes neither).
+func openScreener(ctx context.Context, s *storeFlags, rules, asOf string) (screenSource, error) {
 	var rs *risk.Rules
 	if rules != "" {
 		var err error
 		if rs, err = risk.LoadRules(rules); err != nil {
-			return nil, nil, usageError{err}
+			return nil, usageError{err}
 		}
 	}
 	var at time.Time
 	if asOf != "" {
 		var err error
 		if at, err = risk.ParseAsOf(asOf); err != nil {
-			return nil, nil, usageError{err}
+			return nil, usageError{err}
 		}
 	}
-	db, err := s.open(false)
+	src, err := s.openSource(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	sc, err := risk.NewScreener(db, rs)
+	if src.srv != nil {
+		if rules != "" || asOf != "" {
+			return nil, usagef("--rules and --as-of: sleuth serve at %s owns this store and screens with its own rules, as of now; drop them or stop the server", src.srv.URL())
+		}
+		return remoteScreen{src.srv}, nil
+	}
+	sc, err := risk.NewScreener(src.db, rs)
 	if err == nil && asOf != "" {
 		err = sc.SetAsOf(ctx, at)
 	}
 	if err != nil {
-		db.Close()
-		return nil, nil, err
+		src.Close()
+		return nil, err
 	}
-	return sc, db, nil
+	return &localScreen{sc: sc, db: src.db}, nil
 }
 
 func printReport(w io.Writer, r *risk.Report) {

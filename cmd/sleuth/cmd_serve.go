@@ -69,17 +69,6 @@ func runServe(ctx context.Context, args []string) error {
 		}})
 }
 
-// serverOwns explains a failure to open the store at dir when a running
-// sleuth serve owns it (its SERVER file), and how to query it instead.
-func serverOwns(dir string, err error) error {
-	si, rerr := api.ReadServerInfo(dir)
-	if rerr != nil {
-		return err
-	}
-	return fmt.Errorf("%w\nsleuth serve (pid %d) owns this store: query it over HTTP instead, e.g. curl %s/v1/status (routes: %s/openapi.json, docs/API.md)",
-		err, si.PID, si.URL, si.URL)
-}
-
 // runAPIKey is `sleuth apikey create|list|revoke`. Keys are read when
 // sleuth serve starts: create them before starting it (the server owns
 // the store while it runs).

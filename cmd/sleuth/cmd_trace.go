@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
-	"time"
 
-	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
-	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
 
@@ -21,6 +20,7 @@ import (
 type traceOptions struct {
 	store     storeFlags
 	from      multiFlag
+	incidents multiFlag
 	fromFile  string
 	direction string
 	policy    string
@@ -40,6 +40,7 @@ type traceOptions struct {
 func (o *traceOptions) addFlags(fs *flag.FlagSet) {
 	o.store.add(fs, true)
 	fs.Var(&o.from, "from", "what to trace: TXID:VOUT, a txid (all outputs), an address (all it received) or an entity id; repeat it to trace several sources together (an incident's txids) as one result")
+	fs.Var(&o.incidents, "incident", "trace an incident (its id or name as sleuth incident list prints them; a name takes every incident of that name); repeatable, together with --from")
 	fs.StringVar(&o.fromFile, "from-file", "", "file of sources to trace together, one per line as --from takes them ('#' starts a comment)")
 	fs.StringVar(&o.direction, "direction", "forward", "forward (where the funds went) or backward (where they came from; labelled services are the sources of funds)")
 	fs.StringVar(&o.policy, "policy", "fifo", "taint policy: fifo, haircut, poison, lifo or tiho")
@@ -56,20 +57,6 @@ func (o *traceOptions) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.followCJ, "follow-coinjoins", false, "follow the taint a CoinJoin's per-participant split cannot attribute (shared over indistinguishable outputs) instead of reporting it as uncertain")
 }
 
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		return t, usagef("bad time %q: want RFC 3339 or YYYY-MM-DD", s)
-	}
-	return t, nil
-}
-
 func runTrace(ctx context.Context, args []string) error {
 	var o traceOptions
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
@@ -79,49 +66,25 @@ func runTrace(ctx context.Context, args []string) error {
 	}
 	// Arguments after the flags are more sources (trace A B C).
 	o.from = append(o.from, fs.Args()...)
-	var lines []trace.SourceLine
+	req := query.TraceRequest{Sources: o.from, Incidents: o.incidents, Direction: o.direction, Policy: o.policy,
+		Hops: o.hops, MinSats: o.minSats, Paths: o.paths, Detail: o.detail, After: o.after, Before: o.before,
+		FollowCoinJoins: o.followCJ, Graph: o.graph}
+	nlines := 0
 	if o.fromFile != "" {
 		f, err := os.Open(o.fromFile)
 		if err != nil {
 			return usagef("--from-file: %w", err)
 		}
-		lines, err = trace.ParseSourceList(f)
+		lines, err := trace.ParseSourceList(f)
 		f.Close()
 		if err != nil {
 			return usagef("--from-file %s: %w", o.fromFile, err)
 		}
-	}
-	if len(o.from) == 0 && len(lines) == 0 {
-		return usagef("--from or --from-file is required (TXID:VOUT, txid, address or entity id)")
-	}
-	var opts trace.Options
-	var err error
-	if opts.Policy, err = trace.ParsePolicy(o.policy); err != nil {
-		return usageError{err}
-	}
-	switch o.direction {
-	case "forward":
-	case "backward":
-		opts.Direction = trace.Backward
-	default:
-		return usagef("bad --direction %q: want forward or backward", o.direction)
-	}
-	if o.hops <= 0 || o.minSats <= 0 || o.paths < 0 {
-		return usagef("--hops and --min-sats must be positive, --paths not negative")
-	}
-	opts.MaxHops, opts.MinSats, opts.Paths = o.hops, btc.Amount(o.minSats), o.paths
-	opts.Detail, opts.Graph, opts.FollowCoinJoins = o.detail, o.graph, o.followCJ
-	if o.detail == 0 || o.detail < -1 {
-		return usagef("--detail must be positive, or -1 for all")
+		req.WithSourceFile("--from-file "+o.fromFile, lines)
+		nlines = len(lines)
 	}
 	if o.all {
-		opts.Detail = -1
-	}
-	if opts.After, err = parseTime(o.after); err != nil {
-		return err
-	}
-	if opts.Before, err = parseTime(o.before); err != nil {
-		return err
+		req.Detail = -1
 	}
 	if o.perps != "" {
 		for _, f := range splitComma(o.perps) {
@@ -129,27 +92,23 @@ func runTrace(ctx context.Context, args []string) error {
 			if err != nil {
 				return usagef("bad --perpetrator entity %q", f)
 			}
-			opts.Perpetrators = append(opts.Perpetrators, e)
+			req.Perpetrators = append(req.Perpetrators, e)
 		}
+	}
+	// Parameters are checked before the store is opened.
+	if _, err := req.Options(); err != nil {
+		return traceUsage(err)
 	}
 	db, err := o.store.open(false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	src, err := traceSources(ctx, db, o.from, o.fromFile, lines)
+	v, err := query.Trace(ctx, db, &req, 0)
 	if err != nil {
-		return err
+		return traceUsage(err)
 	}
-	svc, err := label.Services(ctx, db, nil)
-	if err != nil {
-		return err
-	}
-	opts.Stop = trace.StopAt(svc)
-	r, err := trace.Trace(ctx, db, src, opts)
-	if err != nil {
-		return err
-	}
+	r := v.Result
 	switch {
 	case o.graph:
 		return printJSON(r.Graph)
@@ -158,39 +117,33 @@ func runTrace(ctx context.Context, args []string) error {
 	case o.csv:
 		return printTraceCSV(r)
 	}
-	if len(svc) == 0 {
+	if v.Services == 0 {
 		fmt.Fprintln(os.Stderr, "note: no service labels in the store (import a TagPack with 'sleuth labels import'): nothing counts as a cash-out or labelled source")
 	}
-	return printTrace(r, len(o.from)+len(lines), o.all)
+	return printTrace(r, len(o.from)+len(o.incidents)+nlines, o.all)
 }
 
-// traceSources reads the outputs of every source, in order, into one
-// list: traced together, they are one result. An error names the source
-// (and the file's line).
-func traceSources(ctx context.Context, db *index.DB, from []string, file string, lines []trace.SourceLine) ([]trace.Taint, error) {
-	var src []trace.Taint
-	wrap := func(err error, format string, args ...any) error {
-		err = fmt.Errorf(format+": %w", append(args, err)...)
-		if errors.Is(err, trace.ErrSource) {
-			return usageError{err}
-		}
+// traceUsage marks a bad parameter or source of a trace request as the
+// user's error, naming the flag.
+func traceUsage(err error) error {
+	var fe *query.FieldError
+	if !errors.As(err, &fe) {
 		return err
 	}
-	for _, f := range from {
-		s, err := trace.ParseSource(ctx, db, f)
-		if err != nil {
-			return nil, wrap(err, "--from %s", f)
-		}
-		src = append(src, s...)
+	flag := fe.Field
+	if i := strings.IndexByte(flag, '['); i >= 0 {
+		flag = flag[:i]
 	}
-	for _, l := range lines {
-		s, err := l.Resolve(ctx, db)
-		if err != nil {
-			return nil, wrap(err, "--from-file %s: line %d (%s)", file, l.Line, l.Text)
-		}
-		src = append(src, s...)
+	names := map[string]string{"sources": "--from", "incidents": "--incident", "min_sats": "--min-sats", "max_txs": "--max-txs"}
+	if n, ok := names[flag]; ok {
+		flag = n
+	} else if !strings.HasPrefix(flag, "--") {
+		flag = "--" + flag
 	}
-	return src, nil
+	if errors.Is(err, index.ErrNotFound) && !errors.Is(err, trace.ErrSource) {
+		return fmt.Errorf("%s: %w", flag, fe.Err) // not the user's syntax: the store lacks it
+	}
+	return usagef("%s: %w", flag, fe.Err)
 }
 
 func splitComma(s string) []string {

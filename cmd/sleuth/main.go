@@ -18,6 +18,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/client"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 )
@@ -31,6 +32,7 @@ var commands = map[string]command{
 	"ingest":   {runIngest, "index Bitcoin Core block files (and standalone blocks)"},
 	"follow":   {runFollow, "keep the index in step with a running node (--rpc URL or --blocks DIR) until interrupted"},
 	"stats":    {runStats, "totals of the index"},
+	"status":   {runStatus, "the tip, each stage's height and the label sources (through sleuth serve while it owns the store)"},
 	"block":    {runBlock, "look up a block by height or hash"},
 	"tx":       {runTx, "look up a transaction by txid"},
 	"address":  {runAddress, "look up an address and its transactions"},
@@ -115,6 +117,7 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printUsage(stderr)
 		return exitUsage
 	}
+	notes = stderr
 	err := cmd.run(ctx, args[1:])
 	if err == nil {
 		return exitOK
@@ -122,6 +125,7 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
+	err = explainRemote(err)
 	fmt.Fprintf(stderr, "sleuth %s: %v\n", args[0], err)
 	return exitCode(err)
 }
@@ -137,7 +141,8 @@ func exitCode(err error) int {
 	case errors.As(err, &ue), errors.Is(err, index.ErrBadRef),
 		errors.Is(err, address.ErrChecksum), errors.Is(err, address.ErrWrongNetwork),
 		errors.Is(err, address.ErrLength), errors.Is(err, address.ErrFormat),
-		errors.Is(err, btc.ErrHashLength), errors.Is(err, btc.ErrHashHex), errors.Is(err, label.ErrCategory):
+		errors.Is(err, btc.ErrHashLength), errors.Is(err, btc.ErrHashHex), errors.Is(err, label.ErrCategory),
+		errors.Is(err, client.ErrBadRequest):
 		return exitUsage
 	default:
 		return exitFailure

@@ -122,6 +122,23 @@ func TestTraceIncident(t *testing.T) {
 			t.Errorf("bad list %q: exit %d %q, want %d and %q", c.content, code, errOut, c.code, c.want)
 		}
 	}
+	// Bad flags and incidents (query.TraceRequest's checks): exit 2 naming the flag.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--incident", "no such heist"}, "--incident: no such incident"},
+		{[]string{"--from", txids[0], "--policy", "fair"}, "--policy: unknown taint policy"},
+		{[]string{"--from", txids[0], "--direction", "up"}, "--direction:"},
+		{[]string{"--from", txids[0], "--hops", "-1"}, "--hops:"},
+		{[]string{"--from", txids[0], "--before", "soon"}, "--before: bad time"},
+		{[]string{"--policy", "fifo"}, "--from: no sources"},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"trace", "--db", db}, c.args...)...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("trace %v: exit %d %q, want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
 }
 
 // TestStandaloneSpentUnknown: the demo's standalone block 277647 has no

@@ -12,12 +12,10 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
-// TestAPIKeys: with keys configured every data route needs a valid key of
-// the right scope, health checks and the description stay open, a spent
-// rate answers 429 with Retry-After, and a public listen address is
-// accepted.
-func TestAPIKeys(t *testing.T) {
-	w := newWorld(t, 0)
+// withKeys creates a key of each scope, rate-limited to rate per second,
+// and gives w a server that requires them; it returns their secrets.
+func withKeys(t testing.TB, w *world, rate float64) (map[apikey.Scope]string, *apikey.Set) {
+	t.Helper()
 	ctx := context.Background()
 	secrets := map[apikey.Scope]string{}
 	err := w.pl.Write(func(db *index.DB) error {
@@ -34,10 +32,20 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys *apikey.Set
-	if err := w.pl.Read(func(db *index.DB) (err error) { keys, err = apikey.Load(ctx, db, 1); return err }); err != nil {
+	if err := w.pl.Read(func(db *index.DB) (err error) { keys, err = apikey.Load(ctx, db, rate); return err }); err != nil {
 		t.Fatal(err)
 	}
 	w.srv = New(w.pl, Options{Keys: keys})
+	return secrets, keys
+}
+
+// TestAPIKeys: with keys configured every data route needs a valid key of
+// the right scope, health checks and the description stay open, a spent
+// rate answers 429 with Retry-After, and a public listen address is
+// accepted.
+func TestAPIKeys(t *testing.T) {
+	w := newWorld(t, 0)
+	secrets, keys := withKeys(t, w, 1)
 	status := "/v1/status"
 	screen := "/v1/screen/" + w.sanctioned
 	cases := []struct {

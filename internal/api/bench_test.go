@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
@@ -23,13 +22,7 @@ import (
 // the screens that failed (must be 0).
 func BenchmarkScreenWhileIngesting(b *testing.B) {
 	w := newWorld(b, 60)
-	var addrs []string
-	for id := range btc.AddrID(min(w.db.Tip().NextAddr, 5000)) {
-		s, _, err := w.db.AddrString(id)
-		if err == nil && s != "" {
-			addrs = append(addrs, s)
-		}
-	}
+	addrs := w.addresses(5000)
 	ctx, cancel := context.WithCancel(context.Background())
 	var ingests int
 	writer := make(chan struct{})

@@ -21,7 +21,8 @@
 // # Does not touch
 //
 // Any keyspace: every read goes through internal/query, index, cluster,
-// label and risk inside pipeline.Read, every write through the pipeline.
+// label and risk inside pipeline.Read, every write through the pipeline
+// (label.AddChecked, Remove, ImportBytes inside pipeline.Write).
 //
 // # Invariants
 //
@@ -32,6 +33,12 @@
 //     sane one; else a fresh one), and every problem body repeats it.
 //   - A3: a handler reads the store only inside pipeline.Read, so one
 //     answer sees one state between two updates (pipeline doc.go).
+//   - A6: a write (labels added, removed, imported) runs its edit in
+//     pipeline.Write and then pipeline.AttributionChanged, even when the
+//     edit failed part way; its answer carries the generation after both,
+//     so every later answer (screens included) sees it.
+//   - A7: a trace's work is bounded (TraceLimits): sources, their outputs,
+//     hops, transactions, time, traces at once.
 //   - A4: every registered route is in openapi.json, and the handler tests'
 //     responses validate against its schemas (api_test.go).
 //   - A5: without API keys Run refuses any listen address that is not

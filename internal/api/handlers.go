@@ -294,15 +294,25 @@ func normalize(r *risk.Report) *risk.Report {
 
 // decodeBody decodes a JSON body into v: 413 past the body limit, 400
 // naming the problem otherwise.
-func decodeBody(r *http.Request, v any) error {
+func decodeBody(r *http.Request, v any) error { return decodeJSON(r, v, "a JSON array", false) }
+
+// decodeJSON decodes a JSON body (want says what it should be) into v;
+// strict refuses fields v does not have.
+func decodeJSON(r *http.Request, v any, want string, strict bool) error {
 	dec := json.NewDecoder(r.Body)
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooBig):
 			return errTooLarge{tooBig.Limit}
-		}
-		if errors.Is(err, io.EOF) {
-			return badInputf("body", "empty body: want a JSON array")
+		case errors.Is(err, io.EOF):
+			return badInputf("body", "empty body: want %s", want)
+		case strict && errors.As(err, &typ) && typ.Field != "":
+			return badInputf("body."+typ.Field, "a JSON %s, want %s", typ.Value, typ.Type)
 		}
 		return badInput("body", err)
 	}
@@ -387,6 +397,9 @@ func (s *Server) getExposure(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) postScreen(w http.ResponseWriter, r *http.Request) error {
+	if csvIn, csvOut := csvScreen(r); csvIn || csvOut {
+		return s.screenBatch(w, r, csvIn, csvOut)
+	}
 	var addrs []string
 	if err := decodeBody(r, &addrs); err != nil {
 		return err

@@ -41,7 +41,7 @@ func FuzzHandlers(f *testing.F) {
 		"public/v1/sanctions/screening", "openapi.json", "metrics", "readyz", "v1/entities/%ff/explain", "v1/blocks/-0",
 		"v1/watchlists", "v1/watchlists/1", "v1/watchlists/1/items", "v1/watchlists/1/addresses?limit=1&cursor=00ff",
 		"v1/alerts?status=open&level=high&watchlist=1&min_height=1&max_height=9&cursor=1", "v1/alerts/1", "v1/alerts/1/review",
-		"v1/alerts/stream", "v1/webhooks", "v1/webhooks/1", "v1/webhooks/1/deliveries?limit=3"} {
+		"v1/alerts/stream", "v1/webhooks", "v1/webhooks/1", "v1/webhooks/1/deliveries?limit=3", "v1/trace"} {
 		f.Add(byte(0), p, []byte(nil), "")
 		f.Add(byte(1), p, []byte(`["`+w.addr+`",1,null]`), "application/json")
 		f.Add(byte(1), p, []byte(`[{"address":"`+w.sanctioned+`"},{"address":7}]`), "text/csv")
@@ -50,6 +50,13 @@ func FuzzHandlers(f *testing.F) {
 		f.Add(byte(1), p, []byte(`{"status":"escalated","note":"n","url":"http://127.0.0.1:1/","secret":"whsec_x"}`), "")
 	}
 	w.seedAlerts(f)
+	f.Add(byte(1), "v1/trace", []byte(`{"sources":["`+w.txid+`","`+w.addr+`"],"direction":"backward","hops":3,"from_height":1,"to_height":2}`), "application/json")
+	f.Add(byte(1), "v1/trace", []byte(`{"sources":["0"],"hops":200,"min_sats":1,"detail":-1,"policy":"poison"}`), "application/json")
+	f.Add(byte(1), "v1/labels", []byte(`[{"address":"`+w.addr+`","category":"exchange","label":"x","source":"s"}]`), "application/json")
+	f.Add(byte(3), "v1/labels/1?address="+w.addr, []byte(nil), "")
+	f.Add(byte(1), "v1/labels/import?format=address_list", []byte(w.sanctioned+"\n"), "text/plain")
+	f.Add(byte(1), "v1/labels/import", []byte("title: t\ntags:\n  - address: "+w.addr+"\n"), "application/yaml")
+	f.Add(byte(1), "v1/screen?column=wallet", []byte("wallet,amount\n"+w.addr+",1\n\"x,2\n"), "text/csv")
 	f.Fuzz(func(t *testing.T, method byte, path string, body []byte, hdr string) {
 		req := fuzzRequest(method, path, body, hdr)
 		if req == nil {
@@ -71,7 +78,7 @@ func FuzzHandlers(f *testing.F) {
 // hostileBody returns one of the bodies an attacker or a broken client
 // sends.
 func hostileBody(rng *rand.Rand, addrs []string) []byte {
-	switch rng.IntN(11) {
+	switch rng.IntN(12) {
 	case 0:
 		return bytes.Repeat([]byte("["), 1+rng.IntN(200_000)) // deep nesting
 	case 1:
@@ -105,6 +112,20 @@ func hostileBody(rng *rand.Rand, addrs []string) []byte {
 		return []byte(`{"status":"` + []string{"open", "dismissed", "closed", ""}[rng.IntN(4)] + `","note":"` + strings.Repeat("\u0000", rng.IntN(20_000)) + `"}`)
 	case 9:
 		return []byte(`{"url":"` + []string{"http://127.0.0.1:1/", "http://10.0.0.1/", "https://[::1]/", "gopher://x", "http://%zz"}[rng.IntN(5)] + `","secret":"whsec_` + strings.Repeat("A", rng.IntN(200)) + `"}`)
+	case 10: // a trace as large as the limits allow, or past them
+		srcs := []string{`"0"`, `"1"`, `"` + addrs[rng.IntN(len(addrs))] + `"`, `"` + strings.Repeat("f", 64) + `:4294967295"`}
+		return []byte(fmt.Sprintf(`{"sources":[%s],"hops":%d,"min_sats":%d,"detail":-1,"policy":%q,"direction":%q,"max_txs":%d,"from_height":%d}`,
+			strings.Join(srcs[:1+rng.IntN(len(srcs))], ","), rng.IntN(400)-100, rng.IntN(3), []string{"poison", "fifo", "x"}[rng.IntN(3)],
+			[]string{"forward", "backward", ""}[rng.IntN(3)], rng.IntN(2_000_000)-1, rng.IntN(10)-1))
+	case 11: // labels to write, some valid, and import bodies of every format, some broken
+		return []byte([]string{
+			`{"address":"` + addrs[rng.IntN(len(addrs))] + `","category":"exchange","label":"hostile","source":"fuzz","listed_from":"2024-02-30"}`,
+			`[{"entity":` + fmt.Sprint(rng.IntN(50)) + `,"category":"sanction","label":"x","source":"y"},{"entity":-1}]`,
+			"title: t\ncreator: c\ntags:\n  - address: " + addrs[rng.IntN(len(addrs))] + "\n    label: [\n",
+			"Ent_num,SDN_Name\n1,\"unterminated\n",
+			`<?xml version="1.0"?><Sanctions><DistinctParties><DistinctParty FixedRef="1"></Sanctions>`,
+			addrs[rng.IntN(len(addrs))] + "\n" + strings.Repeat("1", 200) + "\n",
+		}[rng.IntN(6)])
 	}
 	return nil
 }
@@ -178,6 +199,9 @@ func TestHostileInput(t *testing.T) {
 		if rng.IntN(4) == 0 {
 			req.Header.Set("Content-Type", strings.Repeat("x", rng.IntN(10_000)))
 			req.Header.Set("X-Request-Id", string(body[:min(len(body), 100)]))
+		} else if rng.IntN(3) == 0 { // CSV bodies and answers (POST /v1/screen)
+			req.Header.Set("Content-Type", "text/csv")
+			req.Header.Set("Accept", []string{"text/csv", "application/json", "text/csv;q=0.5, */*"}[rng.IntN(3)])
 		}
 		rec := httptest.NewRecorder()
 		w.srv.ServeHTTP(rec, req)

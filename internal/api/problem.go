@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/watch"
@@ -72,7 +74,22 @@ func classify(err error, field string) (int, string) {
 	var unprocessable *errUnprocessable
 	var conflict *errConflict
 	var tooManyStreams *errTooManyStreams
+	var fe *query.FieldError
+	var limit errLimit
+	var badFile *label.InputError
 	switch {
+	case errors.As(err, &limit):
+		return http.StatusUnprocessableEntity, limit.field
+	case errors.Is(err, errBusy):
+		return http.StatusServiceUnavailable, ""
+	case errors.As(err, &fe) && errors.Is(err, query.ErrTooManyOutputs):
+		return http.StatusUnprocessableEntity, bodyField(fe.Field)
+	case errors.As(err, &fe) && errors.Is(err, index.ErrNotFound):
+		return http.StatusNotFound, bodyField(fe.Field)
+	case errors.As(err, &fe):
+		return http.StatusBadRequest, bodyField(fe.Field)
+	case errors.As(err, &badFile):
+		return http.StatusUnprocessableEntity, "body"
 	case errors.As(err, &tooBig), errors.As(err, &tooMany):
 		return http.StatusRequestEntityTooLarge, "body"
 	case errors.As(err, &bad):
@@ -99,6 +116,15 @@ func classify(err error, field string) (int, string) {
 		return http.StatusServiceUnavailable, ""
 	}
 	return http.StatusInternalServerError, ""
+}
+
+// bodyField names a query.FieldError's field in the body (sources[2] is
+// body.sources[2]).
+func bodyField(f string) string {
+	if strings.HasPrefix(f, "body") {
+		return f
+	}
+	return "body." + f
 }
 
 // writeError answers err as a problem; field is the input the handler was

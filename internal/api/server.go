@@ -54,6 +54,11 @@ type Options struct {
 	// Heartbeat how long it stays silent before a comment line (default
 	// 15 s).
 	StreamPoll, Heartbeat time.Duration
+	// Trace bounds POST /v1/trace (TraceLimits states the defaults).
+	Trace TraceLimits
+	// MaxImportBody bounds a POST /v1/labels/import body, and what a
+	// gzipped one unpacks to. Default 64 MiB (SDN.CSV is about 5 MiB).
+	MaxImportBody int64
 }
 
 func (o *Options) ensureDefaults() {
@@ -74,6 +79,10 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
+	}
+	o.Trace.ensureDefaults()
+	if o.MaxImportBody <= 0 {
+		o.MaxImportBody = 64 << 20
 	}
 }
 
@@ -98,6 +107,8 @@ type Server struct {
 	reqSeq  atomic.Uint64
 	reqBase string
 	streams streams
+	// traces holds a token per running trace (Options.Trace.Concurrent).
+	traces chan struct{}
 }
 
 type pooledScreener struct {
@@ -119,6 +130,7 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:]),
 		streams: streams{open: map[uint32]int{}, done: make(chan struct{})}}
 	s.metrics = newMetrics(pl)
+	s.traces = make(chan struct{}, opts.Trace.Concurrent)
 	s.ready.Store(true)
 	s.handle("GET", "/v1/status", s.getStatus)
 	s.handle("GET", "/v1/addresses/{address}", s.getAddress)
@@ -133,6 +145,10 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	s.handle("POST", "/v1/screen", s.postScreen)
 	s.handle("GET", "/v1/exposure/{ref}", s.getExposure)
 	s.handle("GET", "/v1/search", s.getSearch)
+	s.handle("POST", "/v1/trace", s.postTrace)
+	s.handle("POST", "/v1/labels", s.postLabels)
+	s.handle("DELETE", "/v1/labels/{ref}", s.deleteLabel)
+	s.handle("POST", "/v1/labels/import", s.importLabels)
 	s.handle("GET", "/api/v1/address/{address}", s.chainalysisAddress)
 	s.handle("POST", "/public/v1/sanctions/screening", s.trmScreening)
 	s.handle("GET", "/openapi.json", s.getOpenAPI)
@@ -280,7 +296,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(sw, r.Body, s.opts.MaxBody)
+		limit := s.opts.MaxBody
+		if pattern == importPattern {
+			limit = s.opts.MaxImportBody
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, limit)
 	}
 	s.mux.ServeHTTP(sw, r) // (not h: the mux sets the path values)
 }
@@ -312,6 +332,10 @@ var need = map[string]apikey.Need{
 	"POST /v1/cases/{id}/notes":                apikey.NeedWrite,
 	"POST /v1/cases/{id}/labels":               apikey.NeedWrite,
 	"POST /v1/cases/{id}/status":               apikey.NeedWrite,
+	"POST /v1/trace":                           apikey.NeedRead,
+	"POST /v1/labels":                          apikey.NeedWrite,
+	"DELETE /v1/labels/{ref}":                  apikey.NeedWrite,
+	importPattern:                              apikey.NeedWrite,
 	"GET /metrics":                             apikey.NeedRead,
 	"GET /v1/watchlists":                       apikey.NeedRead,
 	"POST /v1/watchlists":                      apikey.NeedWrite,

@@ -39,6 +39,18 @@ func (s SpendStatus) String() string {
 // "unknown").
 func (s SpendStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads what MarshalText writes (a client of the API
+// decodes transaction views).
+func (s *SpendStatus) UnmarshalText(b []byte) error {
+	for i, n := range spendNames {
+		if n == string(b) {
+			*s = SpendStatus(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("index: spend status %q: want yes, no or unknown", b)
+}
+
 // spendStatus is the status of an output of transaction num that is
 // spent (or not) by the index's spend keys.
 func spendStatus(num btc.TxNum, spent bool) SpendStatus {

@@ -98,3 +98,21 @@ func TestSpendStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestSpendStatusText: a spend status reads back what it writes (API
+// clients decode transaction views), and anything else is refused.
+func TestSpendStatusText(t *testing.T) {
+	for _, s := range []SpendStatus{Unspent, Spent, SpendUnknown} {
+		b, _ := s.MarshalText()
+		var got SpendStatus
+		if err := got.UnmarshalText(b); err != nil || got != s {
+			t.Errorf("%q: %v, %v", b, got, err)
+		}
+	}
+	var s SpendStatus
+	for _, bad := range []string{"", "invalid", "Yes", "2"} {
+		if err := s.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -99,12 +99,52 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 	if err != nil {
 		return nil, err
 	}
+	return ImportBytes(ctx, db, path, b, opts)
+}
+
+// ImportBytes imports the content b of one TagPack, ActorPack or OFAC
+// publication (not gzipped), whole or not at all, as ImportFile does; path
+// names it in errors, in the source of a TagPack without a title, and for
+// format detection (a .yaml or .yml name is a TagPack or ActorPack).
+func ImportBytes(ctx context.Context, db *index.DB, path string, b []byte, opts ImportOptions) (*FileResult, error) {
+	res, batch, ap, err := parseImport(path, b, opts)
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	if ap != nil {
+		n, err := storeActors(db, ap)
+		if err != nil {
+			return nil, err
+		}
+		res.Actors = n
+		return res, nil
+	}
+	r, err := Apply(ctx, db, batch)
+	if err != nil {
+		return nil, err
+	}
+	res.Result = r
+	return res, nil
+}
+
+// InputError is an import's content error: the file is not a well-formed
+// TagPack, ActorPack or OFAC publication (or the strict mode refuses it).
+// Its message is the parser's, naming the file and line.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// parseImport reads an import's content into the batch to apply (or, for
+// an ActorPack, the actors to store), without the store.
+func parseImport(path string, b []byte, opts ImportOptions) (*FileResult, *Batch, *tagpack.ActorPack, error) {
+	var err error
 	sum := sha256.Sum256(b)
 	digest := hex.EncodeToString(sum[:])
 	format := opts.Format
 	if format == "" {
 		if format, err = detect(path, b); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 	}
 	res := &FileResult{Format: format}
@@ -116,7 +156,7 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 			// A pack whose only problems are undecodable addresses comes
 			// back with those tags dropped: imported unless strict.
 			if p == nil || opts.Strict {
-				return nil, err
+				return nil, nil, nil, err
 			}
 			res.Rejected = append(res.Rejected, strings.Split(err.Error(), "\n")...)
 		}
@@ -148,7 +188,7 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 			}
 			k, err := address.Decode(t.Address, btc.Mainnet)
 			if err != nil { // tagpack validated it; a mismatch is a bug, not bad input
-				return nil, fmt.Errorf("%s:%d: %w", path, t.Line, err)
+				return nil, nil, nil, fmt.Errorf("%s:%d: %w", path, t.Line, err)
 			}
 			batch.Labels = append(batch.Labels, Label{Address: k, Label: t.Label, Category: category, Abuse: abuse,
 				Actor: t.Actor, Source: t.Source, Confidence: t.ConfidenceLevel, ConfidenceID: t.Confidence,
@@ -157,22 +197,21 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 	case "actorpack":
 		ap, err := tagpack.ParseActorPack(path, bytes.NewReader(b), tagpack.DefaultTaxonomy())
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
-		n, err := storeActors(db, ap)
-		if err != nil {
-			return nil, err
-		}
-		res.Actors, res.Source, res.File, res.Kind = n, "actors", path, "actorpack"
-		return res, nil
+		res.Source, res.File, res.Kind = "actors", path, "actorpack"
+		return res, nil, ap, nil
 	default:
 		list, err := ofac.ParseWith(path, bytes.NewReader(b), ofac.Format(format), ofac.Options{KeepDamaged: !opts.Strict})
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		date := list.Date
 		if !opts.Date.IsZero() {
 			date = opts.Date
+		}
+		if date.IsZero() { // (Apply refuses it too; here it is the file's fault)
+			return nil, nil, nil, fmt.Errorf("%s: the list's publication date is unknown: give it with --date YYYY-MM-DD", path)
 		}
 		// A publication missing a damaged entry is partial: its absence
 		// from it must not end the listing of the address it stood for.
@@ -182,7 +221,7 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 			res.Rejected = append(res.Rejected, fmt.Sprintf("%s:%d: %q: %v: not imported (the publication counts as partial)", path, d.Line, d.Value, d.Reason))
 		}
 		if opts.Strict && len(list.Truncated)+len(list.Rejected) > 0 {
-			return nil, fmt.Errorf("%s: %d entries are not Bitcoin addresses (cut off or another chain's) and --strict refuses the file; without it they are reported and the rest imported", path, len(list.Truncated)+len(list.Rejected))
+			return nil, nil, nil, fmt.Errorf("%s: %d entries are not Bitcoin addresses (cut off or another chain's) and --strict refuses the file; without it they are reported and the rest imported", path, len(list.Truncated)+len(list.Rejected))
 		}
 		for _, tr := range list.Truncated {
 			res.Rejected = append(res.Rejected, fmt.Sprintf("%s:%d: cut-off address %q (SDN entry %d %s): not imported", path, tr.Line, tr.Fragment, tr.EntNum, tr.Name))
@@ -193,7 +232,7 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 		for _, e := range list.Entries {
 			k, err := address.Decode(e.Address, btc.Mainnet)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", path, e.Line, err)
+				return nil, nil, nil, fmt.Errorf("%s:%d: %w", path, e.Line, err)
 			}
 			name := "OFAC SDN list"
 			if e.Name != "" {
@@ -208,12 +247,7 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 				Context: ctxt, ClusterDefiner: true})
 		}
 	}
-	r, err := Apply(ctx, db, batch)
-	if err != nil {
-		return nil, err
-	}
-	res.Result = r
-	return res, nil
+	return res, batch, nil, nil
 }
 
 // sanctionsHosts are where sanctions authorities publish their lists.

@@ -334,27 +334,50 @@ const OwnSource = "investigator"
 // AddOwn stores an investigator's label on address s, or (entity) on the
 // whole entity that holds it.
 func AddOwn(ctx context.Context, db *index.DB, s string, entity bool, l Label) (Result, error) {
-	k, err := address.Decode(s, db.Network())
+	l, err := CheckOwn(db, s, entity, l)
 	if err != nil {
 		return Result{}, err
 	}
+	return AddChecked(ctx, db, l)
+}
+
+// CheckOwn checks an investigator's label on address s (or, entity, on
+// the entity that holds it) as AddOwn does, without storing it, and
+// returns it ready for AddChecked: ListedFrom defaults to today and must
+// come before a ListedTo.
+func CheckOwn(db *index.DB, s string, entity bool, l Label) (Label, error) {
+	k, err := address.Decode(s, db.Network())
+	if err != nil {
+		return l, err
+	}
 	if l.Label == "" || l.Category == "" || l.Source == "" {
-		return Result{}, errors.New("a label needs --label, --category and --source")
+		return l, errors.New("a label needs --label, --category and --source")
 	}
 	if l.Confidence < 0 || l.Confidence > 100 {
-		return Result{}, fmt.Errorf("confidence %d: want 0..100", l.Confidence)
+		return l, fmt.Errorf("confidence %d: want 0..100", l.Confidence)
 	}
 	tax := tagpack.DefaultTaxonomy()
 	for _, c := range []string{l.Category, l.Abuse} {
 		if _, ok := tax.Concept(c); c != "" && !ok {
-			return Result{}, fmt.Errorf("%w: %q is not a concept of the GraphSense taxonomy (e.g. exchange, mixing_service, ransomware, service_hack, sanction)", ErrCategory, c)
+			return l, fmt.Errorf("%w: %q is not a concept of the GraphSense taxonomy (e.g. exchange, mixing_service, ransomware, service_hack, sanction)", ErrCategory, c)
 		}
 	}
 	l.Address = k
 	if entity {
 		l.Scope = OnEntity
 	}
-	l.ListedFrom = time.Now().UTC().Truncate(24 * time.Hour)
+	if l.ListedFrom.IsZero() {
+		l.ListedFrom = time.Now().UTC().Truncate(24 * time.Hour)
+	}
+	if !l.ListedTo.IsZero() && !l.ListedTo.After(l.ListedFrom) {
+		return l, fmt.Errorf("listed to %s is not after listed from %s", l.ListedTo.Format(time.DateOnly), l.ListedFrom.Format(time.DateOnly))
+	}
+	return l, nil
+}
+
+// AddChecked stores a label CheckOwn returned, as an import of its own
+// (its Result.Import is the id that removes it).
+func AddChecked(ctx context.Context, db *index.DB, l Label) (Result, error) {
 	return Apply(ctx, db, &Batch{Kind: "own", Source: OwnSource, File: "sleuth label add", Labels: []Label{l}})
 }
 

@@ -36,7 +36,7 @@ var rules = []struct {
 		[]string{module + "/cmd/sleuth", module + "/internal/api", module + "/internal/demo", module + "/internal/pipeline"}},
 	{"", module + "/internal/api", "the HTTP server is wired by cmd/sleuth only", []string{module + "/cmd/sleuth", module + "/internal/api"}},
 	{"", "github.com/btcsuite/btcd", "btcd is the reference in tests and the simulator, not a dependency of the pipeline",
-		[]string{module + "/internal/sim"}},
+		[]string{module + "/internal/sim", module + "/internal/sim/regtest"}},
 }
 
 type pkg struct {

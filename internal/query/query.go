@@ -250,6 +250,10 @@ type StatusView struct {
 	Txs     uint64       `json:"txs"`
 	Stages  []StageView  `json:"stages"`
 	Sources []SourceView `json:"label_sources"`
+	// Basis is what screening answers stand on now (risk.ReadBasis), so
+	// that a client of the server prints the header a local screen does;
+	// absent until exposure is computed.
+	Basis *risk.Basis `json:"basis,omitempty"`
 }
 
 // Status returns the store's state.
@@ -282,6 +286,9 @@ func Status(ctx context.Context, db *index.DB) (*StatusView, error) {
 		return nil, err
 	default:
 		v.Stages = append(v.Stages, StageView{"exposure", &rs.Height})
+		if v.Basis, err = risk.ReadBasis(ctx, db); err != nil {
+			return nil, err
+		}
 	}
 	ls, err := label.ReadStats(ctx, db)
 	if err != nil {

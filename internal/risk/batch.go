@@ -230,9 +230,15 @@ func ReadJSONL(r io.Reader, column string, fn func(*Input) error) error {
 // reason, anything else goes to Query (addresses and txids).
 func (s *Screener) ScreenInput(ctx context.Context, in *Input) (*Report, error) {
 	if in.Err != "" {
-		return checked(&Report{Query: in.Query, Address: in.Query, Reasons: []string{}, Exposure: []Row{}, Status: Invalid, Reason: in.Err}, nil)
+		return checked(InvalidRow(in), nil)
 	}
 	return s.Query(ctx, in.Query, false)
+}
+
+// InvalidRow is the Invalid report of a bad batch row (in.Err set), which
+// needs no store: ScreenInput's answer, and a server client's.
+func InvalidRow(in *Input) *Report {
+	return &Report{Query: in.Query, Address: in.Query, Reasons: []string{}, Exposure: []Row{}, Status: Invalid, Reason: in.Err}
 }
 
 // CSVColumns are the result columns a CSV batch answer adds to the input's.

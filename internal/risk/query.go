@@ -179,15 +179,23 @@ func NewScreener(db *index.DB, rules *Rules) (*Screener, error) {
 	for i := range rules.Rules {
 		s.thresholds = append(s.thresholds, rules.Rules[i].Threshold())
 	}
-	if s.tip.Height >= 0 {
-		b, err := db.ChainBlock(btc.Height(s.tip.Height))
-		if err != nil {
-			return nil, fmt.Errorf("risk: tip block: %w", err)
-		}
-		s.tipTime = time.Unix(int64(b.Time), 0).UTC()
+	if s.tipTime, err = tipTime(db, s.tip); err != nil {
+		return nil, err
 	}
 	s.notSeen = fmt.Sprintf("not on the indexed chain (tip height %d, %s)", s.tip.Height, s.tipTime.Format(time.RFC3339))
 	return s, nil
+}
+
+// tipTime returns the time of block tip (zero for an empty store).
+func tipTime(db *index.DB, tip index.Tip) (time.Time, error) {
+	if tip.Height < 0 {
+		return time.Time{}, nil
+	}
+	b, err := db.ChainBlock(btc.Height(tip.Height))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("risk: tip block: %w", err)
+	}
+	return time.Unix(int64(b.Time), 0).UTC(), nil
 }
 
 // Screen reports the exposure and risk of address s: point reads of its

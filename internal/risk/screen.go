@@ -11,6 +11,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
+	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/invariants"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 )
@@ -149,20 +150,37 @@ type ListBasis struct {
 
 // Basis returns what the Screener's answers stand on.
 func (s *Screener) Basis(ctx context.Context) (*Basis, error) {
-	st, err := ReadStatus(s.db)
+	return basis(ctx, s.db, s.tip, s.tipTime, s.asOf)
+}
+
+// ReadBasis returns what the answers of a Screener made now (without an
+// as-of date) stand on: the Basis a server states with its status, so a
+// client prints the same header. ErrNotComputed when no exposure is
+// stored.
+func ReadBasis(ctx context.Context, db *index.DB) (*Basis, error) {
+	tip := db.Tip()
+	at, err := tipTime(db, tip)
 	if err != nil {
 		return nil, err
 	}
-	srcs, err := label.Sources(ctx, s.db)
+	return basis(ctx, db, tip, at, nil)
+}
+
+func basis(ctx context.Context, db *index.DB, tip index.Tip, tipTime time.Time, asOf *asOf) (*Basis, error) {
+	st, err := ReadStatus(db)
 	if err != nil {
 		return nil, err
 	}
-	b := &Basis{TipHeight: s.tip.Height, TipHash: s.tip.Hash.String(), TipTime: s.tipTime.Format(time.RFC3339),
+	srcs, err := label.Sources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	b := &Basis{TipHeight: tip.Height, TipHash: tip.Hash.String(), TipTime: tipTime.Format(time.RFC3339),
 		ExposureHeight: st.Height, MaxHops: st.MaxHops, Lists: []ListBasis{}}
 	cut := ""
-	if s.asOf != nil {
-		b.AsOf, cut = s.asOf.date.Format(time.DateOnly), s.asOf.date.Format(time.DateOnly)
-		h := s.asOf.height
+	if asOf != nil {
+		b.AsOf, cut = asOf.date.Format(time.DateOnly), asOf.date.Format(time.DateOnly)
+		h := asOf.height
 		b.AsOfHeight = &h
 		b.Date = b.AsOf
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -114,6 +115,11 @@ func TestBasis(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), fmt.Sprintf("chain tip %d", tip.Height)) {
 		t.Fatalf("header line %q", b.String())
+	}
+	// ReadBasis (what a server states with its status) is a screener's.
+	rb, err := ReadBasis(context.Background(), w.db)
+	if err != nil || !reflect.DeepEqual(rb, b) {
+		t.Fatalf("ReadBasis %+v, %v; a screener's %+v", rb, err, b)
 	}
 	if err := s.SetAsOf(context.Background(), time.Date(2017, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)

@@ -26,7 +26,8 @@
 // coinbases paying exactly subsidy plus fees, coinbase maturity, and real
 // secp256k1 public keys in every spend (signatures are random bytes of the
 // right shape, and the proof of work is not valid: bits is the network's
-// limit and nonces are not ground).
+// limit and nonces are not ground). For a chain a real node accepts, see
+// the small scenario of package internal/sim/regtest.
 //
 // # Owns
 //
