@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/casefile"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/query"
+	"github.com/sleuth-forensics/sleuth/internal/trace"
 )
 
 // Cases: /v1/cases and its sub-routes (package casefile owns the cases;
@@ -23,6 +26,7 @@ func (s *Server) routeCases() {
 	s.handle("POST", "/v1/cases/{id}/notes", s.caseNote)
 	s.handle("POST", "/v1/cases/{id}/labels", s.caseLabel)
 	s.handle("POST", "/v1/cases/{id}/status", s.caseStatus)
+	s.handle("POST", "/v1/cases/{id}/traces", s.caseTrace)
 	s.handle("GET", "/v1/cases/{id}/audit", s.caseAudit)
 	s.handle("GET", "/v1/cases/{id}/report", s.caseReport)
 }
@@ -232,15 +236,24 @@ func (s *Server) caseAudit(w http.ResponseWriter, r *http.Request) error {
 }
 
 // reportTmpl is the case report: html/template escapes every value.
-var reportTmpl = template.Must(template.New("report").Parse(`<!doctype html>
+var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"btc": func(sats int64) string { return fmt.Sprintf("%d.%08d BTC", sats/1e8, sats%1e8) },
+	"pct": func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) },
+	"inc": func(i int) int { return i + 1 },
+}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Case {{.Case.ID}}: {{.Case.Name}}</title>
 <style>body{font:14px system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#1b1f24}td,th{border-bottom:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}code{word-break:break-all}.m{color:#57606a}</style></head>
 <body><h1>Case {{.Case.ID}}: {{.Case.Name}}</h1>
 <p class="m">Status {{.Case.Status}} · opened {{.Case.Created.Format "2006-01-02 15:04 UTC"}} by {{.Case.CreatedBy}} · last change {{.Case.Updated.Format "2006-01-02 15:04 UTC"}} · chain tip {{.Tip}} at the time of this report</p>
 {{with .Case.Description}}<p>{{.}}</p>{{end}}
 <h2>Sources</h2>{{if .Case.Sources}}<ul>{{range .Case.Sources}}<li><code>{{.}}</code></li>{{end}}</ul>{{else}}<p class="m">None.</p>{{end}}
-<h2>Traces</h2>{{if .Case.Traces}}<table><tr><th>When</th><th>By</th><th>Height</th><th>Parameters</th><th>Summary</th></tr>
-{{range .Case.Traces}}<tr><td>{{.At.Format "2006-01-02 15:04"}}</td><td>{{.By}}</td><td>{{.Height}}</td><td><code>{{printf "%s" .Params}}</code></td><td><code>{{printf "%s" .Summary}}</code></td></tr>{{end}}</table>{{else}}<p class="m">None.</p>{{end}}
+<h2>Traces: where the money went</h2>{{range $i, $t := .Traces}}<h3>Trace {{inc $i}}: {{$t.At.Format "2006-01-02 15:04"}} by {{$t.By}}, chain height {{$t.Height}}</h3>
+<p class="m">Parameters: <code>{{printf "%s" $t.Params}}</code></p>
+{{with $t.Sum}}<p>Traced {{btc .Totals.Source}}; cashed out {{btc .Totals.CashedOut}}; still held {{btc .Totals.Held}}; fees {{btc .Totals.Fee}}; through CoinJoins (uncertain) {{btc .Totals.CoinJoin}}; {{.TxsRead}} transactions read{{if .Truncated}} (truncated){{end}}.</p>
+{{if .CashOuts}}<table><tr><th>Cash-out entity</th><th>Category</th><th>Received</th><th>Share</th><th>Hops</th><th>First … last</th></tr>
+{{range .CashOuts}}<tr><td>{{if .Label}}{{.Label}}{{else}}entity {{.ID}}{{end}}</td><td>{{.Category}}</td><td>{{btc .Sats}}</td><td>{{pct .Share}}</td><td>{{.MinHops}}–{{.MaxHops}}</td><td>{{.First}} … {{.Last}}</td></tr>{{end}}</table>
+<p><b>Evidence paths</b></p><ol>{{range .CashOuts}}{{$e := .}}{{range .Paths}}<li>{{if $e.Label}}{{$e.Label}}{{else}}entity {{$e.ID}}{{end}}: {{btc .Sats}} via {{range $j, $x := .TxIDs}}{{if $j}} → {{end}}<code>{{$x}}</code>{{end}}</li>{{end}}{{end}}</ol>
+{{else}}<p class="m">No cash-out entity reached.</p>{{end}}{{end}}{{else}}<p class="m">None.</p>{{end}}
 <h2>Labels added</h2>{{if .Case.Labels}}<table><tr><th>When</th><th>By</th><th>Address or entity</th><th>Label</th><th>Category</th></tr>
 {{range .Case.Labels}}<tr><td>{{.At.Format "2006-01-02 15:04"}}</td><td>{{.By}}</td><td><code>{{.Ref}}</code></td><td>{{.Label}}</td><td>{{.Category}}</td></tr>{{end}}</table>{{else}}<p class="m">None.</p>{{end}}
 <h2>Notes</h2>{{range .Case.Notes}}<p><span class="m">{{.At.Format "2006-01-02 15:04"}} {{.By}}:</span> {{.Text}}</p>{{else}}<p class="m">None.</p>{{end}}
@@ -255,10 +268,15 @@ func (s *Server) caseReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	type reportTrace struct {
+		casefile.Trace
+		Sum *caseTraceSummary
+	}
 	var data struct {
-		Case  casefile.Case
-		Audit []casefile.Event
-		Tip   string
+		Case   casefile.Case
+		Traces []reportTrace
+		Audit  []casefile.Event
+		Tip    string
 	}
 	err = s.withCases(false, func(st casefile.Store) error {
 		c, err := st.Get(r.Context(), id)
@@ -290,6 +308,14 @@ func (s *Server) caseReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.caseProblem(w, r, err)
 	}
+	for _, t := range data.Case.Traces {
+		rt := reportTrace{Trace: t}
+		var sum caseTraceSummary
+		if len(t.Summary) > 0 && json.Unmarshal(t.Summary, &sum) == nil {
+			rt.Sum = &sum
+		}
+		data.Traces = append(data.Traces, rt)
+	}
 	var b bytes.Buffer
 	if err := reportTmpl.Execute(&b, data); err != nil {
 		return err
@@ -298,4 +324,56 @@ func (s *Server) caseReport(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	_, err = w.Write(b.Bytes())
 	return err
+}
+
+// caseTraceSummary is what a case keeps of a trace: the totals, the
+// cash-out entities with their amounts and evidence paths, and how much
+// was read (the parameters and the height are kept beside it).
+type caseTraceSummary struct {
+	Totals    trace.Totals   `json:"totals"`
+	CashedOut int64          `json:"cashed_out"`
+	CashOuts  []trace.Entity `json:"cash_outs"`
+	TxsRead   int            `json:"txs_read"`
+	Truncated bool           `json:"truncated"`
+}
+
+// caseTrace is POST /v1/cases/{id}/traces: it runs the trace the body
+// asks for (the body of POST /v1/trace, under the same limits), stores
+// its parameters, the tip height and the summary in the case, and answers
+// the case; GET /v1/cases/{id}/report lists it.
+func (s *Server) caseTrace(w http.ResponseWriter, r *http.Request) error {
+	id, err := caseID(r)
+	if err != nil {
+		return err
+	}
+	req := &query.TraceRequest{}
+	if err := decodeJSON(r, req, "a JSON object (see TraceRequest in /openapi.json)", true); err != nil {
+		return err
+	}
+	// The case must exist before the work of a trace.
+	if err := s.withCases(false, func(st casefile.Store) error { _, err := st.Get(r.Context(), id); return err }); err != nil {
+		return s.caseProblem(w, r, err)
+	}
+	v, height, err := s.runTrace(w, r, req)
+	if err != nil {
+		return err
+	}
+	sum := caseTraceSummary{Totals: v.Totals, CashedOut: v.Totals.CashedOut, CashOuts: []trace.Entity{}, TxsRead: v.TxsRead, Truncated: v.Truncated}
+	for _, e := range v.Entities {
+		if e.CashOut {
+			e.Addresses = nil
+			sum.CashOuts = append(sum.CashOuts, e)
+		}
+	}
+	params, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	summary, err := json.Marshal(sum)
+	if err != nil {
+		return err
+	}
+	return s.caseEdit(w, r, http.StatusOK, func(st casefile.Store) (casefile.Case, error) {
+		return casefile.AddTrace(r.Context(), st, id, actor(r), params, summary, height)
+	})
 }

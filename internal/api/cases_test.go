@@ -53,6 +53,18 @@ func TestCases(t *testing.T) {
 		{"note empty", "POST", "/v1/cases/1/notes", `{"text":""}`, 422, field("body.text")},
 		{"note missing case", "POST", "/v1/cases/42/notes", `{"text":"x"}`, 404, nil},
 		{"label", "POST", "/v1/cases/1/labels", `{"ref":"` + w.addr + `","label":"thief","category":"theft"}`, 200, nil},
+		{"trace", "POST", "/v1/cases/1/traces", `{"sources":["` + w.txid + `"],"hops":5}`, 200, func(t *testing.T, v map[string]any) {
+			trs := v["traces"].([]any)
+			if len(trs) != 1 {
+				t.Fatalf("traces %v", trs)
+			}
+			tr := trs[0].(map[string]any)
+			if tr["height"] != float64(w.db.Tip().Height) || tr["params"].(map[string]any)["hops"] != 5.0 || tr["summary"].(map[string]any)["totals"] == nil {
+				t.Errorf("saved trace %v", tr)
+			}
+		}},
+		{"trace bad source", "POST", "/v1/cases/1/traces", `{"sources":["nope"]}`, 400, field("body.sources[0]")},
+		{"trace missing case", "POST", "/v1/cases/9/traces", `{"sources":["` + w.txid + `"]}`, 404, nil},
 		{"status", "POST", "/v1/cases/1/status", `{"status":"closed"}`, 200, func(t *testing.T, v map[string]any) {
 			if v["status"] != "closed" {
 				t.Errorf("status %v", v["status"])
@@ -76,7 +88,7 @@ func TestCases(t *testing.T) {
 			for _, e := range v["items"].([]any) {
 				acts = append(acts, e.(map[string]any)["action"].(string))
 			}
-			if strings.Join(acts, ",") != "create,add_sources,add_note,add_label,set_status" {
+			if strings.Join(acts, ",") != "create,add_sources,add_note,add_label,add_trace,set_status" {
 				t.Errorf("audit %v: refused edits must not appear, accepted ones must", acts)
 			}
 		}},
@@ -98,7 +110,7 @@ func TestCases(t *testing.T) {
 			}
 			if c.name == "report" {
 				html := string(b)
-				for _, want := range []string{"Hanbit theft", "funds reached an exchange", "thief", "set_status", w.txid, "&lt;script&gt;"} {
+				for _, want := range []string{"Hanbit theft", "funds reached an exchange", "thief", "set_status", w.txid, "&lt;script&gt;", "Trace 1:", "transactions read"} {
 					if !strings.Contains(html, want) {
 						t.Errorf("report lacks %q", want)
 					}

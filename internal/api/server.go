@@ -332,6 +332,7 @@ var need = map[string]apikey.Need{
 	"POST /v1/cases/{id}/notes":                apikey.NeedWrite,
 	"POST /v1/cases/{id}/labels":               apikey.NeedWrite,
 	"POST /v1/cases/{id}/status":               apikey.NeedWrite,
+	"POST /v1/cases/{id}/traces":               apikey.NeedWrite,
 	"POST /v1/trace":                           apikey.NeedRead,
 	"POST /v1/labels":                          apikey.NeedWrite,
 	"DELETE /v1/labels/{ref}":                  apikey.NeedWrite,

@@ -74,17 +74,27 @@ func (s *Server) postTrace(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, req, "a JSON object (see TraceRequest in /openapi.json)", true); err != nil {
 		return err
 	}
-	if _, err := req.Options(); err != nil {
+	v, _, err := s.runTrace(w, r, req)
+	if err != nil {
 		return err
+	}
+	return writeJSON(w, v)
+}
+
+// runTrace checks req against the limits (A7) and traces it in the read
+// guard; it returns the result and the tip height it was traced at.
+func (s *Server) runTrace(w http.ResponseWriter, r *http.Request, req *query.TraceRequest) (*query.TraceView, int64, error) {
+	if _, err := req.Options(); err != nil {
+		return nil, 0, err
 	}
 	lim := s.opts.Trace
 	switch {
 	case len(req.Sources)+len(req.Incidents) > lim.MaxSources:
-		return errLimit{"body.sources", fmt.Sprintf("%d sources and incidents; at most %d in one trace", len(req.Sources)+len(req.Incidents), lim.MaxSources)}
+		return nil, 0, errLimit{"body.sources", fmt.Sprintf("%d sources and incidents; at most %d in one trace", len(req.Sources)+len(req.Incidents), lim.MaxSources)}
 	case req.Hops > lim.MaxHops:
-		return errLimit{"body.hops", fmt.Sprintf("hops %d; at most %d", req.Hops, lim.MaxHops)}
+		return nil, 0, errLimit{"body.hops", fmt.Sprintf("hops %d; at most %d", req.Hops, lim.MaxHops)}
 	case req.MaxTxs > lim.MaxTxs:
-		return errLimit{"body.max_txs", fmt.Sprintf("max_txs %d; at most %d", req.MaxTxs, lim.MaxTxs)}
+		return nil, 0, errLimit{"body.max_txs", fmt.Sprintf("max_txs %d; at most %d", req.MaxTxs, lim.MaxTxs)}
 	case req.MaxTxs == 0:
 		req.MaxTxs = lim.MaxTxs
 	}
@@ -93,20 +103,22 @@ func (s *Server) postTrace(w http.ResponseWriter, r *http.Request) error {
 		defer func() { <-s.traces }()
 	default:
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(lim.Timeout/time.Second)/4)))
-		return fmt.Errorf("%w: %d traces are running, the most this server runs at once; retry later", errBusy, lim.Concurrent)
+		return nil, 0, fmt.Errorf("%w: %d traces are running, the most this server runs at once; retry later", errBusy, lim.Concurrent)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), lim.Timeout)
 	defer cancel()
 	var v *query.TraceView
+	var height int64
 	err := s.read(func(db *index.DB) (err error) {
+		height = db.Tip().Height
 		v, err = query.Trace(ctx, db, req, lim.MaxOutputs)
 		return err
 	})
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
-			return errLimit{"body", fmt.Sprintf("the trace did not finish within %s: narrow it (fewer hops or sources, a time window, a higher min_sats or a lower max_txs)", lim.Timeout)}
+			return nil, 0, errLimit{"body", fmt.Sprintf("the trace did not finish within %s: narrow it (fewer hops or sources, a time window, a higher min_sats or a lower max_txs)", lim.Timeout)}
 		}
-		return err
+		return nil, 0, err
 	}
-	return writeJSON(w, v)
+	return v, height, nil
 }
