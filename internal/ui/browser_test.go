@@ -147,12 +147,18 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// shot writes the viewport, or for the trace views the picture
+	// itself (#viz), as a PNG.
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			if *screenshots == "" {
 				return nil
 			}
-			b, err := chromedp.FullScreenshot(90)(ctx, tg)
+			take := chromedp.CaptureScreenshot()
+			if strings.HasPrefix(name, "trace-") {
+				take = chromedp.Screenshot(chromedp.CSS(`#viz`))
+			}
+			b, err := take(ctx, tg)
 			if err != nil {
 				return err
 			}
@@ -169,9 +175,11 @@ func TestBrowser(t *testing.T) {
 	}
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
+		start := time.Now()
 		if err := chromedp.Do(ctx, steps...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
+		t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond))
 	}
 
 	// Home, then search the theft transaction.
@@ -180,7 +188,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#main .panel`)),
 		shot("home"),
 		chromedp.SendKeys(chromedp.ID(`q`), theft[0]),
-		chromedp.Submit(chromedp.ID(`q`)),
+		chromedp.Click(chromedp.CSS(`#search button`)),
 		chromedp.WaitVisible(chromedp.Search(`//h1[contains(., "Transaction")]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#main table`)),
 		shot("transaction"))

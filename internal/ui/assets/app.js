@@ -40,7 +40,7 @@ async function route() {
     main.replaceChildren(h("p", { class: "note" }, "Loading…"));
     try {
       const content = await page(params, ...m.slice(1).map(decodeURIComponent));
-      if (seq === current) main.replaceChildren(...[content].flat());
+      if (seq === current) main.replaceChildren(...nodes(content));
     } catch (err) {
       if (seq === current) main.replaceChildren(errorBox(err));
     }
@@ -48,6 +48,12 @@ async function route() {
     return;
   }
   main.replaceChildren(h("h1", {}, "Not found"), h("p", {}, "No page at " + path + "."));
+}
+
+// nodes flattens what a page returns (nested arrays, absent parts as
+// null or false) into the nodes replaceChildren takes.
+function nodes(...xs) {
+  return xs.flat(Infinity).filter(x => x !== null && x !== undefined && x !== false);
 }
 
 function errorBox(err) {
@@ -316,14 +322,14 @@ function showTrace(out, result, graph, request, topEdges) {
     h("button", { class: "secondary", onclick: () => download("trace-report.html", "text/html", reportHTML(result, request)) }, "Report (HTML)"),
     h("button", { class: "secondary", onclick: () => window.print() }, "Print / PDF"),
     saveToCase(request));
-  out.replaceChildren(
+  out.replaceChildren(...nodes(
     h("div", { class: "panel", id: "trace-summary" },
       kv([["Traced", btc(t.source)], ["Cashed out", btc(t.cashed_out) + " (" + pct(t.source ? t.cashed_out / t.source : 0) + ")"], ["Still held", btc(t.held)],
         ["Fees", btc(t.fee)], ["Through CoinJoins (uncertain)", btc(t.coinjoin_uncertain)], ["Policy", `${result.policy}, ${result.direction}, at most ${result.max_hops} hops`],
         ["Transactions read", result.txs_read]])),
     h("div", { class: "legend" }, legend("source", "var(--bad)"), legend("cash-out entity", "var(--ok)"), legend("CoinJoin / mixer", "var(--cj)"), legend("other entity", "#6e7781"),
       h("span", { style: null }, "dashed edge: peel chain; purple edge: CoinJoin")),
-    tabs, tools, info, viz, cashOutSection(result));
+    tabs, tools, info, viz, cashOutSection(result)));
   render();
 }
 
