@@ -1,0 +1,144 @@
+// Package alerttest holds a webhook receiver for tests and benchmarks of
+// alert delivery: it verifies every request's Standard Webhooks signature
+// with alert.Verify and records what arrived and when.
+//
+// # Owns
+//
+// Test helpers only; no package may import it outside _test.go files
+// (internal/lint checks).
+//
+// # Does not touch
+//
+// Anything but package alert's exported API.
+package alerttest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/alert"
+)
+
+// Arrival is one verified delivery.
+type Arrival struct {
+	WebhookID string
+	Type      string
+	Alert     uint64 // the alert's id (data.ID)
+	Height    int64  // the alert's block height (data.Height)
+	At        time.Time
+}
+
+// Receiver is a loopback webhook endpoint. While Down is set it answers
+// 503 without recording; a request whose signature does not verify is
+// answered 400 and counted in BadSignatures.
+type Receiver struct {
+	URL    string
+	Secret string
+
+	mu       sync.Mutex
+	key      []byte
+	arrivals []Arrival
+	bad      int
+	down     bool
+	notify   chan struct{}
+}
+
+// NewReceiver starts a receiver with secret (a whsec_ secret), closed when
+// the test ends.
+func NewReceiver(t testing.TB, secret string) *Receiver {
+	t.Helper()
+	key, err := alert.ParseSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Receiver{Secret: secret, key: key, notify: make(chan struct{}, 1)}
+	srv := httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(srv.Close)
+	r.URL = srv.URL
+	return r
+}
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
+	at := time.Now()
+	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	if err := alert.Verify(r.key, req.Header, body, at, 5*time.Minute); err != nil {
+		r.bad++
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var p struct {
+		Type string `json:"type"`
+		Data struct {
+			ID     uint64 `json:"id"`
+			Height int64  `json:"block_height"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		r.bad++
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.arrivals = append(r.arrivals, Arrival{WebhookID: req.Header.Get(alert.HeaderID), Type: p.Type, Alert: p.Data.ID, Height: p.Data.Height, At: at})
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// SetDown makes the receiver answer 503 (true) or accept again (false).
+func (r *Receiver) SetDown(down bool) {
+	r.mu.Lock()
+	r.down = down
+	r.mu.Unlock()
+}
+
+// Arrivals returns a copy of the verified deliveries so far, in arrival
+// order.
+func (r *Receiver) Arrivals() []Arrival {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Arrival(nil), r.arrivals...)
+}
+
+// BadSignatures counts requests that failed verification.
+func (r *Receiver) BadSignatures() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bad
+}
+
+// Wait returns when at least n deliveries arrived (true) or after timeout
+// (false).
+func (r *Receiver) Wait(n int, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		r.mu.Lock()
+		got := len(r.arrivals)
+		r.mu.Unlock()
+		if got >= n {
+			return true
+		}
+		select {
+		case <-r.notify:
+		case <-deadline.C:
+			return false
+		}
+	}
+}
