@@ -126,13 +126,34 @@ func (r *Receiver) BadSignatures() int {
 // Wait returns when at least n deliveries arrived (true) or after timeout
 // (false).
 func (r *Receiver) Wait(n int, timeout time.Duration) bool {
+	return r.until(timeout, func(as []Arrival) bool { return len(as) >= n })
+}
+
+// First returns the first delivery for which match is true, waiting up to
+// timeout for it (false when none came).
+func (r *Receiver) First(match func(*Arrival) bool, timeout time.Duration) (Arrival, bool) {
+	var found Arrival
+	ok := r.until(timeout, func(as []Arrival) bool {
+		for i := range as {
+			if match(&as[i]) {
+				found = as[i]
+				return true
+			}
+		}
+		return false
+	})
+	return found, ok
+}
+
+// until waits for done to hold of the arrivals (checked under the lock).
+func (r *Receiver) until(timeout time.Duration, done func([]Arrival) bool) bool {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
 		r.mu.Lock()
-		got := len(r.arrivals)
+		ok := done(r.arrivals)
 		r.mu.Unlock()
-		if got >= n {
+		if ok {
 			return true
 		}
 		select {
