@@ -197,7 +197,7 @@ func quantileMs(d []time.Duration, q float64) float64 {
 
 // coinbaseKeys returns the address of each record's coinbase's first
 // output that has one.
-func coinbaseKeys(b *testing.B, records [][]byte) []address.Key {
+func coinbaseKeys(b testing.TB, records [][]byte) []address.Key {
 	b.Helper()
 	var blk blockfile.Block
 	var keys []address.Key

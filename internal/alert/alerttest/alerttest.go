@@ -33,9 +33,11 @@ type Arrival struct {
 	At        time.Time
 }
 
-// Receiver is a loopback webhook endpoint. While Down is set it answers
-// 503 without recording; a request whose signature does not verify is
-// answered 400 and counted in BadSignatures.
+// Receiver is a loopback webhook endpoint. While down (SetDown) it answers
+// 503 without recording; while lossy (SetLossy) it records a verified
+// delivery and then answers 500, as a receiver that processed a request
+// but whose answer was lost, so the sender sends it again. A request whose
+// signature does not verify is answered 400 and counted in BadSignatures.
 type Receiver struct {
 	URL    string
 	Secret string
@@ -45,6 +47,7 @@ type Receiver struct {
 	arrivals []Arrival
 	bad      int
 	down     bool
+	lossy    bool
 	notify   chan struct{}
 }
 
@@ -98,7 +101,19 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	case r.notify <- struct{}{}:
 	default:
 	}
+	if r.lossy {
+		http.Error(w, "processed, but the answer is lost", http.StatusInternalServerError)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// SetLossy makes the receiver record deliveries and answer 500 (true), or
+// answer 204 again (false).
+func (r *Receiver) SetLossy(lossy bool) {
+	r.mu.Lock()
+	r.lossy = lossy
+	r.mu.Unlock()
 }
 
 // SetDown makes the receiver answer 503 (true) or accept again (false).
