@@ -115,19 +115,8 @@ func BenchmarkAlertLatency(b *testing.B) {
 	if _, err := pl.AlertStore().AddEndpoint(ctx, rec.URL, rec.Secret); err != nil {
 		b.Fatal(err)
 	}
-	w := &alert.Worker{Store: pl.AlertStore(), AllowLoopback: true, Log: discard}
-	pl.Subscribe(func(e pipeline.Event) {
-		if e.Kind == pipeline.AlertsStored {
-			w.Wake()
-		}
-	})
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	errc := make(chan error, 1)
-	wg.Add(2)
-	go func() { defer wg.Done(); errc <- f.Run(rctx) }()
-	go func() { defer wg.Done(); _ = w.Run(rctx) }()
-	defer func() { cancel(); wg.Wait() }()
+	errc, stop := runLive(pl, f, &alert.Worker{Store: pl.AlertStore(), AllowLoopback: true, Log: discard})
+	defer stop()
 
 	atHeight := func(h int) func(*alerttest.Arrival) bool {
 		return func(a *alerttest.Arrival) bool { return a.Height == int64(h) && a.Type == alert.EventCreated }

@@ -55,11 +55,6 @@ func TestLiveBadConditions(t *testing.T) {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	w := &alert.Worker{Store: pl.AlertStore(), AllowLoopback: true, Schedule: retry, Poll: 20 * time.Millisecond, Log: quiet}
-	pl.Subscribe(func(e pipeline.Event) {
-		if e.Kind == pipeline.AlertsStored {
-			w.Wake()
-		}
-	})
 	rpc, err := NewRPC(RPCConfig{URL: node.url()})
 	if err != nil {
 		t.Fatal(err)
@@ -78,13 +73,8 @@ func TestLiveBadConditions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	errc := make(chan error, 1)
-	wg.Add(2)
-	go func() { defer wg.Done(); errc <- f.Run(rctx) }()
-	go func() { defer wg.Done(); _ = w.Run(rctx) }()
-	defer func() { cancel(); wg.Wait() }()
+	errc, stop := runLive(pl, f, w)
+	defer stop()
 	// tipIs waits until the alert stage (the pipeline's last) has matched
 	// block h.
 	tipIs := func(h int) {
@@ -176,4 +166,22 @@ func TestLiveBadConditions(t *testing.T) {
 	}
 	t.Logf("%d events, %d deliveries (%d sent again with the same webhook-id); %d rounds found the node unavailable",
 		len(events), len(rec.Arrivals()), len(rec.Arrivals())-len(got), down)
+}
+
+// runLive runs f and w as sleuth serve does (w woken by every
+// AlertsStored of pl) until stop, which waits for both; the follower's
+// error, if it stops by itself, comes on the channel.
+func runLive(pl *pipeline.Pipeline, f *Follower, w *alert.Worker) (<-chan error, func()) {
+	pl.Subscribe(func(e pipeline.Event) {
+		if e.Kind == pipeline.AlertsStored {
+			w.Wake()
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	wg.Add(2)
+	go func() { defer wg.Done(); errc <- f.Run(ctx) }()
+	go func() { defer wg.Done(); _ = w.Run(ctx) }()
+	return errc, func() { cancel(); wg.Wait() }
 }

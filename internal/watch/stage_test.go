@@ -56,6 +56,14 @@ func watchOutputs(t *testing.T, db *index.DB, from, to int64) {
 	if len(keys) < 10 {
 		t.Fatalf("only %d addresses to watch", len(keys))
 	}
+	liveList(t, db, keys)
+}
+
+// liveList creates the list "live" (rules any/in and value>=100000/both)
+// watching keys in db.
+func liveList(t *testing.T, db *index.DB, keys []address.Key) {
+	t.Helper()
+	ctx := context.Background()
 	st := NewDB(db)
 	anyIn, _ := ParseRule("any", In, alert.Medium)
 	big, _ := ParseRule("value>=100000", Both, alert.High)
@@ -149,17 +157,7 @@ func TestStageEqualsScan(t *testing.T) {
 	if err != nil || !sum.Started {
 		t.Fatalf("first update: %+v, %v; want Started", sum, err)
 	}
-	// The list, with the same addresses as in the full store.
-	st := NewDB(db)
-	anyIn, _ := ParseRule("any", In, alert.Medium)
-	big, _ := ParseRule("value>=100000", Both, alert.High)
-	id, err := st.Create(ctx, &List{Name: "live", Rules: []Rule{anyIn, big}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddAddresses(ctx, id, keys); err != nil {
-		t.Fatal(err)
-	}
+	liveList(t, db, keys) // the same addresses as in the full store
 	for lo := split; lo < len(recs); lo += 17 {
 		simtest.AppendRecords(t, dir, recs[lo:min(lo+17, len(recs))]...)
 		indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
