@@ -17,7 +17,10 @@
 //     webhook-timestamp = the attempt's time), POSTs with bounded
 //     concurrency, retries on DefaultSchedule (about 75 hours), disables an
 //     endpoint that answers 410 Gone, refuses private and link-local
-//     destinations at dial time and loopback unless AllowLoopback.
+//     destinations at dial time and loopback unless AllowLoopback; polls
+//     the outbox every second and is woken at once by Wake (sleuth serve
+//     calls it on the pipeline's AlertsStored event).
+//   - BlockWriter: the alert stage's atomic write (A5, A6).
 //
 // # Does not touch
 //

@@ -134,6 +134,10 @@ func TestServeAlerts(t *testing.T) {
 	if code, body := httpGet(t, base+"/readyz"); code != 200 {
 		t.Fatalf("/readyz %d %s after catching up", code, body)
 	}
+	// The receiver answers before the worker records the delivery.
+	for metric(t, base, `sleuth_webhook_attempts_total{state="delivered"}`) < float64(n) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	for sample, want := range map[string]float64{
 		`sleuth_alerts_total{event="created"}`:             float64(n),
 		`sleuth_webhook_attempts_total{state="delivered"}`: float64(n),

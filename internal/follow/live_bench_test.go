@@ -85,9 +85,11 @@ func BenchmarkAlertLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	discard := slog.New(slog.DiscardHandler)
+	// Warnings and errors (a stage failing, a delivery retried) go to the
+	// benchmark's log.
+	logger := slog.New(slog.NewTextHandler(testWriter{t: b}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f, err := New(ctx, Config{RPC: rpc, SpoolDir: filepath.Join(dir, "spool"), ZMQ: endpoint, Poll: 2 * time.Second,
-		Network: btc.Mainnet, Store: NewPipelineStore(pl, db), Logger: discard})
+		Network: btc.Mainnet, Store: NewPipelineStore(pl, db), Logger: logger})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func BenchmarkAlertLatency(b *testing.B) {
 	if _, err := pl.AlertStore().AddEndpoint(ctx, rec.URL, rec.Secret); err != nil {
 		b.Fatal(err)
 	}
-	errc, stop := runLive(pl, f, &alert.Worker{Store: pl.AlertStore(), AllowLoopback: true, Log: discard})
+	errc, stop := runLive(pl, f, &alert.Worker{Store: pl.AlertStore(), AllowLoopback: true, Log: logger})
 	defer stop()
 
 	atHeight := func(h int) func(*alerttest.Arrival) bool {
@@ -151,9 +153,14 @@ func BenchmarkAlertLatency(b *testing.B) {
 		node.setChain(best[:h+1])
 		start := time.Now()
 		pub.block(b, node.tip())
-		a, ok := rec.First(atHeight(h), time.Minute)
+		a, ok := rec.First(atHeight(h), 5*time.Minute)
 		if !ok {
-			b.Fatalf("no alert for block %d within a minute", h)
+			select {
+			case err := <-errc:
+				b.Fatalf("block %d: the follower stopped: %v", h, err)
+			default:
+			}
+			b.Fatalf("no alert for block %d within 5 minutes", h)
 		}
 		lat = append(lat, a.At.Sub(start))
 	}
