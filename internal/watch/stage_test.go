@@ -147,12 +147,7 @@ func TestStageEqualsScan(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dir := t.TempDir()
-	db := indextest.Open(t, t.TempDir())
-	alerts := alert.NewDB(db)
-	stage := NewStage(db, alerts, nil)
-	simtest.AppendRecords(t, dir, recs[:split]...)
-	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	dir, db, alerts, stage := stageStore(t, recs[:split])
 	sum, err := stage.Update(ctx)
 	if err != nil || !sum.Started {
 		t.Fatalf("first update: %+v, %v; want Started", sum, err)
@@ -195,6 +190,18 @@ func TestStageEqualsScan(t *testing.T) {
 		t.Fatalf("update at the tip: %+v, %v", sum, err)
 	}
 	t.Logf("%d alerts over %d blocks", len(got), len(recs)-split)
+}
+
+// stageStore indexes recs in a new blocks directory and store, and returns
+// them with the store's alert store and an alert stage over it.
+func stageStore(t *testing.T, recs [][]byte) (string, *index.DB, *alert.DB, *Stage) {
+	t.Helper()
+	dir := t.TempDir()
+	db := indextest.Open(t, t.TempDir())
+	alerts := alert.NewDB(db)
+	simtest.AppendRecords(t, dir, recs...)
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	return dir, db, alerts, NewStage(db, alerts, nil)
 }
 
 func firstDiff(a, b []string) string {
@@ -342,12 +349,7 @@ func TestStageReorg(t *testing.T) {
 		t.Fatal("the simulated chain has no stale block")
 	}
 	h := stale.Height
-	dir := t.TempDir()
-	db := indextest.Open(t, t.TempDir())
-	alerts := alert.NewDB(db)
-	stage := NewStage(db, alerts, nil)
-	simtest.AppendRecords(t, dir, best[:h]...)
-	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
+	dir, db, alerts, stage := stageStore(t, best[:h])
 	if _, err := stage.Update(ctx); err != nil {
 		t.Fatal(err)
 	}
