@@ -2,8 +2,9 @@
 // openapi.json on a standard library ServeMux, answered from the store a
 // pipeline.Pipeline owns, with drop-in routes for Chainalysis's sanctions
 // API and TRM's sanctions screening, Prometheus metrics, health checks and
-// structured access logs. Run serves it, polls a blocks directory through
-// the pipeline and shuts down gracefully.
+// structured access logs. Run serves it, follows a node or a blocks
+// directory through the pipeline (follow.PipelineStore), runs the webhook
+// worker over the pipeline's alert store, and shuts down gracefully.
 //
 // # Owns
 //
@@ -15,7 +16,11 @@
 //     pages and shows. WatchlistsChanged tells the per-block alert stage to
 //     recompile its watch.Set after a change.
 //   - The server's lifetime: the listener, the SERVER file in the store
-//     directory (URL and PID, removed on shutdown), the polling ingest.
+//     directory (URL and PID, removed on shutdown), the follower and the
+//     webhook worker (both stopped and waited for before Run returns).
+//   - Readiness: /readyz is false until the follower's first round caught
+//     up, then whenever a round ends behind the node (lag > 0) or fails
+//     because the node is unavailable.
 //   - Its metrics registry (a private prometheus.Registry).
 //
 // # Does not touch

@@ -1,5 +1,6 @@
 // Package pipeline owns the stage sequence that keeps a store current:
-// index ingest → cluster.Update → label.Refresh → risk.Update, and the
+// index ingest → cluster.Update → label.Refresh → risk.Update → the alert
+// stage (watch.Stage: match the new blocks, store alerts and outbox), and the
 // shorter sequences that follow an attribution change (labels, incidents:
 // label.Refresh → risk.Update) or an entity change (an investigator's
 // merge or split: label.Refresh → risk.Update). Every command and the
@@ -13,7 +14,10 @@
 //     Write) against readers ([Pipeline.Read]).
 //   - Events to listeners: block connected or disconnected (height, hash,
 //     and for a connected block its transaction range), stage done (with
-//     its duration) and ingest progress.
+//     its duration), ingest progress and alerts stored (AlertsStored,
+//     after the alert stage committed them: a webhook worker wakes on it).
+//   - The process's one alert store (AlertStore): the alert stage, the
+//     server's routes and the webhook worker share its lock.
 //
 // # Does not touch
 //

@@ -9,11 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
 
 // Stage names as events and metrics carry them.
@@ -38,6 +40,9 @@ const (
 	StageDone
 	// Progress: the index ingest's progress (Progress).
 	Progress
+	// AlertsStored: the alert stage committed alerts created, invalidated
+	// or revalidated (Alerts), with their outbox deliveries, up to Height.
+	AlertsStored
 )
 
 func (k EventKind) String() string {
@@ -50,6 +55,8 @@ func (k EventKind) String() string {
 		return "stage_done"
 	case Progress:
 		return "progress"
+	case AlertsStored:
+		return "alerts_stored"
 	}
 	return fmt.Sprintf("event(%d)", uint8(k))
 }
@@ -65,6 +72,7 @@ type Event struct {
 	Stage    string
 	Duration time.Duration
 	Progress index.Progress
+	Alerts   alert.BlockSummary
 }
 
 // Listener receives events. It runs with the writer's guard held and must
@@ -90,6 +98,9 @@ type Pipeline struct {
 	// recent holds the hashes of the best chain's last blocks, so that a
 	// reorg's disconnect events can name the blocks that left.
 	recent map[int64]btc.Hash
+	// alertDB and alertStg are the alert stage (alerts.go).
+	alertDB  *alert.DB
+	alertStg *watch.Stage
 }
 
 // recentDepth is how many best-chain hashes the pipeline remembers for
@@ -104,7 +115,9 @@ func New(db *index.DB, opts Options) *Pipeline {
 	if opts.Risk.Logger == nil {
 		opts.Risk.Logger = opts.Logger
 	}
-	return &Pipeline{db: db, opts: opts, recent: map[int64]btc.Hash{}}
+	p := &Pipeline{db: db, opts: opts, recent: map[int64]btc.Hash{}, alertDB: alert.NewDB(db)}
+	p.alertStg = watch.NewStage(db, p.alertDB, opts.Logger)
+	return p
 }
 
 // Subscribe adds a listener. Call it before the first writer runs.
@@ -167,6 +180,7 @@ type Result struct {
 	Index   *index.IngestSummary
 	Cluster *cluster.Summary
 	Risk    *risk.Summary
+	Alerts  *watch.StageSummary
 }
 
 // StageError says which stage failed after the earlier ones committed.
@@ -183,6 +197,8 @@ func (e *StageError) Error() string {
 		return fmt.Sprintf("indexed, but clustering failed: %v", e.Err)
 	case StageLabels:
 		return fmt.Sprintf("clustered, but the labels' entity index failed: %v", e.Err)
+	case StageAlerts:
+		return fmt.Sprintf("exposure is current, but the alert stage failed (it resumes at the next ingest): %v", e.Err)
 	}
 	return fmt.Sprintf("indexed and clustered, but exposure failed (rerun sleuth risk update): %v", e.Err)
 }
@@ -191,10 +207,11 @@ func (e *StageError) Unwrap() error { return e.Err }
 
 // Ingest brings the index up to date with the block files, then (unless
 // IndexOnly, or the index changed nothing and every stage is at its tip:
-// Cluster and Risk are then nil) the clustering, the labels' entity index and the exposure,
-// holding the guard for the whole sequence. Events: Progress while the
-// index ingests, BlockDisconnected and BlockConnected once it committed,
-// then StageDone after each stage.
+// Cluster, Risk and Alerts are then nil) the clustering, the labels'
+// entity index, the exposure and the alert stage (alerts.go), holding the
+// guard for the whole sequence. Events: Progress while the index ingests,
+// BlockDisconnected and BlockConnected once it committed, then StageDone
+// after each stage, and AlertsStored when the alert stage stored any.
 func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -235,7 +252,8 @@ func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, erro
 		return res, err
 	}
 	res.Risk = &r
-	return res, nil
+	res.Alerts, err = p.alertStage(ctx)
+	return res, err
 }
 
 // current reports whether an ingest changed nothing and every stage is
@@ -251,7 +269,7 @@ func (p *Pipeline) current(sum *index.IngestSummary) bool {
 		return false
 	}
 	rs, err := risk.ReadStatus(p.db)
-	return err == nil && rs.Height == tip.Height && rs.StandaloneTx == uint64(tip.NextDetachedTx)
+	return err == nil && rs.Height == tip.Height && rs.StandaloneTx == uint64(tip.NextDetachedTx) && p.alertsCurrent()
 }
 
 // remember records the hashes of the best chain's last recentDepth blocks.

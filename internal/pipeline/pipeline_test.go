@@ -72,7 +72,7 @@ func TestIngestEvents(t *testing.T) {
 			t.Fatalf("block %d: event hash %s, stored %s (%v)", i, e.Hash, b.Hash, err)
 		}
 	}
-	for _, s := range []string{StageIndex, StageCluster, StageLabels, StageExposure} {
+	for _, s := range []string{StageIndex, StageCluster, StageLabels, StageExposure, StageAlerts} {
 		if stages[s] != steps {
 			t.Errorf("stage %s done %d times in %d ingests", s, stages[s], steps)
 		}
