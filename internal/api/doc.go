@@ -26,7 +26,9 @@
 //   - A2: every response carries X-Request-Id (the client's, when it sent a
 //     sane one; else a fresh one), and every problem body repeats it.
 //   - A3: a handler reads the store only inside pipeline.Read, so one
-//     answer sees one state between two updates (pipeline doc.go).
+//     answer sees one state between two updates, through a view that never
+//     waits for the ingest (pipeline doc.go, P5); a result cached across
+//     requests (screeners, status) is keyed on that state (stateKey).
 //   - A4: every registered route is in openapi.json, and the handler tests'
 //     responses validate against its schemas (api_test.go).
 //   - A5: without API keys (not implemented yet) Run refuses any listen
