@@ -112,7 +112,13 @@ func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptio
 	}
 	if opts.BlocksDir != "" {
 		s.SetReady(false)
-		go s.follow(ctx, pl, opts.BlocksDir, opts.Poll)
+		followed := make(chan struct{})
+		go func() {
+			defer close(followed)
+			s.follow(ctx, pl, opts.BlocksDir, opts.Poll)
+		}()
+		// The caller closes the store when Run returns: not mid-ingest.
+		defer func() { <-followed }()
 	}
 	select {
 	case err := <-served:
