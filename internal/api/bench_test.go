@@ -118,17 +118,7 @@ func BenchmarkScreenWhileIngesting(b *testing.B) {
 //
 // Run it once per case: -benchtime 1x.
 func BenchmarkServeLoad(b *testing.B) {
-	chainDir, work := os.Getenv("SLEUTH_SERVE_CHAIN"), os.Getenv("SLEUTH_SERVE_WORK")
-	if chainDir == "" || work == "" {
-		b.Skip("set SLEUTH_SERVE_CHAIN to a simulated chain (e.g. gen/n100 of 'sleuth sim --scale 100') and SLEUTH_SERVE_WORK to a directory under gen/")
-	}
-	held := 100
-	if v := os.Getenv("SLEUTH_SERVE_HELD"); v != "" {
-		var err error
-		if held, err = strconv.Atoi(v); err != nil || held < 1 {
-			b.Fatalf("SLEUTH_SERVE_HELD=%q: want a positive integer", v)
-		}
-	}
+	chainDir, work, held := serveEnv(b)
 	quiet := 20 * time.Second
 	if v := os.Getenv("SLEUTH_SERVE_QUIET"); v != "" {
 		var err error
@@ -165,6 +155,23 @@ func BenchmarkServeLoad(b *testing.B) {
 			})
 		}
 	}
+}
+
+// serveEnv reads the environment of BenchmarkServeLoad and
+// BenchmarkBlockUpdate, skipping without a chain.
+func serveEnv(b *testing.B) (chainDir, work string, held int) {
+	chainDir, work = os.Getenv("SLEUTH_SERVE_CHAIN"), os.Getenv("SLEUTH_SERVE_WORK")
+	if chainDir == "" || work == "" {
+		b.Skip("set SLEUTH_SERVE_CHAIN to a simulated chain (e.g. gen/n100 of 'sleuth sim --scale 100') and SLEUTH_SERVE_WORK to a directory under gen/")
+	}
+	held = 100
+	if v := os.Getenv("SLEUTH_SERVE_HELD"); v != "" {
+		var err error
+		if held, err = strconv.Atoi(v); err != nil || held < 1 {
+			b.Fatalf("SLEUTH_SERVE_HELD=%q: want a positive integer", v)
+		}
+	}
+	return chainDir, work, held
 }
 
 // loadBench is one serveLoad run's outcome (latencies in milliseconds).
@@ -449,17 +456,7 @@ func appendFile(path string, recs [][]byte) error {
 //
 // Run it once: -benchtime 1x.
 func BenchmarkBlockUpdate(b *testing.B) {
-	chainDir, work := os.Getenv("SLEUTH_SERVE_CHAIN"), os.Getenv("SLEUTH_SERVE_WORK")
-	if chainDir == "" || work == "" {
-		b.Skip("set SLEUTH_SERVE_CHAIN and SLEUTH_SERVE_WORK (see BenchmarkServeLoad)")
-	}
-	held := 100
-	if v := os.Getenv("SLEUTH_SERVE_HELD"); v != "" {
-		var err error
-		if held, err = strconv.Atoi(v); err != nil || held < 1 {
-			b.Fatalf("SLEUTH_SERVE_HELD=%q: want a positive integer", v)
-		}
-	}
+	chainDir, work, held := serveEnv(b)
 	recs := simtest.BestRecords(b, chainDir)
 	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
 	for range b.N {

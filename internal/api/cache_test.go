@@ -13,9 +13,8 @@ import (
 )
 
 // TestCachesFollowTheView: a reader that still holds the view from before
-// an update (listing w.addr and ingesting the held blocks) builds a
-// screener after the update's generation was counted and returns it to the
-// pool; the next request reads the new view and must not be answered by
+// an update (listing w.addr) builds a screener after the update's
+// generation was counted and returns it to the pool; the next request reads the new view and must not be answered by
 // that screener (it reads the old, now closed, view): the cache key is the
 // view, not the generation alone.
 func TestCachesFollowTheView(t *testing.T) {
