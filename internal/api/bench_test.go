@@ -101,6 +101,7 @@ func BenchmarkScreenWhileIngesting(b *testing.B) {
 //	SLEUTH_SERVE_WORK=DIR   where to keep the base store (reused across
 //	                        runs) and each run's copy (under gen/)
 //	SLEUTH_SERVE_HELD=N     blocks held back from the base (default 100)
+//	SLEUTH_SERVE_FEED=N     of those, how many the runs ingest (default all)
 //	SLEUTH_SERVE_QUIET=D    how long the runs without ingest last (default 20s)
 //
 // The base store holds all but the last N best-chain blocks, with every
@@ -118,7 +119,7 @@ func BenchmarkScreenWhileIngesting(b *testing.B) {
 //
 // Run it once per case: -benchtime 1x.
 func BenchmarkServeLoad(b *testing.B) {
-	chainDir, work, held := serveEnv(b)
+	chainDir, work, held, feed := serveEnv(b)
 	quiet := 20 * time.Second
 	if v := os.Getenv("SLEUTH_SERVE_QUIET"); v != "" {
 		var err error
@@ -140,7 +141,7 @@ func BenchmarkServeLoad(b *testing.B) {
 			name := fmt.Sprintf("reads=%s/ingest=%v", reads, map[bool]string{false: "off", true: "on"}[ingest])
 			b.Run(name, func(b *testing.B) {
 				for range b.N {
-					r := serveLoad(b, base, work, recs[len(recs)-held:], ingest, locked, quiet)
+					r := serveLoad(b, base, work, recs[len(recs)-held:][:feed], ingest, locked, quiet)
 					b.ReportMetric(r.rate, "screens/s")
 					b.ReportMetric(r.p50, "p50-ms")
 					b.ReportMetric(r.p99, "p99-ms")
@@ -159,7 +160,7 @@ func BenchmarkServeLoad(b *testing.B) {
 
 // serveEnv reads the environment of BenchmarkServeLoad and
 // BenchmarkBlockUpdate, skipping without a chain.
-func serveEnv(b *testing.B) (chainDir, work string, held int) {
+func serveEnv(b *testing.B) (chainDir, work string, held, feed int) {
 	chainDir, work = os.Getenv("SLEUTH_SERVE_CHAIN"), os.Getenv("SLEUTH_SERVE_WORK")
 	if chainDir == "" || work == "" {
 		b.Skip("set SLEUTH_SERVE_CHAIN to a simulated chain (e.g. gen/n100 of 'sleuth sim --scale 100') and SLEUTH_SERVE_WORK to a directory under gen/")
@@ -171,7 +172,14 @@ func serveEnv(b *testing.B) (chainDir, work string, held int) {
 			b.Fatalf("SLEUTH_SERVE_HELD=%q: want a positive integer", v)
 		}
 	}
-	return chainDir, work, held
+	feed = held
+	if v := os.Getenv("SLEUTH_SERVE_FEED"); v != "" {
+		var err error
+		if feed, err = strconv.Atoi(v); err != nil || feed < 1 || feed > held {
+			b.Fatalf("SLEUTH_SERVE_FEED=%q: want an integer from 1 to SLEUTH_SERVE_HELD (%d)", v, held)
+		}
+	}
+	return chainDir, work, held, feed
 }
 
 // loadBench is one serveLoad run's outcome (latencies in milliseconds).
@@ -196,8 +204,10 @@ type benchBase struct {
 // and samples 20,000 of its addresses evenly over address ids.
 func loadBase(b *testing.B, chainDir, work string, recs [][]byte) benchBase {
 	bb := benchBase{db: filepath.Join(work, "base-db"), blocks: filepath.Join(work, "base-blocks")}
-	done := filepath.Join(work, "base-done")
-	if _, err := os.Stat(done); err != nil {
+	// base-done records the base's block count: another SLEUTH_SERVE_HELD
+	// rebuilds it.
+	done, want := filepath.Join(work, "base-done"), strconv.Itoa(len(recs))
+	if got, err := os.ReadFile(done); err != nil || string(got) != want {
 		for _, d := range []string{bb.db, bb.blocks} {
 			if err := os.RemoveAll(d); err != nil {
 				b.Fatal(err)
@@ -231,7 +241,7 @@ func loadBase(b *testing.B, chainDir, work string, recs [][]byte) benchBase {
 			b.Fatal(err)
 		}
 		b.Logf("base store: %d blocks in %s", len(recs), time.Since(start).Round(time.Second))
-		if err := os.WriteFile(done, nil, 0o644); err != nil {
+		if err := os.WriteFile(done, []byte(want), 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -456,7 +466,7 @@ func appendFile(path string, recs [][]byte) error {
 //
 // Run it once: -benchtime 1x.
 func BenchmarkBlockUpdate(b *testing.B) {
-	chainDir, work, held := serveEnv(b)
+	chainDir, work, held, feed := serveEnv(b)
 	recs := simtest.BestRecords(b, chainDir)
 	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
 	for range b.N {
@@ -485,7 +495,7 @@ func BenchmarkBlockUpdate(b *testing.B) {
 		var total []time.Duration
 		var txs uint64
 		b.StartTimer()
-		for _, rec := range recs[len(recs)-held:] {
+		for _, rec := range recs[len(recs)-held:][:feed] {
 			if err := appendFile(filepath.Join(blocks, "blk00001.dat"), [][]byte{rec}); err != nil {
 				b.Fatal(err)
 			}
@@ -512,13 +522,13 @@ func BenchmarkBlockUpdate(b *testing.B) {
 			b.ReportMetric(ms(ds[len(ds)-1]), name+"-max-ms")
 		}
 		for _, s := range []string{pipeline.StageIndex, pipeline.StageCluster, pipeline.StageLabels, pipeline.StageExposure} {
-			if len(stages[s]) != held {
-				b.Fatalf("stage %s done %d times for %d blocks", s, len(stages[s]), held)
+			if len(stages[s]) != feed {
+				b.Fatalf("stage %s done %d times for %d blocks", s, len(stages[s]), feed)
 			}
 			report(s, stages[s])
 		}
 		report("update", total)
-		b.Logf("%d blocks, %d txs (%.0f per block), one update each", held, txs, float64(txs)/float64(held))
+		b.Logf("%d blocks, %d txs (%.0f per block), one update each", feed, txs, float64(txs)/float64(feed))
 	}
 }
 
