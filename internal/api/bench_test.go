@@ -28,9 +28,22 @@ import (
 // server's handler in process: no sockets) while a writer appends the last
 // 60 blocks of the chain a few at a time and ingests them through the
 // pipeline (all four stages). Reports screens/s, p50 and p99 latency, and
-// the screens that failed (must be 0).
+// the screens that failed (must be 0). reads=views is how the server reads
+// now, reads=locked the old guard (pipeline.Options.LockedReads).
 func BenchmarkScreenWhileIngesting(b *testing.B) {
+	for _, locked := range []bool{false, true} {
+		name := "reads=views"
+		if locked {
+			name = "reads=locked"
+		}
+		b.Run(name, func(b *testing.B) { screenWhileIngesting(b, locked) })
+	}
+}
+
+func screenWhileIngesting(b *testing.B, locked bool) {
 	w := newWorld(b, 60)
+	w.pl = pipeline.New(w.db, pipeline.Options{LockedReads: locked})
+	w.srv = New(w.pl, Options{})
 	var addrs []string
 	for id := range btc.AddrID(min(w.db.Tip().NextAddr, 5000)) {
 		s, _, err := w.db.AddrString(id)
