@@ -307,13 +307,7 @@ func cloneStore(b *testing.B, src, dst string) {
 // serveLoad runs one case of BenchmarkServeLoad.
 func serveLoad(b *testing.B, base benchBase, work string, held [][]byte, ingest, locked bool, quiet time.Duration) loadBench {
 	b.StopTimer()
-	dbDir, blocks := filepath.Join(work, "run-db"), filepath.Join(work, "run-blocks")
-	cloneStore(b, base.db, dbDir)
-	linkBaseBlocks(b, base, blocks)
-	db, err := index.Open(dbDir, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, blocks := base.run(b, work)
 	defer db.Close()
 	var r loadBench
 	r.baseTip = db.Tip().Height
@@ -488,13 +482,7 @@ func BenchmarkBlockUpdate(b *testing.B) {
 	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
 	for range b.N {
 		b.StopTimer()
-		dbDir, blocks := filepath.Join(work, "run-db"), filepath.Join(work, "run-blocks")
-		cloneStore(b, base.db, dbDir)
-		linkBaseBlocks(b, base, blocks)
-		db, err := index.Open(dbDir, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		db, blocks := base.run(b, work)
 		pl := pipeline.New(db, pipeline.Options{})
 		stages := map[string][]time.Duration{}
 		pl.Subscribe(func(e pipeline.Event) {
@@ -547,6 +535,19 @@ func BenchmarkBlockUpdate(b *testing.B) {
 		report("update", total)
 		b.Logf("%d blocks, %d txs (%.0f per block), one update each", feed, txs, float64(txs)/float64(feed))
 	}
+}
+
+// run opens a fresh copy of the base store under work and a blocks
+// directory that holds the base's blocks (new ones go to blk00001.dat).
+func (base benchBase) run(b *testing.B, work string) (*index.DB, string) {
+	dbDir, blocks := filepath.Join(work, "run-db"), filepath.Join(work, "run-blocks")
+	cloneStore(b, base.db, dbDir)
+	linkBaseBlocks(b, base, blocks)
+	db, err := index.Open(dbDir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, blocks
 }
 
 // linkBaseBlocks makes blocks a fresh directory whose blk00000.dat is the
