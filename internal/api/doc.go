@@ -37,7 +37,9 @@
 //   - A2: every response carries X-Request-Id (the client's, when it sent a
 //     sane one; else a fresh one), and every problem body repeats it.
 //   - A3: a handler reads the store only inside pipeline.Read, so one
-//     answer sees one state between two updates (pipeline doc.go).
+//     answer sees one state between two updates, through a view that never
+//     waits for the ingest (pipeline doc.go, P5); a result cached across
+//     requests (screeners, status) is keyed on that state (stateKey).
 //   - A6: a write (labels added, removed, imported) runs its edit in
 //     pipeline.Write and then pipeline.AttributionChanged, even when the
 //     edit failed part way; its answer carries the generation after both,
@@ -49,12 +51,12 @@
 //   - A5: without API keys Run refuses any listen address that is not
 //     loopback; webhook endpoints may point at loopback only when the
 //     server listens on loopback (Options.LoopbackWebhooks).
-//   - A6: a change to watchlists, alerts or webhook endpoints runs inside
+//   - A8: a change to watchlists, alerts or webhook endpoints runs inside
 //     pipeline.Write, so it never races the ingest writer or the alert
 //     stage; the alert stream reads events inside pipeline.Read in
 //     batches and writes them outside it, so a slow client never holds
 //     the guard.
-//   - A7: GET /v1/alerts/stream ends when its client goes, when a write
+//   - A9: GET /v1/alerts/stream ends when its client goes, when a write
 //     stalls past the heartbeat and 30 s, or when CloseStreams runs (Run
 //     registers it with http.Server.RegisterOnShutdown), so Shutdown never
 //     waits on an open stream.

@@ -85,22 +85,62 @@ type Options struct {
 	Logger *slog.Logger
 	// Risk configures the exposure stage (Logger defaults to Logger).
 	Risk risk.Options
+	// LockedReads makes readers take the writers' lock and read the store
+	// itself, waiting while an update runs, as before views existed. It is
+	// there to measure what the views gain (BenchmarkScreenWhileIngesting);
+	// default false: readers read the current view and never wait.
+	LockedReads bool
 }
 
-// Pipeline runs the stages over one store and guards its readers (see
-// doc.go for what a reader sees).
+// Pipeline runs the stages over one store and hands its readers views
+// (see doc.go for what a reader sees).
 type Pipeline struct {
-	db        *index.DB
-	opts      Options
+	db   *index.DB
+	opts Options
+	// mu is held exclusively by every writer, and shared by readers only
+	// under LockedReads and while the first view is taken.
 	mu        sync.RWMutex
 	gen       atomic.Uint64
 	listeners []Listener
+	// cur is the view readers get; nil until the first Read (a command
+	// that never reads holds no snapshot). views says whether writers
+	// publish a view when they finish (set by the first Read).
+	cur   atomic.Pointer[view]
+	views atomic.Bool
 	// recent holds the hashes of the best chain's last blocks, so that a
 	// reorg's disconnect events can name the blocks that left.
 	recent map[int64]btc.Hash
 	// alertDB and alertStg are the alert stage (alerts.go).
 	alertDB  *alert.DB
 	alertStg *watch.Stage
+}
+
+// view is a published index view with its readers' reference count: one
+// reference is the pipeline's own while the view is current, one more per
+// reader inside Read. The count reaching zero closes the view's snapshot.
+type view struct {
+	db   *index.DB
+	refs atomic.Int64
+}
+
+// acquire takes a reader's reference, failing once the view was retired
+// and its last reader left (its snapshot is then closed).
+func (v *view) acquire() bool {
+	for {
+		n := v.refs.Load()
+		if n == 0 {
+			return false
+		}
+		if v.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (v *view) release() {
+	if v.refs.Add(-1) == 0 {
+		v.db.Close()
+	}
 }
 
 // recentDepth is how many best-chain hashes the pipeline remembers for
@@ -130,13 +170,84 @@ func (p *Pipeline) Subscribe(l Listener) {
 // Generation counts the writers that have finished (P3).
 func (p *Pipeline) Generation() uint64 { return p.gen.Load() }
 
-// Read runs fn with the guard shared: fn sees the store between two
-// updates. What fn reads is consistent only until it returns; fn must not
-// keep db to read from later.
+// Read runs fn on a read-only view of the store at the end of the last
+// finished update (P5): fn never waits for a writer and never sees one's
+// work in progress; it may see the state one update old while a writer
+// runs. fn must not keep db after it returns (the view is closed when its
+// last reader leaves) and cannot write through it (index.ErrView). Under
+// LockedReads, fn runs on the store itself with the writers' lock shared.
 func (p *Pipeline) Read(fn func(db *index.DB) error) error {
+	if p.opts.LockedReads {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		return fn(p.db)
+	}
+	v, err := p.acquire()
+	if err != nil {
+		return err
+	}
+	defer v.release()
+	return fn(v.db)
+}
+
+// acquire returns the current view with a reader's reference taken,
+// taking the first view if there is none yet.
+func (p *Pipeline) acquire() (*view, error) {
+	for {
+		if v := p.cur.Load(); v != nil {
+			if v.acquire() {
+				return v, nil
+			}
+			continue // retired between Load and acquire: load its successor
+		}
+		if err := p.firstView(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// firstView publishes the first view, between two writers (the only time
+// a reader waits for one), and makes writers publish from then on.
+func (p *Pipeline) firstView() error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return fn(p.db)
+	if p.cur.Load() != nil {
+		return nil
+	}
+	db, err := p.db.View()
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	v := &view{db: db}
+	v.refs.Store(1)
+	if !p.cur.CompareAndSwap(nil, v) {
+		db.Close() // another reader published first
+		return nil
+	}
+	p.views.Store(true)
+	return nil
+}
+
+// finish ends a writer: it counts the generation and, once readers use
+// views, publishes a view of the store as the writer left it (P5) and
+// retires the old one (closed when its last reader leaves). Called with
+// mu held exclusively.
+func (p *Pipeline) finish() {
+	p.gen.Add(1)
+	if !p.views.Load() {
+		return
+	}
+	db, err := p.db.View()
+	if err != nil {
+		// Only a closed store refuses a view: readers keep the old one.
+		p.opts.Logger.Error("pipeline: no view after an update", "err", err)
+		return
+	}
+	nv := &view{db: db}
+	nv.refs.Store(1)
+	if old := p.cur.Swap(nv); old != nil {
+		old.release()
+	}
 }
 
 // Write runs fn with the guard held exclusively (an edit no stage
@@ -144,7 +255,7 @@ func (p *Pipeline) Read(fn func(db *index.DB) error) error {
 func (p *Pipeline) Write(fn func(db *index.DB) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.gen.Add(1)
+	defer p.finish()
 	return fn(p.db)
 }
 
@@ -215,7 +326,7 @@ func (e *StageError) Unwrap() error { return e.Err }
 func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.gen.Add(1)
+	defer p.finish()
 	var res Result
 	before := p.db.Tip()
 	p.remember(before)
@@ -319,7 +430,7 @@ func (p *Pipeline) blockEvents(before index.Tip, disconnected int) error {
 func (p *Pipeline) UpdateClusters(ctx context.Context, opts cluster.Options) (cluster.Summary, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.gen.Add(1)
+	defer p.finish()
 	return p.updateClusters(ctx, opts)
 }
 
@@ -361,7 +472,7 @@ func (p *Pipeline) exposure(ctx context.Context) (risk.Summary, error) {
 func (p *Pipeline) AttributionChanged(ctx context.Context, skipExposure bool) (*risk.Summary, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.gen.Add(1)
+	defer p.finish()
 	if err := p.stage(StageLabels, func() error { return label.Refresh(ctx, p.db) }); err != nil {
 		return nil, &StageError{StageLabels, err}
 	}
