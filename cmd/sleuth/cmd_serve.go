@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/api"
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/pgstore"
@@ -16,16 +17,17 @@ import (
 
 func runServe(ctx context.Context, args []string) error {
 	var s storeFlags
-	var listen, blocks, shared string
-	var poll time.Duration
+	var o followFlags
+	var listen, shared string
 	var rate float64
-	var verbose bool
+	var verbose, noWebhooks, loopback bool
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	s.add(fs, false)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8334", "address to serve on (loopback only unless API keys exist: sleuth apikey create)")
 	fs.Float64Var(&rate, "rate", 100, "requests per second each API key may make (bursts of twice that); 0: no limit")
-	fs.StringVar(&blocks, "blocks", "", "Bitcoin Core blocks directory to keep ingesting from (optional)")
-	fs.DurationVar(&poll, "poll", 2*time.Second, "how often to look for new blocks in --blocks")
+	o.add(fs, "a Bitcoin Core blocks directory to follow as it grows (instead of --rpc; optional)")
+	fs.BoolVar(&noWebhooks, "no-webhooks", false, "do not deliver the alert outbox (sleuth webhook deliver can, while the server is stopped)")
+	fs.BoolVar(&loopback, "webhook-allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
 	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases so far (default: the store itself)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	if err := parseInterspersed(fs, args); err != nil {
@@ -34,8 +36,8 @@ func runServe(ctx context.Context, args []string) error {
 	if fs.NArg() != 0 {
 		return usagef("serve takes no arguments (got %q)", fs.Args())
 	}
-	if poll <= 0 {
-		return usagef("--poll must be > 0")
+	if err := o.check(); err != nil {
+		return err
 	}
 	if rate < 0 {
 		return usagef("--rate must be ≥ 0")
@@ -63,10 +65,21 @@ func runServe(ctx context.Context, args []string) error {
 		opts.Cases = pg.Cases()
 	}
 	pl := pipeline.New(db, pipeline.Options{Logger: log})
-	return api.Run(ctx, pl, db, api.RunOptions{Options: opts, Listen: listen, BlocksDir: blocks, Poll: poll,
+	ropts := api.RunOptions{Options: opts, Listen: listen,
 		Ready: func(url string) {
 			fmt.Fprintf(os.Stderr, "sleuth serve: %s (store %s); API description at %s/openapi.json\n", url, db.Dir(), url)
-		}})
+		}}
+	if o.enabled() {
+		cfg, err := o.config(db)
+		if err != nil {
+			return err
+		}
+		ropts.Follow = &cfg
+	}
+	if !noWebhooks {
+		ropts.Webhooks = &alert.Worker{AllowLoopback: loopback, Log: log}
+	}
+	return api.Run(ctx, pl, db, ropts)
 }
 
 // runAPIKey is `sleuth apikey create|list|revoke`. Keys are read when

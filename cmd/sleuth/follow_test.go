@@ -28,6 +28,10 @@ func TestFollowCLI(t *testing.T) {
 		{"zmq without rpc", []string{"follow", "--db", db, "--blocks", t.TempDir(), "--zmq", "tcp://127.0.0.1:1"}, exitUsage, "need --rpc"},
 		{"bad url", []string{"follow", "--db", db, "--rpc", "127.0.0.1:8332"}, exitUsage, "want http://"},
 		{"wrong network", []string{"follow", "--db", db, "--rpc", node.URL, "--no-cluster"}, exitFailure, `node follows "test", the store holds mainnet`},
+		{"serve: both sources", []string{"serve", "--db", db, "--rpc", node.URL, "--blocks", t.TempDir()}, exitUsage, "exactly one"},
+		{"serve: cookie and password", []string{"serve", "--db", db, "--rpc", node.URL, "--rpc-cookie", "c", "--rpc-pass", "p"}, exitUsage, "not both"},
+		{"serve: rest without rpc", []string{"serve", "--db", db, "--rest"}, exitUsage, "need --rpc"},
+		{"serve: wrong network", []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--rpc", node.URL}, exitFailure, `node follows "test", the store holds mainnet`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,7 +54,7 @@ var commands = map[string]command{
 	"alerts":   {runAlerts, "list, review and scan for alerts (alerts list, show, ack, dismiss, escalate, note, scan --from-height H)"},
 	"webhook":  {runWebhook, "signed webhook endpoints for alerts (webhook add URL, list, remove)"},
 	"trace":    {runTrace, "follow stolen or ransom funds forward to cash-out points (fifo, haircut, poison, lifo, tiho)"},
-	"serve":    {runServe, "serve the HTTP API and keep the store current (serve --db DIR --listen 127.0.0.1:8334 [--blocks DIR])"},
+	"serve":    {runServe, "serve the HTTP API, follow a node and deliver alerts (serve --db DIR --listen 127.0.0.1:8334 [--rpc URL [--rpc-cookie F] [--zmq auto] | --blocks DIR])"},
 	"apikey":   {runAPIKey, "create, list and revoke the API keys of sleuth serve (apikey create --name N --scope read|screen|write)"},
 }
 

@@ -9,7 +9,8 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
 )
 
-// FuzzRecords decodes arbitrary bytes as each stored record kind: no
+// FuzzRecords decodes arbitrary bytes as each stored record kind (and the
+// alert stage's progress): no
 // panic, and whatever decodes re-encodes to the same bytes.
 func FuzzRecords(f *testing.F) {
 	var e encoding.Encbuf
@@ -26,9 +27,10 @@ func FuzzRecords(f *testing.F) {
 	e.Reset()
 	(&Delivery{State: Pending, NextAt: time.Unix(3, 0), Attempts: 2, Log: []Attempt{{Time: time.Unix(3, 0), Status: 503, Error: "HTTP 503"}}}).encode(&e)
 	f.Add(byte(3), append([]byte(nil), e.B...))
+	f.Add(byte(4), encodeProgress(Progress{Height: 840000, Hash: hashOf(7)}))
 	f.Fuzz(func(t *testing.T, kind byte, v []byte) {
 		var e encoding.Encbuf
-		switch kind % 4 {
+		switch kind % 5 {
 		case 0:
 			var a Alert
 			if a.decode(v) != nil {
@@ -64,9 +66,15 @@ func FuzzRecords(f *testing.F) {
 				return
 			}
 			d.encode(&e)
+		case 4:
+			p, err := decodeProgress(v)
+			if err != nil {
+				return
+			}
+			e.B = encodeProgress(p)
 		}
 		if !bytes.Equal(e.B, v) {
-			t.Fatalf("kind %d: decoded %x re-encodes to %x", kind%4, v, e.B)
+			t.Fatalf("kind %d: decoded %x re-encodes to %x", kind%5, v, e.B)
 		}
 	})
 }

@@ -279,6 +279,19 @@ func (s *DB) Create(ctx context.Context, alerts []Alert) ([]Alert, error) {
 		return nil, err
 	}
 	defer w.b.Close()
+	out, err := w.create(alerts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.commit(); err != nil {
+		return nil, fmt.Errorf("store %d alerts: %w", len(alerts), err)
+	}
+	return out, nil
+}
+
+// create adds alerts, their alert.created events and outbox entries to
+// the writer's batch.
+func (w *writer) create(alerts []Alert) ([]Alert, error) {
 	out := make([]Alert, len(alerts))
 	for i := range alerts {
 		a := alerts[i]
@@ -296,9 +309,6 @@ func (s *DB) Create(ctx context.Context, alerts []Alert) ([]Alert, error) {
 			return nil, err
 		}
 		out[i] = a
-	}
-	if err := w.commit(); err != nil {
-		return nil, fmt.Errorf("store %d alerts: %w", len(alerts), err)
 	}
 	return out, nil
 }
@@ -417,6 +427,20 @@ func (s *DB) Revalidate(ctx context.Context, block btc.Hash) (int, error) {
 func (s *DB) setInvalidated(ctx context.Context, block btc.Hash, inv bool, typ string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	w, err := s.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer w.b.Close()
+	n, err := w.setInvalidated(ctx, block, inv, typ)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	return n, w.commit()
+}
+
+// blockAlerts returns the ids of the alerts raised in block.
+func (s *DB) blockAlerts(ctx context.Context, block btc.Hash) ([]uint64, error) {
 	var ids []uint64
 	lo := append([]byte{pByBlock}, block[:]...)
 	hi := append([]byte{pByBlock}, block[:]...)
@@ -425,16 +449,22 @@ func (s *DB) setInvalidated(ctx context.Context, block btc.Hash, inv bool, typ s
 		ids = append(ids, binary.BigEndian.Uint64(k[33:]))
 		return true, nil
 	}); err != nil {
-		return 0, fmt.Errorf("alerts of block %s: %w", block, err)
+		return nil, fmt.Errorf("alerts of block %s: %w", block, err)
 	}
-	w, err := s.begin(ctx)
+	return ids, nil
+}
+
+// setInvalidated sets the Invalidated flag of block's alerts to inv in the
+// writer's batch, with a typ event for each alert whose flag changes (A4),
+// and returns how many changed.
+func (w *writer) setInvalidated(ctx context.Context, block btc.Hash, inv bool, typ string) (int, error) {
+	ids, err := w.s.blockAlerts(ctx, block)
 	if err != nil {
 		return 0, err
 	}
-	defer w.b.Close()
 	n := 0
 	for _, id := range ids {
-		a, err := s.Get(ctx, id)
+		a, err := w.s.Get(ctx, id)
 		if err != nil {
 			return 0, err
 		}
@@ -448,10 +478,7 @@ func (s *DB) setInvalidated(ctx context.Context, block btc.Hash, inv bool, typ s
 		}
 		n++
 	}
-	if n == 0 {
-		return 0, nil
-	}
-	return n, w.commit()
+	return n, nil
 }
 
 // AddEndpoint adds a webhook endpoint; secret "" makes a new one. The URL

@@ -38,9 +38,24 @@ type Worker struct {
 	AllowLoopback bool
 	Log           *slog.Logger
 	Now           func() time.Time
+	// OnAttempt, if set, is called after each attempt is recorded, with
+	// the delivery's new state (metrics).
+	OnAttempt func(d *Delivery)
 
 	once   sync.Once
 	client *http.Client
+	wake   chan struct{}
+}
+
+// Wake makes a running worker look for due deliveries now instead of at
+// its next poll (the pipeline's AlertsStored event calls it, so a new
+// alert leaves without waiting for the poll).
+func (w *Worker) Wake() {
+	w.init()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (w *Worker) init() {
@@ -63,6 +78,7 @@ func (w *Worker) init() {
 		if w.Now == nil {
 			w.Now = time.Now
 		}
+		w.wake = make(chan struct{}, 1)
 		allow := w.AllowLoopback
 		d := &net.Dialer{Timeout: w.Timeout, Control: func(_, address string, _ syscall.RawConn) error {
 			return CheckDestination(address, allow)
@@ -121,6 +137,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		case <-w.wake:
 		}
 	}
 }
@@ -210,7 +227,13 @@ func (w *Worker) deliver(ctx context.Context, d *Delivery, ep *Endpoint) error {
 		d.NextAt = now.Add(delay)
 		log.Warn("webhook delivery failed; will retry", "err", err, "retry_in", delay)
 	}
-	return w.Store.Record(ctx, d)
+	if err := w.Store.Record(ctx, d); err != nil {
+		return err
+	}
+	if w.OnAttempt != nil {
+		w.OnAttempt(d)
+	}
+	return nil
 }
 
 // post sends one signed attempt and returns the status (0 without a

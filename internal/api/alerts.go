@@ -156,7 +156,7 @@ func (s *Server) reviewAlert(w http.ResponseWriter, r *http.Request) error {
 	}
 	var a alert.Alert
 	err = s.pl.Write(func(db *index.DB) (err error) {
-		a, err = alert.NewDB(db).ReviewBy(r.Context(), id, to, in.Note, by)
+		a, err = s.pl.AlertStore().ReviewBy(r.Context(), id, to, in.Note, by)
 		return err
 	})
 	if err != nil {

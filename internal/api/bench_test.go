@@ -2,14 +2,24 @@ package api
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/follow"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
@@ -19,9 +29,22 @@ import (
 // server's handler in process: no sockets) while a writer appends the last
 // 60 blocks of the chain a few at a time and ingests them through the
 // pipeline (all four stages). Reports screens/s, p50 and p99 latency, and
-// the screens that failed (must be 0).
+// the screens that failed (must be 0). reads=views is how the server reads
+// now, reads=locked the old guard (pipeline.Options.LockedReads).
 func BenchmarkScreenWhileIngesting(b *testing.B) {
+	for _, locked := range []bool{false, true} {
+		name := "reads=views"
+		if locked {
+			name = "reads=locked"
+		}
+		b.Run(name, func(b *testing.B) { screenWhileIngesting(b, locked) })
+	}
+}
+
+func screenWhileIngesting(b *testing.B, locked bool) {
 	w := newWorld(b, 60)
+	w.pl = pipeline.New(w.db, pipeline.Options{LockedReads: locked})
+	w.srv = New(w.pl, Options{})
 	addrs := w.addresses(5000)
 	ctx, cancel := context.WithCancel(context.Background())
 	var ingests int
@@ -75,5 +98,467 @@ func BenchmarkScreenWhileIngesting(b *testing.B) {
 	b.ReportMetric(float64(ingests), "ingests")
 	if failed > 0 {
 		b.Fatalf("%d of %d screens failed", failed, len(lat))
+	}
+}
+
+// BenchmarkServeLoad is issue 12's load test, on a chain given in the
+// environment (it skips without one):
+//
+//	SLEUTH_SERVE_CHAIN=DIR  a simulated chain (blocks/, public/), e.g. one
+//	                        of scale 100 (~1M transactions)
+//	SLEUTH_SERVE_WORK=DIR   where to keep the base store (reused across
+//	                        runs) and each run's copy (under gen/)
+//	SLEUTH_SERVE_HELD=N     blocks held back from the base (default 100)
+//	SLEUTH_SERVE_FEED=N     of those, how many the runs ingest (default all)
+//	SLEUTH_SERVE_QUIET=D    how long the runs without ingest last (default 20s)
+//
+// The base store holds all but the last N best-chain blocks, with every
+// stage run and the chain's public TagPack imported. Each run starts a real
+// server (Run, on a loopback socket) on a copy of it, and 32 clients send
+// GET /v1/screen/{address} for random on-chain addresses over HTTP. With
+// ingest=on, a feeder appends the held blocks five at a time and the
+// server's polling ingest (every 100 ms) takes them through the pipeline
+// (index, entities, labels' entity index, exposure); the run lasts until
+// the server is at the last block. With ingest=off it lasts
+// SLEUTH_SERVE_QUIET. reads=views is how the server reads now; reads=locked
+// is the old guard (pipeline.Options.LockedReads), for the ratio. Reports
+// screens/s, p50, p99, max, failed requests (must be 0) and, with ingest,
+// the updates and transactions ingested during the run.
+//
+// Run it once per case: -benchtime 1x.
+func BenchmarkServeLoad(b *testing.B) {
+	chainDir, work, held, feed := serveEnv(b)
+	quiet := 20 * time.Second
+	if v := os.Getenv("SLEUTH_SERVE_QUIET"); v != "" {
+		var err error
+		if quiet, err = time.ParseDuration(v); err != nil {
+			b.Fatalf("SLEUTH_SERVE_QUIET=%q: %v", v, err)
+		}
+	}
+	recs := simtest.BestRecords(b, chainDir)
+	if held >= len(recs) {
+		b.Fatalf("%d blocks held of a %d-block chain", held, len(recs))
+	}
+	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
+	for _, ingest := range []bool{false, true} {
+		for _, locked := range []bool{false, true} {
+			reads := "views"
+			if locked {
+				reads = "locked"
+			}
+			name := fmt.Sprintf("reads=%s/ingest=%v", reads, map[bool]string{false: "off", true: "on"}[ingest])
+			b.Run(name, func(b *testing.B) {
+				for range b.N {
+					r := serveLoad(b, base, work, recs[len(recs)-held:][:feed], ingest, locked, quiet)
+					b.ReportMetric(r.rate, "screens/s")
+					b.ReportMetric(r.p50, "p50-ms")
+					b.ReportMetric(r.p99, "p99-ms")
+					b.ReportMetric(r.max, "max-ms")
+					b.ReportMetric(float64(r.failed), "failed")
+					b.ReportMetric(float64(r.updates), "updates")
+					b.ReportMetric(float64(r.txs), "txs-ingested")
+					if r.failed > 0 {
+						b.Errorf("%d of %d screens failed (first: %v)", r.failed, r.n, r.firstErr)
+					}
+				}
+			})
+		}
+	}
+}
+
+// serveEnv reads the environment of BenchmarkServeLoad and
+// BenchmarkBlockUpdate, skipping without a chain.
+func serveEnv(b *testing.B) (chainDir, work string, held, feed int) {
+	chainDir, work = os.Getenv("SLEUTH_SERVE_CHAIN"), os.Getenv("SLEUTH_SERVE_WORK")
+	if chainDir == "" || work == "" {
+		b.Skip("set SLEUTH_SERVE_CHAIN to a simulated chain (e.g. gen/n100 of 'sleuth sim --scale 100') and SLEUTH_SERVE_WORK to a directory under gen/")
+	}
+	held = 100
+	if v := os.Getenv("SLEUTH_SERVE_HELD"); v != "" {
+		var err error
+		if held, err = strconv.Atoi(v); err != nil || held < 1 {
+			b.Fatalf("SLEUTH_SERVE_HELD=%q: want a positive integer", v)
+		}
+	}
+	feed = held
+	if v := os.Getenv("SLEUTH_SERVE_FEED"); v != "" {
+		var err error
+		if feed, err = strconv.Atoi(v); err != nil || feed < 1 || feed > held {
+			b.Fatalf("SLEUTH_SERVE_FEED=%q: want an integer from 1 to SLEUTH_SERVE_HELD (%d)", v, held)
+		}
+	}
+	return chainDir, work, held, feed
+}
+
+// loadBench is one serveLoad run's outcome (latencies in milliseconds).
+type loadBench struct {
+	n, failed         int
+	firstErr          error
+	rate              float64
+	p50, p99, max     float64
+	updates, txs      int
+	baseTip, finalTip int64
+}
+
+// benchBase is the base store of BenchmarkServeLoad and the addresses the
+// clients screen.
+type benchBase struct {
+	db, blocks string
+	addrs      []string
+}
+
+// loadBase builds (once; later runs reuse it) the base store under work
+// from recs, with every stage run and the chain's public TagPack imported,
+// and samples 20,000 of its addresses evenly over address ids.
+func loadBase(b *testing.B, chainDir, work string, recs [][]byte) benchBase {
+	bb := benchBase{db: filepath.Join(work, "base-db"), blocks: filepath.Join(work, "base-blocks")}
+	// base-done records the base's block count: another SLEUTH_SERVE_HELD
+	// rebuilds it.
+	done, want := filepath.Join(work, "base-done"), strconv.Itoa(len(recs))
+	if got, err := os.ReadFile(done); err != nil || string(got) != want {
+		for _, d := range []string{bb.db, bb.blocks} {
+			if err := os.RemoveAll(d); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := os.MkdirAll(bb.blocks, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		simtest.AppendRecords(b, bb.blocks, recs...)
+		db, err := index.Open(bb.db, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pl := pipeline.New(db, pipeline.Options{})
+		ctx := context.Background()
+		start := time.Now()
+		if _, err := pl.Ingest(ctx, pipeline.IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: bb.blocks}}); err != nil {
+			b.Fatal(err)
+		}
+		err = pl.Write(func(db *index.DB) error {
+			_, err := label.ImportFile(ctx, db, filepath.Join(chainDir, "public", "tagpack.yaml"), label.ImportOptions{})
+			return err
+		})
+		if err == nil {
+			_, err = pl.AttributionChanged(ctx, false)
+		}
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("base store: %d blocks in %s", len(recs), time.Since(start).Round(time.Second))
+		if err := os.WriteFile(done, []byte(want), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db, err := index.Open(bb.db, &index.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	n := db.Tip().NextAddr
+	for i := range btc.AddrID(20_000) {
+		if s, _, err := db.AddrString(i * n / 20_000); err == nil && s != "" {
+			bb.addrs = append(bb.addrs, s)
+		}
+	}
+	return bb
+}
+
+// cloneStore copies the store in src to dst: Pebble's tables are
+// immutable, so they are hard-linked; everything else is copied.
+func cloneStore(b *testing.B, src, dst string) {
+	if err := os.RemoveAll(dst); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range ents {
+		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		if e.IsDir() || e.Name() == "LOCK" || e.Name() == index.OwnerFile {
+			continue
+		}
+		if strings.HasSuffix(e.Name(), ".sst") {
+			err = os.Link(from, to)
+		} else {
+			var data []byte
+			if data, err = os.ReadFile(from); err == nil {
+				err = os.WriteFile(to, data, 0o644)
+			}
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// serveLoad runs one case of BenchmarkServeLoad.
+func serveLoad(b *testing.B, base benchBase, work string, held [][]byte, ingest, locked bool, quiet time.Duration) loadBench {
+	b.StopTimer()
+	db, blocks := base.run(b, work)
+	defer db.Close()
+	var r loadBench
+	r.baseTip = db.Tip().Height
+	target := r.baseTip
+	if ingest {
+		target += int64(len(held))
+	}
+	pl := pipeline.New(db, pipeline.Options{LockedReads: locked})
+	pl.Subscribe(func(e pipeline.Event) {
+		if e.Kind == pipeline.BlockConnected {
+			r.txs += int(e.NTx)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	urlc := make(chan string, 1)
+	served := make(chan error, 1)
+	ropts := RunOptions{Listen: "127.0.0.1:0", Ready: func(u string) { urlc <- u }}
+	if ingest {
+		ropts.Follow = &follow.Config{BlocksDir: blocks, Poll: 100 * time.Millisecond}
+	}
+	go func() { served <- Run(ctx, pl, db, ropts) }()
+	var url string
+	select {
+	case url = <-urlc:
+	case err := <-served:
+		b.Fatal(err)
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: time.Minute}
+	// The end of the run: the server at the target height (its view), or
+	// the quiet time.
+	stop := make(chan struct{})
+	feederDone := make(chan struct{})
+	go func() {
+		defer close(feederDone)
+		defer close(stop)
+		if !ingest {
+			time.Sleep(quiet)
+			return
+		}
+		next := filepath.Join(blocks, "blk00001.dat")
+		for i := 0; i < len(held); i += 5 {
+			if err := appendFile(next, held[i:min(len(held), i+5)]); err != nil {
+				b.Error(err)
+				return
+			}
+			// Keep at most a few blocks ahead of the server, so that it
+			// ingests all along the run rather than in one big update.
+			for tipOf(pl) < r.baseTip+int64(i) && ctx.Err() == nil {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		for tipOf(pl) < target && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	gen0 := pl.Generation()
+	b.StartTimer()
+	start := time.Now()
+	for c := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), 7))
+			var mine []time.Duration
+			failed := 0
+			var first error
+			for {
+				select {
+				case <-stop:
+					mu.Lock()
+					lat = append(lat, mine...)
+					r.failed += failed
+					if r.firstErr == nil {
+						r.firstErr = first
+					}
+					mu.Unlock()
+					return
+				default:
+				}
+				t0 := time.Now()
+				err := screenOnce(client, url+"/v1/screen/"+base.addrs[rng.IntN(len(base.addrs))])
+				mine = append(mine, time.Since(t0))
+				if err != nil {
+					failed++
+					if first == nil {
+						first = err
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	<-feederDone
+	r.updates = int(pl.Generation() - gen0)
+	r.finalTip = tipOf(pl)
+	cancel()
+	if err := <-served; err != nil {
+		b.Fatal(err)
+	}
+	if r.finalTip != target {
+		b.Fatalf("server at height %d after the run, want %d", r.finalTip, target)
+	}
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	r.n = len(lat)
+	r.rate = float64(len(lat)) / elapsed.Seconds()
+	r.p50, r.p99, r.max = ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), ms(lat[len(lat)-1])
+	b.Logf("%d screens in %s by 32 clients; tip %d → %d; %d updates, %d txs ingested", r.n, elapsed.Round(time.Millisecond), r.baseTip, r.finalTip, r.updates, r.txs)
+	return r
+}
+
+// tipOf returns the tip height readers of pl see.
+func tipOf(pl *pipeline.Pipeline) int64 {
+	var h int64
+	_ = pl.Read(func(db *index.DB) error { h = db.Tip().Height; return nil })
+	return h
+}
+
+// screenOnce sends one screen and reads the whole answer; anything but a
+// 200 is an error.
+func screenOnce(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return err
+}
+
+// appendFile appends block records to path.
+func appendFile(path string, recs [][]byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if _, err := f.Write(r); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// BenchmarkBlockUpdate measures the update of every stage per block with
+// the pipeline warm, on the chain and base store of BenchmarkServeLoad
+// (same environment): one held block warms the pipeline (not counted),
+// then SLEUTH_SERVE_FEED more (default: the rest) are appended one at a
+// time and each is ingested through the pipeline (index, entities, labels'
+// entity index, exposure) while nobody reads. Reports p50, p99 and max of each stage's
+// StageDone duration and of the whole update, in milliseconds.
+//
+// Run it once: -benchtime 1x.
+func BenchmarkBlockUpdate(b *testing.B) {
+	chainDir, work, held, feed := serveEnv(b)
+	if feed == held {
+		feed-- // one block warms up
+	}
+	recs := simtest.BestRecords(b, chainDir)
+	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
+	for range b.N {
+		b.StopTimer()
+		db, blocks := base.run(b, work)
+		pl := pipeline.New(db, pipeline.Options{})
+		stages := map[string][]time.Duration{}
+		pl.Subscribe(func(e pipeline.Event) {
+			if e.Kind == pipeline.StageDone {
+				stages[e.Stage] = append(stages[e.Stage], e.Duration)
+			}
+		})
+		ctx := context.Background()
+		var total []time.Duration
+		var txs uint64
+		for i, rec := range recs[len(recs)-held:][:feed+1] {
+			if err := appendFile(filepath.Join(blocks, "blk00001.dat"), [][]byte{rec}); err != nil {
+				b.Fatal(err)
+			}
+			if i == 1 {
+				// Warm: the first update after opening loads what the
+				// stages keep in memory; it is not counted.
+				clear(stages)
+				total, txs = nil, 0
+				b.StartTimer()
+			}
+			t0 := time.Now()
+			res, err := pl.Ingest(ctx, pipeline.IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: blocks}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			total = append(total, time.Since(t0))
+			if res.Index == nil || res.Index.Connected != 1 || res.Risk == nil {
+				b.Fatalf("an update of one block connected %+v", res.Index)
+			}
+			txs += res.Index.Txs
+		}
+		b.StopTimer()
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		report := func(name string, ds []time.Duration) {
+			slices.Sort(ds)
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			b.ReportMetric(ms(ds[len(ds)/2]), name+"-p50-ms")
+			b.ReportMetric(ms(ds[len(ds)*99/100]), name+"-p99-ms")
+			b.ReportMetric(ms(ds[len(ds)-1]), name+"-max-ms")
+		}
+		for _, s := range []string{pipeline.StageIndex, pipeline.StageCluster, pipeline.StageLabels, pipeline.StageExposure} {
+			if len(stages[s]) != feed {
+				b.Fatalf("stage %s done %d times for %d blocks", s, len(stages[s]), feed)
+			}
+			report(s, stages[s])
+		}
+		report("update", total)
+		b.Logf("%d blocks, %d txs (%.0f per block), one update each", feed, txs, float64(txs)/float64(feed))
+	}
+}
+
+// run opens a fresh copy of the base store under work and a blocks
+// directory that holds the base's blocks (new ones go to blk00001.dat).
+func (base benchBase) run(b *testing.B, work string) (*index.DB, string) {
+	dbDir, blocks := filepath.Join(work, "run-db"), filepath.Join(work, "run-blocks")
+	cloneStore(b, base.db, dbDir)
+	linkBaseBlocks(b, base, blocks)
+	db, err := index.Open(dbDir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, blocks
+}
+
+// linkBaseBlocks makes blocks a fresh directory whose blk00000.dat is the
+// base's (read only; new blocks go to blk00001.dat).
+func linkBaseBlocks(b *testing.B, base benchBase, blocks string) {
+	if err := os.RemoveAll(blocks); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(blocks, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	abs, err := filepath.Abs(filepath.Join(base.blocks, "blk00000.dat"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Symlink(abs, filepath.Join(blocks, "blk00000.dat")); err != nil {
+		b.Fatal(err)
 	}
 }

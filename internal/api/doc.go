@@ -2,8 +2,9 @@
 // openapi.json on a standard library ServeMux, answered from the store a
 // pipeline.Pipeline owns, with drop-in routes for Chainalysis's sanctions
 // API and TRM's sanctions screening, Prometheus metrics, health checks and
-// structured access logs. Run serves it, polls a blocks directory through
-// the pipeline and shuts down gracefully.
+// structured access logs. Run serves it, follows a node or a blocks
+// directory through the pipeline (follow.PipelineStore), runs the webhook
+// worker over the pipeline's alert store, and shuts down gracefully.
 //
 // # Owns
 //
@@ -15,7 +16,11 @@
 //     pages and shows. WatchlistsChanged tells the per-block alert stage to
 //     recompile its watch.Set after a change.
 //   - The server's lifetime: the listener, the SERVER file in the store
-//     directory (URL and PID, removed on shutdown), the polling ingest.
+//     directory (URL and PID, removed on shutdown), the follower and the
+//     webhook worker (both stopped and waited for before Run returns).
+//   - Readiness: /readyz is false until the follower's first round caught
+//     up, then whenever a round ends behind the node (lag > 0) or fails
+//     because the node is unavailable.
 //   - Its metrics registry (a private prometheus.Registry).
 //
 // # Does not touch
@@ -32,7 +37,9 @@
 //   - A2: every response carries X-Request-Id (the client's, when it sent a
 //     sane one; else a fresh one), and every problem body repeats it.
 //   - A3: a handler reads the store only inside pipeline.Read, so one
-//     answer sees one state between two updates (pipeline doc.go).
+//     answer sees one state between two updates, through a view that never
+//     waits for the ingest (pipeline doc.go, P5); a result cached across
+//     requests (screeners, status) is keyed on that state (stateKey).
 //   - A6: a write (labels added, removed, imported) runs its edit in
 //     pipeline.Write and then pipeline.AttributionChanged, even when the
 //     edit failed part way; its answer carries the generation after both,
@@ -44,12 +51,12 @@
 //   - A5: without API keys Run refuses any listen address that is not
 //     loopback; webhook endpoints may point at loopback only when the
 //     server listens on loopback (Options.LoopbackWebhooks).
-//   - A6: a change to watchlists, alerts or webhook endpoints runs inside
+//   - A8: a change to watchlists, alerts or webhook endpoints runs inside
 //     pipeline.Write, so it never races the ingest writer or the alert
 //     stage; the alert stream reads events inside pipeline.Read in
 //     batches and writes them outside it, so a slow client never holds
 //     the guard.
-//   - A7: GET /v1/alerts/stream ends when its client goes, when a write
+//   - A9: GET /v1/alerts/stream ends when its client goes, when a write
 //     stalls past the heartbeat and 30 s, or when CloseStreams runs (Run
 //     registers it with http.Server.RegisterOnShutdown), so Shutdown never
 //     waits on an open stream.

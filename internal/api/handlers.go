@@ -46,10 +46,10 @@ type Page[T any] struct {
 func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 	var v *query.StatusView
 	err := s.read(func(db *index.DB) error {
-		gen := s.pl.Generation()
+		key := s.stateOf(db)
 		s.status.Lock()
 		defer s.status.Unlock()
-		if s.status.v != nil && s.status.gen == gen {
+		if s.status.v != nil && s.status.key == key {
 			v = s.status.v
 			return nil
 		}
@@ -57,7 +57,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 		if v, err = query.Status(r.Context(), db); err != nil {
 			return err
 		}
-		s.status.v, s.status.gen = v, gen
+		s.status.v, s.status.key = v, key
 		return nil
 	})
 	if err != nil {

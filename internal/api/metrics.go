@@ -24,6 +24,12 @@ type metrics struct {
 	stageTip  *prometheus.GaugeVec
 	tipHeight atomic.Int64
 	tipTime   atomic.Int64 // unix seconds of the tip block's header
+	// The live path (run.go): the follower's lag and availability, the
+	// alerts the alert stage stored and the webhook deliveries attempted.
+	followLag  atomic.Int64 // blocks behind the node; -1 before the first round
+	nodeDown   prometheus.Counter
+	alerts     *prometheus.CounterVec
+	deliveries *prometheus.CounterVec
 }
 
 func newMetrics(pl *pipeline.Pipeline) *metrics {
@@ -55,7 +61,20 @@ func newMetrics(pl *pipeline.Pipeline) *metrics {
 		}
 		return time.Since(time.Unix(t, 0)).Seconds()
 	})
-	m.reg.MustRegister(m.requests, m.latency, m.stage, m.stageTip, tip, lag,
+	m.followLag.Store(-1)
+	followLag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sleuth_follow_lag_blocks", Help: "Blocks the node (or blocks directory) is ahead of the index after the follower's last round (-1: not following or no round yet).",
+	}, func() float64 { return float64(m.followLag.Load()) })
+	m.nodeDown = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sleuth_follow_unavailable_total", Help: "Follower rounds that failed because the node was unreachable, restarting or warming up.",
+	})
+	m.alerts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sleuth_alerts_total", Help: "Alert changes the alert stage stored, by event (created, invalidated, revalidated).",
+	}, []string{"event"})
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sleuth_webhook_attempts_total", Help: "Webhook delivery attempts, by the delivery's state after it (delivered, pending: will retry, failed, disabled).",
+	}, []string{"state"})
+	m.reg.MustRegister(m.requests, m.latency, m.stage, m.stageTip, tip, lag, followLag, m.nodeDown, m.alerts, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	_ = pl.Read(func(db *index.DB) error {
 		t := db.Tip()
@@ -80,6 +99,10 @@ func (m *metrics) event(e pipeline.Event) {
 	case pipeline.StageDone:
 		m.stage.WithLabelValues(e.Stage).Observe(e.Duration.Seconds())
 		m.stageTip.WithLabelValues(e.Stage).Set(float64(e.Height))
+	case pipeline.AlertsStored:
+		m.alerts.WithLabelValues("created").Add(float64(e.Alerts.Created))
+		m.alerts.WithLabelValues("invalidated").Add(float64(e.Alerts.Invalidated))
+		m.alerts.WithLabelValues("revalidated").Add(float64(e.Alerts.Revalidated))
 	}
 }
 

@@ -9,9 +9,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
+	"github.com/sleuth-forensics/sleuth/internal/follow"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
@@ -45,9 +48,16 @@ type RunOptions struct {
 	Options
 	// Listen is the address to listen on (host:port).
 	Listen string
-	// BlocksDir, when set, is polled for new blocks every Poll (default 2 s).
-	BlocksDir string
-	Poll      time.Duration
+	// Follow, when set, is the node (RPC, with SpoolDir) or blocks
+	// directory to follow: every ingest goes through the pipeline, so the
+	// stages and the alert stage run per round. Run sets its Store,
+	// Network and OnEvent; /readyz is false until the follower has caught
+	// up, and again whenever it is behind or the node is unavailable.
+	Follow *follow.Config
+	// Webhooks, when set, delivers the alert outbox while the server runs
+	// (Run sets its Store to the pipeline's alert store and wakes it when
+	// the alert stage stores alerts).
+	Webhooks *alert.Worker
 	// Ready, when set, is called with the server's URL once it listens.
 	Ready func(url string)
 }
@@ -81,19 +91,28 @@ func loopbackHost(host string) bool {
 	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
-// Run serves pl's store on opts.Listen until ctx is done, ingesting new
-// blocks from opts.BlocksDir through the pipeline, then shuts down
-// gracefully (in-flight requests get 10 s) and removes ServerFile.
+// Run serves pl's store on opts.Listen until ctx is done, following
+// opts.Follow (a node or a blocks directory) through the pipeline and
+// delivering webhooks with opts.Webhooks, then shuts down gracefully
+// (in-flight requests get 10 s) and removes ServerFile. A follower that
+// stops with a permanent error (wrong network or credentials, a reorg
+// deeper than its bound) stops the server with that error.
 func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptions) error {
 	if err := CheckListen(opts.Listen, opts.Keys); err != nil {
 		return err
 	}
-	if opts.Poll <= 0 {
-		opts.Poll = 2 * time.Second
-	}
 	host, _, _ := net.SplitHostPort(opts.Listen)
 	opts.LoopbackWebhooks = loopbackHost(host) // webhooks may point at loopback only from a loopback server
 	s := New(pl, opts.Options)
+	var f *follow.Follower
+	if opts.Follow != nil {
+		var err error
+		if f, err = s.newFollower(ctx, pl, db, *opts.Follow); err != nil {
+			return err
+		}
+		defer f.Close()
+		s.SetReady(false)
+	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -112,19 +131,92 @@ func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptio
 	srv.RegisterOnShutdown(s.CloseStreams) // open alert streams would hold Shutdown
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	s.log.Info("serving", "url", url, "store", db.Dir(), "blocks", opts.BlocksDir)
+	s.log.Info("serving", "url", url, "store", db.Dir())
 	if opts.Ready != nil {
 		opts.Ready(url)
 	}
-	if opts.BlocksDir != "" {
-		s.SetReady(false)
-		go s.follow(ctx, pl, opts.BlocksDir, opts.Poll)
+	// The worker and the follower stop (and are waited for) before the
+	// follower's spool closes and the store is closed by the caller.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	if w := opts.Webhooks; w != nil {
+		s.startWebhooks(bg, &wg, pl, w)
+	}
+	followed := make(chan error, 1)
+	if f != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			followed <- f.Run(bg)
+		}()
 	}
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-followed:
+		if err != nil {
+			s.log.Error("the follower stopped", "err", err)
+			return errors.Join(fmt.Errorf("follow: %w", err), s.shutdown(srv))
+		}
 	case <-ctx.Done():
 	}
+	return s.shutdown(srv)
+}
+
+// startWebhooks runs w over the pipeline's alert store until ctx ends,
+// woken by every AlertsStored event and counted in the metrics.
+func (s *Server) startWebhooks(ctx context.Context, wg *sync.WaitGroup, pl *pipeline.Pipeline, w *alert.Worker) {
+	w.Store = pl.AlertStore()
+	prev := w.OnAttempt
+	w.OnAttempt = func(d *alert.Delivery) {
+		s.metrics.deliveries.WithLabelValues(d.State.String()).Inc()
+		if prev != nil {
+			prev(d)
+		}
+	}
+	pl.Subscribe(func(e pipeline.Event) {
+		if e.Kind == pipeline.AlertsStored {
+			w.Wake()
+		}
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = w.Run(ctx) // returns when ctx ends; failures are logged and retried
+	}()
+}
+
+// newFollower wires a follower to the pipeline (PipelineStore) and to the
+// server's readiness and metrics.
+func (s *Server) newFollower(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, cfg follow.Config) (*follow.Follower, error) {
+	cfg.Store = follow.NewPipelineStore(pl, db)
+	cfg.Network = db.Network()
+	if cfg.Logger == nil {
+		cfg.Logger = s.log
+	}
+	cfg.OnEvent = func(e follow.Event) {
+		switch e.Kind {
+		case follow.Lag:
+			s.metrics.followLag.Store(e.Lag)
+			s.SetReady(e.Lag == 0)
+		case follow.Unavailable:
+			s.metrics.nodeDown.Inc()
+			s.SetReady(false)
+		}
+	}
+	f, err := follow.New(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("follow: %w", err)
+	}
+	s.log.Info("following", "rpc", cfg.RPC != nil, "blocks", cfg.BlocksDir, "spool", cfg.SpoolDir, "zmq", cfg.ZMQ,
+		"poll", cfg.Poll, "reorg_depth", cfg.ReorgDepth)
+	return f, nil
+}
+
+// shutdown stops srv gracefully (in-flight requests get 10 s).
+func (s *Server) shutdown(srv *http.Server) error {
 	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -132,32 +224,4 @@ func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptio
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-// follow ingests new blocks from dir every poll until ctx is done. A
-// failed ingest is logged and retried at the next poll (the store keeps
-// its last committed state, X2 in internal/index).
-func (s *Server) follow(ctx context.Context, pl *pipeline.Pipeline, dir string, poll time.Duration) {
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		res, err := pl.Ingest(ctx, pipeline.IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: dir}})
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			s.log.Error("ingest failed; retrying at the next poll", "err", err)
-		default:
-			s.SetReady(true)
-			if res.Index != nil && (res.Index.Connected > 0 || res.Index.Disconnected > 0) {
-				s.log.Info("ingested", "height", res.Index.Height, "connected", res.Index.Connected,
-					"disconnected", res.Index.Disconnected, "txs", res.Index.Txs)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

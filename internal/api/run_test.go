@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/follow"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
@@ -47,7 +48,7 @@ func TestServeFollow(t *testing.T) {
 	urlc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, w.pl, w.db, RunOptions{Listen: "127.0.0.1:0", BlocksDir: w.blocksDir, Poll: 20 * time.Millisecond,
+		done <- Run(ctx, w.pl, w.db, RunOptions{Listen: "127.0.0.1:0", Follow: &follow.Config{BlocksDir: w.blocksDir, Poll: 20 * time.Millisecond},
 			Ready: func(u string) { urlc <- u }})
 	}()
 	var base string

@@ -96,12 +96,13 @@ type Server struct {
 	metrics *metrics
 	ready   atomic.Bool
 	// screeners pools risk.Screeners (not safe for concurrent use) of one
-	// pipeline generation: a screener caches labels, so a writer's update
-	// retires the pool's older ones.
+	// store state: a screener reads through the view it was made on and
+	// caches labels, so a writer's update retires the pool's older ones
+	// (see cached).
 	screeners sync.Pool
 	status    struct {
 		sync.Mutex
-		gen uint64
+		key stateKey
 		v   *query.StatusView
 	}
 	reqSeq  atomic.Uint64
@@ -112,9 +113,23 @@ type Server struct {
 }
 
 type pooledScreener struct {
-	gen uint64
+	key stateKey
 	sc  *risk.Screener
 }
+
+// stateKey names the store state a cached read result was computed from:
+// the reader's view (immutable, so never stale while it is the one read)
+// and the pipeline's generation (which tells states apart when readers
+// share the store itself, pipeline.Options.LockedReads). Holding db keeps
+// its address from being reused by a later view.
+type stateKey struct {
+	db  *index.DB
+	gen uint64
+}
+
+// stateOf returns the key of the state a reader of db sees (call it
+// inside read).
+func (s *Server) stateOf(db *index.DB) stateKey { return stateKey{db, s.pl.Generation()} }
 
 // route is one registered pattern.
 type route struct {
@@ -407,7 +422,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, pattern strin
 	return r.WithContext(context.WithValue(r.Context(), keyCtx{}, k)), true
 }
 
-// read runs fn inside the pipeline's read guard (A3).
+// read runs fn on the pipeline's current view of the store (A3).
 func (s *Server) read(fn func(db *index.DB) error) error { return s.pl.Read(fn) }
 
 // writeJSON answers v with status 200.
@@ -419,15 +434,15 @@ func writeJSON(w http.ResponseWriter, v any) error {
 // screener returns a pooled screener of the current generation; call it
 // inside read. put returns it.
 func (s *Server) screener(db *index.DB) (*pooledScreener, error) {
-	gen := s.pl.Generation()
-	if p, ok := s.screeners.Get().(*pooledScreener); ok && p.gen == gen {
+	key := s.stateOf(db)
+	if p, ok := s.screeners.Get().(*pooledScreener); ok && p.key == key {
 		return p, nil
 	}
 	sc, err := risk.NewScreener(db, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &pooledScreener{gen: gen, sc: sc}, nil
+	return &pooledScreener{key: key, sc: sc}, nil
 }
 
 func (s *Server) putScreener(p *pooledScreener) { s.screeners.Put(p) }

@@ -94,7 +94,7 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	var ep alert.Endpoint
 	err := s.pl.Write(func(db *index.DB) (err error) {
-		ep, err = alert.NewDB(db).AddEndpoint(r.Context(), in.URL, in.Secret)
+		ep, err = s.pl.AlertStore().AddEndpoint(r.Context(), in.URL, in.Secret)
 		return err
 	})
 	if err != nil {
@@ -128,7 +128,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.pl.Write(func(db *index.DB) error { return alert.NewDB(db).RemoveEndpoint(r.Context(), id) }); err != nil {
+	if err := s.pl.Write(func(db *index.DB) error { return s.pl.AlertStore().RemoveEndpoint(r.Context(), id) }); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

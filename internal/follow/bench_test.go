@@ -1,7 +1,6 @@
 package follow
 
 import (
-	"slices"
 	"testing"
 	"time"
 )
@@ -45,11 +44,7 @@ func BenchmarkZMQToIngest(b *testing.B) {
 		f.log.take()
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	q := func(p float64) float64 {
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
-	}
-	b.ReportMetric(q(0.5), "p50-ms")
-	b.ReportMetric(q(0.99), "p99-ms")
-	b.ReportMetric(q(1), "max-ms")
+	b.ReportMetric(quantileMs(lat, 0.5), "p50-ms")
+	b.ReportMetric(quantileMs(lat, 0.99), "p99-ms")
+	b.ReportMetric(quantileMs(lat, 1), "max-ms")
 }

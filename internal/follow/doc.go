@@ -27,10 +27,13 @@
 // # Does not touch
 //
 // The store's keys and chain selection: ingest goes through a Store
-// (IndexStore wraps index.DB.Ingest in follow mode), so the index picks
-// the best chain by work and undoes stale blocks exactly as for block
-// files, and a reorg is just new records in the spool. Alerts, watchlists
-// and the server attach to the events and the Store hook.
+// (PipelineStore runs pipeline.Ingest in follow mode, so every stage and
+// the alert stage run per round and the pipeline's listeners get the
+// events; IndexStore wraps index.DB.Ingest alone), so the index picks the
+// best chain by work and undoes stale blocks exactly as for block files,
+// and a reorg is just new records in the spool. sleuth follow and sleuth
+// serve both use PipelineStore. The follower's own events (connected,
+// disconnected, lag, unavailable) drive the server's readiness.
 //
 // # Invariants
 //

@@ -28,16 +28,9 @@ type Store interface {
 	Ingest(ctx context.Context, dir string) error
 }
 
-// IndexStore is a Store over an index, with a hook for later stages.
+// IndexStore is a Store over an index alone (no later stage).
 type IndexStore struct {
 	DB *index.DB
-	// After, if set, runs after the first ingest and after each one that
-	// changed the best chain (sleuth follow runs clustering and exposure
-	// here, as ingest does), so that a run stopped between the index and
-	// the later stages catches up when it restarts.
-	After func(ctx context.Context, sum *index.IngestSummary) error
-
-	afterDone bool // After has succeeded once
 }
 
 func (s *IndexStore) Tip() (int64, btc.Hash) {
@@ -61,17 +54,8 @@ func (s *IndexStore) HashAt(height int64) (btc.Hash, error) {
 }
 
 func (s *IndexStore) Ingest(ctx context.Context, dir string) error {
-	sum, err := s.DB.Ingest(ctx, index.IngestOptions{BlocksDir: dir, Follow: true})
-	if err != nil {
-		return err
-	}
-	if s.After != nil && (!s.afterDone || sum.Connected > 0 || sum.Disconnected > 0) {
-		if err := s.After(ctx, sum); err != nil {
-			return err
-		}
-		s.afterDone = true
-	}
-	return nil
+	_, err := s.DB.Ingest(ctx, index.IngestOptions{BlocksDir: dir, Follow: true})
+	return err
 }
 
 // EventKind says what an Event reports.
@@ -81,6 +65,10 @@ const (
 	BlockConnected EventKind = iota + 1
 	BlockDisconnected
 	Lag // the node's best height minus the indexed one, after a sync round
+	// Unavailable: a round failed with an error that may pass (node
+	// unreachable, restarting, warming up); Err says which. The next Lag
+	// event says it is back.
+	Unavailable
 )
 
 func (k EventKind) String() string {
@@ -91,6 +79,8 @@ func (k EventKind) String() string {
 		return "disconnected"
 	case Lag:
 		return "lag"
+	case Unavailable:
+		return "unavailable"
 	}
 	return "unknown"
 }
@@ -101,6 +91,7 @@ type Event struct {
 	Height int64
 	Hash   btc.Hash // zero for Lag
 	Lag    int64    // blocks behind the node (Lag events)
+	Err    error    // Unavailable events
 }
 
 // Config configures a Follower. Exactly one of RPC and BlocksDir is set.
@@ -299,6 +290,7 @@ func (f *Follower) Run(ctx context.Context) error {
 			backoff = min(max(2*backoff, f.cfg.Poll), f.cfg.MaxBackoff)
 			wait = backoff
 			f.log.Warn("node not available; retrying", "err", err, "in", backoff)
+			f.emit(Event{Kind: Unavailable, Err: err})
 		default:
 			return err
 		}
@@ -341,6 +333,9 @@ func (f *Follower) Sync(ctx context.Context) (done bool, err error) {
 		if err := f.ingest(ctx, f.cfg.BlocksDir); err != nil {
 			return false, err
 		}
+		// The directory has no notion of a tip beyond what it holds.
+		h, _ := f.cfg.Store.Tip()
+		f.emit(Event{Kind: Lag, Height: h})
 		return true, nil
 	}
 	rpc := f.cfg.RPC

@@ -21,11 +21,9 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
-	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
-	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/sim/regtest"
 	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
@@ -126,9 +124,8 @@ func (h *hook) take() []hookEvent {
 // blocks written as a Core blocks directory and ingested offline (with
 // the same stages) give the same store.
 //
-// Alerts are driven from the follower's events here (OnEvent: revalidate
-// or else match a connected block, invalidate a disconnected one),
-// standing in for the per-block alert stage of the pipeline.
+// Alerts come from the pipeline's alert stage, as in sleuth serve; the
+// webhook worker delivers them.
 func TestScenarioBtcd(t *testing.T) {
 	rpc, dir := startBtcd(t)
 	ctx := context.Background()
@@ -146,7 +143,13 @@ func TestScenarioBtcd(t *testing.T) {
 	}
 
 	db := openRegtest(t, filepath.Join(dir, "db"))
-	lists, alerts := watch.NewDB(db), alert.NewDB(db)
+	// The pipeline runs every stage after each ingest, the alert stage
+	// last: it matches each connected block against the watchlists,
+	// invalidates the alerts of disconnected blocks and revalidates those
+	// of blocks mined again. Its alert store is the one to use (it orders
+	// the event sequence).
+	pl := pipeline.New(db, pipeline.Options{})
+	lists, alerts := watch.NewDB(db), pl.AlertStore()
 	// The theft is reported as an incident before its coins move: its
 	// outputs become a source of theft exposure once it is indexed.
 	if _, err := label.AddIncident(ctx, db, theftIncident(truth)); err != nil {
@@ -171,12 +174,6 @@ func TestScenarioBtcd(t *testing.T) {
 	if _, err := lists.AddAddresses(ctx, list, []address.Key{depKey}); err != nil {
 		t.Fatal(err)
 	}
-	// Compiled on an empty index: the deposit address is matched through
-	// the not-yet-seen path when its block arrives.
-	set, err := watch.Compile(ctx, db, lists)
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &hook{t: t}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -188,58 +185,15 @@ func TestScenarioBtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The follower calls OnEvent from its goroutine after each ingest, so
-	// the store is not read concurrently with an ingest.
 	l := newEventLog()
-	var stageErr error
-	stale := false // a block was disconnected since set was compiled
-	onEvent := func(e Event) {
-		switch {
-		case stageErr != nil:
-		case e.Kind == BlockConnected:
-			if stale {
-				// The index gives the dense ids of undone addresses to
-				// new ones: a Set that resolved the deposit address to
-				// its id would match whatever address gets it next.
-				if set, stageErr = watch.Compile(ctx, db, lists); stageErr != nil {
-					break
-				}
-				stale = false
-			}
-			// A block mined again revalidates its alerts instead of
-			// raising them twice.
-			var n int
-			if n, stageErr = alerts.Revalidate(ctx, e.Hash); stageErr != nil || n > 0 {
-				break
-			}
-			stageErr = set.MatchBlocks(ctx, btc.Height(e.Height), btc.Height(e.Height), func(b *index.ChainBlock, hits []watch.Hit) error {
-				if len(hits) == 0 {
-					return nil
-				}
-				// Exposure exists once the first ingest's stages ran.
-				scr, err := risk.NewScreener(db, nil)
-				if err != nil {
-					return err
-				}
-				as, err := set.Alerts(ctx, b, hits, &watch.RiskAssessor{S: scr})
-				if err == nil && len(as) > 0 {
-					_, err = alerts.Create(ctx, as)
-				}
-				return err
-			})
-		case e.Kind == BlockDisconnected:
-			_, stageErr = alerts.Invalidate(ctx, e.Hash)
-			stale = true
-		}
-		l.add(e)
-	}
+	onEvent := func(e Event) { l.add(e) }
 	// No polling: the test wakes the follower after each submitblock,
 	// which returns once btcd has connected the block (and made any
 	// reorg), so no round runs while btcd reorganises. (A round that
 	// does can see getblockhash fail with "Block number out of range"
 	// between getblockchaininfo and the fetch, which stops Run.)
 	f, errc, stop := followBtcd(t, rpc, db, Config{SpoolDir: filepath.Join(dir, "spool"), OnEvent: onEvent,
-		Store: &IndexStore{DB: db, After: laterStages(db)}, Poll: time.Hour})
+		Store: NewPipelineStore(pl, db), Poll: time.Hour})
 	waitTip(t, before[len(before)-1].Hash, l, errc)
 	if page, err := alerts.List(ctx, alert.Filter{}, "", 100); err != nil || len(page.Alerts) != 0 {
 		t.Fatalf("alerts before the deposit: %+v, %v", page.Alerts, err)
@@ -257,9 +211,6 @@ func TestScenarioBtcd(t *testing.T) {
 		}
 		f.Wake()
 		waitTip(t, tip, l, errc)
-		if stageErr != nil {
-			t.Fatalf("alert stage: %v", stageErr)
-		}
 		return l.take()
 	}
 	advance(after)
@@ -364,11 +315,7 @@ func TestScenarioBtcd(t *testing.T) {
 	if _, err := label.AddIncident(ctx, fresh, theftIncident(truth)); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := fresh.Ingest(ctx, index.IngestOptions{BlocksDir: blocks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := laterStages(fresh)(ctx, sum); err != nil {
+	if _, err := pipeline.New(fresh, pipeline.Options{}).Ingest(ctx, pipeline.IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: blocks}}); err != nil {
 		t.Fatal(err)
 	}
 	if indexDigest(t, fresh) != indexDigest(t, db) || fresh.Stats() != db.Stats() {
@@ -397,19 +344,6 @@ func indexDigest(t *testing.T, db *index.DB) [32]byte {
 func theftIncident(truth *regtest.Truth) label.Incident {
 	return label.Incident{TxID: truth.Theft.String(), Vout: label.AllOutputs, Category: "theft", Name: "hot wallet theft",
 		Source: "scenario", Added: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-// laterStages runs what sleuth follow runs after each ingest: clustering
-// and the labels' entity index, then exposure.
-func laterStages(db *index.DB) func(ctx context.Context, _ *index.IngestSummary) error {
-	pl := pipeline.New(db, pipeline.Options{})
-	return func(ctx context.Context, _ *index.IngestSummary) error {
-		if _, err := pl.UpdateClusters(ctx, cluster.Options{}); err != nil {
-			return err
-		}
-		_, err := pl.AttributionChanged(ctx, false)
-		return err
-	}
 }
 
 // checkHook asserts that the webhook received one verified event of typ

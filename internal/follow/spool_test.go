@@ -91,15 +91,22 @@ func TestFollowBlocksDir(t *testing.T) {
 	simtest.AppendRecords(t, dir, rec[:len(rec)/3])
 	db := indextest.Open(t, t.TempDir())
 	var events []Event
-	f, err := New(ctx, Config{BlocksDir: dir, Network: btc.Mainnet, Store: &IndexStore{DB: db}, OnEvent: func(e Event) { events = append(events, e) }, Logger: slog.New(slog.DiscardHandler)})
+	lag := int64(-1)
+	f, err := New(ctx, Config{BlocksDir: dir, Network: btc.Mainnet, Store: &IndexStore{DB: db}, OnEvent: func(e Event) {
+		if e.Kind == Lag {
+			lag = e.Lag // a directory's rounds end caught up with it
+			return
+		}
+		events = append(events, e)
+	}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.SyncAll(ctx); err != nil {
 		t.Fatalf("half-written record: %v", err)
 	}
-	if h := db.Stats().Height; h != 9 || len(events) != 10 {
-		t.Fatalf("height %d, %d events; want 9, 10", h, len(events))
+	if h := db.Stats().Height; h != 9 || len(events) != 10 || lag != 0 {
+		t.Fatalf("height %d, %d events, lag %d; want 9, 10, 0", h, len(events), lag)
 	}
 	simtest.AppendRecords(t, dir, rec[len(rec)/3:])
 	events = nil

@@ -24,7 +24,7 @@ var ReadKeyspaces = []byte{pFile, pHeader, pMeta}
 // their batches, flushes and compactions went.
 func (db *DB) Digest(ctx context.Context, skip ...byte) ([32]byte, error) {
 	h := sha256.New()
-	it, err := db.db.NewIter(nil)
+	it, err := db.r.NewIter(nil)
 	if err != nil {
 		return [32]byte{}, err
 	}
@@ -83,7 +83,7 @@ func (db *DB) Check(ctx context.Context) (*CheckReport, error) {
 	r := &CheckReport{}
 	st := db.st
 	iter := func(p byte, fn func(k, v []byte) error) error {
-		it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: key1(p), UpperBound: key1(p + 1)})
+		it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: key1(p), UpperBound: key1(p + 1)})
 		if err != nil {
 			return err
 		}

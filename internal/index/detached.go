@@ -131,7 +131,7 @@ func (w *writer) connectDetached(blk *blockfile.Block, header []byte, source str
 // over standalone blocks, and decodes it into tr.
 func (db *DB) lookupTxNum(id btc.Hash, tr *txRecord) (btc.TxNum, error) {
 	lo := keyTxID(nil, id, 0)
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo[:1+txIDPrefixSize], UpperBound: prefixEnd(lo[:1+txIDPrefixSize])})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo[:1+txIDPrefixSize], UpperBound: prefixEnd(lo[:1+txIDPrefixSize])})
 	if err != nil {
 		return 0, err
 	}

@@ -4,7 +4,17 @@
 //
 // Ingest reads Bitcoin Core's blk*.dat files through package blockfile, picks
 // the best chain with package chain, and writes batches; the lookups (Stats,
-// Block, Tx, Address, AddressTxs) serve the CLI and, later, the API.
+// Block, Tx, Address, AddressTxs) serve the CLI and the API.
+//
+// # Reading beside a writer
+//
+// Lookups on a DB read the live store and the ingest state Ingest updates,
+// so they must not run while it does. View returns a read-only DB of the
+// store as it is at that moment (a Pebble snapshot and a copy of the
+// ingest state): every lookup, stage read (StageGet, StageScan, ScanTxs,
+// Tip, …), Check and Digest on it answers from that one state while
+// writers go on; writes on it fail with ErrView. package pipeline takes
+// one after each update and hands it to readers.
 //
 // # Owns
 //
@@ -72,4 +82,9 @@
 //	    spent in a block that was never ingested: its SpendStatus is
 //	    unknown, never unspent, and the balance of an address holding one
 //	    is reported as null (Spend, Tx, Address).
+//	X8. A view answers every lookup from the state at View: neither a
+//	    later commit nor a later change of the ingest state shows through,
+//	    and it holds no writable handle. Each view's snapshot is closed
+//	    exactly once (its Close, or the store's Close); OpenViews counts
+//	    those still open.
 package index

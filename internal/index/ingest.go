@@ -92,6 +92,9 @@ func (o *IngestOptions) ensureDefaults() {
 // It can be killed at any moment; the next run resumes from the last
 // committed batch and ends with the same index (X2 in doc.go).
 func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, error) {
+	if db.parent != nil {
+		return nil, ErrView
+	}
 	if db.opts.ReadOnly {
 		return nil, errors.New("index: ingest into a read-only store")
 	}

@@ -102,7 +102,7 @@ func (db *DB) findBlock(ref string) (*blockRecord, bool, error) {
 			return &r, true, r.decode(v)
 		}
 		lo := keyHeight(pDetachedH, btc.Height(h))
-		it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+		it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
 		if err != nil {
 			return nil, false, err
 		}
@@ -292,7 +292,7 @@ func (db *DB) txView(num btc.TxNum, tr *txRecord) (*TxView, error) {
 func (db *DB) spendsOf(num btc.TxNum, nout int) (map[uint32]btc.InRef, error) {
 	lo := keySpend(nil, btc.MakeOutRef(num, 0))
 	hi := keySpend(nil, btc.MakeOutRef(num+1, 0))
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, err
 	}
@@ -506,7 +506,7 @@ func (db *DB) AddressTxs(s string, limit int, after string) ([]AddressTxView, er
 		}
 		hi = keyAddrTx(nil, id, num)
 	}
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, err
 	}
@@ -550,7 +550,7 @@ func (db *DB) BlockTxIDs(ref string) ([]btc.Hash, error) {
 		return nil, err
 	}
 	out := make([]btc.Hash, 0, r.NTx)
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: keyTx(r.FirstTx), UpperBound: keyTx(r.FirstTx + btc.TxNum(r.NTx))})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: keyTx(r.FirstTx), UpperBound: keyTx(r.FirstTx + btc.TxNum(r.NTx))})
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func (db *DB) Spend(ref btc.OutRef) (btc.InRef, SpendStatus, error) {
 // standalone rows are read.
 func (db *DB) unknownOutputs(id btc.AddrID) (uint64, error) {
 	lo := keyAddrTx(nil, id, DetachedBase)
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo[:9])})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo[:9])})
 	if err != nil {
 		return 0, err
 	}

@@ -39,12 +39,19 @@ func checkStageKey(k []byte) {
 // keep their order. A DeleteRange applies before every Set and Delete of
 // the batch, whenever it was called.
 type StageBatch struct {
-	b   *pebble.Batch
+	b   *pebble.Batch // nil on a view's batch, and once committed or closed
 	ops opBuf
+	err error // ErrView on a view's batch: Commit refuses
 }
 
-// NewStageBatch returns an empty batch.
-func (db *DB) NewStageBatch() *StageBatch { return &StageBatch{b: db.db.NewBatch()} }
+// NewStageBatch returns an empty batch. On a view, the batch's Commit fails
+// with ErrView (and writes nothing).
+func (db *DB) NewStageBatch() *StageBatch {
+	if db.db == nil {
+		return &StageBatch{err: ErrView}
+	}
+	return &StageBatch{b: db.db.NewBatch()}
+}
 
 // Set writes k=v.
 func (b *StageBatch) Set(k, v []byte) {
@@ -62,17 +69,28 @@ func (b *StageBatch) Delete(k []byte) {
 func (b *StageBatch) DeleteRange(lo, hi []byte) {
 	checkStageKey(lo)
 	checkStageKey(hi[:1])
-	_ = b.b.DeleteRange(lo, hi, nil) // fails only on a closed batch
+	if b.b != nil {
+		_ = b.b.DeleteRange(lo, hi, nil) // fails only on a closed batch
+	}
 }
 
 // Size returns about how many bytes the batch holds.
-func (b *StageBatch) Size() int { return b.b.Len() + len(b.ops.arena) + 48*len(b.ops.ops) }
+func (b *StageBatch) Size() int {
+	n := len(b.ops.arena) + 48*len(b.ops.ops)
+	if b.b != nil {
+		n += b.b.Len()
+	}
+	return n
+}
 
 // Empty reports whether nothing was written to the batch.
-func (b *StageBatch) Empty() bool { return b.b.Empty() && len(b.ops.ops) == 0 }
+func (b *StageBatch) Empty() bool { return (b.b == nil || b.b.Empty()) && len(b.ops.ops) == 0 }
 
 // Commit applies the batch atomically and durably, then releases it.
 func (b *StageBatch) Commit() error {
+	if b.err != nil {
+		return b.err
+	}
 	err := b.ops.flush(b.b)
 	if err == nil {
 		err = b.b.Commit(pebble.Sync)
@@ -101,7 +119,7 @@ func (db *DB) StageGet(k []byte) ([]byte, error) {
 func (db *DB) StageScan(ctx context.Context, lo, hi []byte, fn func(k, v []byte) (bool, error)) error {
 	checkStageKey(lo)
 	checkStageKey(hi[:1])
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
 	}
@@ -151,7 +169,7 @@ func (db *DB) Dir() string { return db.dir }
 func (db *DB) StageLast(lo, hi []byte) ([]byte, error) {
 	checkStageKey(lo)
 	checkStageKey(hi[:1])
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +216,7 @@ func (db *DB) ChainBlock(h btc.Height) (ChainBlock, error) {
 // decoded into one reused coinjoin.Tx (fn must not keep it). The range is
 // best-chain (below DetachedBase) or standalone numbers.
 func (db *DB) ScanTxs(ctx context.Context, from, to btc.TxNum, fn func(*coinjoin.Tx) error) error {
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: keyTx(from), UpperBound: keyTx(to)})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: keyTx(from), UpperBound: keyTx(to)})
 	if err != nil {
 		return err
 	}
@@ -355,7 +373,7 @@ func (db *DB) AddrTotals(id btc.AddrID) (AddrTotals, error) {
 // increasing order until fn returns false.
 func (db *DB) AddrTxNums(id btc.AddrID, fn func(btc.TxNum) bool) error {
 	lo := keyAddrTx(nil, id, 0)
-	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo[:9])})
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo[:9])})
 	if err != nil {
 		return err
 	}

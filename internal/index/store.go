@@ -81,14 +81,23 @@ func (o *Options) EnsureDefaults() *Options {
 }
 
 // DB is the chain index. Lookups are safe for concurrent use; Ingest must not
-// run concurrently with another Ingest.
+// run concurrently with another Ingest, nor with lookups on the same DB
+// (they read the ingest state it updates): readers that run beside a
+// writer read a View.
 type DB struct {
-	dir       string
-	opts      Options
-	db        *pebble.DB
+	dir  string
+	opts Options
+	// db is the writable store; nil on a view.
+	db *pebble.DB
+	// r is what every lookup reads: db, or a view's snapshot.
+	r         pebble.Reader
 	st        state
 	lock      *pebble.Lock
 	ownerFile string // OwnerFile, when this open wrote it
+	// views are the open views of a store (nil on a view); a view's
+	// parent is the store it was taken of.
+	views  *viewSet
+	parent *DB
 }
 
 // Open opens (creating if needed, unless read-only or MustExist) the
@@ -159,7 +168,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	case err != nil:
 		return fail(fmt.Errorf("index: open %s: %w", dir, err))
 	}
-	db.db = pdb
+	db.db, db.r, db.views = pdb, pdb, &viewSet{open: map[*DB]struct{}{}}
 	if err := db.init(); err != nil {
 		pdb.Close()
 		return fail(err)
@@ -246,7 +255,7 @@ func (db *DB) getMeta(name string) ([]byte, error) {
 
 // get returns a copy of the value at k, or nil (and no error) when absent.
 func (db *DB) get(k []byte) ([]byte, error) {
-	v, closer, err := db.db.Get(k)
+	v, closer, err := db.r.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}
@@ -261,11 +270,17 @@ func (db *DB) get(k []byte) ([]byte, error) {
 // Network returns the network the store holds.
 func (db *DB) Network() *btc.Network { return db.opts.Network }
 
-// Close flushes and closes the store.
+// Close flushes and closes the store, after closing the views still open
+// (no reader may be using one then). On a view it closes the view.
 func (db *DB) Close() error {
+	if db.parent != nil {
+		db.parent.views.close(db)
+		return nil
+	}
 	if db.db == nil {
 		return nil
 	}
+	db.views.closeAll()
 	// While the lock is still held, so no new holder's file is removed.
 	db.removeOwner()
 	err := db.db.Close()

@@ -29,11 +29,14 @@ var rules = []struct {
 	{module + "/internal/eval", module + "/internal/index", "evaluation scores what it is given; cluster.Evaluate reads the store", nil},
 	{"", module + "/internal/index/indextest", "test helpers: only _test.go files may use them", nil},
 	{"", module + "/internal/risk/risktest", "test helpers: only _test.go files may use them", nil},
+	{"", module + "/internal/alert/alerttest", "test helpers: only _test.go files may use them", nil},
 	{module + "/internal/cluster", module + "/internal/label", "entities do not depend on labels; labels flow to entities", nil},
 	{module + "/internal/btc", module + "/internal/", "the shared vocabulary depends on no stage", nil},
 	{module + "/internal/encoding", module + "/internal/", "encoding helpers depend on no stage", nil},
 	{"", module + "/internal/pipeline", "stages do not run each other: the pipeline runs them, and only its callers import it",
-		[]string{module + "/cmd/sleuth", module + "/internal/api", module + "/internal/demo", module + "/internal/pipeline"}},
+		// follow is a caller, as the server is: its PipelineStore feeds
+		// each round's blocks to Pipeline.Ingest.
+		[]string{module + "/cmd/sleuth", module + "/internal/api", module + "/internal/demo", module + "/internal/pipeline", module + "/internal/follow"}},
 	{"", module + "/internal/api", "the HTTP server is wired by cmd/sleuth only", []string{module + "/cmd/sleuth", module + "/internal/api"}},
 	{"", "github.com/btcsuite/btcd", "btcd is the reference in tests and the simulator, not a dependency of the pipeline",
 		[]string{module + "/internal/sim", module + "/internal/sim/regtest"}},

@@ -9,11 +9,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
 
 // Stage names as events and metrics carry them.
@@ -38,6 +40,9 @@ const (
 	StageDone
 	// Progress: the index ingest's progress (Progress).
 	Progress
+	// AlertsStored: the alert stage committed alerts created, invalidated
+	// or revalidated (Alerts), with their outbox deliveries, up to Height.
+	AlertsStored
 )
 
 func (k EventKind) String() string {
@@ -50,6 +55,8 @@ func (k EventKind) String() string {
 		return "stage_done"
 	case Progress:
 		return "progress"
+	case AlertsStored:
+		return "alerts_stored"
 	}
 	return fmt.Sprintf("event(%d)", uint8(k))
 }
@@ -65,6 +72,7 @@ type Event struct {
 	Stage    string
 	Duration time.Duration
 	Progress index.Progress
+	Alerts   alert.BlockSummary
 }
 
 // Listener receives events. It runs with the writer's guard held and must
@@ -77,19 +85,62 @@ type Options struct {
 	Logger *slog.Logger
 	// Risk configures the exposure stage (Logger defaults to Logger).
 	Risk risk.Options
+	// LockedReads makes readers take the writers' lock and read the store
+	// itself, waiting while an update runs, as before views existed. It is
+	// there to measure what the views gain (BenchmarkScreenWhileIngesting);
+	// default false: readers read the current view and never wait.
+	LockedReads bool
 }
 
-// Pipeline runs the stages over one store and guards its readers (see
-// doc.go for what a reader sees).
+// Pipeline runs the stages over one store and hands its readers views
+// (see doc.go for what a reader sees).
 type Pipeline struct {
-	db        *index.DB
-	opts      Options
+	db   *index.DB
+	opts Options
+	// mu is held exclusively by every writer, and shared by readers only
+	// under LockedReads and while the first view is taken.
 	mu        sync.RWMutex
 	gen       atomic.Uint64
 	listeners []Listener
+	// cur is the view readers get; nil until the first Read (a command
+	// that never reads holds no snapshot). views says whether writers
+	// publish a view when they finish (set by the first Read).
+	cur   atomic.Pointer[view]
+	views atomic.Bool
 	// recent holds the hashes of the best chain's last blocks, so that a
 	// reorg's disconnect events can name the blocks that left.
 	recent map[int64]btc.Hash
+	// alertDB and alertStg are the alert stage (alerts.go).
+	alertDB  *alert.DB
+	alertStg *watch.Stage
+}
+
+// view is a published index view with its readers' reference count: one
+// reference is the pipeline's own while the view is current, one more per
+// reader inside Read. The count reaching zero closes the view's snapshot.
+type view struct {
+	db   *index.DB
+	refs atomic.Int64
+}
+
+// acquire takes a reader's reference, failing once the view was retired
+// and its last reader left (its snapshot is then closed).
+func (v *view) acquire() bool {
+	for {
+		n := v.refs.Load()
+		if n == 0 {
+			return false
+		}
+		if v.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (v *view) release() {
+	if v.refs.Add(-1) == 0 {
+		v.db.Close()
+	}
 }
 
 // recentDepth is how many best-chain hashes the pipeline remembers for
@@ -104,7 +155,9 @@ func New(db *index.DB, opts Options) *Pipeline {
 	if opts.Risk.Logger == nil {
 		opts.Risk.Logger = opts.Logger
 	}
-	return &Pipeline{db: db, opts: opts, recent: map[int64]btc.Hash{}}
+	p := &Pipeline{db: db, opts: opts, recent: map[int64]btc.Hash{}, alertDB: alert.NewDB(db)}
+	p.alertStg = watch.NewStage(db, p.alertDB, opts.Logger)
+	return p
 }
 
 // Subscribe adds a listener. Call it before the first writer runs.
@@ -117,13 +170,84 @@ func (p *Pipeline) Subscribe(l Listener) {
 // Generation counts the writers that have finished (P3).
 func (p *Pipeline) Generation() uint64 { return p.gen.Load() }
 
-// Read runs fn with the guard shared: fn sees the store between two
-// updates. What fn reads is consistent only until it returns; fn must not
-// keep db to read from later.
+// Read runs fn on a read-only view of the store at the end of the last
+// finished update (P5): fn never waits for a writer and never sees one's
+// work in progress; it may see the state one update old while a writer
+// runs. fn must not keep db after it returns (the view is closed when its
+// last reader leaves) and cannot write through it (index.ErrView). Under
+// LockedReads, fn runs on the store itself with the writers' lock shared.
 func (p *Pipeline) Read(fn func(db *index.DB) error) error {
+	if p.opts.LockedReads {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		return fn(p.db)
+	}
+	v, err := p.acquire()
+	if err != nil {
+		return err
+	}
+	defer v.release()
+	return fn(v.db)
+}
+
+// acquire returns the current view with a reader's reference taken,
+// taking the first view if there is none yet.
+func (p *Pipeline) acquire() (*view, error) {
+	for {
+		if v := p.cur.Load(); v != nil {
+			if v.acquire() {
+				return v, nil
+			}
+			continue // retired between Load and acquire: load its successor
+		}
+		if err := p.firstView(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// firstView publishes the first view, between two writers (the only time
+// a reader waits for one), and makes writers publish from then on.
+func (p *Pipeline) firstView() error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return fn(p.db)
+	if p.cur.Load() != nil {
+		return nil
+	}
+	db, err := p.db.View()
+	if err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	v := &view{db: db}
+	v.refs.Store(1)
+	if !p.cur.CompareAndSwap(nil, v) {
+		db.Close() // another reader published first
+		return nil
+	}
+	p.views.Store(true)
+	return nil
+}
+
+// finish ends a writer: it counts the generation and, once readers use
+// views, publishes a view of the store as the writer left it (P5) and
+// retires the old one (closed when its last reader leaves). Called with
+// mu held exclusively.
+func (p *Pipeline) finish() {
+	p.gen.Add(1)
+	if !p.views.Load() {
+		return
+	}
+	db, err := p.db.View()
+	if err != nil {
+		// Only a closed store refuses a view: readers keep the old one.
+		p.opts.Logger.Error("pipeline: no view after an update", "err", err)
+		return
+	}
+	nv := &view{db: db}
+	nv.refs.Store(1)
+	if old := p.cur.Swap(nv); old != nil {
+		old.release()
+	}
 }
 
 // Write runs fn with the guard held exclusively (an edit no stage
@@ -131,7 +255,7 @@ func (p *Pipeline) Read(fn func(db *index.DB) error) error {
 func (p *Pipeline) Write(fn func(db *index.DB) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.gen.Add(1)
+	defer p.finish()
 	return fn(p.db)
 }
 
@@ -167,6 +291,7 @@ type Result struct {
 	Index   *index.IngestSummary
 	Cluster *cluster.Summary
 	Risk    *risk.Summary
+	Alerts  *watch.StageSummary
 }
 
 // StageError says which stage failed after the earlier ones committed.
@@ -183,6 +308,8 @@ func (e *StageError) Error() string {
 		return fmt.Sprintf("indexed, but clustering failed: %v", e.Err)
 	case StageLabels:
 		return fmt.Sprintf("clustered, but the labels' entity index failed: %v", e.Err)
+	case StageAlerts:
+		return fmt.Sprintf("exposure is current, but the alert stage failed (it resumes at the next ingest): %v", e.Err)
 	}
 	return fmt.Sprintf("indexed and clustered, but exposure failed (rerun sleuth risk update): %v", e.Err)
 }
@@ -191,14 +318,15 @@ func (e *StageError) Unwrap() error { return e.Err }
 
 // Ingest brings the index up to date with the block files, then (unless
 // IndexOnly, or the index changed nothing and every stage is at its tip:
-// Cluster and Risk are then nil) the clustering, the labels' entity index and the exposure,
-// holding the guard for the whole sequence. Events: Progress while the
-// index ingests, BlockDisconnected and BlockConnected once it committed,
-// then StageDone after each stage.
+// Cluster, Risk and Alerts are then nil) the clustering, the labels'
+// entity index, the exposure and the alert stage (alerts.go), holding the
+// guard for the whole sequence. Events: Progress while the index ingests,
+// BlockDisconnected and BlockConnected once it committed, then StageDone
+// after each stage, and AlertsStored when the alert stage stored any.
 func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.gen.Add(1)
+	defer p.finish()
 	var res Result
 	before := p.db.Tip()
 	p.remember(before)
@@ -235,7 +363,8 @@ func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, erro
 		return res, err
 	}
 	res.Risk = &r
-	return res, nil
+	res.Alerts, err = p.alertStage(ctx)
+	return res, err
 }
 
 // current reports whether an ingest changed nothing and every stage is
@@ -251,7 +380,7 @@ func (p *Pipeline) current(sum *index.IngestSummary) bool {
 		return false
 	}
 	rs, err := risk.ReadStatus(p.db)
-	return err == nil && rs.Height == tip.Height && rs.StandaloneTx == uint64(tip.NextDetachedTx)
+	return err == nil && rs.Height == tip.Height && rs.StandaloneTx == uint64(tip.NextDetachedTx) && p.alertsCurrent()
 }
 
 // remember records the hashes of the best chain's last recentDepth blocks.
@@ -301,7 +430,7 @@ func (p *Pipeline) blockEvents(before index.Tip, disconnected int) error {
 func (p *Pipeline) UpdateClusters(ctx context.Context, opts cluster.Options) (cluster.Summary, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.gen.Add(1)
+	defer p.finish()
 	return p.updateClusters(ctx, opts)
 }
 
@@ -343,7 +472,7 @@ func (p *Pipeline) exposure(ctx context.Context) (risk.Summary, error) {
 func (p *Pipeline) AttributionChanged(ctx context.Context, skipExposure bool) (*risk.Summary, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	defer p.gen.Add(1)
+	defer p.finish()
 	if err := p.stage(StageLabels, func() error { return label.Refresh(ctx, p.db) }); err != nil {
 		return nil, &StageError{StageLabels, err}
 	}

@@ -34,6 +34,10 @@ type Options struct {
 	BatchBytes int
 	// Logger receives progress lines. Default: discard.
 	Logger *slog.Logger
+	// WholeEntities makes an incremental update take every member of an
+	// entity whose attribution changed, as before the stored forest was
+	// compared (tests hold the narrower update to it).
+	WholeEntities bool
 }
 
 // EnsureDefaults fills zero fields.
@@ -133,6 +137,12 @@ type engine struct {
 	vecs  []vector
 	incs  []incidentOut
 	enc   encoding.Encbuf
+	// old is the forest the stored attribution was computed with, when
+	// the merge log proves it (loadAttribution); nil otherwise. logSum is
+	// the log's sum below the tip's NextTx, stored with the state.
+	old       *cluster.Forest
+	logSum    cluster.LogSum
+	clustered bool
 }
 
 // Update brings exposure up to the index's best chain and standalone
@@ -172,12 +182,31 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	return e.sum, nil
 }
 
-// loadAttribution loads the entities (cluster.Load) and the labelled
-// entities that carry an exposure category or are services.
+// loadAttribution loads the entities (cluster.LoadSplit) and the labelled
+// entities that carry an exposure category or are services. When the
+// merge log below the stored state's NextTx is the one that state was
+// written with (its LogSum), it keeps that earlier forest too (e.old), so
+// that incremental can tell which addresses later merges moved.
 func (e *engine) loadAttribution(ctx context.Context) error {
-	f, err := cluster.Load(ctx, e.db)
-	if errors.Is(err, cluster.ErrNotClustered) {
-		f, err = cluster.NewForest(int(e.db.Tip().NextAddr)), nil
+	var prev state
+	before := btc.TxNum(0)
+	if v, err := e.db.StageGet([]byte{pState}); err != nil {
+		return err
+	} else if v != nil && prev.decode(v) == nil && !e.opts.Rebuild {
+		before = prev.NextTx
+	}
+	tip := e.db.Tip()
+	sp, err := cluster.LoadSplit(ctx, e.db, before, tip.NextTx)
+	var f *cluster.Forest
+	switch {
+	case errors.Is(err, cluster.ErrNotClustered):
+		f, err = cluster.NewForest(int(tip.NextAddr)), nil
+	case err == nil:
+		f = sp.Forest
+		e.logSum, e.clustered = sp.BelowSecond, true
+		if prev.HasLog && prev.Log == sp.BelowFirst && before > 0 && !e.opts.WholeEntities {
+			e.old = sp.Before
+		}
 	}
 	if err != nil {
 		return err
@@ -375,9 +404,13 @@ func (e *engine) open(ctx context.Context) error {
 			return fmt.Errorf("risk: reset: %w", err)
 		}
 	}
-	// From here on every batch records the attribution it used.
+	// From here on every batch records the attribution it used. The
+	// merge log's sum is stored only with the attribution (54) it
+	// describes (writeAttribution): a state written before that makes
+	// the next update take every member of a changed entity.
 	e.st.Bound = tip.NextAddr
 	e.st.Fingerprint = e.fingerprint(tip.NextAddr)
+	e.st.HasLog = false
 	_ = ctx
 	return nil
 }
@@ -780,6 +813,12 @@ func (e *engine) writeAttribution() error {
 	b := e.db.NewStageBatch()
 	defer b.Close()
 	e.putAttribution(b, e.st.Bound)
+	// The attribution was computed with the forest of every merge logged
+	// so far: those of the transactions below NextTx (which e.logSum sums)
+	// and of standalone transactions (which it does not: the next update
+	// sees their members as moved, and recomputes them).
+	e.st.Log, e.st.HasLog = e.logSum, e.clustered
+	b.Set([]byte{pState}, e.st.encode())
 	if err := b.Commit(); err != nil {
 		return fmt.Errorf("risk: labelled entities: %w", err)
 	}

@@ -44,7 +44,12 @@ func (e *engine) touchBudget() (all, seeds int) {
 //  1. The changed entities are those whose record in 54 (categories,
 //     service flag, cited addresses, members below the bound) differs
 //     from the current attribution, and the changed incident outputs those
-//     whose record in 55 differs. Their addresses are affected.
+//     whose record in 55 differs. Their addresses are affected: when the
+//     forest 54 was computed with is known (the state's LogSum equals the
+//     merge log's below NextTx, e.old), only the members whose
+//     attribution differs from the one they had in it (a block that adds
+//     an address to an exchange affects that address, not the exchange);
+//     else every member.
 //  2. Every processed transaction of an affected address, the spender of
 //     every changed incident output and every processed standalone
 //     transaction (whose spends the index does not record, X4) is
@@ -105,12 +110,34 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 			refs = append(refs, ref)
 		}
 	}
+	// The affected addresses: the members of the changed entities whose
+	// attribution (categories, service flag, cited addresses) differs from
+	// the stored one. Without the forest the stored attribution was
+	// computed with (e.old), every member: a block that adds one address
+	// to an exchange would otherwise recompute all of the exchange's
+	// transactions.
 	affected := map[btc.AddrID]bool{}
+	done := map[uint32]bool{}
 	for _, r := range roots {
 		if uint64(r) >= uint64(e.f.Len()) {
 			continue
 		}
-		e.f.Members(e.f.Find(r), func(m uint32) bool {
+		root := e.f.Find(r)
+		if done[root] {
+			continue
+		}
+		done[root] = true
+		cur := e.ents[root]
+		e.f.Members(root, func(m uint32) bool {
+			if e.old != nil && uint64(m) < uint64(e.old.Len()) {
+				var was *riskEntity
+				if o, ok := oldEnts[e.old.Find(m)]; ok {
+					was = &o
+				}
+				if sameAttribution(was, cur) {
+					return true
+				}
+			}
 			affected[btc.AddrID(m)] = true
 			return len(affected) <= maxAffectedAddrs
 		})
@@ -250,6 +277,10 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	// The attribution these records now reflect, and the state.
 	e.putAttribution(e.b, bound)
 	e.st.Fingerprint = e.fingerprint(bound)
+	// This attribution was computed with today's forest, not the one the
+	// state's log sum describes: until writeAttribution stores the sum
+	// again, the next update takes every member.
+	e.st.HasLog = false
 	e.b.Set([]byte{pState}, e.st.encode())
 	if err := e.b.Commit(); err != nil {
 		return false, "", fmt.Errorf("risk: incremental update: %w", err)

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 )
@@ -40,6 +41,14 @@ type state struct {
 	Bound        btc.AddrID // the fingerprint covers addresses below this
 	Fingerprint  [32]byte   // of the labelled entities restricted to Bound
 	Config       []byte
+	// Log sums the clustering's merges of the transactions below NextTx
+	// when this state was written (HasLog: the field is stored; older
+	// states lack it). The next update compares it with the log's sum
+	// below the same bound: equal, the forest of those merges is the one
+	// the stored attribution (54) was computed with, and only addresses
+	// that later merges moved between attributions are affected.
+	Log    cluster.LogSum
+	HasLog bool
 }
 
 func (s *state) encode() []byte {
@@ -51,6 +60,10 @@ func (s *state) encode() []byte {
 	e.PutUvarint(uint64(s.Bound))
 	e.PutBytes(s.Fingerprint[:])
 	e.PutUvarintBytes(s.Config)
+	if s.HasLog {
+		e.PutUvarint(s.Log.Merges)
+		e.PutBE64(s.Log.Sum)
+	}
 	return e.Get()
 }
 
@@ -63,6 +76,9 @@ func (s *state) decode(b []byte) error {
 	s.Bound = btc.AddrID(d.Uvarint())
 	copy(s.Fingerprint[:], d.Bytes(32))
 	s.Config = slices.Clone(d.UvarintBytes())
+	if d.Err() == nil && d.Len() > 0 {
+		s.Log.Merges, s.Log.Sum, s.HasLog = d.Uvarint(), d.BE64(), true
+	}
 	if d.Err() != nil {
 		return corrupt("state", d.Err())
 	}
@@ -305,6 +321,24 @@ func (re *riskEntity) same(o *riskEntity) bool {
 	}
 	for c := Category(1); c < nCategories; c++ {
 		if re.cats&(1<<c) != 0 && re.rep[c] != o.rep[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// sameAttribution reports whether an address attributed o before and a
+// now is attributed alike: both unlabelled, or the same categories,
+// service flag and cited addresses (the entity's size aside).
+func sameAttribution(o, a *riskEntity) bool {
+	if o == nil || a == nil {
+		return o == nil && a == nil
+	}
+	if o.cats != a.cats || o.stop != a.stop {
+		return false
+	}
+	for c := Category(1); c < nCategories; c++ {
+		if o.cats&(1<<c) != 0 && o.rep[c] != a.rep[c] {
 			return false
 		}
 	}

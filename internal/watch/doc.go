@@ -4,8 +4,9 @@
 //
 // # Owns
 //
-//   - Prefixes 0x68–0x6A of index.StageAlert (docs/format/index.md): list
-//     records and one empty key per watched (list, address key). Store is
+//   - Prefixes 0x68–0x6B of index.StageAlert (docs/format/index.md): list
+//     records, one empty key per watched (list, address key), and a
+//     version every change increments. Store is
 //     the interface; DB keeps it in the index's store, and a PostgreSQL one
 //     can come later (issue 16).
 //   - Set: 8 bytes per watched address in two sorted []uint64 (address id
@@ -26,9 +27,9 @@
 //
 // # Does not touch
 //
-// Index keys, the alert store (callers pass Set.Alerts' output to
-// alert.Store.Create), the risk stage's records (read through
-// risk.Screener).
+// Index keys, the alert store's records (Scan calls alert.Store.Create,
+// Stage goes through alert.BlockWriter), the risk stage's records (read
+// through risk.Screener).
 //
 // # Invariants
 //
@@ -43,7 +44,8 @@
 // # Not yet
 //
 // Entities are expanded to their members at Compile: an entity that grows
-// later is picked up at the next Compile. The lookup is a binary search
+// later is picked up at the next Compile (in the alert stage: when a list
+// changes or a reorg happens, not when clustering grows the entity). The lookup is a binary search
 // (about 1.5 µs for a 4-address transaction against 10M addresses); a
 // bucketed index would cut the cache misses.
 package watch

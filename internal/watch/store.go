@@ -17,6 +17,9 @@ const (
 	pState = index.StageAlert + 8  // <uvarint next list id>
 	pList  = index.StageAlert + 9  // <list BE32> → list record
 	pAddr  = index.StageAlert + 10 // <list BE32><address key> → empty
+	// pVersion counts the changes to the lists (uvarint), so the alert
+	// stage recompiles its Set only when they changed.
+	pVersion = index.StageAlert + 11
 )
 
 // ErrNotFound is returned for an unknown list.
@@ -34,6 +37,8 @@ type Store interface {
 	RemoveAddresses(ctx context.Context, list uint32, keys []address.Key) (int, error)
 	Addresses(ctx context.Context, list uint32, fn func(address.Key) error) error
 	Has(list uint32, k address.Key) (bool, error)
+	// Version changes whenever a list or its addresses change.
+	Version() (uint64, error)
 }
 
 // DB is the Store in the index's Pebble store.
@@ -51,6 +56,29 @@ func listKey(id uint32) []byte { return binary.BigEndian.AppendUint32([]byte{pLi
 
 func addrKey(list uint32, k address.Key) []byte {
 	return append(binary.BigEndian.AppendUint32([]byte{pAddr}, list), k.Bytes()...)
+}
+
+// Version returns the count of changes to the lists (0 before the first).
+func (s *DB) Version() (uint64, error) {
+	v, err := s.db.StageGet([]byte{pVersion})
+	if err != nil || v == nil {
+		return 0, err
+	}
+	x, n := binary.Uvarint(v)
+	if n != len(v) {
+		return 0, fmt.Errorf("%w: watch version %x", ErrCorrupt, v)
+	}
+	return x, nil
+}
+
+// bump adds a Version increment to b (callers hold s.mu).
+func (s *DB) bump(b *index.StageBatch) error {
+	v, err := s.Version()
+	if err != nil {
+		return err
+	}
+	b.Set([]byte{pVersion}, binary.AppendUvarint(nil, v+1))
+	return nil
 }
 
 // Create stores a new list (its name must be new) and returns its id.
@@ -83,6 +111,9 @@ func (s *DB) Create(ctx context.Context, l *List) (uint32, error) {
 	l.encode(&e)
 	b.Set(listKey(l.ID), e.B)
 	b.Set([]byte{pState}, binary.AppendUvarint(nil, next+1))
+	if err := s.bump(b); err != nil {
+		return 0, err
+	}
 	return l.ID, b.Commit()
 }
 
@@ -101,6 +132,9 @@ func (s *DB) Update(ctx context.Context, l *List) error {
 	var e encoding.Encbuf
 	l.encode(&e)
 	b.Set(listKey(l.ID), e.B)
+	if err := s.bump(b); err != nil {
+		return err
+	}
 	return b.Commit()
 }
 
@@ -150,6 +184,9 @@ func (s *DB) Remove(ctx context.Context, id uint32) error {
 	if id == 1<<32-1 {
 		b.DeleteRange(lo, []byte{pAddr + 1})
 	}
+	if err := s.bump(b); err != nil {
+		return err
+	}
 	return b.Commit()
 }
 
@@ -169,6 +206,8 @@ func (s *DB) editAddresses(ctx context.Context, list uint32, keys []address.Key,
 	if v, err := s.db.StageGet(listKey(list)); err != nil || v == nil {
 		return 0, errors.Join(err, fmt.Errorf("watchlist %d: %w", list, ErrNotFound))
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	n := 0
 	for len(keys) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -196,6 +235,10 @@ func (s *DB) editAddresses(ctx context.Context, list uint32, keys []address.Key,
 			} else {
 				b.Delete(kk)
 			}
+		}
+		if err := s.bump(b); err != nil {
+			b.Close()
+			return n, err
 		}
 		if err := b.Commit(); err != nil {
 			return n, fmt.Errorf("watchlist %d: %w", list, err)
