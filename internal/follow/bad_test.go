@@ -126,3 +126,28 @@ func waitErr(t *testing.T, errc <-chan error) error {
 		return nil
 	}
 }
+
+// TestChainMovedIsTransient: a node in the middle of a reorg can answer a
+// height or block the round read a moment ago as gone (btcd: "Block number
+// out of range"); the follower retries from the node's new tip instead of
+// stopping. Other RPC errors of those calls, and of other calls, are not
+// taken for it.
+func TestChainMovedIsTransient(t *testing.T) {
+	f := &Follower{}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&RPCError{Method: "getblockhash", Code: -1, Message: "Block number out of range"}, true},
+		{&RPCError{Method: "getblockhash", Code: -8, Message: "Block height out of range"}, true},
+		{&RPCError{Method: "getblock", Code: -5, Message: "Block not found"}, true},
+		{&RPCError{Method: "getblockheader", Code: -5, Message: "Block not found"}, true},
+		{&RPCError{Method: "getblock", Code: -1, Message: "Block not available (pruned data)"}, false},
+		{&RPCError{Method: "getblockchaininfo", Code: -8, Message: "out of range"}, false},
+		{errors.New("getblockhash: out of range"), false},
+	} {
+		if got := f.Transient(tc.err); got != tc.want {
+			t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

@@ -47,7 +47,8 @@
 //	W3. ZMQ never decides what is ingested: a lost, late or forged
 //	    notification only changes when the next round starts.
 //	W4. Errors that may pass (node unreachable or starting, HTTP errors, a
-//	    cookie that no longer matches) are retried with backoff; the others
+//	    cookie that no longer matches, a height or block the node no
+//	    longer has because it is reorganising) are retried with backoff; the others
 //	    (wrong network, wrong password, a reorg deeper than ReorgDepth, a
 //	    block that does not hash to its id) stop Run with the error.
 //	W5. A store is only fed the directory it was built from: New refuses

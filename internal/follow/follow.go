@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/blockfile"
@@ -250,6 +251,25 @@ func (f *Follower) Transient(err error) bool {
 	case errors.Is(err, ErrAuth):
 		// A cookie changes when the node restarts; a wrong password does not.
 		return f.cfg.RPC != nil && f.cfg.RPC.cfg.CookieFile != ""
+	case chainMoved(err):
+		return true
+	}
+	return false
+}
+
+// chainMoved reports whether the node answered a block query as if its
+// best chain changed since the round read its tip: a height past its tip
+// or a block it no longer has, in the middle of a reorg (btcd: "Block
+// number out of range"; bitcoind: RPC_INVALID_PARAMETER -8, or -5 for an
+// unknown block). The next round starts from the node's new tip.
+func chainMoved(err error) bool {
+	var re *RPCError
+	if !errors.As(err, &re) {
+		return false
+	}
+	switch re.Method {
+	case "getblockhash", "getblockheader", "getblock":
+		return re.Code == -8 || re.Code == -5 || strings.Contains(strings.ToLower(re.Message), "out of range")
 	}
 	return false
 }
