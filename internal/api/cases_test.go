@@ -1,14 +1,12 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
-	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
 // TestCases walks a case through its routes: every answer validates
@@ -135,26 +133,7 @@ func TestCases(t *testing.T) {
 // and the audit log names the key that made each edit.
 func TestCasesKeys(t *testing.T) {
 	w := newWorld(t, 0)
-	ctx := context.Background()
-	secrets := map[apikey.Scope]string{}
-	err := w.pl.Write(func(db *index.DB) error {
-		for _, sc := range []apikey.Scope{apikey.Read, apikey.Write} {
-			_, s, err := apikey.Create(ctx, db, "analyst "+sc.String(), sc)
-			if err != nil {
-				return err
-			}
-			secrets[sc] = s
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys *apikey.Set
-	if err := w.pl.Read(func(db *index.DB) (err error) { keys, err = apikey.Load(ctx, db, 0); return err }); err != nil {
-		t.Fatal(err)
-	}
-	w.srv = New(w.pl, Options{Keys: keys})
+	secrets, _ := withKeys(t, w, 0)
 	for _, c := range []struct {
 		method, path, body, key string
 		want                    int
@@ -182,7 +161,7 @@ func TestCasesKeys(t *testing.T) {
 	var p struct {
 		Items []struct{ By string } `json:"items"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || len(p.Items) != 1 || !strings.HasPrefix(p.Items[0].By, "analyst write (key ") {
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || len(p.Items) != 1 || !strings.HasPrefix(p.Items[0].By, "write client (key ") {
 		t.Errorf("audit %+v %v: want the write key's name", p, err)
 	}
 }
