@@ -4,6 +4,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed assets
@@ -22,25 +23,39 @@ func Assets() fs.FS {
 	return sub
 }
 
+// known lists the asset files: the handler serves these names and no
+// other path (a path the embedded file system would refuse, such as one
+// with invalid UTF-8 or dot segments, is a 404, not the file server's 500).
+var known = func() map[string]bool {
+	m := map[string]bool{}
+	_ = fs.WalkDir(Assets(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && path != "index.html" {
+			m[path] = true
+		}
+		return err
+	})
+	return m
+}()
+
 // Handler serves the page at / and the assets at /ui/. It answers only
 // GET and HEAD; unknown asset paths are 404.
 func Handler() http.Handler {
-	files := http.FileServerFS(Assets())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		headers(w)
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, Assets(), "index.html")
 	})
-	mux.Handle("GET /ui/", http.StripPrefix("/ui", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		headers(w)
-		w.Header().Set("Cache-Control", "no-cache")
-		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
+	mux.HandleFunc("GET /ui/", func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/ui/")
+		if !known[name] {
 			http.NotFound(w, r)
 			return
 		}
-		files.ServeHTTP(w, r)
-	})))
+		headers(w)
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeFileFS(w, r, Assets(), name)
+	})
 	return mux
 }
 
