@@ -59,7 +59,7 @@ func TestAPIKeys(t *testing.T) {
 		{"read key as bearer", "/v1/addresses/" + w.addr, []string{"Authorization", "Bearer " + secrets[apikey.Read]}, 200},
 		{"write key screening", screen, []string{"X-API-Key", secrets[apikey.Write]}, 200},
 		{"screen key screening", screen, []string{"X-API-Key", secrets[apikey.Screen]}, 200},
-		{"screen key lookup", status, []string{"X-API-Key", secrets[apikey.Screen]}, 403},
+		{"screen key lookup", "/v1/addresses/" + w.addr, []string{"X-API-Key", secrets[apikey.Screen]}, 403},
 		{"read key on screening", screen, []string{"X-API-Key", secrets[apikey.Read]}, 403},
 		{"chainalysis drop-in", "/api/v1/address/" + w.sanctioned, []string{"X-API-Key", secrets[apikey.Screen]}, 200},
 		{"health open", "/healthz", nil, 200},
@@ -101,5 +101,25 @@ func TestAPIKeys(t *testing.T) {
 	}
 	if err := CheckListen("0.0.0.0:8334", nil); err == nil || !strings.Contains(err.Error(), "apikey create") {
 		t.Errorf("public listen without keys: %v", err)
+	}
+}
+
+// TestScreenKeyStatus: a screen-only key may read /v1/status (the basis
+// every screening answer cites, which the CLI prints beside a batch) but
+// no lookup.
+func TestScreenKeyStatus(t *testing.T) {
+	w := newWorld(t, 0)
+	secrets, _ := withKeys(t, w, 0)
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{"/v1/status", 200},
+		{"/v1/addresses/" + w.addr, 403},
+		{"/v1/screen/" + w.addr, 200},
+	} {
+		if resp := w.do(t, "GET", c.path, nil, "X-API-Key", secrets[apikey.Screen]); resp.StatusCode != c.want {
+			t.Errorf("%s with a screen key: %d, want %d", c.path, resp.StatusCode, c.want)
+		}
 	}
 }

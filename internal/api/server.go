@@ -327,7 +327,7 @@ var need = map[string]apikey.Need{
 	"POST /v1/screen":                          apikey.NeedScreen,
 	"GET /api/v1/address/{address}":            apikey.NeedScreen,
 	"POST /public/v1/sanctions/screening":      apikey.NeedScreen,
-	"GET /v1/status":                           apikey.NeedRead,
+	"GET /v1/status":                           apikey.NeedAny, // the basis screening answers cite
 	"GET /v1/addresses/{address}":              apikey.NeedRead,
 	"GET /v1/addresses/{address}/transactions": apikey.NeedRead,
 	"GET /v1/transactions/{txid}":              apikey.NeedRead,

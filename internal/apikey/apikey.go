@@ -63,10 +63,16 @@ const (
 	NeedRead Need = iota
 	NeedScreen
 	NeedWrite
+	// NeedAny: any valid key (the store's status, which every screening
+	// answer cites as its basis).
+	NeedAny
 )
 
 // Allows reports whether scope s may use a route that needs n.
 func (s Scope) Allows(n Need) bool {
+	if n == NeedAny {
+		return s == Read || s == Screen || s == Write
+	}
 	switch s {
 	case Write:
 		return true

@@ -22,4 +22,6 @@
 //	K2. A revoked key never authenticates; ids are never reused.
 //	K3. Scopes are ordered by what they allow: Read (lookups), Screen
 //	    (screening only), Write (everything); Allows says which routes.
+//	    The store's status (NeedAny) is open to every valid key: it is
+//	    the basis every screening answer cites.
 package apikey
