@@ -393,15 +393,24 @@ func replay(ctx context.Context, db *index.DB, naddr int) (*Forest, uint64, erro
 
 // replayFrom applies the logged merges from key lo on to f.
 func replayFrom(ctx context.Context, db *index.DB, f *Forest, lo []byte) (uint64, error) {
+	return replayRange(ctx, db, f, lo, []byte{pMerge + 1}, nil)
+}
+
+// replayRange applies the logged merges with keys in [lo, hi) to f,
+// calling each (when set) with every merge's transaction and addresses.
+func replayRange(ctx context.Context, db *index.DB, f *Forest, lo, hi []byte, each func(tx btc.TxNum, a, b btc.AddrID)) (uint64, error) {
 	naddr := uint64(f.Len())
 	var n uint64
 	var m mergeRecord
-	err := db.StageScan(ctx, lo, []byte{pMerge + 1}, func(_, v []byte) (bool, error) {
+	err := db.StageScan(ctx, lo, hi, func(k, v []byte) (bool, error) {
 		if err := m.decode(v, false); err != nil {
 			return false, err
 		}
 		if uint64(m.A) >= naddr || uint64(m.B) >= naddr {
 			return false, corrupt("merge", fmt.Errorf("address ids %d, %d beyond the index's %d", m.A, m.B, naddr))
+		}
+		if each != nil {
+			each(btc.TxNum(be64(k[1:])), m.A, m.B)
 		}
 		f.Union(uint32(m.A), uint32(m.B))
 		n++

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
@@ -55,36 +54,22 @@ func LoadSplit(ctx context.Context, db *index.DB, first, second btc.TxNum) (*For
 	if _, err := readState(db); err != nil {
 		return nil, err
 	}
-	naddr := int(db.Tip().NextAddr)
-	sp := &Forests{Before: NewForest(naddr)}
-	f := sp.Before
-	var m mergeRecord
-	err := db.StageScan(ctx, []byte{pMerge}, []byte{pMerge + 1}, func(k, v []byte) (bool, error) {
-		if err := m.decode(v, false); err != nil {
-			return false, err
-		}
-		if uint64(m.A) >= uint64(naddr) || uint64(m.B) >= uint64(naddr) {
-			return false, corrupt("merge", fmt.Errorf("address ids %d, %d beyond the index's %d", m.A, m.B, naddr))
-		}
-		tx := btc.TxNum(be64(k[1:]))
-		if tx >= first && sp.Forest == nil {
-			sp.Forest = f.Clone()
-			f = sp.Forest
-		}
+	sp := &Forests{Before: NewForest(int(db.Tip().NextAddr))}
+	sum := func(tx btc.TxNum, a, b btc.AddrID) {
 		if tx < first {
-			sp.BelowFirst.add(m.A, m.B)
+			sp.BelowFirst.add(a, b)
 		}
 		if tx < second {
-			sp.BelowSecond.add(m.A, m.B)
+			sp.BelowSecond.add(a, b)
 		}
-		f.Union(uint32(m.A), uint32(m.B))
-		return true, nil
-	})
-	if err != nil {
+	}
+	split := keyMerge(pMerge, first, 0)
+	if _, err := replayRange(ctx, db, sp.Before, []byte{pMerge}, split, sum); err != nil {
 		return nil, err
 	}
-	if sp.Forest == nil {
-		sp.Forest = f.Clone()
+	sp.Forest = sp.Before.Clone()
+	if _, err := replayRange(ctx, db, sp.Forest, split, []byte{pMerge + 1}, sum); err != nil {
+		return nil, err
 	}
 	return sp, nil
 }
