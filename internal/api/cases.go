@@ -218,11 +218,9 @@ func (s *Server) caseAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var after uint64
-	if v := r.URL.Query().Get("cursor"); v != "" {
-		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return badInputf("query:cursor", "%q is not a cursor this list gave", v)
-		}
+	after, err := casefile.ParseCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		return badInputf("query:cursor", "%v", err.(*casefile.InvalidError).Err)
 	}
 	var p casefile.Page[casefile.Event]
 	err = s.withCases(false, func(st casefile.Store) (err error) {

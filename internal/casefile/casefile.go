@@ -310,7 +310,9 @@ func (s *DB) Get(ctx context.Context, id uint64) (Case, error) {
 	return c, err
 }
 
-func cursorID(cursor string) (uint64, error) {
+// ParseCursor reads a list's cursor (empty: from the start); every Store
+// gives ids as cursors. A malformed one is an InvalidError on "cursor".
+func ParseCursor(cursor string) (uint64, error) {
 	if cursor == "" {
 		return 0, nil
 	}
@@ -323,7 +325,7 @@ func cursorID(cursor string) (uint64, error) {
 
 func (s *DB) List(ctx context.Context, cursor string, limit int) (Page[Summary], error) {
 	p := Page[Summary]{Items: []Summary{}}
-	from, err := cursorID(cursor)
+	from, err := ParseCursor(cursor)
 	if err != nil {
 		return p, err
 	}

@@ -87,24 +87,13 @@ func (s *Cases) Get(ctx context.Context, id uint64) (casefile.Case, error) {
 	return c, err
 }
 
-func cursor(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, &casefile.InvalidError{Field: "cursor", Err: fmt.Errorf("%q is not a cursor this list gave", s)}
-	}
-	return n, nil
-}
-
 func (s *Cases) List(ctx context.Context, cur string, limit int) (casefile.Page[casefile.Summary], error) {
 	p := casefile.Page[casefile.Summary]{Items: []casefile.Summary{}}
-	after, err := cursor(cur)
+	after, err := casefile.ParseCursor(cur)
 	if err != nil {
 		return p, err
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases WHERE id > $1 ORDER BY id LIMIT $2`, after, limit+1)
+	rows, err := s.db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases WHERE id > $1 ORDER BY id LIMIT $2`, int64(after), limit+1)
 	if err != nil {
 		return p, err
 	}

@@ -13,7 +13,7 @@ export function drawSankey(flow, { perColumn = 12 } = {}) {
     return [...col.slice(0, perColumn - 1), other];
   });
   const alias = new Map();
-  for (const col of cols) for (const n of col) (n.members || [n.id]).forEach(id => alias.set(id instanceof Object ? id.id : id, n.id));
+  for (const col of cols) for (const n of col) for (const id of n.members || [n.id]) alias.set(id, n.id);
   const colW = 230, pad = 30, gap = 10, H = 520;
   const width = pad * 2 + colW * Math.max(1, cols.length - 1) + 180;
   const total = Math.max(1, ...cols.map(c => c.reduce((t, n) => t + weight(n), 0)));
