@@ -15,9 +15,20 @@ import (
 
 var (
 	demoOnce sync.Once
+	demoDir  string
 	demoDB   string
 	demoErr  error
 )
+
+// TestMain removes the shared demo index after the package's tests: it is
+// 430 MB, and a hundred runs left behind filled the disk.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if demoDir != "" {
+		os.RemoveAll(demoDir)
+	}
+	os.Exit(code)
+}
 
 // demoIndex builds the demo index once (from the bundled real blocks, so it
 // needs nothing outside the repository).
@@ -29,6 +40,7 @@ func demoIndex(t *testing.T) string {
 			demoErr = err
 			return
 		}
+		demoDir = dir
 		demoDB = dir + "/index"
 		demoErr = demo.Run(context.Background(), dir, demoDB, io.Discard)
 	})
