@@ -183,6 +183,7 @@ func (e *engine) open() error {
 		e.cfg.EnsureDefaults()
 	}
 	if fresh || e.opts.Rebuild {
+		logRewrites.Add(1)
 		if err := removeSnapshot(e.db.Dir()); err != nil {
 			return err
 		}
@@ -300,6 +301,7 @@ func (e *engine) undoTo(ctx context.Context, fork int64) error {
 	if err != nil {
 		return err
 	}
+	logRewrites.Add(1) // merges below NextTx are about to change: SplitCache reloads
 	e.st.Height, e.st.NextTx, e.st.DetachedDone, e.st.Dirty = fork, t0, 0, true
 	e.st.Tip = btc.Hash{}
 	if fork >= 0 {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
@@ -71,5 +72,94 @@ func LoadSplit(ctx context.Context, db *index.DB, first, second btc.TxNum) (*For
 	if _, err := replayRange(ctx, db, sp.Forest, split, []byte{pMerge + 1}, sum); err != nil {
 		return nil, err
 	}
+	return sp, nil
+}
+
+// logRewrites counts, in this process, the updates that deleted logged
+// merges (a reorg's or an override's undo, a rebuild). A SplitCache that
+// saw another count reloads: the log below its bound may have changed.
+var logRewrites atomic.Uint64
+
+// SplitCache answers LoadSplit for a store's successive updates without
+// replaying the whole merge log each time: it keeps the two forests it
+// last returned (the merges below that call's first and second bounds)
+// and brings them forward by the merges logged since. The pipeline keeps
+// one for exposure, whose every block needs the forest before and after
+// that block's merges.
+//
+// It serves a call from memory only when nothing can have rewritten the
+// log below its bound: the same store, no update of this process deleted
+// merges since (logRewrites; the store's lock keeps other processes out),
+// no standalone transactions (their merges sort above every best-chain
+// one, and Before leaves them out), the call starts at the bound the
+// previous one ended at, and the cluster state's merge count equals the
+// merges the cache then holds. Otherwise it replays the whole log as
+// LoadSplit does. It is not safe for concurrent use, and the forests it
+// returns are valid until the next call.
+type SplitCache struct {
+	db          *index.DB
+	rewrites    uint64
+	before, cur *Forest   // the merges below lag and below next
+	lag, next   btc.TxNum // lag <= next
+	sum         LogSum    // of the merges below next
+	// Hits and Loads count the calls served from memory and by a replay
+	// of the whole log.
+	Hits, Loads int
+}
+
+// LoadSplit is cluster.LoadSplit, from memory when it can.
+func (c *SplitCache) LoadSplit(ctx context.Context, db *index.DB, first, second btc.TxNum) (*Forests, error) {
+	st, err := readState(db)
+	if err != nil {
+		return nil, err
+	}
+	tip := db.Tip()
+	if c.cur != nil && c.db == db && c.rewrites == logRewrites.Load() && tip.NextDetachedTx == 0 &&
+		first == c.next && second >= first {
+		sp, err := c.advance(ctx, db, st, first, second)
+		if err != nil || sp != nil {
+			if err != nil {
+				c.cur = nil
+			} else {
+				c.Hits++
+			}
+			return sp, err
+		}
+	}
+	c.cur, c.before = nil, nil
+	c.Loads++
+	rewrites := logRewrites.Load()
+	sp, err := LoadSplit(ctx, db, first, second)
+	if err != nil || tip.NextDetachedTx != 0 || second < first {
+		return sp, err
+	}
+	c.db, c.rewrites = db, rewrites
+	c.before, c.cur, c.lag, c.next, c.sum = sp.Before, sp.Forest, first, second, sp.BelowSecond
+	return sp, nil
+}
+
+// advance serves a call at the cache's bound: before catches up with cur
+// (the previous call's range), then cur takes the merges of [first,
+// second). It returns nil when the store's merge count says the cache is
+// stale.
+func (c *SplitCache) advance(ctx context.Context, db *index.DB, st state, first, second btc.TxNum) (*Forests, error) {
+	n := int(db.Tip().NextAddr)
+	c.before.Grow(n)
+	c.cur.Grow(n)
+	if _, err := replayRange(ctx, db, c.before, keyMerge(pMerge, c.lag, 0), keyMerge(pMerge, c.next, 0), nil); err != nil {
+		return nil, err
+	}
+	c.lag = c.next
+	var add LogSum
+	if _, err := replayRange(ctx, db, c.cur, keyMerge(pMerge, first, 0), keyMerge(pMerge, second, 0),
+		func(_ btc.TxNum, a, b btc.AddrID) { add.add(a, b) }); err != nil {
+		return nil, err
+	}
+	below := LogSum{Merges: c.sum.Merges + add.Merges, Sum: c.sum.Sum + add.Sum}
+	if below.Merges != st.Merges {
+		return nil, nil
+	}
+	sp := &Forests{Before: c.before, Forest: c.cur, BelowFirst: c.sum, BelowSecond: below}
+	c.next, c.sum = second, below
 	return sp, nil
 }

@@ -65,6 +65,11 @@ func TestExposurePerBlock(t *testing.T) {
 				}
 			}
 		}
+		// Every block after the first is served the entities' forests
+		// from memory (cluster.SplitCache), not by replaying the log.
+		if f := &pl.forests; f.Hits < held-1 {
+			t.Errorf("the forests were loaded %d times and kept %d times over %d blocks", f.Loads, f.Hits, held)
+		}
 		return db, changed, narrowed
 	}
 	a, changed, narrowed := perBlock(Options{})

@@ -113,6 +113,10 @@ type Pipeline struct {
 	// alertDB and alertStg are the alert stage (alerts.go).
 	alertDB  *alert.DB
 	alertStg *watch.Stage
+	// forests keeps the entity forests exposure needs between blocks
+	// (cluster.SplitCache), so that a block does not replay the whole
+	// merge log.
+	forests cluster.SplitCache
 }
 
 // view is a published index view with its readers' reference count: one
@@ -455,7 +459,9 @@ func (p *Pipeline) updateClusters(ctx context.Context, opts cluster.Options) (cl
 func (p *Pipeline) exposure(ctx context.Context) (risk.Summary, error) {
 	var sum risk.Summary
 	err := p.stage(StageExposure, func() (err error) {
-		sum, err = risk.Update(ctx, p.db, p.opts.Risk)
+		opts := p.opts.Risk
+		opts.Forests = &p.forests
+		sum, err = risk.Update(ctx, p.db, opts)
 		return err
 	})
 	if err != nil {

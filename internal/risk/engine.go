@@ -38,6 +38,10 @@ type Options struct {
 	// entity whose attribution changed, as before the stored forest was
 	// compared (tests hold the narrower update to it).
 	WholeEntities bool
+	// Forests, when set, loads the entities' forests from memory between
+	// updates (the pipeline keeps one for its store) instead of replaying
+	// the whole merge log each time. It changes no result.
+	Forests *cluster.SplitCache
 }
 
 // EnsureDefaults fills zero fields.
@@ -196,7 +200,11 @@ func (e *engine) loadAttribution(ctx context.Context) error {
 		before = prev.NextTx
 	}
 	tip := e.db.Tip()
-	sp, err := cluster.LoadSplit(ctx, e.db, before, tip.NextTx)
+	load := cluster.LoadSplit
+	if e.opts.Forests != nil {
+		load = e.opts.Forests.LoadSplit
+	}
+	sp, err := load(ctx, e.db, before, tip.NextTx)
 	var f *cluster.Forest
 	switch {
 	case errors.Is(err, cluster.ErrNotClustered):
