@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -488,6 +489,7 @@ func BenchmarkBlockUpdate(b *testing.B) {
 		ctx := context.Background()
 		var total []time.Duration
 		var txs uint64
+		stopProfile := func() {}
 		for i, rec := range recs[len(recs)-held:][:feed+1] {
 			if err := appendFile(filepath.Join(blocks, "blk00001.dat"), [][]byte{rec}); err != nil {
 				b.Fatal(err)
@@ -497,6 +499,7 @@ func BenchmarkBlockUpdate(b *testing.B) {
 				// stages keep in memory; it is not counted.
 				clear(stages)
 				total, txs = nil, 0
+				stopProfile = startProfile(b)
 				b.StartTimer()
 			}
 			t0 := time.Now()
@@ -511,6 +514,7 @@ func BenchmarkBlockUpdate(b *testing.B) {
 			txs += res.Index.Txs
 		}
 		b.StopTimer()
+		stopProfile()
 		if err := db.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -560,5 +564,26 @@ func linkBaseBlocks(b *testing.B, base benchBase, blocks string) {
 	}
 	if err := os.Symlink(abs, filepath.Join(blocks, "blk00000.dat")); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// startProfile writes a CPU profile of the timed part of a benchmark to
+// $SLEUTH_BENCH_CPUPROFILE when it is set (go test's -cpuprofile covers
+// the set-up too, which dwarfs a block's update), and returns its stop.
+func startProfile(b *testing.B) func() {
+	path := os.Getenv("SLEUTH_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }

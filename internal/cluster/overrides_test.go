@@ -200,35 +200,9 @@ func mustEntity(t *testing.T, db *index.DB, a btc.AddrID) uint64 {
 	return e
 }
 
-// reorgBranches splits a simulated chain with a stale branch into the best
-// chain before the fork, the stale branch, and the best chain from the
-// fork on.
+// reorgBranches is simtest.ReorgBranches on the chain these tests use.
 func reorgBranches(t *testing.T) (best, stale, bestAfter [][]byte, fork int) {
-	t.Helper()
-	out := simtest.Chain(t, 11, 0.5)
-	blocks := simtest.Blocks(t, out)
-	// Find a stale branch with transactions other than its coinbase.
-	fork = -1
-	for _, b := range blocks {
-		if b.Stale && len(b.Record) > 2000 {
-			fork = b.Height
-			break
-		}
-	}
-	if fork < 0 {
-		t.Fatal("the simulated chain has no stale block with transactions")
-	}
-	for _, b := range blocks {
-		switch {
-		case b.Stale && b.Height >= fork:
-			stale = append(stale, b.Record)
-		case !b.Stale && b.Height < fork:
-			best = append(best, b.Record)
-		case !b.Stale:
-			bestAfter = append(bestAfter, b.Record)
-		}
-	}
-	return best, stale, bestAfter, fork
+	return simtest.ReorgBranches(t, simtest.Chain(t, 11, 0.5))
 }
 
 // TestOverrideSurvivesReorg: an investigator's decision about a

@@ -163,3 +163,27 @@ func (c *SplitCache) advance(ctx context.Context, db *index.DB, st state, first,
 	c.next, c.sum = second, below
 	return sp, nil
 }
+
+// MergesIn calls fn with the address pairs of the merges logged for the
+// transactions in [lo, hi), in log order.
+func MergesIn(ctx context.Context, db *index.DB, lo, hi btc.TxNum, fn func(a, b btc.AddrID)) error {
+	var m mergeRecord
+	return db.StageScan(ctx, keyMerge(pMerge, lo, 0), keyMerge(pMerge, hi, 0), func(_, v []byte) (bool, error) {
+		if err := m.decode(v, false); err != nil {
+			return false, err
+		}
+		fn(m.A, m.B)
+		return true, nil
+	})
+}
+
+// LoadBelow returns the forest, over n address ids (at least the index's),
+// of the merges logged for the transactions below bound.
+func LoadBelow(ctx context.Context, db *index.DB, bound btc.TxNum, n int) (*Forest, error) {
+	if _, err := readState(db); err != nil {
+		return nil, err
+	}
+	f := NewForest(max(n, int(db.Tip().NextAddr)))
+	_, err := replayRange(ctx, db, f, []byte{pMerge}, keyMerge(pMerge, bound, 0), nil)
+	return f, err
+}

@@ -72,8 +72,17 @@
 // forward along the spends only while vectors change, and the addresses
 // those transactions paid get their aggregates updated by the difference
 // of the old and new flows (or recomputed when that is not exact), all in
-// one batch. A reorg, other options, or a change touching more than the
-// bounds of one batch recompute from scratch.
+// one batch. A reorg is rolled back (rollback.go): each of the last
+// UndoBlocks processed blocks keeps an undo record (56: its hash, first
+// transaction, the addresses its transactions paid or spent from, and the
+// merges clustering logged for them); the blocks that left the best chain
+// lose their outputs' vectors, the aggregates their flows reached are
+// recomputed from the transactions that remain, the state steps back to
+// the fork in one batch, and the attribution check (with the forest the
+// stored attribution was computed with, rebuilt from the log below the
+// fork and the records' merges) and run take it to the new tip. A deeper
+// reorg, standalone transactions, other options, or a change touching
+// more than the bounds of one batch recompute from scratch.
 //
 // # Owns
 //
@@ -86,6 +95,7 @@
 //	53 addrid BE64     exposure aggregate of an address: per category, direction and kind,
 //	                   sats, fewest hops and the biggest contribution's source
 //	55 outref BE64     an incident's output as exposure applied it: categories, cited address
+//	56 height BE64     undo record of one of the last UndoBlocks blocks processed
 //
 // # Does not touch
 //

@@ -89,6 +89,9 @@ type Summary struct {
 	Revectored   uint64 `json:"rewritten_txs,omitempty"`
 	Reaggregated uint64 `json:"reaggregated_txs,omitempty"`
 	Delta        int    `json:"delta_addresses,omitempty"` // aggregates updated by the difference alone
+	// RolledBack counts the blocks a reorg took away whose exposure was
+	// undone from their undo records (rollback.go) instead of rebuilt.
+	RolledBack int64 `json:"rolled_back_blocks,omitempty"`
 }
 
 // riskEntity is a labelled entity that matters for exposure.
@@ -134,6 +137,13 @@ type engine struct {
 	upd   map[btc.OutRef]vector
 	only  map[btc.AddrID]bool
 	fresh map[btc.AddrID]bool // non-nil: aggregates not in aggs start empty, not from the store
+
+	// Rollback (rollback.go): the addresses a reorg deleted from the
+	// index, and whether this update rolled back (the stored aggregates
+	// then no longer match the stored attribution, so an incremental
+	// update recomputes instead of applying differences).
+	gone       []btc.AddrID
+	rolledBack bool
 
 	// per-tx scratch
 	w     []float64
@@ -386,6 +396,18 @@ func (e *engine) open(ctx context.Context) error {
 				reason = "reorg"
 			}
 		}
+		if reason == "reorg" {
+			ok, why, err := e.rollback(ctx)
+			if err != nil {
+				return err
+			}
+			if ok {
+				reason = ""
+			} else {
+				e.sum = Summary{Entities: e.sum.Entities, AttribElapsed: e.sum.AttribElapsed}
+				reason = "reorg: " + why
+			}
+		}
 		if reason == "" && e.fingerprint(e.st.Bound) != e.st.Fingerprint {
 			// Attribution changed under processed addresses: update what
 			// it touches, or rebuild when that is too much.
@@ -430,12 +452,20 @@ func (e *engine) run(ctx context.Context) error {
 	e.aggs = map[btc.AddrID]aggregate{}
 	e.since = e.st.NextTx
 	lastLog := time.Now()
+	var undo undoCollector
 	for h := e.st.Height + 1; h <= tip.Height; h++ {
 		cb, err := e.db.ChainBlock(btc.Height(h))
 		if err != nil {
 			return err
 		}
-		if err := e.db.ScanTxs(ctx, cb.FirstTx, cb.FirstTx+btc.TxNum(cb.NTx), e.tx); err != nil {
+		undo.on = h > tip.Height-UndoBlocks
+		if err := e.db.ScanTxs(ctx, cb.FirstTx, cb.FirstTx+btc.TxNum(cb.NTx), func(tx *coinjoin.Tx) error {
+			undo.tx(tx)
+			return e.tx(tx)
+		}); err != nil {
+			return err
+		}
+		if err := e.putUndo(ctx, h, tip.Height, &cb, &undo); err != nil {
 			return err
 		}
 		e.st.Height, e.st.Tip, e.st.NextTx = h, cb.Hash, cb.FirstTx+btc.TxNum(cb.NTx)

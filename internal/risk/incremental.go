@@ -80,7 +80,9 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	bound := e.st.Bound
 	// 1. What changed.
 	var roots []uint32
-	reclustered := false // an entity's members changed: old flows cannot be recomputed
+	// An entity's members changed, or a rollback recomputed aggregates
+	// under today's attribution: old flows cannot be taken back.
+	reclustered := e.rolledBack
 	for r, re := range e.ents {
 		if btc.AddrID(r) >= bound {
 			continue
@@ -143,6 +145,33 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 		})
 		if len(affected) > maxAffectedAddrs {
 			return false, fmt.Sprintf("more than %d addresses affected", maxAffectedAddrs), nil
+		}
+	}
+	// After a rollback members can have left a changed entity (the undone
+	// blocks' merges are gone): its members in the forest the stored
+	// attribution was computed with are affected too, where theirs differs.
+	if e.rolledBack && e.old != nil {
+		for _, r := range roots {
+			if uint64(r) >= uint64(e.old.Len()) {
+				continue
+			}
+			was, ok := oldEnts[e.old.Find(r)]
+			e.old.Members(r, func(m uint32) bool {
+				if uint64(m) >= uint64(e.f.Len()) {
+					return true // the reorg deleted it
+				}
+				var w *riskEntity
+				if ok {
+					w = &was
+				}
+				if !sameAttribution(w, e.ents[e.f.Find(m)]) {
+					affected[btc.AddrID(m)] = true
+				}
+				return len(affected) <= maxAffectedAddrs
+			})
+			if len(affected) > maxAffectedAddrs {
+				return false, fmt.Sprintf("more than %d addresses affected", maxAffectedAddrs), nil
+			}
 		}
 	}
 	e.sum.Incremental = true
@@ -229,48 +258,9 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 			return false, "", err
 		}
 	}
-	txs := map[btc.TxNum]bool{}
-	for a := range dirty {
-		if err := e.db.AddrTxNums(a, func(n btc.TxNum) bool {
-			if e.processed(n) {
-				txs[n] = true
-			}
-			return int(e.sum.Recomputed)+len(txs) <= budget
-		}); err != nil {
-			return false, "", err
-		}
-		if int(e.sum.Recomputed)+len(txs) > budget {
-			return false, fmt.Sprintf("more than %d transactions to recompute and re-aggregate", budget), nil
-		}
+	if ok, err := e.reaggregate(ctx, dirty, budget); err != nil || !ok {
+		return false, fmt.Sprintf("more than %d transactions to recompute and re-aggregate", budget), err
 	}
-	order := make([]btc.TxNum, 0, len(txs))
-	for n := range txs {
-		order = append(order, n)
-	}
-	slices.Sort(order)
-	e.only = dirty
-	if e.aggs == nil {
-		e.aggs = make(map[btc.AddrID]aggregate, len(dirty))
-	}
-	for a := range dirty {
-		e.aggs[a] = aggregate{}
-	}
-	for i, n := range order {
-		if i%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return false, "", err
-			}
-		}
-		if err := e.db.ReadTx(n, &tx); err != nil {
-			return false, "", err
-		}
-		if err := e.flows(&tx, false); err != nil {
-			return false, "", err
-		}
-	}
-	e.sum.Reaggregated = uint64(len(order))
-	e.sum.Addresses += uint64(len(e.aggs))
-	e.putAggregates()
 	e.fresh = nil
 	e.only, e.upd = nil, nil
 
@@ -286,7 +276,7 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 		return false, "", fmt.Errorf("risk: incremental update: %w", err)
 	}
 	e.log.Info("exposure updated incrementally", "changed", e.sum.Changed, "affected_addresses", len(affected),
-		"recomputed_txs", e.sum.Recomputed, "reaggregated_txs", len(order), "addresses", len(dirty))
+		"recomputed_txs", e.sum.Recomputed, "reaggregated_txs", e.sum.Reaggregated, "addresses", len(dirty))
 	return true, "", nil
 }
 
@@ -506,4 +496,55 @@ func (e *engine) reaggregateByDelta(ctx context.Context, popped []btc.TxNum, dir
 	}
 	e.sum.Delta = len(e.aggs)
 	return rest, nil
+}
+
+// reaggregate recomputes the aggregates of addrs from all of their
+// processed transactions, under the current attribution and the vectors
+// in the store (or upd), into the open batch. ok is false when the
+// transactions recomputed so far and those to read would pass budget.
+func (e *engine) reaggregate(ctx context.Context, addrs map[btc.AddrID]bool, budget int) (ok bool, err error) {
+	txs := map[btc.TxNum]bool{}
+	for a := range addrs {
+		if err := e.db.AddrTxNums(a, func(n btc.TxNum) bool {
+			if e.processed(n) {
+				txs[n] = true
+			}
+			return int(e.sum.Recomputed)+len(txs) <= budget
+		}); err != nil {
+			return false, err
+		}
+		if int(e.sum.Recomputed)+len(txs) > budget {
+			return false, nil
+		}
+	}
+	order := make([]btc.TxNum, 0, len(txs))
+	for n := range txs {
+		order = append(order, n)
+	}
+	slices.Sort(order)
+	e.only = addrs
+	if e.aggs == nil {
+		e.aggs = make(map[btc.AddrID]aggregate, len(addrs))
+	}
+	for a := range addrs {
+		e.aggs[a] = aggregate{}
+	}
+	var tx coinjoin.Tx
+	for i, n := range order {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		if err := e.db.ReadTx(n, &tx); err != nil {
+			return false, err
+		}
+		if err := e.flows(&tx, false); err != nil {
+			return false, err
+		}
+	}
+	e.sum.Reaggregated += uint64(len(order))
+	e.sum.Addresses += uint64(len(e.aggs))
+	e.putAggregates()
+	return true, nil
 }

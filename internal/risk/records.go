@@ -19,6 +19,7 @@ const (
 	pAgg      = index.StageRisk + 0x03 // 53 addrid: exposure aggregate of an address
 	pEntity   = index.StageRisk + 0x04 // 54 entity: its own categories and the address cited for each
 	pIncident = index.StageRisk + 0x05 // 55 outref: an incident's output as exposure last applied it
+	pUndo     = index.StageRisk + 0x06 // 56 height: a recent block's undo record (rollback.go)
 	pEnd      = index.StageRisk + 0x10 // one past the stage's range
 )
 

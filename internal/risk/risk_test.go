@@ -221,7 +221,7 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 		if sum.Rebuilt {
 			rebuilt++
 		}
-		t.Logf("step %d: %d blocks, rebuilt %v (%s), %s", i, sum.Blocks, sum.Rebuilt, sum.Reason, sum.Elapsed)
+		t.Logf("step %d: %d blocks, rebuilt %v (%s), rolled back %d, %s", i, sum.Blocks, sum.Rebuilt, sum.Reason, sum.RolledBack, sum.Elapsed)
 	}
 	// One more Update with nothing new changes nothing.
 	before := riskDigest(t, inc)

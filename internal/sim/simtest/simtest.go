@@ -142,3 +142,33 @@ func BestRecords(t testing.TB, out string) [][]byte {
 	}
 	return recs
 }
+
+// ReorgBranches splits the simulated chain in out at its first stale
+// block with transactions other than its coinbase: the best chain before
+// the fork, the stale branch, and the best chain from the fork on.
+// Appending best and stale, then bestAfter, makes an index reorg.
+func ReorgBranches(t testing.TB, out string) (best, stale, bestAfter [][]byte, fork int) {
+	t.Helper()
+	blocks := Blocks(t, out)
+	fork = -1
+	for _, b := range blocks {
+		if b.Stale && len(b.Record) > 2000 {
+			fork = b.Height
+			break
+		}
+	}
+	if fork < 0 {
+		t.Fatal("the simulated chain has no stale block with transactions")
+	}
+	for _, b := range blocks {
+		switch {
+		case b.Stale && b.Height >= fork:
+			stale = append(stale, b.Record)
+		case !b.Stale && b.Height < fork:
+			best = append(best, b.Record)
+		case !b.Stale:
+			bestAfter = append(bestAfter, b.Record)
+		}
+	}
+	return best, stale, bestAfter, fork
+}
