@@ -74,6 +74,10 @@ type IngestSummary struct {
 	Elapsed        time.Duration
 }
 
+// flushAfterTxs: an ingest that indexed at least this many transactions
+// flushes Pebble's memtables before returning.
+const flushAfterTxs = 100_000
+
 func (o *IngestOptions) ensureDefaults() {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -123,8 +127,15 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 			return sum, err
 		}
 	}
-	if err := db.db.Flush(); err != nil {
-		return sum, fmt.Errorf("index: flush: %w", err)
+	// The last batch was synced (durable); a bulk ingest also flushes its
+	// memtables, so that the next open does not replay a large WAL. A
+	// follower's block-sized ingest does not: a flush per block made an L0
+	// table per block, and with it compactions and slower reads for every
+	// stage and reader.
+	if sum.Txs >= flushAfterTxs {
+		if err := db.db.Flush(); err != nil {
+			return sum, fmt.Errorf("index: flush: %w", err)
+		}
 	}
 	if err := db.saveFilter(w.filter); err != nil {
 		return sum, err
