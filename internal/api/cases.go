@@ -233,10 +233,25 @@ func (s *Server) caseAudit(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, p)
 }
 
+// reportBTC and reportPct format the report's amounts and shares, the
+// same in its HTML and its PDF.
+func reportBTC(sats int64) string {
+	sign := ""
+	if sats < 0 {
+		sign, sats = "-", -sats
+	}
+	return fmt.Sprintf("%s%d.%08d BTC", sign, sats/1e8, sats%1e8)
+}
+
+func reportPct(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
+
+// reportMethodology is the report's methodology section (HTML and PDF).
+const reportMethodology = "Entities: sleuth's multi-input clustering with CoinJoin detection; taint policies and their measured accuracy: docs/ACCURACY.md of the sleuth version that served this report. Every trace above names its parameters and the chain height it ran at, so it can be run again."
+
 // reportTmpl is the case report: html/template escapes every value.
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"btc": func(sats int64) string { return fmt.Sprintf("%d.%08d BTC", sats/1e8, sats%1e8) },
-	"pct": func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) },
+	"btc": reportBTC,
+	"pct": reportPct,
 	"inc": func(i int) int { return i + 1 },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Case {{.Case.ID}}: {{.Case.Name}}</title>
@@ -257,25 +272,38 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 <h2>Notes</h2>{{range .Case.Notes}}<p><span class="m">{{.At.Format "2006-01-02 15:04"}} {{.By}}:</span> {{.Text}}</p>{{else}}<p class="m">None.</p>{{end}}
 <h2>Audit log</h2><table><tr><th>#</th><th>When</th><th>Who</th><th>What</th><th>Detail</th></tr>
 {{range .Audit}}<tr><td>{{.Seq}}</td><td>{{.At.Format "2006-01-02 15:04:05"}}</td><td>{{.By}}</td><td>{{.Action}}</td><td>{{.Detail}}</td></tr>{{end}}</table>
-<h2>Methodology</h2><p>Entities: sleuth's multi-input clustering with CoinJoin detection; taint policies and their measured accuracy: docs/ACCURACY.md of the sleuth version that served this report. Every trace above names its parameters and the chain height it ran at, so it can be run again.</p>
+<h2>Methodology</h2><p>{{.Methodology}}</p>
 </body></html>
 `))
 
+// reportTrace is a trace of the case with its summary decoded (nil when
+// the case holds none that decodes).
+type reportTrace struct {
+	casefile.Trace
+	Sum *caseTraceSummary
+}
+
+// caseReportData is what the case report shows, in HTML or in PDF.
+type caseReportData struct {
+	Case        casefile.Case
+	Traces      []reportTrace
+	Audit       []casefile.Event
+	Tip         string
+	Methodology string
+}
+
+// caseReport is GET /v1/cases/{id}/report: HTML, or with ?format=pdf the
+// same content as a PDF (package pdf; no browser involved).
 func (s *Server) caseReport(w http.ResponseWriter, r *http.Request) error {
 	id, err := caseID(r)
 	if err != nil {
 		return err
 	}
-	type reportTrace struct {
-		casefile.Trace
-		Sum *caseTraceSummary
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "html" && format != "pdf" {
+		return badInputf("query:format", "%.32q: want html or pdf", format)
 	}
-	var data struct {
-		Case   casefile.Case
-		Traces []reportTrace
-		Audit  []casefile.Event
-		Tip    string
-	}
+	data := caseReportData{Methodology: reportMethodology}
 	err = s.withCases(false, func(st casefile.Store) error {
 		c, err := st.Get(r.Context(), id)
 		if err != nil {
@@ -315,11 +343,19 @@ func (s *Server) caseReport(w http.ResponseWriter, r *http.Request) error {
 		data.Traces = append(data.Traces, rt)
 	}
 	var b bytes.Buffer
-	if err := reportTmpl.Execute(&b, data); err != nil {
-		return err
+	if format == "pdf" {
+		if err := caseReportPDF(&data).Write(&b); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="case-%d-report.pdf"`, id))
+	} else {
+		if err := reportTmpl.Execute(&b, data); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	_, err = w.Write(b.Bytes())
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
+	"github.com/sleuth-forensics/sleuth/internal/pdf/pdftest"
 )
 
 // TestCases walks a case through its routes: every answer validates
@@ -92,6 +93,9 @@ func TestCases(t *testing.T) {
 		}},
 		{"audit missing", "GET", "/v1/cases/7/audit", "", 404, nil},
 		{"report", "GET", "/v1/cases/1/report", "", 200, nil},
+		{"report pdf", "GET", "/v1/cases/1/report?format=pdf", "", 200, nil},
+		{"report bad format", "GET", "/v1/cases/1/report?format=doc", "", 400, field("query:format")},
+		{"report pdf missing", "GET", "/v1/cases/3/report?format=pdf", "", 404, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var body io.Reader
@@ -118,6 +122,10 @@ func TestCases(t *testing.T) {
 				}
 				return
 			}
+			if c.name == "report pdf" {
+				checkReportPDF(t, w, b)
+				return
+			}
 			if c.check != nil {
 				var v map[string]any
 				if err := json.Unmarshal(b, &v); err != nil {
@@ -126,6 +134,38 @@ func TestCases(t *testing.T) {
 				c.check(t, v)
 			}
 		})
+	}
+}
+
+// checkReportPDF: the PDF report holds what the HTML one does, read
+// back by pdftotext: the case, the note, the label, the audit log, each
+// cash-out entity's amount and every txid of its evidence paths.
+func checkReportPDF(t *testing.T, w *world, b []byte) {
+	text := pdftest.Squeeze(pdftest.Text(t, b))
+	want := []string{"Hanbit theft", "<script>alert(1)</script>", "funds reached an exchange", "thief", "set_status", w.txid, w.addr,
+		"Trace 1:", "transactions read", "Methodology", "page 1 of"}
+	resp := w.do(t, "GET", "/v1/cases/1", nil)
+	var c struct {
+		Traces []struct {
+			Summary caseTraceSummary `json:"summary"`
+		} `json:"traces"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || len(c.Traces) != 1 {
+		t.Fatalf("case: %v %+v", err, c)
+	}
+	sum := c.Traces[0].Summary
+	want = append(want, reportBTC(sum.Totals.Source), reportBTC(sum.Totals.CashedOut))
+	for _, e := range sum.CashOuts {
+		want = append(want, entityName(e.Label, e.ID), reportBTC(e.Sats))
+		for _, p := range e.Paths {
+			want = append(want, p.TxIDs...)
+		}
+	}
+	t.Logf("the report's trace reached %d cash-out entities; %d strings checked", len(sum.CashOuts), len(want))
+	for _, s := range want {
+		if !strings.Contains(text, pdftest.Squeeze(s)) {
+			t.Errorf("the PDF report lacks %q", s)
+		}
 	}
 }
 

@@ -7,9 +7,8 @@
 // # Owns
 //
 //   - Layout: word wrapping by the standard fonts' metrics (Helvetica's
-//     AFM widths; Helvetica-Bold is measured conservatively as 1.25 times
-//     Helvetica, so bold text wraps early rather than overflows; Courier
-//     is 600/1000 em), breaking a word longer than its line (a txid in a
+//     and Helvetica-Bold's AFM widths, Latin-1 bold letters measured
+//     conservatively; Courier is 600/1000 em), breaking a word longer than its line (a txid in a
 //     narrow cell) between characters, pagination, and table header rows
 //     repeated on every page a table continues on.
 //   - The file: the 14 standard Type1 fonts need no embedding; text is

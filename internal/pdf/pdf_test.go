@@ -3,13 +3,12 @@ package pdf
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sleuth-forensics/sleuth/internal/pdf/pdftest"
 )
 
 // unliteral reads the string literal at the start of b (appendLiteral's
@@ -75,7 +74,7 @@ func TestWidths(t *testing.T) {
 		want float64
 	}{
 		{Helvetica, "A", 6.67}, {Helvetica, "ÿ", 5}, {Helvetica, "€", 5.56}, {Helvetica, "~", 5.84},
-		{Helvetica, "i l", 7.22}, {Courier, "0123456789", 60}, {Bold, "i", 2.775},
+		{Helvetica, "i l", 7.22}, {Courier, "0123456789", 60}, {Bold, "i", 2.78}, {Bold, "Wm", 18.33}, {Bold, "é", 6.11},
 	} {
 		if got := width(tc.f, Encode(tc.s), 10); fmt.Sprintf("%.3f", got) != fmt.Sprintf("%.3f", tc.want) {
 			t.Errorf("width(%d, %q, 10) = %.3f, want %.3f", tc.f, tc.s, got, tc.want)
@@ -187,24 +186,6 @@ func render(t testing.TB, d *Doc) []byte {
 	return b.Bytes()
 }
 
-// pdftotext is poppler's text extraction of b, or a skip naming the
-// script that installs it.
-func pdftotext(t *testing.T, b []byte) string {
-	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("no pdftotext: run scripts/chromium.sh install (Debian's poppler-utils)")
-	}
-	p := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", p, "-").CombinedOutput()
-	if err != nil || bytes.Contains(out, []byte("Syntax Error")) {
-		t.Fatalf("pdftotext: %v\n%s", err, out)
-	}
-	return string(out)
-}
-
 // TestPdftotext renders documents with hostile text and long tables and
 // reads them back with poppler: every page numbered, the text there.
 func TestPdftotext(t *testing.T) {
@@ -221,10 +202,9 @@ func TestPdftotext(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := sample(tc.hostile, tc.rows)
-			text := pdftotext(t, render(t, d))
-			flat := strings.Join(strings.Fields(text), " ")
+			text := pdftest.Text(t, render(t, d))
 			for _, w := range tc.want {
-				if !strings.Contains(text, w) && !strings.Contains(flat, w) {
+				if !strings.Contains(pdftest.Squeeze(text), pdftest.Squeeze(w)) {
 					t.Errorf("pdftotext lacks %q:\n%.3000s", w, text)
 				}
 			}

@@ -89,6 +89,18 @@ var helvetica = [224]uint16{
 	556, 556, 556, 556, 556, 556, 556, 584, 611, 556, 556, 556, 556, 500, 556, 500,
 }
 
+// helveticaBold holds Helvetica-Bold's advance widths (Adobe's AFM) for
+// ASCII 0x20–0x7F; above, width takes Helvetica's times 1.1, which no
+// Latin-1 letter of the bold face exceeds.
+var helveticaBold = [96]uint16{
+	278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278,
+	556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611,
+	975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722, 778,
+	667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556,
+	333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611, 611,
+	611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584, 0,
+}
+
 // width is the advance of WinAnsi bytes b in font f at size pt, in points.
 func width(f Font, b []byte, size float64) float64 {
 	if f == Courier {
@@ -96,16 +108,16 @@ func width(f Font, b []byte, size float64) float64 {
 	}
 	var w uint32
 	for _, c := range b {
-		if c >= 0x20 {
+		switch {
+		case c < 0x20 || helvetica[c-0x20] == 0:
+			w += 1000 // never written (winAnsiByte): the widest glyph
+		case f == Bold && c < 0x80:
+			w += uint32(helveticaBold[c-0x20])
+		case f == Bold:
+			w += uint32(helvetica[c-0x20]) * 11 / 10
+		default:
 			w += uint32(helvetica[c-0x20])
 		}
-		if c < 0x20 || helvetica[c-0x20] == 0 {
-			w += 1000
-		}
 	}
-	x := float64(w) / 1000 * size
-	if f == Bold {
-		x *= 1.25 // conservative: Helvetica-Bold is at most this much wider
-	}
-	return x
+	return float64(w) / 1000 * size
 }

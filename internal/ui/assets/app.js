@@ -315,11 +315,11 @@ function showTrace(out, result, graph, request, topEdges) {
     h("button", { class: "secondary", onclick: () => { maxHop = maxHop === Infinity ? 1 : maxHop - 1; if (maxHop < 1) maxHop = 1; render(); } }, "Collapse a hop"),
     h("button", { class: "secondary", onclick: () => { maxHop = maxHop === Infinity ? Infinity : maxHop + 1; render(); } }, "Expand a hop"),
     h("button", { class: "secondary", onclick: () => { maxHop = Infinity; render(); } }, "All hops"), hopLabel,
-    h("button", { class: "secondary", onclick: () => download("trace-flows.csv", "text/csv", flowsCSV(result)) }, "Flows CSV"),
-    h("button", { class: "secondary", onclick: () => download("trace-graph.json", "application/json", JSON.stringify(graph, null, 2)) }, "Graph JSON"),
-    h("button", { class: "secondary", onclick: () => exportSVG(viz) }, "SVG"),
-    h("button", { class: "secondary", onclick: () => exportPNG(viz) }, "PNG"),
-    h("button", { class: "secondary", onclick: () => download("trace-report.html", "text/html", reportHTML(result, request)) }, "Report (HTML)"),
+    h("button", { class: "secondary", "data-export": "csv", onclick: () => download("trace-flows.csv", "text/csv", flowsCSV(result)) }, "Flows CSV"),
+    h("button", { class: "secondary", "data-export": "json", onclick: () => download("trace-graph.json", "application/json", JSON.stringify(graph, null, 2)) }, "Graph JSON"),
+    h("button", { class: "secondary", "data-export": "svg", onclick: () => exportSVG(viz) }, "SVG"),
+    h("button", { class: "secondary", "data-export": "png", onclick: () => exportPNG(viz) }, "PNG"),
+    h("button", { class: "secondary", "data-export": "html", onclick: () => download("trace-report.html", "text/html", reportHTML(result, request)) }, "Report (HTML)"),
     h("button", { class: "secondary", onclick: () => window.print() }, "Print / PDF"),
     saveToCase(request));
   out.replaceChildren(...nodes(
@@ -343,7 +343,7 @@ function saveToCase(request) {
   }).catch(() => box.remove());
   const btn = h("button", { class: "secondary", onclick: async () => {
     if (!sel.value) return;
-    try { await api(`/v1/cases/${sel.value}/traces`, { method: "POST", body: request }); box.replaceChildren(link("#/case/" + sel.value, "saved to case " + sel.value)); }
+    try { await api(`/v1/cases/${sel.value}/traces`, { method: "POST", body: request }); box.replaceChildren(link("#/case/" + sel.value, "saved to case " + sel.value), " ", reportButton(sel.value, "pdf")); }
     catch (err) { box.replaceChildren(errorBox(err)); }
   } }, "Save");
   box.append(sel, btn);
@@ -468,7 +468,7 @@ async function casePage(params, id) {
     c.description ? h("p", {}, c.description) : null,
     h("div", { class: "toolbar" },
       link("#/trace?" + traceQ.toString(), "Trace from the case's sources"),
-      link(`/v1/cases/${id}/report`, "Report (HTML)", { target: "_blank", rel: "noopener" }),
+      reportButton(id, "html"), reportButton(id, "pdf"),
       h("button", { class: "secondary", onclick: () => edit("status", { status: c.status === "open" ? "closed" : "open" }) }, c.status === "open" ? "Close case" : "Reopen case")),
     msg,
     h("h2", {}, "Sources"),
@@ -493,6 +493,23 @@ async function casePage(params, id) {
     h("h2", {}, "Audit log"),
     table([{ title: "#", num: true, cell: e => e.seq }, { title: "When", cell: e => e.at.slice(0, 19).replace("T", " ") }, { title: "Who", cell: e => e.by },
       { title: "What", cell: e => e.action }, { title: "Detail", cell: e => e.detail }], audit.items, { label: "audit log" })];
+}
+
+// reportButton fetches the server's case report (HTML, or the PDF the
+// server generates) with the API key and offers it as a file.
+function reportButton(id, format) {
+  const box = h("span", {});
+  const btn = h("button", { class: "secondary", "data-export": "report-" + format, onclick: async () => {
+    try {
+      const headers = apiKey.get() ? { "X-API-Key": apiKey.get() } : {};
+      const r = await fetch(`/v1/cases/${id}/report?format=${format}`, { headers, credentials: "omit" });
+      if (!r.ok) throw new APIError(r.status, await r.json().catch(() => null));
+      download(`case-${id}-report.${format}`, format === "pdf" ? "application/pdf" : "text/html", await r.blob());
+      box.replaceChildren(btn);
+    } catch (err) { box.replaceChildren(btn, errorBox(err)); }
+  } }, format === "pdf" ? "Report (PDF)" : "Report (HTML)");
+  box.append(btn);
+  return box;
 }
 
 function traceParams(p) {
