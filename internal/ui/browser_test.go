@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +20,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/pdf/pdftest"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 	"github.com/sleuth-forensics/sleuth/internal/ui"
@@ -84,8 +85,8 @@ func browser(t *testing.T, bin string) (context.Context, context.CancelFunc) {
 }
 
 // traceAnswer is the API's own answer for the trace the browser runs,
-// the figures the page must show.
-func traceAnswer(t *testing.T, url string, sources []string) map[string]any {
+// the figures the page must show, and the number of nodes of its graph.
+func traceAnswer(t *testing.T, url string, sources []string) (map[string]any, int) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"sources": sources, "direction": "forward", "policy": "fifo", "hops": 50})
 	resp, err := http.Post(url+"/v1/trace", "application/json", strings.NewReader(string(body)))
@@ -97,10 +98,27 @@ func traceAnswer(t *testing.T, url string, sources []string) map[string]any {
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("POST /v1/trace: %d %v", resp.StatusCode, err)
 	}
-	if r, ok := v["result"].(map[string]any); ok {
-		return r
+	g, _ := v["graph"].(map[string]any)
+	nodes, _ := g["nodes"].([]any)
+	return v, len(nodes) // the result's fields sit at the top of the answer
+}
+
+// openCase opens a case with the incident's sources through the API.
+func openCase(t *testing.T, url string, sources []string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"name": "Browser test: the simulated theft", "sources": sources})
+	resp, err := http.Post(url+"/v1/cases", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return v
+	defer resp.Body.Close()
+	var c struct {
+		ID int `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("POST /v1/cases: %d %v", resp.StatusCode, err)
+	}
+	return c.ID
 }
 
 func btcText(sats float64) string {
@@ -123,19 +141,16 @@ func commas(n int64) string {
 func TestBrowser(t *testing.T) {
 	bin := chromium(t)
 	url, theft := caseServer(t)
-	want := traceAnswer(t, url, theft)
-	type cashOut struct {
-		label string
-		sats  float64
-	}
+	want, graphNodes := traceAnswer(t, url, theft)
 	var outs []cashOut
 	for _, e := range want["entities"].([]any) {
 		m := e.(map[string]any)
 		if m["cash_out"] == true {
 			l, _ := m["label"].(string)
-			outs = append(outs, cashOut{l, m["sats"].(float64)})
+			outs = append(outs, cashOut{int64(m["entity"].(float64)), l, int64(m["sats"].(float64))})
 		}
 	}
+	caseID := openCase(t, url, theft)
 	if len(outs) < 2 {
 		t.Fatalf("the case's trace reaches %d cash-out entities; the test needs at least 2", len(outs))
 	}
@@ -200,11 +215,32 @@ func TestBrowser(t *testing.T) {
 	for _, s := range theft {
 		q.WriteString("from=" + s + "&")
 	}
+	traceURL := url + "/#/trace?" + q.String() + "direction=forward&policy=fifo&hops=50&case=" + strconv.Itoa(caseID)
 	step("trace",
-		chromedp.Navigate(url+"/#/trace?"+q.String()+"direction=forward&policy=fifo&hops=50"),
+		chromedp.Navigate(traceURL),
 		chromedp.WaitVisible(chromedp.ID(`trace-summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`#viz svg`)),
 		shot("trace-graph"))
+	t.Run("contrast", func(t *testing.T) {
+		checkContrast(t, ctx, []string{"main h1", "main .note", "dl.kv dt", "dl.kv dd", "main a", "th", "td", `form.trace button[type="submit"]`,
+			"button.secondary", `.tabs button[aria-selected="true"]`, `.tabs button[aria-selected="false"]`, "form.trace label", ".legend span", "footer", "#viz svg text"})
+		// Every risk level's badge and the error box, drawn by the
+		// page's own style sheet in a sample appended to the page.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.getElementById("main").appendChild(Object.assign(document.createElement("div"), { id: "palette",
+  innerHTML: ["severe", "high", "medium", "low", "none", "unassessed"].map(l => '<span class="risk ' + l + '">' + l + '</span>').join(" ") + '<div class="error">refused</div>' })) && 1`)); err != nil {
+			t.Fatal(err)
+		}
+		var sels []string
+		for _, l := range []string{"severe", "high", "medium", "low", "none", "unassessed"} {
+			sels = append(sels, "#palette .risk."+l)
+		}
+		checkContrast(t, ctx, append(sels, "#palette .error"))
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.getElementById("palette").remove() || 1`)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	dir := allowDownloads(t, ctx)
+	t.Run("exports", func(t *testing.T) { checkExports(t, ctx, dir, outs, graphNodes) })
 	nodes, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#viz svg g.node.cashout").length`))
 	if err != nil {
 		t.Fatal(err)
@@ -225,12 +261,12 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the graph draws %d cash-out entities, the API reached %d", nodes, len(outs))
 	}
 	for _, o := range outs {
-		amount := btcText(o.sats)
+		amount := btcText(float64(o.sats))
 		if !strings.Contains(table, amount) {
 			t.Errorf("cash-out table lacks %s %s:\n%s", o.label, amount, table)
 		}
-		if !strings.Contains(graph, fmt.Sprintf("%.8f BTC", o.sats/1e8)) {
-			t.Errorf("graph lacks the amount of %s (%.8f BTC)", o.label, o.sats/1e8)
+		if !strings.Contains(graph, fmt.Sprintf("%.8f BTC", float64(o.sats)/1e8)) {
+			t.Errorf("graph lacks the amount of %s (%.8f BTC)", o.label, float64(o.sats)/1e8)
 		}
 		if o.label != "" && !strings.Contains(graph, o.label[:min(len(o.label), 26)]) {
 			t.Errorf("graph lacks the cash-out entity %q", o.label)
@@ -242,21 +278,18 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("print to PDF: %v", err)
 	}
-	pdfPath := filepath.Join(t.TempDir(), "case.pdf")
-	if err := os.WriteFile(pdfPath, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pdfText, err := exec.Command("pdftotext", "-layout", pdfPath, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext (Debian's poppler-utils, installed by scripts/chromium.sh): %v", err)
-	}
+	pdfText := pdftest.Text(t, pdf)
 	for _, o := range outs {
-		if !strings.Contains(string(pdfText), btcText(o.sats)) {
-			t.Errorf("the PDF lacks %s %s", o.label, btcText(o.sats))
+		if !strings.Contains(pdfText, btcText(float64(o.sats))) {
+			t.Errorf("the PDF lacks %s %s", o.label, btcText(float64(o.sats)))
 		}
 	}
+	// The server's PDF report of the case the trace is saved to.
+	t.Run("server PDF", func(t *testing.T) { checkServerPDF(t, ctx, dir, caseID, outs) })
 	// The entity and address pages of the first cash-out entity.
 	step("entity and address pages",
+		chromedp.Navigate(traceURL),
+		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="cash-out entities"]`)),
 		chromedp.Click(chromedp.CSS(`table[aria-label="cash-out entities"] tbody tr a`)),
 		chromedp.WaitVisible(chromedp.Search(`//h1[starts-with(., "Entity")]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#main dl.kv a.mono`)),
@@ -264,7 +297,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#main dl.kv a.mono`)),
 		chromedp.WaitVisible(chromedp.Search(`//h1[starts-with(., "Address")]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#main .risk`)),
+		chromedp.WaitVisible(chromedp.ID(`label-form`)),
 		shot("address"))
+	t.Run("labels", func(t *testing.T) { checkLabels(t, ctx, url, caseID) })
+	t.Run("keyboard", func(t *testing.T) { checkKeyboard(t, ctx, url, theft) })
 }
 
 // TestGraphScale lays out and draws trace graphs of 500 to 8,000 entities
