@@ -222,6 +222,26 @@ func TestPdftotext(t *testing.T) {
 	}
 }
 
+// TestTallRow: a cell longer than a page (an audit event listing a
+// thousand sources) continues on the next pages, whole and in order.
+func TestTallRow(t *testing.T) {
+	long := strings.Repeat("0123456789", 1500)
+	d := New("tall", "tall")
+	d.Table([]Column{{"Detail", 1, false}}, [][]Run{{{Courier, long}}, {{Helvetica, "after"}}})
+	text := pdftest.Squeeze(pdftest.Text(t, render(t, d)))
+	if len(d.pages) < 3 {
+		t.Errorf("%d characters on %d pages", len(long), len(d.pages))
+	}
+	// Each page repeats the header and ends with its footer.
+	var body strings.Builder
+	for _, page := range strings.Split(text, "Detail")[1:] {
+		body.WriteString(page[:strings.Index(page, "tallpage")])
+	}
+	if body.String() != long+"after" {
+		t.Errorf("the cell reads back as %d characters, want %d and then the next row", len(body.String()), len(long)+5)
+	}
+}
+
 func FuzzEscape(f *testing.F) {
 	for _, s := range []string{"", "a(b)c", `\\(`, "é€→", "\x00\xff\n", ")))"} {
 		f.Add(s)
