@@ -291,7 +291,7 @@ func checkLabels(t *testing.T, ctx context.Context, url string, caseID int) {
 func clearInputs(ids ...string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		arg, _ := json.Marshal(ids)
-		_, err := chromedp.Evaluate[int](`(` + string(arg) + `).map(id => { document.getElementById(id).value = ""; return 1; }).length`)(ctx, t)
+		_, err := chromedp.Evaluate[int](`(`+string(arg)+`).map(id => { document.getElementById(id).value = ""; return 1; }).length`)(ctx, t)
 		return err
 	})
 }
