@@ -109,6 +109,13 @@ func caseReportPDF(d *caseReportData) *pdf.Doc {
 
 	doc.Heading(2, "Methodology")
 	doc.Paragraph(txt(d.Methodology))
+	doc.Paragraph(txt("Policies of this case's traces: " + d.Policies + "."))
+	rows = rows[:0]
+	for _, a := range d.Accuracy {
+		rows = append(rows, []pdf.Run{txt(a.What), txt(a.Figure), txt(a.Where)})
+	}
+	doc.Table([]pdf.Column{{Title: "Measured", Width: 0.38}, {Title: "Result", Width: 0.32}, {Title: "On", Width: 0.3}}, rows)
+	doc.Paragraph(txt(d.Limits))
 	return doc
 }
 

@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"io"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -112,7 +114,8 @@ func TestCases(t *testing.T) {
 			}
 			if c.name == "report" {
 				html := string(b)
-				for _, want := range []string{"Hanbit theft", "funds reached an exchange", "thief", "set_status", w.txid, "&lt;script&gt;", "Trace 1:", "transactions read"} {
+				for _, want := range []string{"Hanbit theft", "funds reached an exchange", "thief", "set_status", w.txid, "&lt;script&gt;", "Trace 1:", "transactions read",
+					"traces: fifo forward.", "precision 1.000000, recall 0.6310"} {
 					if !strings.Contains(html, want) {
 						t.Errorf("report lacks %q", want)
 					}
@@ -143,7 +146,7 @@ func TestCases(t *testing.T) {
 func checkReportPDF(t *testing.T, w *world, b []byte) {
 	text := pdftest.Squeeze(pdftest.Text(t, b))
 	want := []string{"Hanbit theft", "<script>alert(1)</script>", "funds reached an exchange", "thief", "set_status", w.txid, w.addr,
-		"Trace 1:", "transactions read", "Methodology", "page 1 of"}
+		"Trace 1:", "transactions read", "Methodology", "page 1 of", "Policies of this case's traces: fifo forward.", "recall 0.9906, false exposure 0.27%"}
 	resp := w.do(t, "GET", "/v1/cases/1", nil)
 	var c struct {
 		Traces []struct {
@@ -165,6 +168,28 @@ func checkReportPDF(t *testing.T, w *world, b []byte) {
 	for _, s := range want {
 		if !strings.Contains(text, pdftest.Squeeze(s)) {
 			t.Errorf("the PDF report lacks %q", s)
+		}
+	}
+}
+
+// TestReportAccuracy holds every number the report's methodology cites
+// to docs/ACCURACY.md, so the report cannot quote a figure the
+// measurements do not have.
+func TestReportAccuracy(t *testing.T) {
+	b, err := os.ReadFile("../../docs/ACCURACY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	num := regexp.MustCompile(`\d[\d,.]*\d%?|\d%?`)
+	for _, r := range reportAccuracy {
+		for _, n := range num.FindAllString(r.Figure+" "+r.Where, -1) {
+			if n == "10" || n == "50" { // "10M chain", "50 hops": named in prose
+				continue
+			}
+			if !strings.Contains(doc, n) {
+				t.Errorf("%s: %q cites %s, which docs/ACCURACY.md does not hold", r.What, r.Figure+"; "+r.Where, n)
+			}
 		}
 	}
 }
