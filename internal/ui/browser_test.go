@@ -308,6 +308,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID(`label-form`)),
 		shot("address"))
 	t.Run("labels", func(t *testing.T) { checkLabels(t, ctx, url, caseID) })
+	t.Run("entity label", func(t *testing.T) { checkEntityLabel(t, ctx) })
 	t.Run("keyboard", func(t *testing.T) { checkKeyboard(t, ctx, url, theft) })
 }
 
@@ -630,6 +631,38 @@ func checkLabels(t *testing.T, ctx context.Context, url string, caseID int) {
 	}
 	if r := risk(); r != before {
 		t.Errorf("risk %q after removing the label, want %q again", r, before)
+	}
+}
+
+// checkEntityLabel labels the entity of the address page open in the
+// browser, with markup in its name: the entity page shows the name as
+// text (U2), and Remove takes the label away.
+func checkEntityLabel(t *testing.T, ctx context.Context) {
+	const name = `<b id="injected">Browser-test</b> (entity)`
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#main dl.kv a[href^="#/entity/"]`)),
+		chromedp.WaitVisible(chromedp.ID(`label-form`)),
+		chromedp.SendKeys(chromedp.ID(`lf-category`), "exchange"), chromedp.SendKeys(chromedp.ID(`lf-label`), name),
+		chromedp.SetValue(chromedp.ID(`lf-case`), ""),
+		chromedp.Click(chromedp.CSS(`#label-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="labels added from this browser"] button`))); err != nil {
+		t.Fatalf("label the entity: %v", err)
+	}
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('table[aria-label="labels"] td')].map(td => td.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(cells, "\n"), name) {
+		t.Errorf("the entity's labels lack %q: %v", name, cells)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#injected").length`)); n != 0 {
+		t.Error("a label's name became markup")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`table[aria-label="labels added from this browser"] button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`table[aria-label="labels added from this browser"]`))); err != nil {
+		t.Fatalf("remove the entity's label: %v", err)
+	}
+	if text, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`#main`))); strings.Contains(text, "Browser-test</b>") {
+		t.Error("the removed label is still shown")
 	}
 }
 
