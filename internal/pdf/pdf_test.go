@@ -267,6 +267,6 @@ func FuzzDocument(f *testing.F) {
 		if len(s) > 2000 {
 			s = s[:2000]
 		}
-		render(t, sample(s, int(rows%64)))
+		render(t, sample(s, int(rows%16)))
 	})
 }
