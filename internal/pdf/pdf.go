@@ -142,9 +142,13 @@ func wrap(runs []Run, w, size float64) []line {
 		b := t.b
 		for x+sp+tw > w && len(b) > 1 {
 			// Cut the word: as many characters as fit (at least one).
-			n := 1
-			for n < len(b) && x+width(t.font, b[:n+1], size) <= w {
-				n++
+			n, cw := 1, width(t.font, b[:1], size)
+			for n < len(b) {
+				next := cw + width(t.font, b[n:n+1], size)
+				if x+next > w {
+					break
+				}
+				n, cw = n+1, next
 			}
 			cur = append(cur, seg{font: t.font, x: x, b: b[:n]})
 			lines, cur, x = append(lines, cur), nil, 0
@@ -335,14 +339,16 @@ func (d *Doc) Write(w io.Writer) error {
 	obj(append(info, " >>"...))
 	last := d.page
 	defer func() { d.page = last }()
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z) // one compressor, Reset per page: each costs about a megabyte
 	for i, p := range d.pages {
 		// The footer goes to a page of its own, written after the body.
 		d.page = &bytes.Buffer{}
 		label := Encode(fmt.Sprintf("page %d of %d", i+1, n))
 		d.text(Helvetica, 8, margin, margin-6, Encode(d.footer))
 		d.text(Helvetica, 8, pageW-margin-width(Helvetica, label, 8), margin-6, label)
-		var z bytes.Buffer
-		zw := zlib.NewWriter(&z)
+		z.Reset()
+		zw.Reset(&z)
 		zw.Write(p.Bytes()) // writes to a bytes.Buffer do not fail
 		zw.Write(d.page.Bytes())
 		zw.Close()

@@ -270,3 +270,32 @@ func FuzzDocument(f *testing.F) {
 		render(t, sample(s, int(rows%16)))
 	})
 }
+
+// BenchmarkReport lays out and writes a large case report's shape: a
+// 1,000-row table (the audit log of a busy case) with a txid column and
+// 200 numbered evidence paths. docs/BENCHMARKS.md records the figures.
+func BenchmarkReport(b *testing.B) {
+	txid := "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+	rows := make([][]Run, 1000)
+	for i := range rows {
+		rows[i] = []Run{{Helvetica, strconv.Itoa(i + 1)}, {Helvetica, "2026-12-06 23:00:53"}, {Helvetica, "write client (key 3)"},
+			{Helvetica, "add_sources"}, {Courier, "added 2 sources: " + txid + ", 1BqDEJf2XJKFbAvABF3KPqcxVRRErWtCgJ"}}
+	}
+	cols := []Column{{"#", 0.06, true}, {"When", 0.22, false}, {"Who", 0.16, false}, {"What", 0.13, false}, {"Detail", 0.43, false}}
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		d := New("Case 1: benchmark", "sleuth case report")
+		d.Heading(1, "Case 1: benchmark")
+		for i := range 200 {
+			d.Item(i+1, Run{Helvetica, "Exchange A: 1.00000000 BTC via "}, Run{Courier, txid}, Run{Helvetica, " > "}, Run{Courier, txid})
+		}
+		d.Table(cols, rows)
+		var out bytes.Buffer
+		if err := d.Write(&out); err != nil {
+			b.Fatal(err)
+		}
+		size = out.Len()
+	}
+	b.ReportMetric(float64(size), "bytes/report")
+}
