@@ -3,10 +3,13 @@ package api
 import (
 	"encoding/json"
 	"io"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
+	"github.com/sleuth-forensics/sleuth/internal/pdf/pdftest"
 )
 
 // TestCases walks a case through its routes: every answer validates
@@ -92,6 +95,9 @@ func TestCases(t *testing.T) {
 		}},
 		{"audit missing", "GET", "/v1/cases/7/audit", "", 404, nil},
 		{"report", "GET", "/v1/cases/1/report", "", 200, nil},
+		{"report pdf", "GET", "/v1/cases/1/report?format=pdf", "", 200, nil},
+		{"report bad format", "GET", "/v1/cases/1/report?format=doc", "", 400, field("query:format")},
+		{"report pdf missing", "GET", "/v1/cases/3/report?format=pdf", "", 404, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var body io.Reader
@@ -108,7 +114,8 @@ func TestCases(t *testing.T) {
 			}
 			if c.name == "report" {
 				html := string(b)
-				for _, want := range []string{"Hanbit theft", "funds reached an exchange", "thief", "set_status", w.txid, "&lt;script&gt;", "Trace 1:", "transactions read"} {
+				for _, want := range []string{"Hanbit theft", "funds reached an exchange", "thief", "set_status", w.txid, "&lt;script&gt;", "Trace 1:", "transactions read",
+					"traces: fifo forward.", "precision 1.000000, recall 0.6310"} {
 					if !strings.Contains(html, want) {
 						t.Errorf("report lacks %q", want)
 					}
@@ -116,6 +123,10 @@ func TestCases(t *testing.T) {
 				if strings.Contains(html, "<script>") {
 					t.Error("report carries a script from the case's description")
 				}
+				return
+			}
+			if c.name == "report pdf" {
+				checkReportPDF(t, w, b)
 				return
 			}
 			if c.check != nil {
@@ -126,6 +137,60 @@ func TestCases(t *testing.T) {
 				c.check(t, v)
 			}
 		})
+	}
+}
+
+// checkReportPDF: the PDF report holds what the HTML one does, read
+// back by pdftotext: the case, the note, the label, the audit log, each
+// cash-out entity's amount and every txid of its evidence paths.
+func checkReportPDF(t *testing.T, w *world, b []byte) {
+	text := pdftest.Squeeze(pdftest.Text(t, b))
+	want := []string{"Hanbit theft", "<script>alert(1)</script>", "funds reached an exchange", "thief", "set_status", w.txid, w.addr,
+		"Trace 1:", "transactions read", "Methodology", "page 1 of", "Policies of this case's traces: fifo forward.", "recall 0.9906, false exposure 0.27%"}
+	resp := w.do(t, "GET", "/v1/cases/1", nil)
+	var c struct {
+		Traces []struct {
+			Summary caseTraceSummary `json:"summary"`
+		} `json:"traces"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || len(c.Traces) != 1 {
+		t.Fatalf("case: %v %+v", err, c)
+	}
+	sum := c.Traces[0].Summary
+	want = append(want, reportBTC(sum.Totals.Source), reportBTC(sum.Totals.CashedOut))
+	for _, e := range sum.CashOuts {
+		want = append(want, entityName(e.Label, e.ID), reportBTC(e.Sats))
+		for _, p := range e.Paths {
+			want = append(want, p.TxIDs...)
+		}
+	}
+	t.Logf("the report's trace reached %d cash-out entities; %d strings checked", len(sum.CashOuts), len(want))
+	for _, s := range want {
+		if !strings.Contains(text, pdftest.Squeeze(s)) {
+			t.Errorf("the PDF report lacks %q", s)
+		}
+	}
+}
+
+// TestReportAccuracy holds every number the report's methodology cites
+// to docs/ACCURACY.md, so the report cannot quote a figure the
+// measurements do not have.
+func TestReportAccuracy(t *testing.T) {
+	b, err := os.ReadFile("../../docs/ACCURACY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	num := regexp.MustCompile(`\d[\d,.]*\d%?|\d%?`)
+	for _, r := range reportAccuracy {
+		for _, n := range num.FindAllString(r.Figure+" "+r.Where, -1) {
+			if n == "10" || n == "50" { // "10M chain", "50 hops": named in prose
+				continue
+			}
+			if !strings.Contains(doc, n) {
+				t.Errorf("%s: %q cites %s, which docs/ACCURACY.md does not hold", r.What, r.Figure+"; "+r.Where, n)
+			}
+		}
 	}
 }
 

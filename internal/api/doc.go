@@ -15,6 +15,9 @@
 //     stores are package watch's and alert's; the server only validates,
 //     pages and shows. WatchlistsChanged tells the per-block alert stage to
 //     recompile its watch.Set after a change.
+//   - The case routes (cases.go) and the case report, as HTML
+//     (html/template) or as PDF (casereport_pdf.go, laid out with package
+//     pdf): the same sections, amounts and txids in both.
 //   - The server's lifetime: the listener, the SERVER file in the store
 //     directory (URL and PID, removed on shutdown), the follower and the
 //     webhook worker (both stopped and waited for before Run returns).

@@ -27,4 +27,9 @@
 //     parameter (URL-encoded) or a JSON body; responses are inserted as
 //     text, never as HTML, so a label or address cannot inject markup.
 //   - U3: no request leaves for another origin (CSP default-src 'self').
+//   - U4: the page writes only through the API's write routes (labels,
+//     cases, alert reviews), so every write is checked, scoped to the API
+//     key and logged by the server; the browser keeps nothing but the key
+//     (sessionStorage) and the ids of the labels it added (localStorage,
+//     for Remove: GET /v1/labels answers no ids).
 package ui

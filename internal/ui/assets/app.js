@@ -59,6 +59,7 @@ function nodes(...xs) {
 function errorBox(err) {
   if (err instanceof APIError) {
     const box = h("div", { class: "error", role: "alert" }, h("strong", {}, err.problem.title || "HTTP " + err.status), " — ", err.message,
+      err.problem.field ? h("div", { class: "note" }, "field " + err.problem.field) : null,
       err.problem.request_id ? h("div", { class: "note" }, "request id " + err.problem.request_id) : null);
     if (err.status === 401 || err.status === 403) box.append(keyForm());
     return box;
@@ -126,7 +127,7 @@ async function addressPage(params, a) {
         ["Transactions", v.tx_count], ["First seen", v.first_seen], ["Last seen", v.last_seen],
         ["Entity", v.entity === null ? "not clustered" : entityLink(v.entity)]])),
       h("div", { class: "panel" }, h("h2", {}, "Risk"), screenView(sc))),
-    labelsView(labels), exposureView(sc),
+    labelsView(labels), labelForm({ address: a }), exposureView(sc),
     h("p", {}, link("#/trace?from=" + enc(a), "Trace forward from this address"), " · ", link("#/trace?from=" + enc(a) + "&direction=backward", "where its funds came from")),
     h("h2", {}, "Transactions"), txs];
 }
@@ -219,7 +220,7 @@ async function entityPage(params, id) {
     h("div", { class: "panel" }, kv([["Addresses", e.size.toLocaleString("en-US")], ["Root address", addrLink(e.root_address)], ["Balance", btc(e.balance)],
       ["Received", btc(e.received)], ["Sent", btc(e.sent)], ["Transactions", e.tx_count], ["First seen", e.first_seen], ["Last seen", e.last_seen],
       ["CoinJoins", e.coinjoin_participant ? `took part in ${e.coinjoin_txs}` : "none"]])),
-    labelsView(labels), ex ? [h("h2", {}, "Risk"), screenView(ex.exposure || ex), exposureView(ex.exposure || ex)] : null,
+    labelsView(labels), labelForm({ entity: Number(id) }), ex ? [h("h2", {}, "Risk"), screenView(ex.exposure || ex), exposureView(ex.exposure || ex)] : null,
     explainForm(id),
     h("h2", {}, "Addresses"), members];
 }
@@ -229,6 +230,68 @@ async function moreMembers(box, id, cursor) {
   box.querySelector("button.more")?.remove();
   box.append(table([{ title: "Address", cell: r => addrLink(r.address) }, { title: "Type", cell: r => r.type }], page.items || []));
   if (page.next_cursor) box.append(h("button", { class: "secondary more", onclick: () => moreMembers(box, id, page.next_cursor) }, "More addresses"));
+}
+
+// ---- labels written from the UI ----
+// POST /v1/labels answers each label's id, which DELETE /v1/labels/{id}
+// takes; GET /v1/labels does not show ids, so the page keeps the ones
+// this browser added (localStorage) and offers to remove those.
+const OWN_KEY = "sleuth-own-labels", CASE_KEY = "sleuth-case";
+const CATEGORIES = ["exchange", "mixing_service", "ransomware", "service_hack", "sanction", "scam", "perpetrator", "victim", "market",
+  "gambling", "miner", "wallet_service", "payment_processor", "money_laundering", "phishing", "extortion", "dark_web", "unknown"];
+
+const ownLabels = {
+  all: () => { try { return JSON.parse(localStorage.getItem(OWN_KEY) || "[]"); } catch { return []; } },
+  save: (xs) => localStorage.setItem(OWN_KEY, JSON.stringify(xs)),
+  add(x) { this.save([...this.all().filter(y => y.id !== x.id), x]); },
+  remove(id) { this.save(this.all().filter(y => y.id !== id)); },
+};
+
+// labelForm adds a label to an address ({address}) or an entity
+// ({entity}); when a case is chosen the case records it (its audit log
+// shows who added it), then the page reloads with the new label and the
+// risk the server recomputed.
+function labelForm(target) {
+  const ref = target.address !== undefined ? target.address : String(target.entity);
+  const field = (id, title, input) => h("label", { for: id }, title, input);
+  const category = h("input", { id: "lf-category", name: "category", list: "lf-categories", required: true, autocomplete: "off" });
+  const name = h("input", { id: "lf-label", name: "label", required: true, maxlength: 200 });
+  const actor = h("input", { id: "lf-actor", name: "actor", maxlength: 200 });
+  const confidence = h("input", { id: "lf-confidence", name: "confidence", type: "number", min: 0, max: 100, value: 70 });
+  const source = h("input", { id: "lf-source", name: "source", required: true, value: "investigator", maxlength: 200 });
+  const note = h("textarea", { id: "lf-note", name: "note", maxlength: 2000 });
+  const caseSel = h("select", { id: "lf-case", name: "case" }, h("option", { value: "" }, "no case"));
+  const msg = h("div", { id: "lf-msg", "aria-live": "polite" });
+  api("/v1/cases?limit=1000").then(p => {
+    for (const c of p.items || []) if (c.status === "open") caseSel.append(h("option", { value: c.id, selected: String(c.id) === sessionStorage.getItem(CASE_KEY) }, `${c.id}: ${c.name}`));
+    if (caseSel.value) source.value = "case " + caseSel.value;
+  }).catch(() => {});
+  caseSel.addEventListener("change", () => { if (/^(investigator|case \d+)$/.test(source.value)) source.value = caseSel.value ? "case " + caseSel.value : "investigator"; });
+  const form = h("form", { class: "trace", id: "label-form", "aria-label": "add a label", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const body = { ...target, category: category.value.trim(), label: name.value.trim(), source: source.value.trim(), confidence: Number(confidence.value) };
+    if (actor.value.trim()) body.actor = actor.value.trim();
+    if (note.value.trim()) body.description = note.value.trim();
+    try {
+      const res = await api("/v1/labels", { method: "POST", body });
+      for (const l of res.added || []) ownLabels.add({ id: l.id, ref, label: l.label, category: l.category });
+      if (caseSel.value) await api(`/v1/cases/${caseSel.value}/labels`, { method: "POST", body: { ref, label: body.label, category: body.category } });
+      route();
+    } catch (err) { msg.replaceChildren(errorBox(err)); }
+  } },
+    field("lf-category", "Category", category), h("datalist", { id: "lf-categories" }, CATEGORIES.map(c => h("option", { value: c }))),
+    field("lf-label", "Label (actor or name)", name), field("lf-actor", "Actor id (optional)", actor),
+    field("lf-confidence", "Confidence (0–100)", confidence), field("lf-source", "Source", source), field("lf-case", "Record in case", caseSel),
+    h("label", { for: "lf-note", class: "wide" }, "Note"), note,
+    h("button", { type: "submit" }, "Add label"));
+  const own = ownLabels.all().filter(l => l.ref === ref);
+  return h("div", { class: "panel" }, h("h2", {}, "Add a label"), form, msg,
+    own.length ? [h("h3", {}, "Labels added from this browser"), table([
+      { title: "Id", num: true, cell: l => l.id }, { title: "Label", cell: l => l.label }, { title: "Category", cell: l => l.category },
+      { title: "", cell: l => h("button", { class: "secondary", "aria-label": `remove label ${l.id} (${l.label})`, onclick: async () => {
+        try { await api("/v1/labels/" + l.id, { method: "DELETE" }); ownLabels.remove(l.id); route(); }
+        catch (err) { if (err.status === 404) { ownLabels.remove(l.id); route(); } else msg.replaceChildren(errorBox(err)); }
+      } }, "Remove") }], own, { label: "labels added from this browser" })] : null);
 }
 
 function explainForm(id) {
@@ -315,11 +378,11 @@ function showTrace(out, result, graph, request, topEdges) {
     h("button", { class: "secondary", onclick: () => { maxHop = maxHop === Infinity ? 1 : maxHop - 1; if (maxHop < 1) maxHop = 1; render(); } }, "Collapse a hop"),
     h("button", { class: "secondary", onclick: () => { maxHop = maxHop === Infinity ? Infinity : maxHop + 1; render(); } }, "Expand a hop"),
     h("button", { class: "secondary", onclick: () => { maxHop = Infinity; render(); } }, "All hops"), hopLabel,
-    h("button", { class: "secondary", onclick: () => download("trace-flows.csv", "text/csv", flowsCSV(result)) }, "Flows CSV"),
-    h("button", { class: "secondary", onclick: () => download("trace-graph.json", "application/json", JSON.stringify(graph, null, 2)) }, "Graph JSON"),
-    h("button", { class: "secondary", onclick: () => exportSVG(viz) }, "SVG"),
-    h("button", { class: "secondary", onclick: () => exportPNG(viz) }, "PNG"),
-    h("button", { class: "secondary", onclick: () => download("trace-report.html", "text/html", reportHTML(result, request)) }, "Report (HTML)"),
+    h("button", { class: "secondary", "data-export": "csv", onclick: () => download("trace-flows.csv", "text/csv", flowsCSV(result)) }, "Flows CSV"),
+    h("button", { class: "secondary", "data-export": "json", onclick: () => download("trace-graph.json", "application/json", JSON.stringify(graph, null, 2)) }, "Graph JSON"),
+    h("button", { class: "secondary", "data-export": "svg", onclick: () => exportSVG(viz) }, "SVG"),
+    h("button", { class: "secondary", "data-export": "png", onclick: () => exportPNG(viz) }, "PNG"),
+    h("button", { class: "secondary", "data-export": "html", onclick: () => download("trace-report.html", "text/html", reportHTML(result, request)) }, "Report (HTML)"),
     h("button", { class: "secondary", onclick: () => window.print() }, "Print / PDF"),
     saveToCase(request));
   out.replaceChildren(...nodes(
@@ -343,7 +406,7 @@ function saveToCase(request) {
   }).catch(() => box.remove());
   const btn = h("button", { class: "secondary", onclick: async () => {
     if (!sel.value) return;
-    try { await api(`/v1/cases/${sel.value}/traces`, { method: "POST", body: request }); box.replaceChildren(link("#/case/" + sel.value, "saved to case " + sel.value)); }
+    try { await api(`/v1/cases/${sel.value}/traces`, { method: "POST", body: request }); box.replaceChildren(link("#/case/" + sel.value, "saved to case " + sel.value), " ", reportButton(sel.value, "pdf")); }
     catch (err) { box.replaceChildren(errorBox(err)); }
   } }, "Save");
   box.append(sel, btn);
@@ -456,6 +519,7 @@ async function casesPage(params) {
 }
 
 async function casePage(params, id) {
+  sessionStorage.setItem(CASE_KEY, id);
   const [c, audit] = await Promise.all([api("/v1/cases/" + id), api(`/v1/cases/${id}/audit?limit=1000`)]);
   const msg = h("div", {});
   const edit = (path, body) => api(`/v1/cases/${id}/${path}`, { method: "POST", body }).then(route, err => msg.replaceChildren(errorBox(err)));
@@ -468,7 +532,7 @@ async function casePage(params, id) {
     c.description ? h("p", {}, c.description) : null,
     h("div", { class: "toolbar" },
       link("#/trace?" + traceQ.toString(), "Trace from the case's sources"),
-      link(`/v1/cases/${id}/report`, "Report (HTML)", { target: "_blank", rel: "noopener" }),
+      reportButton(id, "html"), reportButton(id, "pdf"),
       h("button", { class: "secondary", onclick: () => edit("status", { status: c.status === "open" ? "closed" : "open" }) }, c.status === "open" ? "Close case" : "Reopen case")),
     msg,
     h("h2", {}, "Sources"),
@@ -493,6 +557,23 @@ async function casePage(params, id) {
     h("h2", {}, "Audit log"),
     table([{ title: "#", num: true, cell: e => e.seq }, { title: "When", cell: e => e.at.slice(0, 19).replace("T", " ") }, { title: "Who", cell: e => e.by },
       { title: "What", cell: e => e.action }, { title: "Detail", cell: e => e.detail }], audit.items, { label: "audit log" })];
+}
+
+// reportButton fetches the server's case report (HTML, or the PDF the
+// server generates) with the API key and offers it as a file.
+function reportButton(id, format) {
+  const box = h("span", {});
+  const btn = h("button", { class: "secondary", "data-export": "report-" + format, onclick: async () => {
+    try {
+      const headers = apiKey.get() ? { "X-API-Key": apiKey.get() } : {};
+      const r = await fetch(`/v1/cases/${id}/report?format=${format}`, { headers, credentials: "omit" });
+      if (!r.ok) throw new APIError(r.status, await r.json().catch(() => null));
+      download(`case-${id}-report.${format}`, format === "pdf" ? "application/pdf" : "text/html", await r.blob());
+      box.replaceChildren(btn);
+    } catch (err) { box.replaceChildren(btn, errorBox(err)); }
+  } }, format === "pdf" ? "Report (PDF)" : "Report (HTML)");
+  box.append(btn);
+  return box;
 }
 
 function traceParams(p) {

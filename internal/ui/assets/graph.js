@@ -16,7 +16,7 @@ export function drawGraph(flow, { onNode } = {}) {
     col.forEach((n, j) => pos.set(n.id, { x: pad + i * colW, y: top + j * rowH, r: 4 + 14 * Math.sqrt(weight(n) / maxW) }));
   });
   const maxE = Math.max(1, ...flow.edges.map(e => e.sats));
-  const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": `Flow graph: ${flow.nodes.length} entities, ${flow.edges.length} edges` });
+  const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "group", "aria-label": `Flow graph: ${flow.nodes.length} entities, ${flow.edges.length} edges` });
   const g = s("g", {});
   svg.append(g);
   for (const e of flow.edges) {
