@@ -237,6 +237,9 @@ func (s *Shared) applyEntries(ctx context.Context, db *index.DB, es []Entry, out
 // answering from the store meanwhile.
 func (s *Shared) Run(ctx context.Context) error {
 	failing := false
+	// Listen before the first read, so that no append between the two is
+	// left to the poll.
+	_ = s.log.Wait(ctx, time.Millisecond)
 	for ctx.Err() == nil {
 		n, err := s.CatchUp(ctx)
 		switch {
