@@ -16,8 +16,7 @@ import (
 // PostgreSQL's log (sleuth serve --shared), every label write command
 // refuses and names the server's routes; reads keep working.
 func TestLabelCommandsOnSharedStore(t *testing.T) {
-	blocks := t.TempDir()
-	simtest.AppendRecords(t, blocks, simtest.BestRecords(t, simtest.Chain(t, 5, 0.1))...)
+	blocks := simtest.BestChainDir(t, 5, 0.1)
 	db := filepath.Join(t.TempDir(), "db")
 	if code, _, errs := runCLI(t, "ingest", "--db", db, "--blocks", blocks); code != 0 {
 		t.Fatalf("ingest: %s", errs)

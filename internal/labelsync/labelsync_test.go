@@ -15,13 +15,8 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
-// blocks is one simulated chain's blocks directory, shared by the tests.
-func blocks(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	simtest.AppendRecords(t, dir, simtest.BestRecords(t, simtest.Chain(t, 5, 0.1))...)
-	return dir
-}
+// blocks is a simulated chain's blocks directory.
+func blocks(t *testing.T) string { return simtest.BestChainDir(t, 5, 0.1) }
 
 func store(t *testing.T, dir string) *pipeline.Pipeline {
 	return labelsynctest.Ingest(t, indextest.Open(t, t.TempDir()), dir)

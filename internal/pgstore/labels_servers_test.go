@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/api"
-	"github.com/sleuth-forensics/sleuth/internal/btc"
-	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/labelsync/labelsynctest"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
@@ -88,15 +86,6 @@ func (s *labelServer) await(t *testing.T, addr string, within time.Duration, wan
 	}
 }
 
-func addrOf(t *testing.T, pl *pipeline.Pipeline, id btc.AddrID) string {
-	t.Helper()
-	var s string
-	if err := pl.Read(func(db *index.DB) (err error) { s, _, err = db.AddrString(id); return err }); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func sanctionBody(addr string) string {
 	return `{"address":"` + addr + `","category":"exchange","abuse":"sanction","label":"Shared sanction","source":"case 16","confidence":90,"listed_from":"2024-01-01"}`
 }
@@ -109,7 +98,7 @@ func TestTwoServersShareLabels(t *testing.T) {
 	d := freshSchema(t)
 	blocks := simBlocks(t)
 	a, b := startLabelServer(t, "A", d, blocks), startLabelServer(t, "B", d, blocks)
-	x := addrOf(t, a.pl, 1)
+	x := labelsynctest.Addr(t, a.pl, 1)
 	before := b.screen(t, x)
 	is := func(s string) func(string) bool { return func(x string) bool { return x == s } }
 	isNot := func(s string) func(string) bool { return func(x string) bool { return x != s } }
@@ -241,7 +230,7 @@ func TestLabelsWhilePostgresDown(t *testing.T) {
 	blocks := simBlocks(t)
 	a, b := startLabelServer(t, "A", px.via(t, d), blocks), startLabelServer(t, "B", px.via(t, d), blocks)
 	c := startLabelServer(t, "C", d, blocks)
-	x, y := addrOf(t, a.pl, 1), addrOf(t, a.pl, 2)
+	x, y := labelsynctest.Addr(t, a.pl, 1), labelsynctest.Addr(t, a.pl, 2)
 	beforeX, beforeY := a.screen(t, x), a.screen(t, y)
 	isNot := func(s string) func(string) bool { return func(x string) bool { return x != s } }
 

@@ -12,13 +12,8 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
-// simBlocks writes one simulated chain's blocks to a directory.
-func simBlocks(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	simtest.AppendRecords(t, dir, simtest.BestRecords(t, simtest.Chain(t, 5, 0.1))...)
-	return dir
-}
+// simBlocks is a simulated chain's blocks directory.
+func simBlocks(t *testing.T) string { return simtest.BestChainDir(t, 5, 0.1) }
 
 // sharedStore is a server's store (its own chain index from blocks)
 // following the label log at DSN d.

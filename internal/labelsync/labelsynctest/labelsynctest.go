@@ -80,7 +80,8 @@ func Equal(t testing.TB, what string, a, b Labels) {
 	}
 }
 
-func addr(t *testing.T, pl *pipeline.Pipeline, id btc.AddrID) string {
+// Addr returns the address of id in pl's store.
+func Addr(t testing.TB, pl *pipeline.Pipeline, id btc.AddrID) string {
 	t.Helper()
 	var s string
 	if err := pl.Read(func(db *index.DB) (err error) { s, _, err = db.AddrString(id); return err }); err != nil {
@@ -122,7 +123,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 
 	t.Run("add and remove by id", func(t *testing.T) {
 		s := open(t)
-		a := addr(t, s.Pipeline, 1)
+		a := Addr(t, s.Pipeline, 1)
 		res, err := s.Editor.Do(ctx, "alice", own(t, s.Pipeline, a, false, "one"), own(t, s.Pipeline, a, false, "two"))
 		if err != nil {
 			t.Fatal(err)
@@ -162,7 +163,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 
 	t.Run("entity label", func(t *testing.T) {
 		s := open(t)
-		a := addr(t, s.Pipeline, 1)
+		a := Addr(t, s.Pipeline, 1)
 		if _, err := s.Editor.Do(ctx, "alice", own(t, s.Pipeline, a, true, "the whole entity")); err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +175,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 
 	t.Run("import, remove by address and source", func(t *testing.T) {
 		s := open(t)
-		a, b := addr(t, s.Pipeline, 2), addr(t, s.Pipeline, 3)
+		a, b := Addr(t, s.Pipeline, 2), Addr(t, s.Pipeline, 3)
 		res, err := s.Editor.Do(ctx, "carol", list(a, b))
 		if err != nil {
 			t.Fatal(err)
@@ -208,7 +209,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		if !errors.As(err, &in) {
 			t.Fatalf("bad TagPack: %v, want *label.InputError", err)
 		}
-		undated := list(addr(t, s.Pipeline, 2))
+		undated := list(Addr(t, s.Pipeline, 2))
 		undated.Import.Options.Date = time.Time{}
 		if _, err := s.Editor.Do(ctx, "carol", undated); !errors.As(err, &in) {
 			t.Fatalf("undated list: %v, want *label.InputError", err)
@@ -247,7 +248,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		s1, s2 := open(t), open(t)
 		var dumps []Labels
 		for _, s := range []Store{s1, s2} {
-			a, b := addr(t, s.Pipeline, 2), addr(t, s.Pipeline, 4)
+			a, b := Addr(t, s.Pipeline, 2), Addr(t, s.Pipeline, 4)
 			for i, e := range []labelsync.Edit{own(t, s.Pipeline, a, false, "x"), list(a, b), own(t, s.Pipeline, b, true, "y"),
 				{Kind: labelsync.KindRemove, Remove: &label.RemoveSpec{Address: b, Source: label.OFACSource}}} {
 				if _, err := s.Editor.Do(ctx, "erin", e); err != nil {
