@@ -139,9 +139,14 @@ func CheckImport(path string, b []byte, opts ImportOptions) error {
 		return &InputError{err}
 	}
 	if batch != nil && batch.Kind == "ofac" && batch.Date.IsZero() {
-		return &InputError{fmt.Errorf("%s: the list's publication date is unknown: give it with --date YYYY-MM-DD", path)}
+		return errNoDate(path)
 	}
 	return nil
+}
+
+// errNoDate refuses a list publication without a date.
+func errNoDate(file string) error {
+	return &InputError{fmt.Errorf("%s: the list's publication date is unknown: give it with --date YYYY-MM-DD", file)}
 }
 
 // InputError is an import's content error: the file is not a well-formed

@@ -104,6 +104,12 @@ func checkIncident(in *Incident) (btc.Hash, error) {
 	return h, nil
 }
 
+// CheckIncident checks an incident as AddIncident does, without a store.
+func CheckIncident(in Incident) error {
+	_, err := checkIncident(&in)
+	return err
+}
+
 // AddIncident stores an investigator's incident and returns it with its id.
 // The category is not checked here: package risk owns the categories
 // (risk.IncidentCategory).

@@ -72,7 +72,7 @@ func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
 		return res, err
 	}
 	if b.Kind == "ofac" && b.Date.IsZero() {
-		return res, fmt.Errorf("%s: the list's publication date is unknown: give it with --date YYYY-MM-DD", b.File)
+		return res, errNoDate(b.File)
 	}
 	st, err := readState(db)
 	if err != nil {

@@ -94,6 +94,11 @@
 //	S3. Two stores that applied the same entries hold the same labels,
 //	    sources, incidents and ids (the conformance suite, labelsynctest,
 //	    checks it for Local and Shared alike).
+//	S5. Applying never stalls on an entry: a damaged row (DecodeEdit) or
+//	    an edit that fails on its content is recorded as applied with its
+//	    error (ErrInvalidEdit, label.ErrNoLabel, *label.InputError, …);
+//	    only a failure of the store or context leaves it to be retried
+//	    (FuzzApplyEdit).
 //	S4. The log is append-only and gap-free; a store whose applied number
 //	    is past the log's end belongs to another log and is refused.
 package labelsync

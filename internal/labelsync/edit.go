@@ -2,6 +2,7 @@ package labelsync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -57,34 +58,59 @@ type Import struct {
 	Options label.ImportOptions `json:"options"`
 }
 
+// ErrInvalidEdit: an edit whose form is broken (an unknown kind, a kind
+// without its field: a log row written by another program or damaged).
+// Applying it fails alike on every server, so the log goes on past it.
+var ErrInvalidEdit = errors.New("labelsync: invalid edit")
+
+// DecodeEdit reads an edit from the log's JSON form; a damaged one is an
+// edit of kind "invalid" that applies as ErrInvalidEdit (the log goes on).
+func DecodeEdit(b []byte) Edit {
+	var e Edit
+	if err := json.Unmarshal(b, &e); err != nil {
+		return Edit{Kind: "invalid", Source: fmt.Sprintf("%.200s", err.Error())}
+	}
+	return e
+}
+
+// wellFormed checks that the edit's kind is known and its field is set.
+func (e *Edit) wellFormed() error {
+	ok := false
+	switch e.Kind {
+	case KindAdd:
+		ok = e.Add != nil && e.Add.Address != ""
+	case KindImport:
+		ok = e.Import != nil
+	case KindRemove:
+		ok = e.Remove != nil
+		if ok && e.Remove.Import == 0 && e.Remove.Address == "" && e.Remove.Source == "" {
+			return fmt.Errorf("%w: say which labels to remove: a label id (import), an address, a source or several", ErrInvalidEdit)
+		}
+	case KindRemoveSource:
+		ok = e.Source != ""
+	case KindIncident:
+		ok = e.Incident != nil
+		if ok {
+			if err := label.CheckIncident(*e.Incident); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalidEdit, err)
+			}
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: kind %.64q without its field", ErrInvalidEdit, e.Kind)
+	}
+	return nil
+}
+
 // Check refuses, without a store, an edit that could not apply anywhere:
 // a kind without its field, a file that does not parse (label.CheckImport,
 // an *label.InputError), a removal that names nothing.
 func (e *Edit) Check() error {
-	switch e.Kind {
-	case KindAdd:
-		if e.Add == nil || e.Add.Address == "" {
-			return errors.New("labelsync: an add without its label")
-		}
-	case KindImport:
-		if e.Import == nil {
-			return errors.New("labelsync: an import without its file")
-		}
+	if err := e.wellFormed(); err != nil {
+		return err
+	}
+	if e.Kind == KindImport {
 		return label.CheckImport(e.Import.Name, e.Import.Body, e.Import.Options)
-	case KindRemove:
-		if e.Remove == nil || (e.Remove.Import == 0 && e.Remove.Address == "" && e.Remove.Source == "") {
-			return errors.New("say which labels to remove: a label id (import), an address, a source or several")
-		}
-	case KindRemoveSource:
-		if e.Source == "" {
-			return errors.New("labelsync: remove_source without a source name")
-		}
-	case KindIncident:
-		if e.Incident == nil {
-			return errors.New("labelsync: an incident edit without its incident")
-		}
-	default:
-		return fmt.Errorf("labelsync: unknown edit kind %q", e.Kind)
 	}
 	return nil
 }
@@ -133,13 +159,19 @@ type Editor interface {
 // entry when ctx carries one: label.WithLogEntry).
 func apply(ctx context.Context, db *index.DB, e *Edit) (Outcome, error) {
 	var o Outcome
+	if err := e.wellFormed(); err != nil {
+		return o, err
+	}
 	var err error
 	switch e.Kind {
 	case KindAdd:
 		l := e.Add.Label
 		l.ListedFrom, l.ListedTo = e.Add.ListedFrom, e.Add.ListedTo
+		if l, err = label.CheckOwn(db, e.Add.Address, e.Add.Entity, l); err != nil {
+			return o, fmt.Errorf("%w: %w", ErrInvalidEdit, err)
+		}
 		var r label.Result
-		r, err = label.AddOwn(ctx, db, e.Add.Address, e.Add.Entity, l)
+		r, err = label.AddChecked(ctx, db, l)
 		o.Added = &r
 	case KindImport:
 		o.Imported, err = label.ImportBytes(ctx, db, e.Import.Name, e.Import.Body, e.Import.Options)
@@ -155,8 +187,6 @@ func apply(ctx context.Context, db *index.DB, e *Edit) (Outcome, error) {
 		var in label.Incident
 		in, err = label.AddIncident(ctx, db, *e.Incident)
 		o.Incident = &in
-	default:
-		err = e.Check()
 	}
 	return o, err
 }
@@ -166,7 +196,7 @@ func apply(ctx context.Context, db *index.DB, e *Edit) (Outcome, error) {
 // or context failure, after which the entry is retried).
 func rejected(err error) bool {
 	var bad *label.InputError
-	return errors.As(err, &bad) || errors.Is(err, label.ErrNoLabel) || errors.Is(err, label.ErrNoIncident) ||
+	return errors.As(err, &bad) || errors.Is(err, ErrInvalidEdit) || errors.Is(err, label.ErrNoLabel) || errors.Is(err, label.ErrNoIncident) ||
 		errors.Is(err, label.ErrCategory) || errors.Is(err, address.ErrChecksum) || errors.Is(err, address.ErrWrongNetwork) ||
 		errors.Is(err, address.ErrLength) || errors.Is(err, address.ErrFormat)
 }

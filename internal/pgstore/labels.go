@@ -88,10 +88,7 @@ func (l *LabelLog) After(ctx context.Context, seq uint64, limit int) ([]labelsyn
 		if err := rows.Scan(&n, &e.At, &e.By, &b, &file); err != nil {
 			return nil, err
 		}
-		e.Seq, e.At = uint64(n), e.At.UTC()
-		if err := json.Unmarshal(b, &e.Edit); err != nil {
-			return nil, fmt.Errorf("pgstore: label log entry %d: %w", n, err)
-		}
+		e.Seq, e.At, e.Edit = uint64(n), e.At.UTC(), labelsync.DecodeEdit(b)
 		if e.Edit.Import != nil {
 			e.Edit.Import.Body = file
 		}
