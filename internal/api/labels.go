@@ -66,6 +66,13 @@ type LabelWrite struct {
 	Generation uint64            `json:"generation"`
 }
 
+// logUnavailable is a 503 (errUnavailable) whose detail is the shared
+// log's own error.
+type logUnavailable struct{ err error }
+
+func (e logUnavailable) Error() string   { return e.err.Error() }
+func (e logUnavailable) Unwrap() []error { return []error{errUnavailable, e.err} }
+
 // editLabels applies label edits through the Editor (Options.Labels: the
 // embedded store's, or the shared log's) and answers what the attribution
 // update did. The shared log unreachable is a 503 with Retry-After: label
@@ -74,7 +81,7 @@ func (s *Server) editLabels(w http.ResponseWriter, r *http.Request, edits ...lab
 	res, err := s.opts.Labels.Do(r.Context(), actor(r), edits...)
 	if errors.Is(err, labelsync.ErrUnavailable) {
 		w.Header().Set("Retry-After", "5")
-		return nil, nil, fmt.Errorf("%w: %w", errUnavailable, err)
+		return nil, nil, logUnavailable{err}
 	}
 	if err != nil {
 		return nil, nil, err
