@@ -20,6 +20,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/follow"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
@@ -301,6 +302,18 @@ func cloneStore(b *testing.B, src, dst string) {
 
 // serveLoad runs one case of BenchmarkServeLoad.
 func serveLoad(b *testing.B, base benchBase, work string, held [][]byte, ingest, locked bool, quiet time.Duration) loadBench {
+	return serveLoadWith(b, base, work, held, ingest, locked, quiet, loadExt{})
+}
+
+// loadExt extends a serveLoad run (BenchmarkServeLabels): setup returns
+// the label editor the server uses (nil: the embedded store's), during
+// runs beside the clients until stop closes.
+type loadExt struct {
+	setup  func(b *testing.B, pl *pipeline.Pipeline) labelsync.Editor
+	during func(url string, stop <-chan struct{})
+}
+
+func serveLoadWith(b *testing.B, base benchBase, work string, held [][]byte, ingest, locked bool, quiet time.Duration, ext loadExt) loadBench {
 	b.StopTimer()
 	db, blocks := base.run(b, work)
 	defer db.Close()
@@ -321,6 +334,9 @@ func serveLoad(b *testing.B, base benchBase, work string, held [][]byte, ingest,
 	urlc := make(chan string, 1)
 	served := make(chan error, 1)
 	ropts := RunOptions{Listen: "127.0.0.1:0", Ready: func(u string) { urlc <- u }}
+	if ext.setup != nil {
+		ropts.Options.Labels = ext.setup(b, pl)
+	}
 	if ingest {
 		ropts.Follow = &follow.Config{BlocksDir: blocks, Poll: 100 * time.Millisecond}
 	}
@@ -364,6 +380,10 @@ func serveLoad(b *testing.B, base benchBase, work string, held [][]byte, ingest,
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
+	if ext.during != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); ext.during(url, stop) }()
+	}
 	gen0 := pl.Generation()
 	b.StartTimer()
 	start := time.Now()
