@@ -129,13 +129,7 @@ func screenWhileIngesting(b *testing.B, locked bool) {
 // Run it once per case: -benchtime 1x.
 func BenchmarkServeLoad(b *testing.B) {
 	chainDir, work, held, feed := serveEnv(b)
-	quiet := 20 * time.Second
-	if v := os.Getenv("SLEUTH_SERVE_QUIET"); v != "" {
-		var err error
-		if quiet, err = time.ParseDuration(v); err != nil {
-			b.Fatalf("SLEUTH_SERVE_QUIET=%q: %v", v, err)
-		}
-	}
+	quiet := serveQuiet(b)
 	recs := simtest.BestRecords(b, chainDir)
 	if held >= len(recs) {
 		b.Fatalf("%d blocks held of a %d-block chain", held, len(recs))
@@ -151,11 +145,7 @@ func BenchmarkServeLoad(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				for range b.N {
 					r := serveLoad(b, base, work, recs[len(recs)-held:][:feed], ingest, locked, quiet)
-					b.ReportMetric(r.rate, "screens/s")
-					b.ReportMetric(r.p50, "p50-ms")
-					b.ReportMetric(r.p99, "p99-ms")
-					b.ReportMetric(r.max, "max-ms")
-					b.ReportMetric(float64(r.failed), "failed")
+					r.report(b)
 					b.ReportMetric(float64(r.updates), "updates")
 					b.ReportMetric(float64(r.txs), "txs-ingested")
 					if r.failed > 0 {
@@ -165,6 +155,27 @@ func BenchmarkServeLoad(b *testing.B) {
 			})
 		}
 	}
+}
+
+// serveQuiet reads SLEUTH_SERVE_QUIET (default 20 s).
+func serveQuiet(b *testing.B) time.Duration {
+	quiet := 20 * time.Second
+	if v := os.Getenv("SLEUTH_SERVE_QUIET"); v != "" {
+		var err error
+		if quiet, err = time.ParseDuration(v); err != nil {
+			b.Fatalf("SLEUTH_SERVE_QUIET=%q: %v", v, err)
+		}
+	}
+	return quiet
+}
+
+// report reports the screens' rate, latencies and failures.
+func (r *loadBench) report(b *testing.B) {
+	b.ReportMetric(r.rate, "screens/s")
+	b.ReportMetric(r.p50, "p50-ms")
+	b.ReportMetric(r.p99, "p99-ms")
+	b.ReportMetric(r.max, "max-ms")
+	b.ReportMetric(float64(r.failed), "failed")
 }
 
 // serveEnv reads the environment of BenchmarkServeLoad and

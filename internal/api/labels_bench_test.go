@@ -36,13 +36,7 @@ import (
 // writes made and their median.
 func BenchmarkServeLabels(b *testing.B) {
 	chainDir, work, held, _ := serveEnv(b)
-	quiet := 20 * time.Second
-	if v := os.Getenv("SLEUTH_SERVE_QUIET"); v != "" {
-		var err error
-		if quiet, err = time.ParseDuration(v); err != nil {
-			b.Fatalf("SLEUTH_SERVE_QUIET=%q: %v", v, err)
-		}
-	}
+	quiet := serveQuiet(b)
 	recs := simtest.BestRecords(b, chainDir)
 	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
 	pack, err := os.ReadFile(chainDir + "/public/tagpack.yaml")
@@ -96,11 +90,7 @@ func BenchmarkServeLabels(b *testing.B) {
 			}
 			for range b.N {
 				r := serveLoadWith(b, base, work, nil, false, false, quiet, ext)
-				b.ReportMetric(r.rate, "screens/s")
-				b.ReportMetric(r.p50, "p50-ms")
-				b.ReportMetric(r.p99, "p99-ms")
-				b.ReportMetric(r.max, "max-ms")
-				b.ReportMetric(float64(r.failed), "failed")
+				r.report(b)
 				slices.Sort(writes)
 				b.ReportMetric(float64(len(writes)), "label-writes")
 				if len(writes) > 0 {
