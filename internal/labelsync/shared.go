@@ -76,8 +76,9 @@ type Shared struct {
 	// the end of its catch-up, so that Do sees its own entries' outcomes.
 	mu  sync.Mutex
 	pos uint64 // the last entry applied (the store's label.LogPosition)
-	// stale: entries were applied but the attribution update after them
-	// failed; the next catch-up runs it even without new entries.
+	// stale: entries may have been applied without the attribution update
+	// after them (it failed, or the process stopped between the two: so
+	// it starts true); the next catch-up runs it even without new entries.
 	stale bool
 }
 
@@ -89,7 +90,7 @@ const batchSize = 256
 // applied more entries than the log holds is refused (S4).
 func NewShared(ctx context.Context, pl *pipeline.Pipeline, log Log, opts Options) (*Shared, error) {
 	opts.ensureDefaults()
-	s := &Shared{pl: pl, log: log, opts: opts}
+	s := &Shared{pl: pl, log: log, opts: opts, stale: true}
 	err := pl.Write(func(db *index.DB) error {
 		if err := label.FollowLog(ctx, db); err != nil {
 			return err
