@@ -12,7 +12,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -o bin/sleuth ./cmd/sleuth
 
 # vet, every test with the invariants self-checks on, the same without them
-# (-short), the race detector over the concurrent packages (pipeline, api),
+# (-short), the race detector over the concurrent packages (pipeline, api, labelsync),
 # and each fuzz target briefly.
 test: test-unit fuzz-smoke
 
@@ -26,7 +26,7 @@ test-unit:
 	$(GO) vet ./...
 	./scripts/postgres.sh run $(GO) test -tags '$(TAGS)' -count=1 ./...
 	$(GO) test -short -count=1 ./...
-	$(GO) test -race -short -count=1 ./internal/pipeline/ ./internal/api/
+	$(GO) test -race -short -count=1 ./internal/pipeline/ ./internal/api/ ./internal/labelsync/
 
 fuzz-smoke:
 	./scripts/fuzz-smoke.sh $(FUZZTIME)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/api"
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
+	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/pgstore"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
@@ -28,7 +30,7 @@ func runServe(ctx context.Context, args []string) error {
 	o.add(fs, "a Bitcoin Core blocks directory to follow as it grows (instead of --rpc; optional)")
 	fs.BoolVar(&noWebhooks, "no-webhooks", false, "do not deliver the alert outbox (sleuth webhook deliver can, while the server is stopped)")
 	fs.BoolVar(&loopback, "webhook-allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
-	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases so far (default: the store itself)")
+	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases and labels (default: the store itself)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -56,6 +58,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	log := newLogger(verbose)
 	opts := api.Options{Logger: log, Keys: keys}
+	pl := pipeline.New(db, pipeline.Options{Logger: log})
 	if shared != "" {
 		pg, err := pgstore.Open(ctx, shared)
 		if err != nil {
@@ -63,8 +66,13 @@ func runServe(ctx context.Context, args []string) error {
 		}
 		defer pg.Close()
 		opts.Cases = pg.Cases()
+		labels, stop, err := sharedLabels(ctx, pl, pg, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		opts.Labels = labels
 	}
-	pl := pipeline.New(db, pipeline.Options{Logger: log})
 	ropts := api.RunOptions{Options: opts, Listen: listen,
 		Ready: func(url string) {
 			fmt.Fprintf(os.Stderr, "sleuth serve: %s (store %s); API description at %s/openapi.json\n", url, db.Dir(), url)
@@ -80,6 +88,21 @@ func runServe(ctx context.Context, args []string) error {
 		ropts.Webhooks = &alert.Worker{AllowLoopback: loopback, Log: log}
 	}
 	return api.Run(ctx, pl, db, ropts)
+}
+
+// sharedLabels makes the store's labels follow PostgreSQL's label log
+// and starts applying it; stop ends the applier.
+func sharedLabels(ctx context.Context, pl *pipeline.Pipeline, pg *pgstore.DB, log *slog.Logger) (*labelsync.Shared, func(), error) {
+	ll := pg.LabelLog()
+	sh, err := labelsync.NewShared(ctx, pl, ll, labelsync.Options{Logger: log})
+	if err != nil {
+		ll.Close()
+		return nil, nil, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { sh.Run(rctx); close(done) }()
+	return sh, func() { cancel(); <-done; ll.Close() }, nil
 }
 
 // runAPIKey is `sleuth apikey create|list|revoke`. Keys are read when

@@ -21,6 +21,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/follow"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
@@ -129,13 +130,7 @@ func screenWhileIngesting(b *testing.B, locked bool) {
 // Run it once per case: -benchtime 1x.
 func BenchmarkServeLoad(b *testing.B) {
 	chainDir, work, held, feed := serveEnv(b)
-	quiet := 20 * time.Second
-	if v := os.Getenv("SLEUTH_SERVE_QUIET"); v != "" {
-		var err error
-		if quiet, err = time.ParseDuration(v); err != nil {
-			b.Fatalf("SLEUTH_SERVE_QUIET=%q: %v", v, err)
-		}
-	}
+	quiet := serveQuiet(b)
 	recs := simtest.BestRecords(b, chainDir)
 	if held >= len(recs) {
 		b.Fatalf("%d blocks held of a %d-block chain", held, len(recs))
@@ -151,11 +146,7 @@ func BenchmarkServeLoad(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				for range b.N {
 					r := serveLoad(b, base, work, recs[len(recs)-held:][:feed], ingest, locked, quiet)
-					b.ReportMetric(r.rate, "screens/s")
-					b.ReportMetric(r.p50, "p50-ms")
-					b.ReportMetric(r.p99, "p99-ms")
-					b.ReportMetric(r.max, "max-ms")
-					b.ReportMetric(float64(r.failed), "failed")
+					r.report(b)
 					b.ReportMetric(float64(r.updates), "updates")
 					b.ReportMetric(float64(r.txs), "txs-ingested")
 					if r.failed > 0 {
@@ -165,6 +156,27 @@ func BenchmarkServeLoad(b *testing.B) {
 			})
 		}
 	}
+}
+
+// serveQuiet reads SLEUTH_SERVE_QUIET (default 20 s).
+func serveQuiet(b *testing.B) time.Duration {
+	quiet := 20 * time.Second
+	if v := os.Getenv("SLEUTH_SERVE_QUIET"); v != "" {
+		var err error
+		if quiet, err = time.ParseDuration(v); err != nil {
+			b.Fatalf("SLEUTH_SERVE_QUIET=%q: %v", v, err)
+		}
+	}
+	return quiet
+}
+
+// report reports the screens' rate, latencies and failures.
+func (r *loadBench) report(b *testing.B) {
+	b.ReportMetric(r.rate, "screens/s")
+	b.ReportMetric(r.p50, "p50-ms")
+	b.ReportMetric(r.p99, "p99-ms")
+	b.ReportMetric(r.max, "max-ms")
+	b.ReportMetric(float64(r.failed), "failed")
 }
 
 // serveEnv reads the environment of BenchmarkServeLoad and
@@ -302,6 +314,18 @@ func cloneStore(b *testing.B, src, dst string) {
 
 // serveLoad runs one case of BenchmarkServeLoad.
 func serveLoad(b *testing.B, base benchBase, work string, held [][]byte, ingest, locked bool, quiet time.Duration) loadBench {
+	return serveLoadWith(b, base, work, held, ingest, locked, quiet, loadExt{})
+}
+
+// loadExt extends a serveLoad run (BenchmarkServeLabels): setup returns
+// the label editor the server uses (nil: the embedded store's), during
+// runs beside the clients until stop closes.
+type loadExt struct {
+	setup  func(b *testing.B, pl *pipeline.Pipeline) labelsync.Editor
+	during func(url string, stop <-chan struct{})
+}
+
+func serveLoadWith(b *testing.B, base benchBase, work string, held [][]byte, ingest, locked bool, quiet time.Duration, ext loadExt) loadBench {
 	b.StopTimer()
 	db, blocks := base.run(b, work)
 	defer db.Close()
@@ -322,6 +346,9 @@ func serveLoad(b *testing.B, base benchBase, work string, held [][]byte, ingest,
 	urlc := make(chan string, 1)
 	served := make(chan error, 1)
 	ropts := RunOptions{Listen: "127.0.0.1:0", Ready: func(u string) { urlc <- u }}
+	if ext.setup != nil {
+		ropts.Options.Labels = ext.setup(b, pl)
+	}
 	if ingest {
 		ropts.Follow = &follow.Config{BlocksDir: blocks, Poll: 100 * time.Millisecond}
 	}
@@ -365,6 +392,10 @@ func serveLoad(b *testing.B, base benchBase, work string, held [][]byte, ingest,
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
+	if ext.during != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); ext.during(url, stop) }()
+	}
 	gen0 := pl.Generation()
 	b.StartTimer()
 	start := time.Now()

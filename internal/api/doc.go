@@ -29,8 +29,9 @@
 // # Does not touch
 //
 // Any keyspace: every read goes through internal/query, index, cluster,
-// label and risk inside pipeline.Read, every write through the pipeline
-// (label.AddChecked, Remove, ImportBytes inside pipeline.Write).
+// label and risk inside pipeline.Read, every write through the pipeline;
+// label writes through a labelsync.Editor (Options.Labels: the embedded
+// store's, or the shared log's with sleuth serve --shared).
 //
 // # Invariants
 //
@@ -43,10 +44,12 @@
 //     answer sees one state between two updates, through a view that never
 //     waits for the ingest (pipeline doc.go, P5); a result cached across
 //     requests (screeners, status) is keyed on that state (stateKey).
-//   - A6: a write (labels added, removed, imported) runs its edit in
-//     pipeline.Write and then pipeline.AttributionChanged, even when the
-//     edit failed part way; its answer carries the generation after both,
-//     so every later answer (screens included) sees it.
+//   - A6: a write (labels added, removed, imported) runs its edit through
+//     Options.Labels (labelsync: in pipeline.Write, then
+//     pipeline.AttributionChanged even when the edit failed part way; with
+//     a shared log, after appending it there); its answer carries the
+//     generation after both, so every later answer (screens included)
+//     sees it. The shared log unreachable is a 503 with Retry-After.
 //   - A7: a trace's work is bounded (TraceLimits): sources, their outputs,
 //     hops, transactions, time, traces at once.
 //   - A4: every registered route is in openapi.json, and the handler tests'

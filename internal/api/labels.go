@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
@@ -65,21 +66,27 @@ type LabelWrite struct {
 	Generation uint64            `json:"generation"`
 }
 
-// writeAttribution runs an edit through the pipeline's writer, then brings labels
-// and exposure up to date (pipeline.AttributionChanged) even when the edit
-// failed part way, so the derived state never lags the stored labels.
-func (s *Server) writeAttribution(ctx context.Context, edit func(db *index.DB) error) (*LabelWrite, error) {
-	err := s.pl.Write(edit)
-	// The update runs on its own context: a client that hangs up must not
-	// leave the labels' entity index stale.
-	sum, uerr := s.pl.AttributionChanged(context.WithoutCancel(ctx), false)
+// logUnavailable is a 503 (errUnavailable) whose detail is the shared
+// log's own error.
+type logUnavailable struct{ err error }
+
+func (e logUnavailable) Error() string   { return e.err.Error() }
+func (e logUnavailable) Unwrap() []error { return []error{errUnavailable, e.err} }
+
+// editLabels applies label edits through the Editor (Options.Labels: the
+// embedded store's, or the shared log's) and answers what the attribution
+// update did. The shared log unreachable is a 503 with Retry-After: label
+// writes wait for it, screening does not.
+func (s *Server) editLabels(w http.ResponseWriter, r *http.Request, edits ...labelsync.Edit) (*LabelWrite, []labelsync.Outcome, error) {
+	res, err := s.opts.Labels.Do(r.Context(), actor(r), edits...)
+	if errors.Is(err, labelsync.ErrUnavailable) {
+		w.Header().Set("Retry-After", "5")
+		return nil, nil, logUnavailable{err}
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if uerr != nil {
-		return nil, fmt.Errorf("labels written, but updating exposure: %w", uerr)
-	}
-	return &LabelWrite{Exposure: sum, Generation: s.pl.Generation()}, nil
+	return &LabelWrite{Exposure: res.Exposure, Generation: s.pl.Generation()}, res.Outcomes, nil
 }
 
 func (s *Server) postLabels(w http.ResponseWriter, r *http.Request) error {
@@ -132,9 +139,10 @@ func (s *Server) postLabels(w http.ResponseWriter, r *http.Request) error {
 		}
 		labels[i] = l
 	}
-	var added []AddedLabel
-	res, err := s.writeAttribution(r.Context(), func(db *index.DB) error {
-		// Check every label before storing any: a bad one stores none.
+	// Check every label before storing any: a bad one stores none.
+	added := make([]AddedLabel, len(in))
+	edits := make([]labelsync.Edit, len(in))
+	err := s.read(func(db *index.DB) error {
 		for i, x := range in {
 			arg, f := x.Address, field(i, "address")
 			if x.Entity != nil {
@@ -152,19 +160,20 @@ func (s *Server) postLabels(w http.ResponseWriter, r *http.Request) error {
 				}
 				return badInput(strings.TrimSuffix(field(i, ""), "."), err)
 			}
-			added = append(added, AddedLabel{Address: addr, Entity: entity, Label: labels[i].Label, Category: labels[i].Category})
-		}
-		for i, l := range labels {
-			lr, err := label.AddChecked(r.Context(), db, l)
-			if err != nil {
-				return fmt.Errorf("label %d of %d (%d stored): %w", i+1, len(labels), i, err)
-			}
-			added[i].ID, added[i].NewAddress = lr.Import, lr.Added > 0
+			added[i] = AddedLabel{Address: addr, Entity: entity, Label: labels[i].Label, Category: labels[i].Category}
+			edits[i] = labelsync.AddEdit(addr, entity, labels[i])
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	res, outs, err := s.editLabels(w, r, edits...)
+	if err != nil {
+		return err
+	}
+	for i, o := range outs {
+		added[i].ID, added[i].NewAddress = o.Added.Import, o.Added.Added > 0
 	}
 	res.Added = added
 	return writeJSON(w, res)
@@ -203,21 +212,23 @@ func (s *Server) deleteLabel(w http.ResponseWriter, r *http.Request) error {
 		return badInputf("path:ref", "%q: want a label id (the id POST /v1/labels answered, 1..4294967295)", r.PathValue("ref"))
 	}
 	spec := label.RemoveSpec{Import: uint32(id), Address: r.URL.Query().Get("address"), Source: r.URL.Query().Get("source")}
-	var removed label.Removed
-	res, err := s.writeAttribution(r.Context(), func(db *index.DB) (err error) {
-		removed, err = label.Remove(r.Context(), db, spec)
-		return err
-	})
-	if err != nil {
-		if isBadValue(err) {
+	if spec.Address != "" {
+		err := s.read(func(db *index.DB) error {
+			_, err := address.Decode(spec.Address, db.Network())
+			return err
+		})
+		if err != nil {
 			return badInput("query:address", err)
 		}
+	}
+	res, outs, err := s.editLabels(w, r, labelsync.Edit{Kind: labelsync.KindRemove, Remove: &spec})
+	if err != nil {
 		if errors.Is(err, label.ErrNoLabel) {
 			return fmt.Errorf("%w: %w", index.ErrNotFound, err)
 		}
 		return err
 	}
-	res.Removed = &removed
+	res.Removed = outs[0].Removed
 	return writeJSON(w, res)
 }
 
@@ -280,15 +291,11 @@ func (s *Server) importLabels(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var fr *label.FileResult
-	res, err := s.writeAttribution(r.Context(), func(db *index.DB) (err error) {
-		fr, err = label.ImportBytes(r.Context(), db, name, b, opts)
-		return err
-	})
+	res, outs, err := s.editLabels(w, r, labelsync.Edit{Kind: labelsync.KindImport, Import: &labelsync.Import{Name: name, Body: b, Options: opts}})
 	if err != nil {
 		return err
 	}
-	res.Imported = fr
+	res.Imported = outs[0].Imported
 	return writeJSON(w, res)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/casefile"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
@@ -39,6 +40,10 @@ type Options struct {
 	// Cases, when set, is the shared cases store (sleuth serve --shared:
 	// PostgreSQL); nil: the embedded one in the store's keyspace.
 	Cases casefile.Store
+	// Labels, when set, applies the label routes' edits (sleuth serve
+	// --shared: labelsync.Shared, through PostgreSQL's log); nil: the
+	// embedded store's (labelsync.Local).
+	Labels labelsync.Editor
 	// LoopbackWebhooks lets webhook endpoints point at loopback (Run sets
 	// it when the server listens on loopback only). Private and link-local
 	// destinations are always refused.
@@ -140,6 +145,9 @@ type route struct {
 // its metrics, so call it before pl's first writer.
 func New(pl *pipeline.Pipeline, opts Options) *Server {
 	opts.ensureDefaults()
+	if opts.Labels == nil {
+		opts.Labels = labelsync.NewLocal(pl)
+	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:]),

@@ -31,6 +31,13 @@
 // tx_hash (which belong to their pack's source). Package risk reads them
 // with EachIncident.
 //
+// A store can follow a shared log of label edits (package labelsync,
+// sleuth serve --shared): FollowLog marks it, and from then on its label
+// writes come only from log entries (WithLogEntry), each recording the
+// entry's number in its own batch (LogPosition); an import's id and an
+// incident's are then derived from the entry, not local counters. Any
+// other write is refused with ErrShared, which names the server's routes.
+//
 // Rescreen lists the indexed transactions that paid or spent from
 // addresses that imports newly listed, including those made before the
 // listing, leaving out those an earlier rescreen reported; its result
@@ -42,7 +49,8 @@
 // publications, labels by address key, the import that first added each
 // address, the labelled members of each entity (a cache rebuilt by
 // Refresh when labels or entities change), actors, incidents (47) and how
-// far rescreen reported each address (48).
+// far rescreen reported each address (48), and the shared log's applied
+// entry (40 "log").
 //
 // # Does not touch
 //
@@ -63,4 +71,8 @@
 //	L5. Every incident with a TagPack source id names a stored source;
 //	    incident ids only grow (a removed id is never reused while a
 //	    later one exists).
+//	L6. On a store that follows a shared log (40 "log" present), every
+//	    change to sources, labels, incidents and actors is written in the
+//	    batch that records the log entry it applies, and entries apply in
+//	    order (the next is always position+1).
 package label

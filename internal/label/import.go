@@ -107,12 +107,15 @@ func ImportFile(ctx context.Context, db *index.DB, path string, opts ImportOptio
 // names it in errors, in the source of a TagPack without a title, and for
 // format detection (a .yaml or .yml name is a TagPack or ActorPack).
 func ImportBytes(ctx context.Context, db *index.DB, path string, b []byte, opts ImportOptions) (*FileResult, error) {
+	if err := guard(ctx, db); err != nil {
+		return nil, err
+	}
 	res, batch, ap, err := parseImport(path, b, opts)
 	if err != nil {
 		return nil, &InputError{err}
 	}
 	if ap != nil {
-		n, err := storeActors(db, ap)
+		n, err := storeActors(ctx, db, ap)
 		if err != nil {
 			return nil, err
 		}
@@ -125,6 +128,25 @@ func ImportBytes(ctx context.Context, db *index.DB, path string, b []byte, opts 
 	}
 	res.Result = r
 	return res, nil
+}
+
+// CheckImport parses what ImportBytes would import, without a store, and
+// fails as ImportBytes would on the content (an *InputError), or when a
+// list's publication date is unknown.
+func CheckImport(path string, b []byte, opts ImportOptions) error {
+	_, batch, _, err := parseImport(path, b, opts)
+	if err != nil {
+		return &InputError{err}
+	}
+	if batch != nil && batch.Kind == "ofac" && batch.Date.IsZero() {
+		return errNoDate(path)
+	}
+	return nil
+}
+
+// errNoDate refuses a list publication without a date.
+func errNoDate(file string) error {
+	return &InputError{fmt.Errorf("%s: the list's publication date is unknown: give it with --date YYYY-MM-DD", file)}
 }
 
 // InputError is an import's content error: the file is not a well-formed
@@ -361,7 +383,7 @@ func encodeActor(a *tagpack.Actor) []byte {
 
 // storeActors writes an ActorPack's actors (and their aliases, to the same
 // record) in one batch.
-func storeActors(db *index.DB, ap *tagpack.ActorPack) (int, error) {
+func storeActors(ctx context.Context, db *index.DB, ap *tagpack.ActorPack) (int, error) {
 	wb := db.NewStageBatch()
 	defer wb.Close()
 	for i := range ap.Actors {
@@ -374,7 +396,7 @@ func storeActors(db *index.DB, ap *tagpack.ActorPack) (int, error) {
 			}
 		}
 	}
-	if err := wb.Commit(); err != nil {
+	if err := commitEdit(ctx, db, wb); err != nil {
 		return 0, fmt.Errorf("label: actors of %s: %w", ap.Path, err)
 	}
 	return len(ap.Actors), nil

@@ -104,6 +104,12 @@ func checkIncident(in *Incident) (btc.Hash, error) {
 	return h, nil
 }
 
+// CheckIncident checks an incident as AddIncident does, without a store.
+func CheckIncident(in Incident) error {
+	_, err := checkIncident(&in)
+	return err
+}
+
 // AddIncident stores an investigator's incident and returns it with its id.
 // The category is not checked here: package risk owns the categories
 // (risk.IncidentCategory).
@@ -112,8 +118,16 @@ func AddIncident(ctx context.Context, db *index.DB, in Incident) (Incident, erro
 	if err != nil {
 		return in, err
 	}
+	if err := guard(ctx, db); err != nil {
+		return in, err
+	}
 	if in.ID, err = nextIncident(db); err != nil {
 		return in, err
+	}
+	if e, ok := entryOf(ctx); ok {
+		// From the shared log: the entry's number, unless a pack's
+		// transaction tags already took it (ids only grow, L5).
+		in.ID = max(in.ID, uint32(e.seq))
 	}
 	in.SourceID = 0
 	in.TxID = h.String()
@@ -123,10 +137,9 @@ func AddIncident(ctx context.Context, db *index.DB, in Incident) (Incident, erro
 	wb := db.NewStageBatch()
 	defer wb.Close()
 	wb.Set(keyIncident(in.ID), in.encode(h))
-	if err := wb.Commit(); err != nil {
+	if err := commitEdit(ctx, db, wb); err != nil {
 		return in, fmt.Errorf("label: add incident: %w", err)
 	}
-	_ = ctx
 	return in, nil
 }
 
@@ -171,6 +184,9 @@ func RemoveIncidents(ctx context.Context, db *index.DB, id uint32, txid string) 
 	if id == 0 && txid == "" {
 		return nil, errors.New("give an incident id or a txid")
 	}
+	if err := guard(ctx, db); err != nil {
+		return nil, err
+	}
 	wb := db.NewStageBatch()
 	defer wb.Close()
 	var out []Incident
@@ -187,7 +203,7 @@ func RemoveIncidents(ctx context.Context, db *index.DB, id uint32, txid string) 
 	if len(out) == 0 {
 		return nil, fmt.Errorf("incident %d %s: %w", id, txid, ErrNoIncident)
 	}
-	if err := wb.Commit(); err != nil {
+	if err := commitEdit(ctx, db, wb); err != nil {
 		return nil, fmt.Errorf("label: remove incidents: %w", err)
 	}
 	return out, nil

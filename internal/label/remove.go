@@ -53,6 +53,9 @@ func Remove(ctx context.Context, db *index.DB, spec RemoveSpec) (Removed, error)
 	if spec.Import == 0 && spec.Address == "" && spec.Source == "" {
 		return res, errors.New("say which labels to remove: a label id (import), an address, a source or several")
 	}
+	if err := guard(ctx, db); err != nil {
+		return res, err
+	}
 	srcs, err := sources(ctx, db)
 	if err != nil {
 		return res, err
@@ -129,7 +132,7 @@ func Remove(ctx context.Context, db *index.DB, spec RemoveSpec) (Removed, error)
 	if err := markStale(db, wb); err != nil {
 		return res, err
 	}
-	if err := wb.Commit(); err != nil {
+	if err := commitEdit(ctx, db, wb); err != nil {
 		return res, fmt.Errorf("label: remove: %w", err)
 	}
 	return res, nil
@@ -139,6 +142,9 @@ func Remove(ctx context.Context, db *index.DB, spec RemoveSpec) (Removed, error)
 // incidents of its transaction tags and the source itself.
 func RemoveSource(ctx context.Context, db *index.DB, name string) (Removed, error) {
 	res := Removed{Source: name, Addresses: []string{}}
+	if err := guard(ctx, db); err != nil {
+		return res, err
+	}
 	srcs, err := sources(ctx, db)
 	if err != nil {
 		return res, err
@@ -179,7 +185,7 @@ func RemoveSource(ctx context.Context, db *index.DB, name string) (Removed, erro
 	if err := markStale(db, wb); err != nil {
 		return res, err
 	}
-	if err := wb.Commit(); err != nil {
+	if err := commitEdit(ctx, db, wb); err != nil {
 		return res, fmt.Errorf("label: remove source %q: %w", name, err)
 	}
 	return res, nil

@@ -68,8 +68,11 @@ func sources(ctx context.Context, db *index.DB) (map[uint32]*Source, error) {
 // Apply imports one file's labels in one atomic batch.
 func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
 	res := Result{File: b.File, Source: b.Source, Kind: b.Kind}
+	if err := guard(ctx, db); err != nil {
+		return res, err
+	}
 	if b.Kind == "ofac" && b.Date.IsZero() {
-		return res, fmt.Errorf("%s: the list's publication date is unknown: give it with --date YYYY-MM-DD", b.File)
+		return res, errNoDate(b.File)
 	}
 	st, err := readState(db)
 	if err != nil {
@@ -95,8 +98,11 @@ func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
 		res.Labels = src.Labels
 		return res, nil
 	}
-	imp := st.NextImport
-	st.NextImport++
+	imp, at := st.NextImport, time.Now().UTC().Truncate(time.Second)
+	if e, ok := entryOf(ctx); ok {
+		imp, at = uint32(e.seq), e.at // ids and times from the shared log
+	}
+	st.NextImport = max(st.NextImport, imp+1)
 	res.Import = imp
 	// What the source held before, by address.
 	old := map[string][]Label{}
@@ -190,11 +196,11 @@ func Apply(ctx context.Context, db *index.DB, b *Batch) (Result, error) {
 			res.Incidents = len(b.Incidents)
 		}
 	}
-	src.File, src.Digest, src.Imported = b.File, b.Digest, time.Now().UTC().Truncate(time.Second)
+	src.File, src.Digest, src.Imported = b.File, b.Digest, at
 	wb.Set(keySource(src.ID), src.encode())
 	st.EntityIndex = 0 // stale: rebuilt by Refresh
 	wb.Set(append([]byte{pState}, keyState...), st.encode())
-	if err := wb.Commit(); err != nil {
+	if err := commitEdit(ctx, db, wb); err != nil {
 		return res, fmt.Errorf("label: import %s: %w", b.File, err)
 	}
 	return res, nil

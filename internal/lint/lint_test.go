@@ -36,7 +36,10 @@ var rules = []struct {
 	{"", module + "/internal/pipeline", "stages do not run each other: the pipeline runs them, and only its callers import it",
 		// follow is a caller, as the server is: its PipelineStore feeds
 		// each round's blocks to Pipeline.Ingest.
-		[]string{module + "/cmd/sleuth", module + "/internal/api", module + "/internal/demo", module + "/internal/pipeline", module + "/internal/follow"}},
+		[]string{module + "/cmd/sleuth", module + "/internal/api", module + "/internal/demo", module + "/internal/pipeline", module + "/internal/follow",
+			// labelsync applies shared label edits through the pipeline's
+			// writer and attribution update, as the API's routes did.
+			module + "/internal/labelsync", module + "/internal/labelsync/labelsynctest"}},
 	{"", module + "/internal/api", "the HTTP server is wired by cmd/sleuth only", []string{module + "/cmd/sleuth", module + "/internal/api"}},
 	{"", "github.com/btcsuite/btcd", "btcd is the reference in tests and the simulator, not a dependency of the pipeline",
 		[]string{module + "/internal/sim", module + "/internal/sim/regtest"}},

@@ -1,8 +1,10 @@
 // Package pgstore keeps sleuth's shared, editable state in PostgreSQL, so
 // that several sleuth servers (each with its own chain index) share one
-// truth (issue 16). It implements the stores' interfaces (casefile.Store
-// so far; API keys, labels, watchlists, alerts and the webhook outbox
-// follow) and passes the same conformance suites as the embedded stores.
+// truth (issue 16). It implements the stores' interfaces (casefile.Store;
+// labelsync.Log, the ordered log of label edits every server applies to
+// its own label store; API keys, watchlists, alerts and the webhook
+// outbox follow) and passes the same conformance suites as the embedded
+// stores.
 //
 // # Owns
 //
@@ -10,7 +12,10 @@
 //     (NNN_name.sql), applied in order on Open inside one transaction that
 //     holds an advisory lock, so servers starting together migrate once;
 //     schema_migrations records each version with its name and time.
-//   - The PostgreSQL forms of the stores (Cases).
+//   - The PostgreSQL forms of the stores (Cases, LabelLog).
+//   - label_log: the label edits (labelsync.Entry) by seq, an import's
+//     file bytes beside its edit; appended under an advisory lock, with
+//     NOTIFY sleuth_label_log, which LabelLog.Wait LISTENs for.
 //
 // # Does not touch
 //
@@ -26,6 +31,10 @@
 //	G2. Each store edit runs in one transaction with its audit record
 //	    (casefile C1), with the row locked (SELECT … FOR UPDATE), so two
 //	    servers editing one case serialise instead of losing an edit.
+//	G4. label_log is append-only and its seq has no gaps, and entries
+//	    commit in seq order: an append takes max(seq)+1 under an advisory
+//	    lock held to its commit, so a reader that saw n never later finds
+//	    a new entry below n.
 //	G3. Plain PostgreSQL 15 SQL (no extensions), so that Citus can
 //	    distribute the tables later.
 package pgstore

@@ -86,6 +86,16 @@ func AppendRecords(t testing.TB, dir string, recs ...[]byte) {
 	}
 }
 
+// BestChainDir writes the best chain of a simulated chain (seed, scale)
+// as a blocks directory of t, in chain order, and returns it: the input
+// of an ingest that has no reorg to follow.
+func BestChainDir(t testing.TB, seed int64, scale float64) string {
+	t.Helper()
+	dir := t.TempDir()
+	AppendRecords(t, dir, BestRecords(t, Chain(t, seed, scale))...)
+	return dir
+}
+
 // ReadCSV returns the rows of a CSV file with a header line (an answer-key
 // file of truth/) as maps from column name to value.
 func ReadCSV(t testing.TB, path string) []map[string]string {
