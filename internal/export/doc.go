@@ -42,7 +42,9 @@
 // Outputs are written with the spend the snapshot knows; inputs of a run
 // that spend outputs an earlier run wrote mark them spent (a temporary
 // table and one UPDATE per batch). Standalone blocks (--raw-block) are
-// not exported.
+// not exported; the addresses they introduced take ids from the same
+// sequence, so addresses holds them too (no output row names them), with
+// the first_height of the best-chain block they were indexed after.
 //
 // Entities, labels and exposure change globally (a merge renumbers an
 // entity, an import labels old addresses, exposure moves with both), so

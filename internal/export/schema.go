@@ -22,6 +22,9 @@ var migrationFS embed.FS
 // Options.Schema names another.
 const DefaultSchema = "chain"
 
+// ErrDSN is returned by Open for a DSN that does not parse.
+var ErrDSN = errors.New("export: malformed --postgres DSN")
+
 // ErrNewerSchema is returned by Open when the export schema was migrated
 // by a newer sleuth.
 var ErrNewerSchema = errors.New("export: the schema is newer than this sleuth")
@@ -79,7 +82,7 @@ func Open(ctx context.Context, dsn, schema string) (*Target, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("export: malformed --postgres DSN: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrDSN, err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	c := cfg.ConnConfig
