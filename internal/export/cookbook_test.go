@@ -416,27 +416,24 @@ var checks = map[string]func(t *testing.T, w *world, q string){
 		days := map[string]*day{}
 		w.scan(t, func(tx *coinjoin.Tx, b index.ChainBlock) {
 			d := time.Unix(int64(b.Time), 0).UTC().Format(time.DateOnly)
-			touched := false
+			var in day
 			for _, o := range tx.Outs {
 				if o.Addr != btc.NoAddr && w.ent(o.Addr) == x {
-					if days[d] == nil {
-						days[d] = &day{}
-					}
-					days[d].recv += int64(o.Value)
-					touched = true
+					in.recv += int64(o.Value)
+					in.txs = 1
 				}
 			}
-			for _, in := range tx.Ins {
-				if in.Addr != btc.NoAddr && w.ent(in.Addr) == x {
-					if days[d] == nil {
-						days[d] = &day{}
-					}
-					days[d].sent += int64(in.Value)
-					touched = true
+			for _, i := range tx.Ins {
+				if i.Addr != btc.NoAddr && w.ent(i.Addr) == x {
+					in.sent += int64(i.Value)
+					in.txs = 1
 				}
 			}
-			if touched {
-				days[d].txs++
+			if in.txs > 0 {
+				if days[d] == nil {
+					days[d] = &day{}
+				}
+				days[d].recv, days[d].sent, days[d].txs = days[d].recv+in.recv, days[d].sent+in.sent, days[d].txs+1
 			}
 		})
 		var want [][]string

@@ -14,6 +14,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/risk/risktest"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
@@ -203,18 +204,7 @@ func TestIncrementalEqualsFresh(t *testing.T) {
 
 	simtest.AppendRecords(t, blocks, recs[half:]...)
 	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: blocks})
-	if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := label.ImportFile(ctx, db, pack, label.ImportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := label.Refresh(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := risk.Update(ctx, db, risk.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	risktest.Prepare(t, db, pack)
 	second := export(t, tg, db, Options{BatchTxs: 2000})
 	if second.From != first.To+1 || second.Deleted != -1 || second.Rows["labels"] == 0 {
 		t.Errorf("second run %+v: want heights from %d, labels", second, first.To+1)
