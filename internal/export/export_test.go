@@ -339,3 +339,48 @@ func TestErrors(t *testing.T) {
 	conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, tg.lockKey()^1)
 	conn.Release()
 }
+
+// TestReorg: an export of a stale branch, after the index reorganised
+// onto the best chain, is rewritten from the fork and ends equal to a
+// fresh export of the new best chain (E2).
+func TestReorg(t *testing.T) {
+	dsn(t)
+	out := simtest.Chain(t, 11, 0.5)
+	// The first stale branch with transactions: the index first sees the
+	// best chain before it and the branch (before), then the rest of
+	// the best chain (after), which outweighs the branch.
+	recs := simtest.Blocks(t, out)
+	fork := -1
+	for _, b := range recs {
+		if b.Stale && len(b.Record) > 2000 {
+			fork = b.Height
+			break
+		}
+	}
+	var before, after [][]byte
+	for _, b := range recs {
+		if b.Stale == (b.Height >= fork) {
+			before = append(before, b.Record)
+		} else if !b.Stale {
+			after = append(after, b.Record)
+		}
+	}
+	if fork < 0 {
+		t.Fatal("the simulated chain has no stale block with transactions")
+	}
+	blocks := t.TempDir()
+	db := indextest.Open(t, t.TempDir())
+	simtest.AppendRecords(t, blocks, before...)
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: blocks})
+	tg := open(t, freshSchema(t))
+	first := export(t, tg, db, Options{BatchTxs: 5000})
+	simtest.AppendRecords(t, blocks, after...)
+	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: blocks})
+	re := export(t, tg, db, Options{BatchTxs: 5000})
+	if !re.Reorg || re.Deleted != int64(fork) || re.From != int64(fork) || re.To <= first.To {
+		t.Errorf("after the reorg at %d (export was at %d): %+v", fork, first.To, re)
+	}
+	fresh := open(t, freshSchema(t))
+	export(t, fresh, db, Options{})
+	sameDigest(t, "after a reorg", digest(t, tg), digest(t, fresh))
+}
