@@ -90,6 +90,9 @@ func runExport(ctx context.Context, args []string) error {
 		rate = float64(sum.TotalRows()) / sec
 	}
 	fmt.Printf("%d rows in %s (%.0f rows/s)\n", sum.TotalRows(), sum.Elapsed.Round(time.Millisecond), rate)
+	if sum.Retries > 0 {
+		fmt.Printf("%d batches tried again after PostgreSQL went away\n", sum.Retries)
+	}
 	for _, n := range sum.Notes {
 		fmt.Printf("note: %s\n", n)
 	}

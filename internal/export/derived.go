@@ -95,7 +95,7 @@ func (w *writer) derived(ctx context.Context) error {
 	}
 
 	tables := []*table{ents, members, srcs, labels, expo}
-	err = pgx.BeginFunc(ctx, w.t.pool, func(tx pgx.Tx) error {
+	err = w.inTx(ctx, nil, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `TRUNCATE entities, entity_members, label_sources, labels, exposure`); err != nil {
 			return err
 		}

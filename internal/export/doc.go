@@ -38,7 +38,11 @@
 // the exported height. Blocks go in batches of whole blocks (BatchTxs
 // transactions at most), each batch in one PostgreSQL transaction with
 // its export_state, so an interrupted run leaves the export complete
-// through the last committed batch and the next run resumes after it.
+// through the last committed batch and the next run resumes after it. A
+// batch that fails because the server or the connection went away (a
+// restart, a dropped connection) is tried again on a new connection, up
+// to Options.Retries times with waits of 1, 2, 4 s, after checking that
+// the failed attempt did not commit; other errors end the run.
 // Outputs are written with the spend the snapshot knows; inputs of a run
 // that spend outputs an earlier run wrote mark them spent (a temporary
 // table and one UPDATE per batch). Standalone blocks (--raw-block) are

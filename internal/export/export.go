@@ -26,8 +26,12 @@ type Options struct {
 	BatchTxs int
 	// Progress, when set, is called after every batch and at the end.
 	Progress func(Progress)
-	// Logger, when set, gets a line per phase. Default: discard.
+	// Logger, when set, gets a line per retry. Default: discard.
 	Logger *slog.Logger
+	// Retries is how many times a batch is tried again when the server
+	// or the connection goes away (waiting 1, 2, 4… s). Default 3;
+	// negative: none.
+	Retries int
 }
 
 // Progress is how far a run has come.
@@ -55,6 +59,7 @@ type Summary struct {
 	Rows    map[string]int64 `json:"rows"`
 	Txs     uint64           `json:"txs"`
 	Notes   []string         `json:"notes,omitempty"` // stages the index has not run (no clustering, no exposure)
+	Retries int              `json:"retries"`         // batches tried again after the server or connection went away
 	Elapsed time.Duration    `json:"elapsed_ns"`
 }
 
@@ -98,6 +103,12 @@ var ErrBusy = errors.New("export: another export is writing this schema")
 func (t *Target) Export(ctx context.Context, db *index.DB, opts Options) (*Summary, error) {
 	if opts.BatchTxs <= 0 {
 		opts.BatchTxs = 50_000
+	}
+	switch {
+	case opts.Retries == 0:
+		opts.Retries = 3
+	case opts.Retries < 0:
+		opts.Retries = 0
 	}
 	log := opts.Logger
 	if log == nil {
@@ -156,6 +167,7 @@ func (t *Target) Export(ctx context.Context, db *index.DB, opts Options) (*Summa
 	}
 	sum.From, sum.To = from, tip.Height
 	w := newWriter(t, db, sum, opts, start, tip)
+	w.log = log
 	if err := w.chain(ctx, from, st); err != nil {
 		return nil, err
 	}
@@ -219,6 +231,7 @@ type writer struct {
 	opts  Options
 	start time.Time
 	tip   index.Tip
+	log   *slog.Logger
 
 	blocks, txs, outs, ins, addrs, spends *table
 }
@@ -244,7 +257,7 @@ func (w *writer) chain(ctx context.Context, from int64, st state) error {
 		}
 		// The index ends below the export (a store rebuilt shorter): only
 		// delete.
-		return pgx.BeginFunc(ctx, w.t.pool, func(tx pgx.Tx) error {
+		return w.inTx(ctx, nil, func(tx pgx.Tx) error {
 			if err := deleteFrom(ctx, tx, from); err != nil {
 				return err
 			}
@@ -278,7 +291,11 @@ func (w *writer) chain(ctx context.Context, from int64, st state) error {
 			}
 			nextTx, nextAddr = nb.FirstTx, nb.FirstAddr
 		}
-		err = pgx.BeginFunc(ctx, w.t.pool, func(tx pgx.Tx) error {
+		committed := func(ctx context.Context) (bool, error) {
+			s, err := readState(ctx, w.t.pool)
+			return s.found && s.height == int64(last.Height) && s.tipHash == last.Hash.String(), err
+		}
+		err = w.inTx(ctx, committed, func(tx pgx.Tx) error {
 			if deleteFirst {
 				if err := deleteFrom(ctx, tx, h); err != nil {
 					return err

@@ -386,54 +386,64 @@ func TestReorg(t *testing.T) {
 }
 
 // TestServerLostMidRun: when PostgreSQL drops the export's connections
-// between batches, the run fails with an error naming the server, the
-// export stays complete through its last committed batch, and the next
-// run resumes and ends equal to a fresh export (E3).
+// between batches, the run retries the batch on a new connection and
+// completes; without retries it fails with an error naming the server,
+// the export stays complete through its last committed batch, and the
+// next run resumes. Either way it ends equal to a fresh export (E3).
 func TestServerLostMidRun(t *testing.T) {
 	base := dsn(t)
 	ctx := context.Background()
 	out := simtest.Chain(t, 4, 0.1)
 	db := indextest.Open(t, t.TempDir())
 	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")})
-	schema := freshSchema(t)
+	fresh := open(t, freshSchema(t))
+	export(t, fresh, db, Options{})
+	want := digest(t, fresh)
 	sep := "?"
 	if strings.Contains(base, "?") {
 		sep = "&"
 	}
-	tg, err := Open(ctx, base+sep+"application_name="+schema, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tg.Close()
-	killer := open(t, freshSchema(t))
-	batches := 0
-	_, err = tg.Export(ctx, db, Options{FromHeight: -1, BatchTxs: 300, Progress: func(p Progress) {
-		if batches++; batches == 2 {
-			if _, err := killer.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, schema); err != nil {
-				t.Error(err)
-			}
+	for _, retries := range []int{-1, 0} {
+		schema := freshSchema(t)
+		tg, err := Open(ctx, base+sep+"application_name="+schema, schema)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}})
-	if err == nil || !strings.Contains(err.Error(), "PostgreSQL at") {
-		t.Fatalf("run whose connections were dropped: %v, want an error naming the server", err)
+		defer tg.Close()
+		batches := 0
+		sum, err := tg.Export(ctx, db, Options{FromHeight: -1, BatchTxs: 300, Retries: retries, Progress: func(p Progress) {
+			if batches++; batches == 2 {
+				if _, err := fresh.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, schema); err != nil {
+					t.Error(err)
+				}
+			}
+		}})
+		if retries == 0 {
+			if err != nil || sum.Retries == 0 {
+				t.Errorf("with retries: %v, %+v: want the batch retried and the run done", err, sum)
+			}
+			sameDigest(t, "after a retry", digest(t, tg), want)
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "PostgreSQL at") {
+			t.Fatalf("run whose connections were dropped: %v, want an error naming the server", err)
+		}
+		t.Logf("the error: %v", err)
+		s, err := readState(ctx, tg.pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nb int64
+		if err := tg.pool.QueryRow(ctx, `SELECT count(*) FROM blocks`).Scan(&nb); err != nil {
+			t.Fatal(err)
+		}
+		if !s.found || s.height >= db.Tip().Height || nb != s.height+1 {
+			t.Errorf("after the lost connection: state %+v, %d blocks stored", s, nb)
+		}
+		re := export(t, tg, db, Options{})
+		if re.From != s.height+1 {
+			t.Errorf("resumed from %d, want %d", re.From, s.height+1)
+		}
+		sameDigest(t, "resumed after a lost connection", digest(t, tg), want)
 	}
-	t.Logf("the error: %v", err)
-	s, err := readState(ctx, tg.pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nb int64
-	if err := tg.pool.QueryRow(ctx, `SELECT count(*) FROM blocks`).Scan(&nb); err != nil {
-		t.Fatal(err)
-	}
-	if !s.found || s.height >= db.Tip().Height || nb != s.height+1 {
-		t.Errorf("after the lost connection: state %+v, %d blocks stored", s, nb)
-	}
-	re := export(t, tg, db, Options{})
-	if re.From != s.height+1 {
-		t.Errorf("resumed from %d, want %d", re.From, s.height+1)
-	}
-	fresh := open(t, freshSchema(t))
-	export(t, fresh, db, Options{})
-	sameDigest(t, "resumed after a lost connection", digest(t, tg), digest(t, fresh))
 }
