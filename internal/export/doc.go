@@ -76,4 +76,9 @@
 //	    export_state.derived_height.
 //	E5. One run at a time per schema (a session advisory lock): a second
 //	    is ErrBusy.
+//	E6. After a run, the secondary indexes of the chain tables (indexes.go)
+//	    exist. A run from height 0 drops them first and builds them after
+//	    its last batch; a run that fails in between leaves the tables
+//	    without them (queries slower, answers the same) until the next
+//	    run ends.
 package export

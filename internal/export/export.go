@@ -168,7 +168,15 @@ func (t *Target) Export(ctx context.Context, db *index.DB, opts Options) (*Summa
 	sum.From, sum.To = from, tip.Height
 	w := newWriter(t, db, sum, opts, start, tip)
 	w.log = log
+	if from == 0 {
+		if err := w.dropIndexes(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := w.chain(ctx, from, st); err != nil {
+		return nil, err
+	}
+	if err := w.buildIndexes(ctx); err != nil {
 		return nil, err
 	}
 	if err := w.derived(ctx); err != nil {

@@ -157,6 +157,15 @@ func TestExportMatchesIndex(t *testing.T) {
 		}
 	}
 
+	// The secondary indexes a full load dropped are built again (E6).
+	var names []string
+	for _, ix := range indexes {
+		names = append(names, ix.name)
+	}
+	if got := count(`SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ANY ($1)`, names); got != int64(len(indexes)) {
+		t.Errorf("%d secondary indexes after a full export, want %d", got, len(indexes))
+	}
+
 	// A second run with nothing new writes no chain row and changes nothing.
 	before := digest(t, tg)
 	again := export(t, tg, db, Options{})

@@ -3,6 +3,9 @@
 -- Keys are sleuth's dense ids: tx (transaction number in chain order),
 -- address_id (first-seen order), entity_id (an entity's smallest address
 -- id). Each table's comment names its Citus distribution (docs/SQL.md).
+-- The secondary indexes of the chain tables are the export's to build
+-- (internal/export/indexes.go): a full export loads first and indexes
+-- after.
 
 CREATE TABLE export_state (
     id             boolean PRIMARY KEY DEFAULT true CHECK (id),
@@ -46,8 +49,6 @@ CREATE TABLE transactions (
     coinbase boolean NOT NULL,
     fee      bigint -- null for a coinbase
 );
-CREATE INDEX transactions_txid ON transactions (txid);
-CREATE INDEX transactions_height ON transactions (height);
 COMMENT ON TABLE transactions IS 'Citus: distributed by tx.';
 
 CREATE TABLE outputs (
@@ -60,7 +61,6 @@ CREATE TABLE outputs (
     spent_vin  integer,
     PRIMARY KEY (tx, n)
 );
-CREATE INDEX outputs_address ON outputs (address_id);
 COMMENT ON TABLE outputs IS 'Citus: distributed by tx (colocated with transactions).';
 
 CREATE TABLE inputs (
@@ -72,7 +72,6 @@ CREATE TABLE inputs (
     address_id bigint,
     PRIMARY KEY (tx, vin)
 );
-CREATE INDEX inputs_address ON inputs (address_id);
 COMMENT ON TABLE inputs IS 'Citus: distributed by tx, the spending transaction (colocated with transactions).';
 
 CREATE TABLE addresses (
@@ -81,7 +80,6 @@ CREATE TABLE addresses (
     type         smallint NOT NULL,
     first_height integer  NOT NULL
 );
-CREATE INDEX addresses_address ON addresses (address);
 COMMENT ON TABLE addresses IS 'Citus: distributed by address_id.';
 
 CREATE TABLE entities (
