@@ -55,6 +55,7 @@ var commands = map[string]command{
 	"webhook":  {runWebhook, "signed webhook endpoints for alerts (webhook add URL, list, remove)"},
 	"trace":    {runTrace, "follow stolen or ransom funds forward to cash-out points (fifo, haircut, poison, lifo, tiho)"},
 	"serve":    {runServe, "serve the HTTP API, follow a node and deliver alerts (serve --db DIR --listen 127.0.0.1:8334 [--rpc URL [--rpc-cookie F] [--zmq auto] | --blocks DIR])"},
+	"export":   {runExport, "write the chain, entities, labels and exposure to PostgreSQL for SQL analysis (export --postgres DSN [--from-height H])"},
 	"apikey":   {runAPIKey, "create, list and revoke the API keys of sleuth serve (apikey create --name N --scope read|screen|write)"},
 }
 

@@ -1,0 +1,84 @@
+// Package export writes the chain-derived tables to PostgreSQL for SQL
+// analysis (`sleuth export --postgres DSN`): blocks, transactions,
+// outputs with their spends, inputs, addresses, entities and their
+// members, labels and their sources, and exposure. docs/SQL.md describes
+// the tables and holds the tested cookbook of forensic queries.
+//
+// # Owns
+//
+//   - The SQL schema of the chain tables, in its own PostgreSQL schema
+//     (default "chain", Options via Open), as versioned migrations
+//     embedded from migrations/NNN_name.sql and applied by Open under an
+//     advisory lock; that schema's schema_migrations records them. Each
+//     table's comment names its Citus distribution column: transactions,
+//     outputs and inputs by tx; addresses, entity_members and exposure by
+//     address_id; entities by entity_id; blocks, labels, label_sources,
+//     script_types and export_state are reference tables. Plain
+//     PostgreSQL 15 SQL, no extension.
+//   - The export: rows in COPY's text format built in buffers reused from
+//     batch to batch (no per-row allocation), sent with pgx's CopyFrom.
+//
+// # Does not touch
+//
+// The shared-state schema of package pgstore (its own tables and
+// migrations); the index and the stages' keyspaces, read only through
+// their exported queries (index.DB's ChainBlock, ScanTxs, TxID, SpentBy,
+// AddrString; cluster.Load; label.Sources and EachLabelled;
+// risk.EachAggregate) on the snapshot the caller passes.
+//
+// # A run
+//
+// The chain tables are incremental: export_state records the height
+// exported (and the next transaction number and address id). A run
+// compares the stored block hashes with the index's best chain from the
+// exported height down; the first height that differs (a reorg below the
+// exported tip), or --from-height H when lower, is where it deletes the
+// rows at and above (and the spends those rows recorded on older
+// outputs) and writes again; otherwise it writes only the blocks after
+// the exported height. Blocks go in batches of whole blocks (BatchTxs
+// transactions at most), each batch in one PostgreSQL transaction with
+// its export_state, so an interrupted run leaves the export complete
+// through the last committed batch and the next run resumes after it. A
+// batch that fails because the server or the connection went away (a
+// restart, a dropped connection) is tried again on a new connection, up
+// to Options.Retries times with waits of 1, 2, 4 s, after checking that
+// the failed attempt did not commit; other errors end the run.
+// Outputs are written with the spend the snapshot knows; inputs of a run
+// that spend outputs an earlier run wrote mark them spent (a temporary
+// table and one UPDATE per batch). Standalone blocks (--raw-block) are
+// not exported; the addresses they introduced take ids from the same
+// sequence, so addresses holds them too (no output row names them), with
+// the first_height of the best-chain block they were indexed after.
+//
+// Entities, labels and exposure change globally (a merge renumbers an
+// entity, an import labels old addresses, exposure moves with both), so
+// each run replaces them whole: TRUNCATE and COPY in one transaction,
+// after the chain tables, then export_state.derived_height. A failed run
+// leaves the previous ones; readers wait for the lock while the
+// replacement runs. Its cost grows with the addresses in entities, the
+// labelled addresses and the exposed addresses, not with the new blocks.
+//
+// # Invariants
+//
+//	E1. Migrations are numbered 1..n without gaps, applied in order at
+//	    most once, in one transaction holding the schema's advisory lock;
+//	    a schema at a version this binary does not know is refused
+//	    (ErrNewerSchema) before anything is written.
+//	E2. After a run, blocks, transactions, outputs, inputs and addresses
+//	    hold exactly the index's best chain up to export_state.height
+//	    (every height once, transaction numbers 0..next_tx-1, address ids
+//	    0..next_addr-1), whatever runs, reorgs and re-exports came before:
+//	    equal to one run on an empty schema.
+//	E3. Every batch commits with export_state: a failure between batches
+//	    loses only the uncommitted batch, never leaves a partial block.
+//	E4. entities, entity_members, label_sources, labels and exposure are
+//	    replaced in one transaction and are what the snapshot held at
+//	    export_state.derived_height.
+//	E5. One run at a time per schema (a session advisory lock): a second
+//	    is ErrBusy.
+//	E6. After a run, the secondary indexes of the chain tables (indexes.go)
+//	    exist. A run from height 0 drops them first and builds them after
+//	    its last batch; a run that fails in between leaves the tables
+//	    without them (queries slower, answers the same) until the next
+//	    run ends.
+package export
