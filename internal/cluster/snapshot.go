@@ -61,7 +61,7 @@ func saveSnapshot(dir string, f *Forest, merges uint64, lastKey []byte) error {
 		fh.Close()
 		return fmt.Errorf("cluster: snapshot: %w", err)
 	}
-	defer f.Advise(mmap.Random)
+	defer f.Advise(mmap.Normal)
 	chunk := make([]byte, 0, 1<<16)
 	for _, arr := range [][]uint32{f.parent, f.next} {
 		for i, x := range arr {
@@ -174,7 +174,7 @@ func loadSnapshot(dir string, naddr int) (f *Forest, merges uint64, lastKey []by
 	if _, err := r.ReadByte(); err != io.EOF {
 		return nil, 0, nil, fmt.Errorf("%w: trailing bytes", errStaleSnapshot)
 	}
-	if err := g.Advise(mmap.Random); err != nil {
+	if err := g.Advise(mmap.Normal); err != nil {
 		return nil, 0, nil, err
 	}
 	return g, m, append([]byte(nil), key...), nil

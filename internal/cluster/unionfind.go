@@ -75,6 +75,10 @@ func NewScratchForest(dir string, n int) (*Forest, error) {
 	if n < mapMinIDs || n == 0 {
 		return NewForest(n), nil
 	}
+	// The kernel's default access hint fits best: a forest being built
+	// touches fresh zero pages, which readahead and fault-around map many
+	// at a time; MADV_RANDOM made every first touch of a page a major
+	// fault and halved unions/s (docs/BENCHMARKS.md).
 	c := n + n/16 // spare for the next increments
 	m := &forestMaps{dir: dir}
 	var err error
@@ -90,10 +94,6 @@ func NewScratchForest(dir string, n int) (*Forest, error) {
 	}
 	f := &Forest{m: m}
 	f.remapped(n)
-	if err := f.Advise(mmap.Random); err != nil {
-		f.Close()
-		return nil, err
-	}
 	// A forest nobody closes (a caller that only reads it) is unmapped
 	// when it is collected; the methods keep f alive while they use the
 	// mapping.

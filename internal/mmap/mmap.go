@@ -25,6 +25,14 @@ const (
 	Sequential
 )
 
+// Memory is a process's resident memory in bytes, as Linux reports it:
+// RSS is Anon (heap, stacks: freed only by the program) plus File (mapped
+// file pages, scratch arrays among them, which the kernel can write back
+// and reclaim) plus shared memory; Peak is the highest RSS so far.
+type Memory struct {
+	RSS, Peak, Anon, File uint64
+}
+
 const scratchPrefix = ".sleuth-scratch-"
 
 // Sweep removes the scratch files in dir left by processes that are no

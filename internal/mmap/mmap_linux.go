@@ -1,9 +1,12 @@
 package mmap
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -112,6 +115,30 @@ func (a *Uint32s) Advise(h Hint) error {
 	return nil
 }
 
+// madvPageout is Linux's MADV_PAGEOUT (5.4 on), which package syscall
+// does not name.
+const madvPageout = 21
+
+// PageOut asks the kernel to write back and free the pages that lie wholly
+// within words [from, to) now, as memory pressure would; they are read
+// back from the file when next touched. It is a hint: a kernel without
+// MADV_PAGEOUT returns an error and nothing changes.
+func (a *Uint32s) PageOut(from, to int) error {
+	if a.mem == nil || from < 0 || to > a.n || from >= to {
+		return nil
+	}
+	ps := os.Getpagesize()
+	lo := (from*4 + ps - 1) / ps * ps
+	hi := to * 4 / ps * ps
+	if lo >= hi {
+		return nil
+	}
+	if err := syscall.Madvise(a.mem[lo:hi], madvPageout); err != nil {
+		return fmt.Errorf("mmap: page out: %w", err)
+	}
+	return nil
+}
+
 // Close unmaps the array and frees its file. It is safe to call twice.
 func (a *Uint32s) Close() error {
 	if a.file == nil {
@@ -133,4 +160,30 @@ func (a *Uint32s) Close() error {
 func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// ReadMemory returns the process's resident memory from /proc/self/status.
+func ReadMemory() (Memory, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return Memory{}, fmt.Errorf("mmap: %w", err)
+	}
+	defer f.Close()
+	var m Memory
+	fields := map[string]*uint64{"VmRSS:": &m.RSS, "VmHWM:": &m.Peak, "RssAnon:": &m.Anon, "RssFile:": &m.File}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), "\t")
+		if p := fields[name]; ok && p != nil {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return Memory{}, fmt.Errorf("mmap: /proc/self/status %s %q: %w", name, rest, err)
+			}
+			*p = kb << 10
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Memory{}, fmt.Errorf("mmap: /proc/self/status: %w", err)
+	}
+	return m, nil
 }

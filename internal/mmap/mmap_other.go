@@ -20,6 +20,12 @@ func (a *Uint32s) Resize(n int) error { return ErrUnsupported }
 // Advise does nothing.
 func (a *Uint32s) Advise(Hint) error { return nil }
 
+// PageOut does nothing.
+func (a *Uint32s) PageOut(from, to int) error { return nil }
+
+// ReadMemory returns ErrUnsupported.
+func ReadMemory() (Memory, error) { return Memory{}, ErrUnsupported }
+
 // Close does nothing.
 func (a *Uint32s) Close() error { return nil }
 
