@@ -119,6 +119,14 @@ func (a *Uint32s) Advise(h Hint) error {
 // does not name.
 const madvPageout = 21
 
+func msync(b []byte) error {
+	_, _, e := syscall.Syscall(syscall.SYS_MSYNC, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), syscall.MS_SYNC)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 // PageOut asks the kernel to write back and free the pages that lie wholly
 // within words [from, to) now, as memory pressure would; they are read
 // back from the file when next touched. It is a hint: a kernel without
@@ -132,6 +140,11 @@ func (a *Uint32s) PageOut(from, to int) error {
 	hi := to * 4 / ps * ps
 	if lo >= hi {
 		return nil
+	}
+	// Reclaim skips dirty file pages (only the kernel's own writeback
+	// cleans them), so write them back first, as kswapd would.
+	if err := msync(a.mem[lo:hi]); err != nil {
+		return fmt.Errorf("mmap: page out: write back: %w", err)
 	}
 	if err := syscall.Madvise(a.mem[lo:hi], madvPageout); err != nil {
 		return fmt.Errorf("mmap: page out: %w", err)

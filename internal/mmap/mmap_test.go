@@ -197,6 +197,9 @@ func TestPageOutAndMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("RssFile: %d MiB before writing, %d written, %d paged out", before.File>>20, touched.File>>20, out.File>>20)
+	if out.File > touched.File-n*4/2 {
+		t.Errorf("RssFile %d MiB after paging out %d MiB (was %d)", out.File>>20, n*4>>20, touched.File>>20)
+	}
 	for i, x := range a.Words() {
 		if x != uint32(i)^0xa5a5a5a5 {
 			t.Fatalf("word %d reads %#x after PageOut", i, x)
