@@ -142,7 +142,11 @@ func printClusterSummary(sum cluster.Summary) {
 	}
 	fmt.Printf("clustered %d blocks, %d transactions (+%d standalone) in %s: %d merges (%d change links), %d refused (%d co-spends), %d CoinJoins\n",
 		sum.Blocks, sum.Txs, sum.Standalone, sum.Elapsed.Round(time.Millisecond), sum.Merges, sum.ChangeMerges, sum.Refused, sum.RefusedCoSpends, sum.CoinJoins)
-	fmt.Printf("heuristics: %s; %d merges in all; union-find %d MB\n", sum.Config, sum.TotalMerges, sum.ForestBytes>>20)
+	where := "heap"
+	if sum.ForestMapped {
+		where = "memory-mapped scratch files"
+	}
+	fmt.Printf("heuristics: %s; %d merges in all; union-find %d MB (%s)\n", sum.Config, sum.TotalMerges, sum.ForestBytes>>20, where)
 }
 
 func runEntity(ctx context.Context, args []string) error {

@@ -24,6 +24,26 @@
 // mainnet's 1.5 billion addresses. An entity's id is its smallest address
 // id, so it does not depend on the order of merges.
 //
+// # Where the forest lives
+//
+// Update, Load and LoadSplit build their forests with NewScratchForest:
+// from a million ids on, the two arrays are memory-mapped scratch files in
+// the store's directory (package mmap), outside the Go heap, so the
+// kernel keeps resident only the pages being used and writes cold ones
+// back to the file when memory is short; smaller forests, and NewForest,
+// stay on the heap. Words are stored XORed with their id (F3), so a new
+// forest is all zeros: nothing is written, and an id no union touched is
+// never paged in. Growing remaps the files (1/16 spare); they are reserved
+// with fallocate, so a full disk is an error, not a crash.
+//
+// Scratch files are unlinked the moment they are created: Update closes
+// its forest before it returns, Load's and LoadSplit's callers call Close
+// (a forest nobody closes is unmapped when it is collected), and a crash
+// frees them with the process. A file of a process that died in the
+// instant between creating and unlinking it is removed by the next
+// NewScratchForest in that directory. The snapshot file (CLUSTER-FOREST)
+// is unaffected: it holds parent and next, not the XORed words.
+//
 // # Owns
 //
 // Keyspaces 0x30–0x3A of the store (index.StageCluster): the merge log and

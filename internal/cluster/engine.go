@@ -63,6 +63,7 @@ type Summary struct {
 	TotalMerges     uint64        `json:"total_merges"`
 	Height          int64         `json:"height"`
 	ForestBytes     int           `json:"forest_bytes"`
+	ForestMapped    bool          `json:"forest_mapped"`      // the forest's arrays were scratch files, not heap
 	Remapped        uint64        `json:"remapped_addresses"` // entity-of rows written
 	Replayed        uint64        `json:"replayed_merges"`    // logged merges replayed to rebuild the forest (the rest came from the snapshot)
 	Elapsed         time.Duration `json:"elapsed_ns"`
@@ -122,6 +123,9 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 		if e.b != nil {
 			e.b.Close()
 		}
+		if e.f != nil {
+			e.f.Close()
+		}
 	}()
 	if err := e.undoStale(ctx); err != nil {
 		return e.sum, err
@@ -150,7 +154,7 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	}
 	e.sum.Config = e.cfg.String()
 	e.sum.TotalMerges = e.st.Merges
-	e.sum.ForestBytes = e.f.Bytes()
+	e.sum.ForestBytes, e.sum.ForestMapped = e.f.Bytes(), e.f.Mapped()
 	e.sum.Elapsed = time.Since(start)
 	return e.sum, nil
 }
@@ -364,21 +368,21 @@ func (e *engine) loadForest(ctx context.Context) error {
 		f, m0, key, err := loadSnapshot(e.db.Dir(), naddr)
 		if err == nil {
 			n, err := replayFrom(ctx, e.db, f, append(key, 0))
-			if err != nil {
-				return err
-			}
-			if m0+n == e.st.Merges {
+			if err == nil && m0+n == e.st.Merges {
 				e.f, e.snapMerges, e.sum.Replayed = f, m0, n
 				e.log.Debug("forest from snapshot", "merges", m0, "replayed", n)
 				return nil
+			}
+			f.Close()
+			if err != nil {
+				return err
 			}
 			e.log.Info("forest snapshot does not match the merge log; replaying it all", "snapshot", m0, "after", n, "log", e.st.Merges)
 		} else if !errors.Is(err, os.ErrNotExist) {
 			e.log.Info("forest snapshot unusable; replaying the merge log", "err", err)
 		}
 	}
-	f := NewForest(naddr)
-	n, err := replayFrom(ctx, e.db, f, []byte{pMerge})
+	f, n, err := replay(ctx, e.db, naddr)
 	if err != nil {
 		return err
 	}
@@ -386,11 +390,19 @@ func (e *engine) loadForest(ctx context.Context) error {
 	return nil
 }
 
-// replay builds the forest of the stored merge log.
+// replay builds the forest of the stored merge log, in scratch files
+// beside the store when it is large; the caller closes it.
 func replay(ctx context.Context, db *index.DB, naddr int) (*Forest, uint64, error) {
-	f := NewForest(naddr)
+	f, err := NewScratchForest(db.Dir(), naddr)
+	if err != nil {
+		return nil, 0, err
+	}
 	n, err := replayFrom(ctx, db, f, []byte{pMerge})
-	return f, n, err
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, n, nil
 }
 
 // replayFrom applies the logged merges from key lo on to f.

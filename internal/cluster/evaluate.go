@@ -66,6 +66,7 @@ func Evaluate(ctx context.Context, db *index.DB, truthDir string) (*Evaluation, 
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	for x := range c.Pred {
 		c.Pred[x] = uint64(f.Find(uint32(x)))
 	}

@@ -510,7 +510,8 @@ func Refused(ctx context.Context, db *index.DB, fn func(*RefusedMerge) error) er
 }
 
 // Load replays the merge log into a forest over every indexed address, for
-// whole-chain analyses (evaluation, tracing by entity).
+// whole-chain analyses (evaluation, tracing by entity). A large forest is
+// memory-mapped scratch files beside the store: Close it when done.
 func Load(ctx context.Context, db *index.DB) (*Forest, error) {
 	if _, err := readState(db); err != nil {
 		return nil, err

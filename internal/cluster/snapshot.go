@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/sleuth-forensics/sleuth/internal/mmap"
 )
 
 // The forest snapshot (file CLUSTER-FOREST beside the store) saves replaying
@@ -54,10 +56,16 @@ func saveSnapshot(dir string, f *Forest, merges uint64, lastKey []byte) error {
 	hdr = binary.AppendUvarint(hdr, uint64(len(lastKey)))
 	hdr = append(hdr, lastKey...)
 	w.Write(hdr)
+	// The file holds parent(x) and next(x), not the XORed words (F3).
+	if err := f.Advise(mmap.Sequential); err != nil {
+		fh.Close()
+		return fmt.Errorf("cluster: snapshot: %w", err)
+	}
+	defer f.Advise(mmap.Normal)
 	chunk := make([]byte, 0, 1<<16)
 	for _, arr := range [][]uint32{f.parent, f.next} {
-		for _, x := range arr {
-			chunk = binary.LittleEndian.AppendUint32(chunk, x)
+		for i, x := range arr {
+			chunk = binary.LittleEndian.AppendUint32(chunk, x^uint32(i))
 			if len(chunk) == cap(chunk) {
 				w.Write(chunk)
 				chunk = chunk[:0]
@@ -88,8 +96,8 @@ func saveSnapshot(dir string, f *Forest, merges uint64, lastKey []byte) error {
 var errStaleSnapshot = errors.New("snapshot does not match the merge log")
 
 // loadSnapshot reads the snapshot and grows it to naddr ids, returning the
-// merge count and last merge key it holds. It streams the file: memory
-// stays at the forest's 8 bytes per id.
+// merge count and last merge key it holds. It streams the file into a
+// forest from NewScratchForest(dir, naddr), which the caller closes.
 func loadSnapshot(dir string, naddr int) (f *Forest, merges uint64, lastKey []byte, err error) {
 	fh, err := os.Open(snapshotPath(dir))
 	if err != nil {
@@ -133,16 +141,27 @@ func loadSnapshot(dir string, naddr int) (f *Forest, merges uint64, lastKey []by
 	if n > uint64(naddr) {
 		return nil, 0, nil, errStaleSnapshot
 	}
-	f = &Forest{parent: make([]uint32, n, naddr), next: make([]uint32, n, naddr)}
+	g, err := NewScratchForest(dir, naddr)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
+	if err := g.Advise(mmap.Sequential); err != nil {
+		return nil, 0, nil, err
+	}
 	chunk := make([]byte, 1<<16)
-	for _, arr := range [][]uint32{f.parent, f.next} {
+	for _, arr := range [][]uint32{g.parent[:n], g.next[:n]} {
 		for i := 0; i < len(arr); {
 			c := chunk[:4*min(len(chunk)/4, len(arr)-i)]
 			if err := read(c); err != nil {
 				return nil, 0, nil, err
 			}
 			for j := 0; j < len(c); j += 4 {
-				arr[i] = binary.LittleEndian.Uint32(c[j:])
+				arr[i] = binary.LittleEndian.Uint32(c[j:]) ^ uint32(i) // F3
 				i++
 			}
 		}
@@ -155,8 +174,10 @@ func loadSnapshot(dir string, naddr int) (f *Forest, merges uint64, lastKey []by
 	if _, err := r.ReadByte(); err != io.EOF {
 		return nil, 0, nil, fmt.Errorf("%w: trailing bytes", errStaleSnapshot)
 	}
-	f.Grow(naddr)
-	return f, m, append([]byte(nil), key...), nil
+	if err := g.Advise(mmap.Normal); err != nil {
+		return nil, 0, nil, err
+	}
+	return g, m, append([]byte(nil), key...), nil
 }
 
 // removeSnapshot deletes the snapshot (before a commit that changes the

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"errors"
+	"runtime"
 	"slices"
 	"sync/atomic"
 
@@ -9,9 +11,20 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
-// Clone returns a copy of f.
-func (f *Forest) Clone() *Forest {
-	return &Forest{parent: slices.Clone(f.parent), next: slices.Clone(f.next)}
+// Clone returns a copy of f: in scratch files in the same directory when
+// f is mapped, on the heap otherwise.
+func (f *Forest) Clone() (*Forest, error) {
+	if f.m == nil {
+		return &Forest{parent: slices.Clone(f.parent), next: slices.Clone(f.next)}, nil
+	}
+	g, err := NewScratchForest(f.m.dir, f.Len())
+	if err != nil {
+		return nil, err
+	}
+	copy(g.parent, f.parent)
+	copy(g.next, f.next)
+	runtime.KeepAlive(f)
+	return g, nil
 }
 
 // LogSum identifies the merges logged for the transactions below a bound:
@@ -35,7 +48,8 @@ func (s *LogSum) add(a, b btc.AddrID) {
 	s.Sum += x
 }
 
-// Forests is what LoadSplit returns.
+// Forests is what LoadSplit returns. Close frees the forests' scratch
+// files.
 type Forests struct {
 	// Before is the forest of the merges logged for transactions below
 	// the first bound; Forest that of every merge (as Load returns).
@@ -50,12 +64,21 @@ type Forests struct {
 // whole log, and the LogSums of the merges below first and below second.
 // It costs one replay and one copy of the forest. Exposure (package risk)
 // uses it to tell which addresses a block's merges moved between
-// entities.
-func LoadSplit(ctx context.Context, db *index.DB, first, second btc.TxNum) (*Forests, error) {
+// entities. Large forests are scratch files beside the store (as Load's).
+func LoadSplit(ctx context.Context, db *index.DB, first, second btc.TxNum) (_ *Forests, err error) {
 	if _, err := readState(db); err != nil {
 		return nil, err
 	}
-	sp := &Forests{Before: NewForest(int(db.Tip().NextAddr))}
+	before, err := NewScratchForest(db.Dir(), int(db.Tip().NextAddr))
+	if err != nil {
+		return nil, err
+	}
+	sp := &Forests{Before: before}
+	defer func() {
+		if err != nil {
+			sp.Close()
+		}
+	}()
 	sum := func(tx btc.TxNum, a, b btc.AddrID) {
 		if tx < first {
 			sp.BelowFirst.add(a, b)
@@ -68,7 +91,9 @@ func LoadSplit(ctx context.Context, db *index.DB, first, second btc.TxNum) (*For
 	if _, err := replayRange(ctx, db, sp.Before, []byte{pMerge}, split, sum); err != nil {
 		return nil, err
 	}
-	sp.Forest = sp.Before.Clone()
+	if sp.Forest, err = sp.Before.Clone(); err != nil {
+		return nil, err
+	}
 	if _, err := replayRange(ctx, db, sp.Forest, split, []byte{pMerge + 1}, sum); err != nil {
 		return nil, err
 	}
@@ -107,35 +132,54 @@ type SplitCache struct {
 	Hits, Loads int
 }
 
-// LoadSplit is cluster.LoadSplit, from memory when it can.
+// LoadSplit is cluster.LoadSplit, from memory when it can. The forests
+// it returns belong to the cache: the caller must not close them.
 func (c *SplitCache) LoadSplit(ctx context.Context, db *index.DB, first, second btc.TxNum) (*Forests, error) {
 	st, err := readState(db)
 	if err != nil {
 		return nil, err
 	}
 	tip := db.Tip()
-	if c.cur != nil && c.db == db && c.rewrites == logRewrites.Load() && tip.NextDetachedTx == 0 &&
+	if c.cur != nil && c.db == db && db != nil && c.rewrites == logRewrites.Load() && tip.NextDetachedTx == 0 &&
 		first == c.next && second >= first {
 		sp, err := c.advance(ctx, db, st, first, second)
 		if err != nil || sp != nil {
 			if err != nil {
-				c.cur = nil
+				c.Close()
 			} else {
 				c.Hits++
 			}
 			return sp, err
 		}
 	}
-	c.cur, c.before = nil, nil
+	c.Close()
 	c.Loads++
 	rewrites := logRewrites.Load()
 	sp, err := LoadSplit(ctx, db, first, second)
-	if err != nil || tip.NextDetachedTx != 0 || second < first {
-		return sp, err
+	if err != nil {
+		return nil, err
 	}
-	c.db, c.rewrites = db, rewrites
+	// The cache owns what it returns (freed by the next call or Close),
+	// and serves the next call from it only when nothing below sorts
+	// above the bound.
 	c.before, c.cur, c.lag, c.next, c.sum = sp.Before, sp.Forest, first, second, sp.BelowSecond
+	c.db, c.rewrites = nil, rewrites
+	if tip.NextDetachedTx == 0 && second >= first {
+		c.db = db
+	}
 	return sp, nil
+}
+
+// Close frees the forests the cache holds (the last ones it returned).
+func (c *SplitCache) Close() error {
+	var err error
+	for _, f := range []*Forest{c.before, c.cur} {
+		if f != nil {
+			err = errors.Join(err, f.Close())
+		}
+	}
+	c.before, c.cur = nil, nil
+	return err
 }
 
 // advance serves a call at the cache's bound: before catches up with cur
@@ -144,8 +188,9 @@ func (c *SplitCache) LoadSplit(ctx context.Context, db *index.DB, first, second 
 // stale.
 func (c *SplitCache) advance(ctx context.Context, db *index.DB, st state, first, second btc.TxNum) (*Forests, error) {
 	n := int(db.Tip().NextAddr)
-	c.before.Grow(n)
-	c.cur.Grow(n)
+	if err := errors.Join(c.before.Grow(n), c.cur.Grow(n)); err != nil {
+		return nil, err
+	}
 	if _, err := replayRange(ctx, db, c.before, keyMerge(pMerge, c.lag, 0), keyMerge(pMerge, c.next, 0), nil); err != nil {
 		return nil, err
 	}
@@ -178,12 +223,30 @@ func MergesIn(ctx context.Context, db *index.DB, lo, hi btc.TxNum, fn func(a, b 
 }
 
 // LoadBelow returns the forest, over n address ids (at least the index's),
-// of the merges logged for the transactions below bound.
+// of the merges logged for the transactions below bound; the caller
+// closes it.
 func LoadBelow(ctx context.Context, db *index.DB, bound btc.TxNum, n int) (*Forest, error) {
 	if _, err := readState(db); err != nil {
 		return nil, err
 	}
-	f := NewForest(max(n, int(db.Tip().NextAddr)))
-	_, err := replayRange(ctx, db, f, []byte{pMerge}, keyMerge(pMerge, bound, 0), nil)
-	return f, err
+	f, err := NewScratchForest(db.Dir(), max(n, int(db.Tip().NextAddr)))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := replayRange(ctx, db, f, []byte{pMerge}, keyMerge(pMerge, bound, 0), nil); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Close frees both forests (see Forest.Close).
+func (s *Forests) Close() error {
+	var err error
+	for _, f := range []*Forest{s.Before, s.Forest} {
+		if f != nil {
+			err = errors.Join(err, f.Close())
+		}
+	}
+	return err
 }

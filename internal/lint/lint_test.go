@@ -33,6 +33,7 @@ var rules = []struct {
 	{module + "/internal/cluster", module + "/internal/label", "entities do not depend on labels; labels flow to entities", nil},
 	{module + "/internal/btc", module + "/internal/", "the shared vocabulary depends on no stage", nil},
 	{module + "/internal/encoding", module + "/internal/", "encoding helpers depend on no stage", nil},
+	{module + "/internal/mmap", module + "/internal/", "scratch arrays depend on no stage", nil},
 	{"", module + "/internal/pipeline", "stages do not run each other: the pipeline runs them, and only its callers import it",
 		// follow is a caller, as the server is: its PipelineStore feeds
 		// each round's blocks to Pipeline.Ingest.

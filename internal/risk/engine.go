@@ -144,6 +144,9 @@ type engine struct {
 	// update recomputes instead of applying differences).
 	gone       []btc.AddrID
 	rolledBack bool
+	// closers free the forests this update loaded (mapped scratch files
+	// at scale) when it returns.
+	closers []func() error
 
 	// per-tx scratch
 	w     []float64
@@ -173,6 +176,11 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	defer func() {
+		for _, c := range e.closers {
+			c()
+		}
+	}()
 	if err := e.loadAttribution(ctx); err != nil {
 		return e.sum, err
 	}
@@ -220,6 +228,9 @@ func (e *engine) loadAttribution(ctx context.Context) error {
 	case errors.Is(err, cluster.ErrNotClustered):
 		f, err = cluster.NewForest(int(tip.NextAddr)), nil
 	case err == nil:
+		if e.opts.Forests == nil {
+			e.closers = append(e.closers, sp.Close) // a cache keeps its own
+		}
 		f = sp.Forest
 		e.logSum, e.clustered = sp.BelowSecond, true
 		if prev.HasLog && prev.Log == sp.BelowFirst && before > 0 && !e.opts.WholeEntities {

@@ -208,6 +208,7 @@ func (e *engine) rollback(ctx context.Context) (ok bool, why string, err error) 
 			old.Union(uint32(m[0]), uint32(m[1]))
 		}
 		e.old = old
+		e.closers = append(e.closers, old.Close)
 	}
 	undone := e.st.Height - fork
 	e.st.Height, e.st.Tip, e.st.NextTx = fork, forkHash, t0
