@@ -2,7 +2,7 @@ package apikey
 
 import (
 	"context"
-		"strings"
+	"strings"
 	"testing"
 	"time"
 
