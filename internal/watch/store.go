@@ -25,8 +25,15 @@ const (
 // ErrNotFound is returned for an unknown list.
 var ErrNotFound = errors.New("not found")
 
-// Store keeps watchlists. DB keeps them in the index's store; a PostgreSQL
-// implementation can come later (issue 16).
+// ErrUnavailable marks a failure to reach a shared store (PostgreSQL down
+// or restarting): the change was not made, and trying again later may
+// succeed (the API answers 503 with Retry-After).
+var ErrUnavailable = errors.New("watchlist store unavailable")
+
+// Store keeps watchlists. DB keeps them in the index's store;
+// pgstore.Watch keeps them in PostgreSQL for several servers, and
+// Snapshot holds a copy of any Store in memory for the alert stage. All
+// pass watchtest.Run.
 type Store interface {
 	Create(ctx context.Context, l *List) (uint32, error)
 	Update(ctx context.Context, l *List) error
@@ -39,6 +46,12 @@ type Store interface {
 	Has(list uint32, k address.Key) (bool, error)
 	// Version changes whenever a list or its addresses change.
 	Version() (uint64, error)
+	// AddressPage returns up to limit address keys watched in list, in
+	// key order, after the key whose bytes are after (nil: from the
+	// first), and whether more follow.
+	AddressPage(ctx context.Context, list uint32, after []byte, limit int) ([]address.Key, bool, error)
+	// CountAddresses returns how many addresses list watches.
+	CountAddresses(ctx context.Context, list uint32) (int, error)
 }
 
 // DB is the Store in the index's Pebble store.
@@ -268,3 +281,15 @@ func (s *DB) Has(list uint32, k address.Key) (bool, error) {
 	v, err := s.db.StageGet(addrKey(list, k))
 	return v != nil, err
 }
+
+// MarshalBinary returns the list's record (name, rules and entities, not
+// its id), the bytes DB keeps; pgstore.Watch keeps the same.
+func (l *List) MarshalBinary() ([]byte, error) {
+	var e encoding.Encbuf
+	l.encode(&e)
+	return e.B, nil
+}
+
+// UnmarshalBinary reads a record MarshalBinary wrote (errors wrap
+// ErrCorrupt); it leaves the id alone.
+func (l *List) UnmarshalBinary(b []byte) error { return l.decode(b) }
