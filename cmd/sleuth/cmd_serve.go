@@ -13,6 +13,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/pgstore"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
 
 func runServe(ctx context.Context, args []string) error {
@@ -28,7 +29,7 @@ func runServe(ctx context.Context, args []string) error {
 	o.add(fs, "a Bitcoin Core blocks directory to follow as it grows (instead of --rpc; optional)")
 	fs.BoolVar(&noWebhooks, "no-webhooks", false, "do not deliver the alert outbox (sleuth webhook deliver can, while the server is stopped)")
 	fs.BoolVar(&loopback, "webhook-allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
-	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases and API keys (default: the store itself)")
+	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases, watchlists and API keys (default: the store itself)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -49,15 +50,22 @@ func runServe(ctx context.Context, args []string) error {
 	defer db.Close()
 	log := newLogger(verbose)
 	opts := api.Options{Logger: log}
+	popts := pipeline.Options{Logger: log}
 	var keyStore apikey.Store = apikey.NewDB(db)
+	var lists *watch.Snapshot
 	if shared != "" {
 		pg, err := pgstore.Open(ctx, shared)
 		if err != nil {
 			return err
 		}
 		defer pg.Close()
-		opts.Cases = pg.Cases()
-		keyStore = pg.APIKeys()
+		opts.Cases, opts.Watchlists, keyStore = pg.Cases(), pg.Watch(), pg.APIKeys()
+		// The alert stage matches against an in-memory copy of the shared
+		// lists, kept current below.
+		if lists, err = watch.NewSnapshot(ctx, pg.Watch()); err != nil {
+			return err
+		}
+		popts.Watchlists = lists
 	}
 	keys, err := apikey.Load(ctx, keyStore, rate)
 	if err != nil {
@@ -68,15 +76,19 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	opts.Keys = keys
 	if shared != "" {
-		// Keys created or revoked on any server take effect here within a
-		// second; while PostgreSQL is down the last loaded keys stay.
+		// Keys and watchlists changed on any server take effect here
+		// within a second; while PostgreSQL is down the last loaded ones
+		// stay in force.
 		fctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go keys.Follow(fctx, keyStore, 0, func(err error) {
 			log.Warn("API keys: cannot reload from PostgreSQL; the last loaded keys stay in force", "err", err)
 		})
+		go lists.Follow(fctx, 0, func(err error) {
+			log.Warn("watchlists: cannot reload from PostgreSQL; the alert stage keeps the last copy", "err", err)
+		})
 	}
-	pl := pipeline.New(db, pipeline.Options{Logger: log})
+	pl := pipeline.New(db, popts)
 	ropts := api.RunOptions{Options: opts, Listen: listen,
 		Ready: func(url string) {
 			fmt.Fprintf(os.Stderr, "sleuth serve: %s (store %s); API description at %s/openapi.json\n", url, db.Dir(), url)
