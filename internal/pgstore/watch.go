@@ -26,7 +26,10 @@ type Watch struct{ db *DB }
 // Watch returns the watchlist store.
 func (db *DB) Watch() *Watch { return &Watch{db} }
 
-var _ watch.Store = (*Watch)(nil)
+var (
+	_ watch.Store         = (*Watch)(nil)
+	_ watch.ListVersioner = (*Watch)(nil)
+)
 
 // watchBatch is how many address keys one statement adds or removes.
 const watchBatch = 1 << 16
@@ -109,7 +112,7 @@ func (s *Watch) Update(ctx context.Context, l *watch.List) error {
 	}
 	rec, _ := l.MarshalBinary()
 	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE watch_lists SET name = $2, record = $3 WHERE id = $1`, int64(l.ID), l.Name, rec)
+		tag, err := tx.Exec(ctx, `UPDATE watch_lists SET name = $2, record = $3, version = version + 1 WHERE id = $1`, int64(l.ID), l.Name, rec)
 		if err != nil {
 			return nameTaken(err, l.Name)
 		}
@@ -224,6 +227,9 @@ func (s *Watch) editAddresses(ctx context.Context, list uint32, keys []address.K
 				return err
 			}
 			if tag.RowsAffected() > 0 {
+				if _, err := tx.Exec(ctx, `UPDATE watch_lists SET version = version + 1 WHERE id = $1`, int64(list)); err != nil {
+					return err
+				}
 				if _, err := tx.Exec(ctx, bumpWatch); err != nil {
 					return err
 				}
@@ -309,6 +315,25 @@ func (s *Watch) Has(list uint32, k address.Key) (bool, error) {
 	err := s.db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM watch_addresses WHERE list = $1 AND addr = $2)`,
 		int64(list), k.Bytes()).Scan(&ok)
 	return ok, watchErr("watchlist has", err)
+}
+
+// ListVersions implements watch.ListVersioner.
+func (s *Watch) ListVersions(ctx context.Context) (map[uint32]uint64, error) {
+	rows, err := s.db.pool.Query(ctx, `SELECT id, version FROM watch_lists`)
+	if err != nil {
+		return nil, watchErr("watchlist versions", err)
+	}
+	defer rows.Close()
+	out := map[uint32]uint64{}
+	for rows.Next() {
+		var id int32
+		var v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, watchErr("watchlist versions", err)
+		}
+		out[uint32(id)] = uint64(v)
+	}
+	return out, watchErr("watchlist versions", rows.Err())
 }
 
 // Version implements watch.Store.

@@ -36,6 +36,18 @@ type snapState struct {
 	version uint64
 	lists   []List
 	addrs   map[uint32]*keySet
+	// listVer is each list's version when its addresses were loaded (nil
+	// unless the Store is a ListVersioner).
+	listVer map[uint32]uint64
+}
+
+// ListVersioner is a Store that also versions each list (its record and
+// addresses), so that a Snapshot reloads only the lists that changed: a
+// small change beside a list of millions costs a small load.
+type ListVersioner interface {
+	// ListVersions returns every list's version; a change of a list or
+	// its addresses changes its version in the same transaction.
+	ListVersions(ctx context.Context) (map[uint32]uint64, error)
 }
 
 // keySet is a sorted set of address keys: key i is buf[off[i]:off[i+1]].
@@ -92,12 +104,26 @@ func (s *Snapshot) reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watchlists: version: %w", err)
 	}
+	// A list keeps its loaded addresses while its version stays: the
+	// version is read before the addresses, so a change after it shows
+	// as a new version at the next Refresh.
+	prev := s.cur.Load()
+	var lv map[uint32]uint64
+	if vs, ok := s.st.(ListVersioner); ok {
+		if lv, err = vs.ListVersions(ctx); err != nil {
+			return fmt.Errorf("watchlists: versions: %w", err)
+		}
+	}
 	lists, err := s.st.Lists(ctx)
 	if err != nil {
 		return fmt.Errorf("watchlists: load: %w", err)
 	}
-	next := &snapState{version: v, lists: lists, addrs: make(map[uint32]*keySet, len(lists))}
+	next := &snapState{version: v, lists: lists, addrs: make(map[uint32]*keySet, len(lists)), listVer: lv}
 	for _, l := range lists {
+		if old, ok := prev.keep(l.ID, lv); ok {
+			next.addrs[l.ID] = old
+			continue
+		}
 		ks := &keySet{off: []uint32{0}}
 		sorted := true
 		err := s.st.Addresses(ctx, l.ID, func(k address.Key) error {
@@ -120,6 +146,21 @@ func (s *Snapshot) reload(ctx context.Context) error {
 	}
 	s.cur.Store(next)
 	return nil
+}
+
+// keep returns list id's loaded addresses if its version (in lv) has not
+// changed since they were loaded.
+func (p *snapState) keep(id uint32, lv map[uint32]uint64) (*keySet, bool) {
+	if p == nil || lv == nil || p.listVer == nil {
+		return nil, false
+	}
+	old, had := p.addrs[id]
+	pv, hadv := p.listVer[id]
+	v, has := lv[id]
+	if !had || !hadv || !has || pv != v {
+		return nil, false
+	}
+	return old, true
 }
 
 // sorted returns ks in key order without duplicates.

@@ -1,10 +1,13 @@
 -- Watchlists (package watch): a list's record is watch.List's binary form
 -- (name, rules, entities); its name is a column too, for uniqueness.
--- Ids come from the sequence and are never reused.
+-- Ids come from the sequence and are never reused. version is bumped with
+-- every change of the list or its addresses, so a server's copy reloads
+-- only the lists that changed.
 CREATE TABLE watch_lists (
-    id     int   PRIMARY KEY CHECK (id > 0),
-    name   text  NOT NULL UNIQUE,
-    record bytea NOT NULL
+    id      int    PRIMARY KEY CHECK (id > 0),
+    name    text   NOT NULL UNIQUE,
+    record  bytea  NOT NULL,
+    version bigint NOT NULL DEFAULT 0
 );
 CREATE SEQUENCE watch_lists_id AS int MINVALUE 1;
 

@@ -168,7 +168,7 @@ func Run(t *testing.T, open func(t *testing.T) watch.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		many := Synthetic(5000)
+		many := Synthetic(0, 5000)
 		if n, err := st.AddAddresses(ctx, id, many); err != nil || n != len(many) {
 			t.Fatalf("bulk add: %d of %d, %v", n, len(many), err)
 		}
@@ -183,14 +183,15 @@ func Run(t *testing.T, open func(t *testing.T) watch.Store) {
 	})
 }
 
-// Synthetic returns n distinct P2WPKH address keys (the kind an exchange
-// watches by the million).
-func Synthetic(n int) []address.Key {
+// Synthetic returns the n distinct P2WPKH address keys numbered from
+// from on (the kind an exchange watches by the million); different
+// numbers give different keys.
+func Synthetic(from, n int) []address.Key {
 	out := make([]address.Key, n)
 	var b [21]byte
 	b[0] = byte(address.P2WPKH)
 	for i := range out {
-		x := uint64(i)*0x9e3779b97f4a7c15 + 1
+		x := uint64(from+i)*0x9e3779b97f4a7c15 + 1
 		for j := 0; j < 8; j++ {
 			b[1+j] = byte(x >> (8 * j))
 		}
