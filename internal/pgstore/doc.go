@@ -1,7 +1,7 @@
 // Package pgstore keeps sleuth's shared, editable state in PostgreSQL, so
 // that several sleuth servers (each with its own chain index) share one
-// truth (issue 16). It implements the stores' interfaces (casefile.Store
-// so far; API keys, labels, watchlists, alerts and the webhook outbox
+// truth (issue 16). It implements the stores' interfaces (casefile.Store,
+// apikey.Store, watch.Store; labels, alerts and the webhook outbox
 // follow) and passes the same conformance suites as the embedded stores.
 //
 // # Owns
@@ -10,7 +10,16 @@
 //     (NNN_name.sql), applied in order on Open inside one transaction that
 //     holds an advisory lock, so servers starting together migrate once;
 //     schema_migrations records each version with its name and time.
-//   - The PostgreSQL forms of the stores (Cases).
+//   - The PostgreSQL forms of the stores: Cases; APIKeys (api_keys, ids
+//     from a sequence, a version row bumped with every create and revoke,
+//     which each server's apikey.Set polls); Watch (watch_lists with a
+//     version per list, watch_addresses keyed (list, address key bytea),
+//     added or removed 64 Ki keys a statement, each batch one transaction
+//     with the version bumps; watch_version for all).
+//   - Telling an unreachable server from an answer: Watch wraps
+//     connection failures (refused, reset, server shutting down: SQLSTATE
+//     08xxx, 57Pxx) in watch.ErrUnavailable, which the API answers with
+//     503 and Retry-After.
 //
 // # Does not touch
 //
@@ -28,4 +37,7 @@
 //	    servers editing one case serialise instead of losing an edit.
 //	G3. Plain PostgreSQL 15 SQL (no extensions), so that Citus can
 //	    distribute the tables later.
+//	G4. Every change of keys or watchlists bumps its version row in the
+//	    same transaction (and a watchlist's own version), so a server that
+//	    saw a version has loaded every change up to it.
 package pgstore
