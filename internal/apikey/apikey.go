@@ -17,6 +17,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/poll"
 )
 
 const pKey = index.StageKeys // 70 <id BE32> -> record
@@ -313,27 +314,13 @@ func (s *Set) reload(ctx context.Context, st Store) error {
 // keeps the last keys it loaded, onErr hears of the failure (once per
 // outage), and Follow tries again at the next tick.
 func (s *Set) Follow(ctx context.Context, st Store, interval time.Duration, onErr func(error)) {
-	if interval <= 0 {
-		interval = 250 * time.Millisecond
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	poll.Every(ctx, interval, func(ctx context.Context) error {
 		v, err := st.Version(ctx)
 		if err == nil && v != s.ver.Load() {
 			err = s.reload(ctx, st)
 		}
-		if err != nil && ctx.Err() == nil && !failing && onErr != nil {
-			onErr(err)
-		}
-		failing = err != nil
-	}
+		return err
+	}, onErr)
 }
 
 // Len is the number of valid keys.

@@ -30,6 +30,7 @@ var rules = []struct {
 	{"", module + "/internal/index/indextest", "test helpers: only _test.go files may use them", nil},
 	{"", module + "/internal/risk/risktest", "test helpers: only _test.go files may use them", nil},
 	{"", module + "/internal/alert/alerttest", "test helpers: only _test.go files may use them", nil},
+	{"", module + "/internal/pgstore/pgtest", "test helpers: only _test.go files may use them", nil},
 	{module + "/internal/cluster", module + "/internal/label", "entities do not depend on labels; labels flow to entities", nil},
 	{module + "/internal/btc", module + "/internal/", "the shared vocabulary depends on no stage", nil},
 	{module + "/internal/encoding", module + "/internal/", "encoding helpers depend on no stage", nil},

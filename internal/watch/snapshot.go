@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/poll"
 )
 
 // Snapshot is a Store's lists and addresses held in memory, for the alert
@@ -186,24 +187,7 @@ func (ks *keySet) sorted() *keySet {
 // the load. Failures keep the last copy; onErr (when set) hears of the
 // first failure of each outage.
 func (s *Snapshot) Follow(ctx context.Context, interval time.Duration, onErr func(error)) {
-	if interval <= 0 {
-		interval = 250 * time.Millisecond
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := s.Refresh(ctx)
-		if err != nil && ctx.Err() == nil && !failing && onErr != nil {
-			onErr(err)
-		}
-		failing = err != nil
-	}
+	poll.Every(ctx, interval, s.Refresh, onErr)
 }
 
 // Bytes is the memory the copy's address keys take.
