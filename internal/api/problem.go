@@ -100,7 +100,7 @@ func classify(err error, field string) (int, string) {
 		return http.StatusUnprocessableEntity, invalid.field
 	case errors.As(err, &unprocessable):
 		return http.StatusUnprocessableEntity, unprocessable.field
-	case errors.As(err, &conflict), errors.Is(err, alert.ErrNotesFull):
+	case errors.As(err, &conflict), errors.Is(err, alert.ErrNotesFull), errors.Is(err, watch.ErrExists):
 		return http.StatusConflict, ""
 	case errors.As(err, &tooManyStreams):
 		return http.StatusTooManyRequests, ""

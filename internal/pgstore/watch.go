@@ -60,7 +60,7 @@ func unreachable(err error) bool {
 // taken) pass as they are.
 func watchErr(op string, err error) error {
 	switch {
-	case err == nil, errors.Is(err, watch.ErrNotFound), errors.Is(err, errNameTaken):
+	case err == nil, errors.Is(err, watch.ErrNotFound), errors.Is(err, watch.ErrExists):
 		return err
 	case unreachable(err):
 		return fmt.Errorf("pgstore: %s: %w: %w", op, watch.ErrUnavailable, err)
@@ -68,15 +68,12 @@ func watchErr(op string, err error) error {
 	return fmt.Errorf("pgstore: %s: %w", op, err)
 }
 
-// errNameTaken is a second list of one name.
-var errNameTaken = errors.New("already exists")
-
 const bumpWatch = `UPDATE watch_version SET v = v + 1`
 
 func nameTaken(err error, name string) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
-		return fmt.Errorf("watchlist %q %w", name, errNameTaken)
+		return fmt.Errorf("watchlist %q %w", name, watch.ErrExists)
 	}
 	return err
 }

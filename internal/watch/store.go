@@ -25,6 +25,9 @@ const (
 // ErrNotFound is returned for an unknown list.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is returned when a list's name is taken.
+var ErrExists = errors.New("already exists")
+
 // ErrUnavailable marks a failure to reach a shared store (PostgreSQL down
 // or restarting): the change was not made, and trying again later may
 // succeed (the API answers 503 with Retry-After).
@@ -102,7 +105,7 @@ func (s *DB) Create(ctx context.Context, l *List) (uint32, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.ByName(ctx, l.Name); err == nil {
-		return 0, fmt.Errorf("watchlist %q already exists", l.Name)
+		return 0, fmt.Errorf("watchlist %q %w", l.Name, ErrExists)
 	} else if !errors.Is(err, ErrNotFound) {
 		return 0, err
 	}

@@ -57,8 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) watch.Store) {
 			t.Fatal(err)
 		}
 		v = changed(v, "create")
-		if _, err := st.Create(ctx, &watch.List{Name: "deposits"}); err == nil {
-			t.Fatal("a second list of the same name was created")
+		if _, err := st.Create(ctx, &watch.List{Name: "deposits"}); !errors.Is(err, watch.ErrExists) {
+			t.Fatalf("a second list of the same name: %v, want ErrExists", err)
 		}
 		if _, err := st.Create(ctx, &watch.List{}); err == nil {
 			t.Fatal("a list without a name was created")
