@@ -382,33 +382,35 @@ func (s *Server) editWatchlist(w http.ResponseWriter, r *http.Request, add bool)
 		if err != nil {
 			return err
 		}
-		l, err := watchlist(r.Context(), st, id)
-		if err != nil {
-			return err
-		}
-		rules, entities := l.Rules, l.Entities
-		for _, x := range p.rules {
-			if i := slices.Index(rules, x); add && i < 0 {
-				rules = append(rules, x)
-			} else if !add && i >= 0 {
-				rules = slices.Delete(rules, i, i+1)
+		// Rules and entities change under the store's lock (watch.Edit),
+		// so two servers editing one list both land.
+		l, err := watch.Edit(r.Context(), st, id, func(l *watch.List) (bool, error) {
+			rules, entities := slices.Clone(l.Rules), slices.Clone(l.Entities)
+			for _, x := range p.rules {
+				if i := slices.Index(rules, x); add && i < 0 {
+					rules = append(rules, x)
+				} else if !add && i >= 0 {
+					rules = slices.Delete(rules, i, i+1)
+				}
 			}
-		}
-		for _, x := range p.entities {
-			if i := slices.Index(entities, x); add && i < 0 {
-				entities = append(entities, x)
-			} else if !add && i >= 0 {
-				entities = slices.Delete(entities, i, i+1)
+			for _, x := range p.entities {
+				if i := slices.Index(entities, x); add && i < 0 {
+					entities = append(entities, x)
+				} else if !add && i >= 0 {
+					entities = slices.Delete(entities, i, i+1)
+				}
 			}
-		}
-		if len(rules) != len(l.Rules) || len(entities) != len(l.Entities) {
+			if len(rules) == len(l.Rules) && len(entities) == len(l.Entities) {
+				return false, nil
+			}
 			l.Rules, l.Entities = rules, entities
 			if err := l.Validate(); err != nil {
-				return badInput("body", err)
+				return false, badInput("body", err)
 			}
-			if err := st.Update(r.Context(), &l); err != nil {
-				return err
-			}
+			return true, nil
+		})
+		if err != nil {
+			return err
 		}
 		var n int
 		if add {

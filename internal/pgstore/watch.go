@@ -29,6 +29,7 @@ func (db *DB) Watch() *Watch { return &Watch{db} }
 var (
 	_ watch.Store         = (*Watch)(nil)
 	_ watch.ListVersioner = (*Watch)(nil)
+	_ watch.Editor        = (*Watch)(nil)
 )
 
 // watchBatch is how many address keys one statement adds or removes.
@@ -49,7 +50,8 @@ func unreachable(err error) bool {
 		// crash, cannot connect now).
 		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
 	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, pgconn.ErrConnClosed): // a pooled connection the outage closed
 		return true
 	}
 	return pgconn.SafeToRetry(err)
@@ -120,6 +122,39 @@ func (s *Watch) Update(ctx context.Context, l *watch.List) error {
 		return err
 	})
 	return watchErr("update watchlist", err)
+}
+
+// Edit implements watch.Editor: the list's row is locked from the read to
+// the write.
+func (s *Watch) Edit(ctx context.Context, id uint32, fn func(l *watch.List) (bool, error)) (watch.List, error) {
+	var l watch.List
+	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+		var err error
+		l, err = scanList(tx.QueryRow(ctx, `SELECT id, record FROM watch_lists WHERE id = $1 FOR UPDATE`, int64(id)))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("watchlist %d: %w", id, watch.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		changed, err := fn(&l)
+		if err != nil || !changed {
+			return err
+		}
+		if err := l.Validate(); err != nil {
+			return err
+		}
+		rec, _ := l.MarshalBinary()
+		if _, err := tx.Exec(ctx, `UPDATE watch_lists SET name = $2, record = $3, version = version + 1 WHERE id = $1`, int64(id), l.Name, rec); err != nil {
+			return nameTaken(err, l.Name)
+		}
+		_, err = tx.Exec(ctx, bumpWatch)
+		return err
+	})
+	if err != nil {
+		return watch.List{}, watchErr("edit watchlist", err)
+	}
+	return l, nil
 }
 
 func scanList(row pgx.Row) (watch.List, error) {

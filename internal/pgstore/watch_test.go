@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/sleuth-forensics/sleuth/internal/watch"
@@ -25,4 +26,39 @@ func TestWatchConformance(t *testing.T) {
 			return s
 		})
 	})
+}
+
+// TestWatchEditTwoServers: edits of one list's entities from two pools
+// (two servers) at once all land (the row lock of watch.Editor).
+func TestWatchEditTwoServers(t *testing.T) {
+	d := freshSchema(t)
+	a, b := open(t, d).Watch(), open(t, d).Watch()
+	ctx := context.Background()
+	id, err := a.Create(ctx, &watch.List{Name: "shared"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := watch.Store(a)
+			if i%2 == 1 {
+				st = b
+			}
+			if _, err := watch.Edit(ctx, st, id, func(l *watch.List) (bool, error) {
+				l.Entities = append(l.Entities, uint64(i))
+				return true, nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	l, err := b.ByName(ctx, "shared")
+	if err != nil || len(l.Entities) != n {
+		t.Errorf("%d entities after %d concurrent edits from two servers (%v): an edit was lost", len(l.Entities), n, err)
+	}
 }

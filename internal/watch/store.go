@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
@@ -296,3 +297,38 @@ func (l *List) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary reads a record MarshalBinary wrote (errors wrap
 // ErrCorrupt); it leaves the id alone.
 func (l *List) UnmarshalBinary(b []byte) error { return l.decode(b) }
+
+// Editor is a Store that changes a list's record under a lock
+// (pgstore.Watch: SELECT … FOR UPDATE), so two servers editing one list's
+// rules or entities at once both land.
+type Editor interface {
+	// Edit calls fn with list id as stored and, if fn reports a change,
+	// stores what fn left (checked by Validate), all under the lock.
+	Edit(ctx context.Context, id uint32, fn func(l *List) (bool, error)) (List, error)
+}
+
+// Edit changes list id of st with fn: under st's lock if st is an Editor,
+// else by reading and updating it (DB: callers serialise, as the API's
+// writer guard does).
+func Edit(ctx context.Context, st Store, id uint32, fn func(l *List) (bool, error)) (List, error) {
+	if ed, ok := st.(Editor); ok {
+		return ed.Edit(ctx, id, fn)
+	}
+	ls, err := st.Lists(ctx)
+	if err != nil {
+		return List{}, err
+	}
+	i := slices.IndexFunc(ls, func(l List) bool { return l.ID == id })
+	if i < 0 {
+		return List{}, fmt.Errorf("watchlist %d: %w", id, ErrNotFound)
+	}
+	l := ls[i]
+	changed, err := fn(&l)
+	if err != nil || !changed {
+		return l, err
+	}
+	if err := l.Validate(); err != nil {
+		return l, err
+	}
+	return l, st.Update(ctx, &l)
+}

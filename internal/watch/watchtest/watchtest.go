@@ -162,6 +162,33 @@ func Run(t *testing.T, open func(t *testing.T) watch.Store) {
 			t.Errorf("a list created after a removal got id %d (ids so far %d, %d): %v", id3, id, id2, err)
 		}
 	})
+	t.Run("edit", func(t *testing.T) {
+		st := open(t)
+		id, err := st.Create(ctx, &watch.List{Name: "deposits", Entities: []uint64{1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v0, _ := st.Version()
+		if _, err := watch.Edit(ctx, st, id, func(*watch.List) (bool, error) { return false, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := st.Version(); v != v0 {
+			t.Errorf("an edit that changed nothing moved the version %d → %d", v0, v)
+		}
+		l, err := watch.Edit(ctx, st, id, func(l *watch.List) (bool, error) {
+			l.Entities = append(l.Entities, 2)
+			return true, nil
+		})
+		if err != nil || len(l.Entities) != 2 {
+			t.Fatalf("edit: %+v, %v", l, err)
+		}
+		if got, err := st.ByName(ctx, "deposits"); err != nil || !slices.Equal(got.Entities, []uint64{1, 2}) {
+			t.Errorf("stored after the edit: %+v, %v", got, err)
+		}
+		if _, err := watch.Edit(ctx, st, id+100, func(*watch.List) (bool, error) { return true, nil }); !errors.Is(err, watch.ErrNotFound) {
+			t.Errorf("edit of an unknown list: %v", err)
+		}
+	})
 	t.Run("many addresses", func(t *testing.T) {
 		st := open(t)
 		id, err := st.Create(ctx, &watch.List{Name: "bulk"})
