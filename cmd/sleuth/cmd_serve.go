@@ -15,6 +15,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/pgstore"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
 
 func runServe(ctx context.Context, args []string) error {
@@ -30,7 +31,7 @@ func runServe(ctx context.Context, args []string) error {
 	o.add(fs, "a Bitcoin Core blocks directory to follow as it grows (instead of --rpc; optional)")
 	fs.BoolVar(&noWebhooks, "no-webhooks", false, "do not deliver the alert outbox (sleuth webhook deliver can, while the server is stopped)")
 	fs.BoolVar(&loopback, "webhook-allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
-	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases and labels (default: the store itself)")
+	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases, labels, watchlists and API keys (default: the store itself)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -49,23 +50,48 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	keys, err := apikey.Load(ctx, db, rate)
+	log := newLogger(verbose)
+	opts := api.Options{Logger: log}
+	popts := pipeline.Options{Logger: log}
+	var keyStore apikey.Store = apikey.NewDB(db)
+	var lists *watch.Snapshot
+	var pg *pgstore.DB
+	if shared != "" {
+		if pg, err = pgstore.Open(ctx, shared); err != nil {
+			return err
+		}
+		defer pg.Close()
+		opts.Cases, opts.Watchlists, keyStore = pg.Cases(), pg.Watch(), pg.APIKeys()
+		// The alert stage matches against an in-memory copy of the shared
+		// lists, kept current below.
+		if lists, err = watch.NewSnapshot(ctx, pg.Watch()); err != nil {
+			return err
+		}
+		popts.Watchlists = lists
+	}
+	keys, err := apikey.Load(ctx, keyStore, rate)
 	if err != nil {
 		return err
 	}
 	if err := api.CheckListen(listen, keys); err != nil {
 		return usageError{err}
 	}
-	log := newLogger(verbose)
-	opts := api.Options{Logger: log, Keys: keys}
-	pl := pipeline.New(db, pipeline.Options{Logger: log})
+	opts.Keys = keys
 	if shared != "" {
-		pg, err := pgstore.Open(ctx, shared)
-		if err != nil {
-			return err
-		}
-		defer pg.Close()
-		opts.Cases = pg.Cases()
+		// Keys and watchlists changed on any server take effect here
+		// within a second; while PostgreSQL is down the last loaded ones
+		// stay in force.
+		fctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go keys.Follow(fctx, keyStore, 0, func(err error) {
+			log.Warn("API keys: cannot reload from PostgreSQL; the last loaded keys stay in force", "err", err)
+		})
+		go lists.Follow(fctx, 0, func(err error) {
+			log.Warn("watchlists: cannot reload from PostgreSQL; the alert stage keeps the last copy", "err", err)
+		})
+	}
+	pl := pipeline.New(db, popts)
+	if shared != "" {
 		labels, stop, err := sharedLabels(ctx, pl, pg, log)
 		if err != nil {
 			return err
@@ -105,12 +131,13 @@ func sharedLabels(ctx context.Context, pl *pipeline.Pipeline, pg *pgstore.DB, lo
 	return sh, func() { cancel(); <-done; ll.Close() }, nil
 }
 
-// runAPIKey is `sleuth apikey create|list|revoke`. Keys are read when
-// sleuth serve starts: create them before starting it (the server owns
-// the store while it runs).
+// runAPIKey is `sleuth apikey create|list|revoke`. Keys in the embedded
+// store are read when sleuth serve starts: create them before starting it
+// (the server owns the store while it runs). Keys in the shared store
+// (--shared DSN) take effect on every server within a second.
 func runAPIKey(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sleuth apikey create --name N --scope read|screen|write | list | revoke ID")
+		return usagef("usage: sleuth apikey create --name N --scope read|screen|write | list | revoke ID [--shared DSN]")
 	}
 	verb := args[0]
 	switch verb {
@@ -119,19 +146,33 @@ func runAPIKey(ctx context.Context, args []string) error {
 		return usagef("unknown apikey command %q (want create, list or revoke)", verb)
 	}
 	var s storeFlags
-	var name, scope string
+	var name, scope, shared string
 	fs := flag.NewFlagSet("apikey "+verb, flag.ContinueOnError)
 	s.add(fs, true)
 	fs.StringVar(&name, "name", "", "what the key is for (create)")
 	fs.StringVar(&scope, "scope", "read", "read (lookups), screen (screening only) or write (everything)")
+	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) of the key store several servers share (default: the index's store)")
 	if err := parseInterspersed(fs, args[1:]); err != nil {
 		return err
 	}
-	db, err := s.open(verb != "list")
-	if err != nil {
-		return err
+	var st apikey.Store
+	takesEffect := "sleuth serve reads keys when it starts"
+	if shared != "" {
+		pg, err := pgstore.Open(ctx, shared)
+		if err != nil {
+			return err
+		}
+		defer pg.Close()
+		st = pg.APIKeys()
+		takesEffect = "every server on the shared store within a second"
+	} else {
+		db, err := s.open(verb != "list")
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		st = apikey.NewDB(db)
 	}
-	defer db.Close()
 	switch verb {
 	case "create":
 		sc, err := apikey.ParseScope(scope)
@@ -141,7 +182,7 @@ func runAPIKey(ctx context.Context, args []string) error {
 		if name == "" {
 			return usagef("--name is required")
 		}
-		k, secret, err := apikey.Create(ctx, db, name, sc)
+		k, secret, err := apikey.Create(ctx, st, name, sc)
 		if err != nil {
 			return err
 		}
@@ -151,7 +192,7 @@ func runAPIKey(ctx context.Context, args []string) error {
 		fmt.Printf("key %d (%s, scope %s): %s\nThe secret is shown only now; sleuth stores its SHA-256.\n", k.ID, k.Name, k.Scope, secret)
 		return nil
 	case "list":
-		keys, err := apikey.List(ctx, db)
+		keys, err := st.List(ctx)
 		if err != nil {
 			return err
 		}
@@ -182,10 +223,10 @@ func runAPIKey(ctx context.Context, args []string) error {
 		if err != nil {
 			return usagef("key id %q: %v", fs.Arg(0), err)
 		}
-		if err := apikey.Revoke(db, uint32(id)); err != nil {
+		if err := st.Revoke(ctx, uint32(id)); err != nil {
 			return err
 		}
-		fmt.Printf("key %d revoked (sleuth serve reads keys when it starts)\n", id)
+		fmt.Printf("key %d revoked (%s)\n", id, takesEffect)
 		return nil
 	}
 	return usagef("unknown apikey command %q (want create, list or revoke)", verb)

@@ -27,11 +27,11 @@ func startServer(t *testing.T, dir string, withKey bool) (url, secret string, st
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if withKey {
-		if _, secret, err = apikey.Create(ctx, db, "cli test", apikey.Write); err != nil {
+		if _, secret, err = apikey.Create(ctx, apikey.NewDB(db), "cli test", apikey.Write); err != nil {
 			t.Fatal(err)
 		}
 	}
-	keys, err := apikey.Load(ctx, db, 0)
+	keys, err := apikey.Load(ctx, apikey.NewDB(db), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ const defaultAlertLimit = 100
 
 // alertFilter reads GET /v1/alerts's filters: status, level (that level
 // and above), watchlist (id or name), min_height, max_height.
-func alertFilter(r *http.Request, db *index.DB) (alert.Filter, error) {
+func (s *Server) alertFilter(r *http.Request, db *index.DB) (alert.Filter, error) {
 	var f alert.Filter
 	q := r.URL.Query()
 	var err error
@@ -62,7 +62,7 @@ func alertFilter(r *http.Request, db *index.DB) (alert.Filter, error) {
 	if v := q.Get("watchlist"); v != "" {
 		name := v
 		if id, err := strconv.ParseUint(v, 10, 32); err == nil {
-			l, err := watchlist(r.Context(), watch.NewDB(db), uint32(id))
+			l, err := watchlist(r.Context(), s.watchStore(db), uint32(id))
 			if errors.Is(err, watch.ErrNotFound) {
 				return f, badInputf("query:watchlist", "no watchlist %d (give a removed list's name to see its alerts)", id)
 			} else if err != nil {
@@ -87,7 +87,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	}
 	var out Page[alert.Alert]
 	err = s.read(func(db *index.DB) error {
-		f, err := alertFilter(r, db)
+		f, err := s.alertFilter(r, db)
 		if err != nil {
 			return err
 		}

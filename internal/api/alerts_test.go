@@ -306,7 +306,7 @@ func TestReviewByKey(t *testing.T) {
 	secrets := map[apikey.Scope]string{}
 	if err := w.pl.Write(func(db *index.DB) error {
 		for _, sc := range []apikey.Scope{apikey.Read, apikey.Write} {
-			_, s, err := apikey.Create(ctx, db, sc.String()+" analyst", sc)
+			_, s, err := apikey.Create(ctx, apikey.NewDB(db), sc.String()+" analyst", sc)
 			if err != nil {
 				return err
 			}
@@ -317,7 +317,7 @@ func TestReviewByKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys *apikey.Set
-	if err := w.pl.Read(func(db *index.DB) (err error) { keys, err = apikey.Load(ctx, db, 1000); return err }); err != nil {
+	if err := w.pl.Read(func(db *index.DB) (err error) { keys, err = apikey.Load(ctx, apikey.NewDB(db), 1000); return err }); err != nil {
 		t.Fatal(err)
 	}
 	w.srv = New(w.pl, Options{Keys: keys})

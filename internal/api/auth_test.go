@@ -20,7 +20,7 @@ func withKeys(t testing.TB, w *world, rate float64) (map[apikey.Scope]string, *a
 	secrets := map[apikey.Scope]string{}
 	err := w.pl.Write(func(db *index.DB) error {
 		for _, sc := range []apikey.Scope{apikey.Read, apikey.Screen, apikey.Write} {
-			_, s, err := apikey.Create(ctx, db, sc.String()+" client", sc)
+			_, s, err := apikey.Create(ctx, apikey.NewDB(db), sc.String()+" client", sc)
 			if err != nil {
 				return err
 			}
@@ -32,7 +32,7 @@ func withKeys(t testing.TB, w *world, rate float64) (map[apikey.Scope]string, *a
 		t.Fatal(err)
 	}
 	var keys *apikey.Set
-	if err := w.pl.Read(func(db *index.DB) (err error) { keys, err = apikey.Load(ctx, db, rate); return err }); err != nil {
+	if err := w.pl.Read(func(db *index.DB) (err error) { keys, err = apikey.Load(ctx, apikey.NewDB(db), rate); return err }); err != nil {
 		t.Fatal(err)
 	}
 	w.srv = New(w.pl, Options{Keys: keys})

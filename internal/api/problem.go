@@ -100,7 +100,7 @@ func classify(err error, field string) (int, string) {
 		return http.StatusUnprocessableEntity, invalid.field
 	case errors.As(err, &unprocessable):
 		return http.StatusUnprocessableEntity, unprocessable.field
-	case errors.As(err, &conflict), errors.Is(err, alert.ErrNotesFull):
+	case errors.As(err, &conflict), errors.Is(err, alert.ErrNotesFull), errors.Is(err, watch.ErrExists):
 		return http.StatusConflict, ""
 	case errors.As(err, &tooManyStreams):
 		return http.StatusTooManyRequests, ""
@@ -112,7 +112,7 @@ func classify(err error, field string) (int, string) {
 		return http.StatusNotFound, ""
 	case errors.Is(err, cluster.ErrNotClustered), errors.Is(err, risk.ErrNotComputed), errors.Is(err, errUnavailable):
 		return http.StatusServiceUnavailable, ""
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, watch.ErrUnavailable):
 		return http.StatusServiceUnavailable, ""
 	}
 	return http.StatusInternalServerError, ""
@@ -139,6 +139,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, f
 	var invalid *errInvalidItems
 	if errors.As(err, &invalid) {
 		p.Invalid = invalid.items
+	}
+	if errors.Is(err, watch.ErrUnavailable) {
+		w.Header().Set("Retry-After", "2") // the shared store is down or restarting
+		s.log.WarnContext(r.Context(), "shared store unavailable", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "path", r.URL.Path, "err", err)

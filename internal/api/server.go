@@ -21,6 +21,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
+	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
 
 // Options configure a Server.
@@ -44,6 +45,9 @@ type Options struct {
 	// --shared: labelsync.Shared, through PostgreSQL's log); nil: the
 	// embedded store's (labelsync.Local).
 	Labels labelsync.Editor
+	// Watchlists, when set, is the shared watchlist store (sleuth serve
+	// --shared: PostgreSQL); nil: the embedded one in the store's keyspace.
+	Watchlists watch.Store
 	// LoopbackWebhooks lets webhook endpoints point at loopback (Run sets
 	// it when the server listens on loopback only). Private and link-local
 	// destinations are always refused.

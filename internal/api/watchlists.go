@@ -174,7 +174,7 @@ func watchlistID(r *http.Request) (uint32, error) {
 }
 
 // watchlist returns list id of st.
-func watchlist(ctx context.Context, st *watch.DB, id uint32) (watch.List, error) {
+func watchlist(ctx context.Context, st watch.Store, id uint32) (watch.List, error) {
 	ls, err := st.Lists(ctx)
 	if err != nil {
 		return watch.List{}, err
@@ -187,10 +187,27 @@ func watchlist(ctx context.Context, st *watch.DB, id uint32) (watch.List, error)
 	return watch.List{}, fmt.Errorf("watchlist %d: %w", id, watch.ErrNotFound)
 }
 
-// changeWatchlists runs fn on the watch store inside the pipeline's
-// writer guard and then reports the change (Options.WatchlistsChanged).
-func (s *Server) changeWatchlists(fn func(db *index.DB, st *watch.DB) error) error {
-	err := s.pl.Write(func(db *index.DB) error { return fn(db, watch.NewDB(db)) })
+// watchStore is the watchlist store: the shared one (Options.Watchlists)
+// or the one in db.
+func (s *Server) watchStore(db *index.DB) watch.Store {
+	if s.opts.Watchlists != nil {
+		return s.opts.Watchlists
+	}
+	return watch.NewDB(db)
+}
+
+// changeWatchlists runs fn on the watch store and then reports the change
+// (Options.WatchlistsChanged). The embedded store changes inside the
+// pipeline's writer guard; a shared one beside a read view, so that a
+// slow or unreachable PostgreSQL never holds up ingest (its failures
+// answer 503 with Retry-After).
+func (s *Server) changeWatchlists(fn func(db *index.DB, st watch.Store) error) error {
+	var err error
+	if s.opts.Watchlists != nil {
+		err = s.read(func(db *index.DB) error { return fn(db, s.opts.Watchlists) })
+	} else {
+		err = s.pl.Write(func(db *index.DB) error { return fn(db, watch.NewDB(db)) })
+	}
 	if err == nil && s.opts.WatchlistsChanged != nil {
 		s.opts.WatchlistsChanged()
 	}
@@ -200,7 +217,7 @@ func (s *Server) changeWatchlists(fn func(db *index.DB, st *watch.DB) error) err
 func (s *Server) listWatchlists(w http.ResponseWriter, r *http.Request) error {
 	out := Page[Watchlist]{Items: []Watchlist{}}
 	err := s.read(func(db *index.DB) error {
-		ls, err := watch.NewDB(db).Lists(r.Context())
+		ls, err := s.watchStore(db).Lists(r.Context())
 		for i := range ls {
 			out.Items = append(out.Items, viewWatchlist(&ls[i]))
 		}
@@ -221,7 +238,7 @@ func (s *Server) createWatchlist(w http.ResponseWriter, r *http.Request) error {
 		return badInputf("body.name", "want 1 to 200 bytes without '/' (alerts name their list as watch:NAME/…), got %q", truncate(in.Name, 100))
 	}
 	var out Watchlist
-	err := s.changeWatchlists(func(db *index.DB, st *watch.DB) error {
+	err := s.changeWatchlists(func(db *index.DB, st watch.Store) error {
 		p, err := s.parseItems(db, &in)
 		if err != nil {
 			return err
@@ -262,7 +279,7 @@ func (s *Server) getWatchlist(w http.ResponseWriter, r *http.Request) error {
 	}
 	var out Watchlist
 	err = s.read(func(db *index.DB) error {
-		st := watch.NewDB(db)
+		st := s.watchStore(db)
 		l, err := watchlist(r.Context(), st, id)
 		if err != nil {
 			return err
@@ -283,7 +300,7 @@ func (s *Server) deleteWatchlist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.changeWatchlists(func(_ *index.DB, st *watch.DB) error { return st.Remove(r.Context(), id) }); err != nil {
+	if err := s.changeWatchlists(func(_ *index.DB, st watch.Store) error { return st.Remove(r.Context(), id) }); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -311,7 +328,7 @@ func (s *Server) getWatchlistAddresses(w http.ResponseWriter, r *http.Request) e
 	}
 	out := Page[string]{Items: []string{}}
 	err = s.read(func(db *index.DB) error {
-		st := watch.NewDB(db)
+		st := s.watchStore(db)
 		if _, err := watchlist(r.Context(), st, id); err != nil {
 			return err
 		}
@@ -360,38 +377,40 @@ func (s *Server) editWatchlist(w http.ResponseWriter, r *http.Request, add bool)
 		return badInputf("body.name", "a watchlist keeps its name: items only")
 	}
 	var out Watchlist
-	err = s.changeWatchlists(func(db *index.DB, st *watch.DB) error {
+	err = s.changeWatchlists(func(db *index.DB, st watch.Store) error {
 		p, err := s.parseItems(db, &in)
 		if err != nil {
 			return err
 		}
-		l, err := watchlist(r.Context(), st, id)
-		if err != nil {
-			return err
-		}
-		rules, entities := l.Rules, l.Entities
-		for _, x := range p.rules {
-			if i := slices.Index(rules, x); add && i < 0 {
-				rules = append(rules, x)
-			} else if !add && i >= 0 {
-				rules = slices.Delete(rules, i, i+1)
+		// Rules and entities change under the store's lock (watch.Edit),
+		// so two servers editing one list both land.
+		l, err := watch.Edit(r.Context(), st, id, func(l *watch.List) (bool, error) {
+			rules, entities := slices.Clone(l.Rules), slices.Clone(l.Entities)
+			for _, x := range p.rules {
+				if i := slices.Index(rules, x); add && i < 0 {
+					rules = append(rules, x)
+				} else if !add && i >= 0 {
+					rules = slices.Delete(rules, i, i+1)
+				}
 			}
-		}
-		for _, x := range p.entities {
-			if i := slices.Index(entities, x); add && i < 0 {
-				entities = append(entities, x)
-			} else if !add && i >= 0 {
-				entities = slices.Delete(entities, i, i+1)
+			for _, x := range p.entities {
+				if i := slices.Index(entities, x); add && i < 0 {
+					entities = append(entities, x)
+				} else if !add && i >= 0 {
+					entities = slices.Delete(entities, i, i+1)
+				}
 			}
-		}
-		if len(rules) != len(l.Rules) || len(entities) != len(l.Entities) {
+			if len(rules) == len(l.Rules) && len(entities) == len(l.Entities) {
+				return false, nil
+			}
 			l.Rules, l.Entities = rules, entities
 			if err := l.Validate(); err != nil {
-				return badInput("body", err)
+				return false, badInput("body", err)
 			}
-			if err := st.Update(r.Context(), &l); err != nil {
-				return err
-			}
+			return true, nil
+		})
+		if err != nil {
+			return err
 		}
 		var n int
 		if add {

@@ -1,10 +1,10 @@
 // Package pgstore keeps sleuth's shared, editable state in PostgreSQL, so
 // that several sleuth servers (each with its own chain index) share one
-// truth (issue 16). It implements the stores' interfaces (casefile.Store;
-// labelsync.Log, the ordered log of label edits every server applies to
-// its own label store; API keys, watchlists, alerts and the webhook
-// outbox follow) and passes the same conformance suites as the embedded
-// stores.
+// truth (issue 16). It implements the stores' interfaces (casefile.Store,
+// apikey.Store, watch.Store, and labelsync.Log: the ordered log of label
+// edits every server applies to its own label store; alerts and the
+// webhook outbox follow) and passes the same conformance suites as the
+// embedded stores.
 //
 // # Owns
 //
@@ -16,6 +16,16 @@
 //   - label_log: the label edits (labelsync.Entry) by seq, an import's
 //     file bytes beside its edit; appended under an advisory lock, with
 //     NOTIFY sleuth_label_log, which LabelLog.Wait LISTENs for.
+//   - APIKeys (api_keys, ids
+//     from a sequence, a version row bumped with every create and revoke,
+//     which each server's apikey.Set polls); Watch (watch_lists with a
+//     version per list, watch_addresses keyed (list, address key bytea),
+//     added or removed 64 Ki keys a statement, each batch one transaction
+//     with the version bumps; watch_version for all).
+//   - Telling an unreachable server from an answer: Watch wraps
+//     connection failures (refused, reset, server shutting down: SQLSTATE
+//     08xxx, 57Pxx) in watch.ErrUnavailable, which the API answers with
+//     503 and Retry-After.
 //
 // # Does not touch
 //
@@ -37,4 +47,7 @@
 //	    a new entry below n.
 //	G3. Plain PostgreSQL 15 SQL (no extensions), so that Citus can
 //	    distribute the tables later.
+//	G5. Every change of keys or watchlists bumps its version row in the
+//	    same transaction (and a watchlist's own version), so a server that
+//	    saw a version has loaded every change up to it.
 package pgstore

@@ -7,68 +7,24 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/sleuth-forensics/sleuth/internal/api"
 	"github.com/sleuth-forensics/sleuth/internal/casefile"
 	"github.com/sleuth-forensics/sleuth/internal/casefile/casefiletest"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
+	"github.com/sleuth-forensics/sleuth/internal/pgstore/pgtest"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
 
-// dsn returns the test server's DSN (scripts/postgres.sh run sets
-// TEST_PG_DSN; make test does), or skips.
-func dsn(t *testing.T) string {
-	t.Helper()
-	d := os.Getenv("TEST_PG_DSN")
-	if d == "" {
-		t.Skip("TEST_PG_DSN is not set: run under scripts/postgres.sh run (make test does)")
-	}
-	return d
-}
+// dsn and freshSchema are pgtest's, named as the tests here call them.
+func dsn(t testing.TB) string { t.Helper(); return pgtest.DSN(t) }
 
-var schemaSeq atomic.Int64
+func freshSchema(t testing.TB) string { t.Helper(); return pgtest.FreshSchema(t) }
 
-// freshSchema creates an empty schema and returns a DSN whose connections
-// use it, so that each test sees an empty database.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := dsn(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("t%d_%d", os.Getpid(), schemaSeq.Add(1))
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+name+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func open(t *testing.T, d string) *DB {
+func open(t testing.TB, d string) *DB {
 	t.Helper()
 	db, err := Open(context.Background(), d)
 	if err != nil {

@@ -90,6 +90,10 @@ type Options struct {
 	// there to measure what the views gain (BenchmarkScreenWhileIngesting);
 	// default false: readers read the current view and never wait.
 	LockedReads bool
+	// Watchlists, when set, is the store the alert stage matches against
+	// (sleuth serve --shared: a watch.Snapshot of PostgreSQL's lists);
+	// default: the lists in the store.
+	Watchlists watch.Store
 }
 
 // Pipeline runs the stages over one store and hands its readers views
@@ -161,6 +165,9 @@ func New(db *index.DB, opts Options) *Pipeline {
 	}
 	p := &Pipeline{db: db, opts: opts, recent: map[int64]btc.Hash{}, alertDB: alert.NewDB(db)}
 	p.alertStg = watch.NewStage(db, p.alertDB, opts.Logger)
+	if opts.Watchlists != nil {
+		p.alertStg.UseStore(opts.Watchlists)
+	}
 	return p
 }
 

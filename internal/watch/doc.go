@@ -6,9 +6,17 @@
 //
 //   - Prefixes 0x68–0x6B of index.StageAlert (docs/format/index.md): list
 //     records, one empty key per watched (list, address key), and a
-//     version every change increments. Store is
-//     the interface; DB keeps it in the index's store, and a PostgreSQL one
-//     can come later (issue 16).
+//     version every change increments. Store is the interface (its
+//     conformance suite is watchtest.Run); DB keeps it in the index's
+//     store, pgstore.Watch in PostgreSQL for several servers (issue 16).
+//   - Snapshot: an in-memory copy of any Store (keys of a list in one
+//     sorted byte slice, 25 bytes per P2WPKH address) that the alert
+//     stage matches against under sleuth serve --shared (Stage.UseStore).
+//     Follow polls the Store's Version every 250 ms and reloads the lists
+//     whose version changed (all of them unless the Store is a
+//     ListVersioner); while the Store cannot be reached, the Snapshot
+//     keeps the last copy, so matching goes on and a list changed during
+//     the outage is picked up once it is back.
 //   - Set: 8 bytes per watched address in two sorted []uint64 (address id
 //     or, for an address not yet on chain, a 48-bit key fingerprint, with
 //     the list in the low 16 bits). 10 million addresses take 80 MB

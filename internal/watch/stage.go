@@ -43,6 +43,14 @@ func NewStage(db *index.DB, alerts *alert.DB, log *slog.Logger) *Stage {
 	return &Stage{db: db, lists: NewDB(db), alerts: alerts, log: log}
 }
 
+// UseStore makes the stage match against st instead of the lists in db
+// (sleuth serve --shared gives it a Snapshot of PostgreSQL's lists, so
+// that matching reads memory only and keeps the last copy while
+// PostgreSQL is down). Call it before the first Update.
+func (s *Stage) UseStore(st Store) {
+	s.lists, s.set = st, nil
+}
+
 // StageSummary says what one Update did.
 type StageSummary struct {
 	// From..To are the heights matched (none when From > To).

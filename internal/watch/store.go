@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
@@ -25,8 +26,18 @@ const (
 // ErrNotFound is returned for an unknown list.
 var ErrNotFound = errors.New("not found")
 
-// Store keeps watchlists. DB keeps them in the index's store; a PostgreSQL
-// implementation can come later (issue 16).
+// ErrExists is returned when a list's name is taken.
+var ErrExists = errors.New("already exists")
+
+// ErrUnavailable marks a failure to reach a shared store (PostgreSQL down
+// or restarting): the change was not made, and trying again later may
+// succeed (the API answers 503 with Retry-After).
+var ErrUnavailable = errors.New("watchlist store unavailable")
+
+// Store keeps watchlists. DB keeps them in the index's store;
+// pgstore.Watch keeps them in PostgreSQL for several servers, and
+// Snapshot holds a copy of any Store in memory for the alert stage. All
+// pass watchtest.Run.
 type Store interface {
 	Create(ctx context.Context, l *List) (uint32, error)
 	Update(ctx context.Context, l *List) error
@@ -39,6 +50,12 @@ type Store interface {
 	Has(list uint32, k address.Key) (bool, error)
 	// Version changes whenever a list or its addresses change.
 	Version() (uint64, error)
+	// AddressPage returns up to limit address keys watched in list, in
+	// key order, after the key whose bytes are after (nil: from the
+	// first), and whether more follow.
+	AddressPage(ctx context.Context, list uint32, after []byte, limit int) ([]address.Key, bool, error)
+	// CountAddresses returns how many addresses list watches.
+	CountAddresses(ctx context.Context, list uint32) (int, error)
 }
 
 // DB is the Store in the index's Pebble store.
@@ -89,7 +106,7 @@ func (s *DB) Create(ctx context.Context, l *List) (uint32, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.ByName(ctx, l.Name); err == nil {
-		return 0, fmt.Errorf("watchlist %q already exists", l.Name)
+		return 0, fmt.Errorf("watchlist %q %w", l.Name, ErrExists)
 	} else if !errors.Is(err, ErrNotFound) {
 		return 0, err
 	}
@@ -267,4 +284,51 @@ func (s *DB) Addresses(ctx context.Context, list uint32, fn func(address.Key) er
 func (s *DB) Has(list uint32, k address.Key) (bool, error) {
 	v, err := s.db.StageGet(addrKey(list, k))
 	return v != nil, err
+}
+
+// MarshalBinary returns the list's record (name, rules and entities, not
+// its id), the bytes DB keeps; pgstore.Watch keeps the same.
+func (l *List) MarshalBinary() ([]byte, error) {
+	var e encoding.Encbuf
+	l.encode(&e)
+	return e.B, nil
+}
+
+// UnmarshalBinary reads a record MarshalBinary wrote (errors wrap
+// ErrCorrupt); it leaves the id alone.
+func (l *List) UnmarshalBinary(b []byte) error { return l.decode(b) }
+
+// Editor is a Store that changes a list's record under a lock
+// (pgstore.Watch: SELECT … FOR UPDATE), so two servers editing one list's
+// rules or entities at once both land.
+type Editor interface {
+	// Edit calls fn with list id as stored and, if fn reports a change,
+	// stores what fn left (checked by Validate), all under the lock.
+	Edit(ctx context.Context, id uint32, fn func(l *List) (bool, error)) (List, error)
+}
+
+// Edit changes list id of st with fn: under st's lock if st is an Editor,
+// else by reading and updating it (DB: callers serialise, as the API's
+// writer guard does).
+func Edit(ctx context.Context, st Store, id uint32, fn func(l *List) (bool, error)) (List, error) {
+	if ed, ok := st.(Editor); ok {
+		return ed.Edit(ctx, id, fn)
+	}
+	ls, err := st.Lists(ctx)
+	if err != nil {
+		return List{}, err
+	}
+	i := slices.IndexFunc(ls, func(l List) bool { return l.ID == id })
+	if i < 0 {
+		return List{}, fmt.Errorf("watchlist %d: %w", id, ErrNotFound)
+	}
+	l := ls[i]
+	changed, err := fn(&l)
+	if err != nil || !changed {
+		return l, err
+	}
+	if err := l.Validate(); err != nil {
+		return l, err
+	}
+	return l, st.Update(ctx, &l)
 }
