@@ -110,7 +110,8 @@ func classify(err error, field string) (int, string) {
 		return http.StatusBadRequest, field
 	case errors.Is(err, index.ErrNotFound):
 		return http.StatusNotFound, ""
-	case errors.Is(err, cluster.ErrNotClustered), errors.Is(err, risk.ErrNotComputed), errors.Is(err, errUnavailable):
+	case errors.Is(err, cluster.ErrNotClustered), errors.Is(err, risk.ErrNotComputed), errors.Is(err, errUnavailable),
+		errors.Is(err, alert.ErrUnavailable):
 		return http.StatusServiceUnavailable, ""
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, ""
@@ -139,6 +140,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, f
 	var invalid *errInvalidItems
 	if errors.As(err, &invalid) {
 		p.Invalid = invalid.items
+	}
+	if errors.Is(err, alert.ErrUnavailable) {
+		w.Header().Set("Retry-After", "5") // the shared store is down or restarting
 	}
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "path", r.URL.Path, "err", err)
