@@ -1,8 +1,9 @@
 // Package pgstore keeps sleuth's shared, editable state in PostgreSQL, so
 // that several sleuth servers (each with its own chain index) share one
-// truth (issue 16). It implements the stores' interfaces (casefile.Store
-// so far; API keys, labels, watchlists, alerts and the webhook outbox
-// follow) and passes the same conformance suites as the embedded stores.
+// truth (issue 16). It implements the stores' interfaces (casefile.Store;
+// alert.Store with the alert stage's alert.SharedBlocks) and passes the
+// same conformance suites as the embedded stores (casefiletest,
+// alerttest.RunStore).
 //
 // # Owns
 //
@@ -10,7 +11,9 @@
 //     (NNN_name.sql), applied in order on Open inside one transaction that
 //     holds an advisory lock, so servers starting together migrate once;
 //     schema_migrations records each version with its name and time.
-//   - The PostgreSQL forms of the stores (Cases).
+//   - The PostgreSQL forms of the stores (Cases; Alerts: alerts, review
+//     status and notes, webhook endpoints, the event log and the outbox
+//     with its claims).
 //
 // # Does not touch
 //
@@ -28,4 +31,28 @@
 //	    servers editing one case serialise instead of losing an edit.
 //	G3. Plain PostgreSQL 15 SQL (no extensions), so that Citus can
 //	    distribute the tables later.
+//	G4. An alert's natural key (block hash, rule, txid, address) is
+//	    UNIQUE; the alert stage inserts with ON CONFLICT DO NOTHING and
+//	    writes an event and outbox rows only for the rows it inserted, in
+//	    the same transaction, so servers matching one block store its
+//	    alerts once (alert A7).
+//	G5. Every transaction that writes alert events takes the advisory
+//	    lock eventLock before its first write and holds it to its commit:
+//	    event sequence numbers and alert ids become visible in the order
+//	    they were assigned, so a reader resuming after seq n (the SSE
+//	    stream's Last-Event-ID, a List cursor) never misses one committed
+//	    later with a smaller number. The alert stage's transaction begins
+//	    only at its first write, and a block whose flags need no change
+//	    takes no lock.
+//	G6. Due claims due, unclaimed (or lease-expired) deliveries with
+//	    UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED), setting
+//	    claimed_by and lease_until from PostgreSQL's clock; Record
+//	    changes a delivery only while this server holds its claim
+//	    (ErrLeaseLost), so a server whose lease ended never overwrites the
+//	    result of the one that took over (alert A8).
+//	G7. A failure to reach PostgreSQL is wrapped in alert.ErrUnavailable:
+//	    the alert routes answer 503 with Retry-After, the alert stage
+//	    keeps its progress and runs again at the next ingest, the worker
+//	    tries again at its next poll, and screening, which reads only the
+//	    server's own index, keeps answering.
 package pgstore
