@@ -28,7 +28,7 @@ func runServe(ctx context.Context, args []string) error {
 	o.add(fs, "a Bitcoin Core blocks directory to follow as it grows (instead of --rpc; optional)")
 	fs.BoolVar(&noWebhooks, "no-webhooks", false, "do not deliver the alert outbox (sleuth webhook deliver can, while the server is stopped)")
 	fs.BoolVar(&loopback, "webhook-allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
-	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases so far (default: the store itself)")
+	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases, alerts, webhook endpoints and the outbox (default: the store itself)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -56,6 +56,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	log := newLogger(verbose)
 	opts := api.Options{Logger: log, Keys: keys}
+	popts := pipeline.Options{Logger: log}
 	if shared != "" {
 		pg, err := pgstore.Open(ctx, shared)
 		if err != nil {
@@ -63,8 +64,9 @@ func runServe(ctx context.Context, args []string) error {
 		}
 		defer pg.Close()
 		opts.Cases = pg.Cases()
+		popts.Alerts = pg.Alerts()
 	}
-	pl := pipeline.New(db, pipeline.Options{Logger: log})
+	pl := pipeline.New(db, popts)
 	ropts := api.RunOptions{Options: opts, Listen: listen,
 		Ready: func(url string) {
 			fmt.Fprintf(os.Stderr, "sleuth serve: %s (store %s); API description at %s/openapi.json\n", url, db.Dir(), url)

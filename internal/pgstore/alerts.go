@@ -540,12 +540,16 @@ func (s *Alerts) Due(ctx context.Context, now time.Time, limit int) ([]alert.Del
 	return ds, nil
 }
 
-// ErrLeaseLost is Record's refusal of an attempt whose claim another
-// server took over after the lease ended: that server sends (or sent) the
-// event again, with the same webhook-id.
-var ErrLeaseLost = errors.New("the claim's lease ended and another server took the delivery over")
+// ErrLeaseLost is Record's refusal of an attempt on a delivery this
+// server holds no claim on: its lease ended and another server took the
+// delivery over, and sends (or sent) the event again with the same
+// webhook-id.
+var ErrLeaseLost = errors.New("this server no longer holds the delivery's claim (its lease ended and another server took it over)")
 
-// Record stores a delivery's new state and releases this server's claim.
+// Record stores a delivery's new state and releases this server's claim
+// (from Due); without the claim it changes nothing (ErrLeaseLost), so a
+// server whose lease ended never overwrites the result of the server that
+// took the delivery over.
 func (s *Alerts) Record(ctx context.Context, d *alert.Delivery) error {
 	d.TrimLog()
 	log, err := json.Marshal(d.Log)
@@ -558,7 +562,7 @@ func (s *Alerts) Record(ctx context.Context, d *alert.Delivery) error {
 	what := fmt.Sprintf("record delivery of event %d to endpoint %d", d.Event, d.Endpoint)
 	tag, err := s.db.pool.Exec(ctx, `UPDATE alert_deliveries SET state = $3, next_at = $4, attempts = $5, log = $6,
 		claimed_by = NULL, lease_until = NULL
-		WHERE event_seq = $1 AND endpoint_id = $2 AND (claimed_by IS NULL OR claimed_by = $7)`,
+		WHERE event_seq = $1 AND endpoint_id = $2 AND claimed_by = $7`,
 		int64(d.Event), int32(d.Endpoint), int16(d.State), d.NextAt, int32(d.Attempts), log, s.Owner)
 	if err != nil {
 		return fail(what, err)
