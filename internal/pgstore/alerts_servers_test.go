@@ -103,23 +103,6 @@ func (s *server) worker() *alert.Worker {
 		Schedule: []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}, Timeout: 5 * time.Second}
 }
 
-// allAlerts returns every alert of st.
-func allAlerts(t *testing.T, st alert.Store) []alert.Alert {
-	t.Helper()
-	var out []alert.Alert
-	cursor := ""
-	for {
-		p, err := st.List(context.Background(), alert.Filter{}, cursor, alert.MaxPage)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p.Alerts...)
-		if cursor = p.Next; cursor == "" {
-			return out
-		}
-	}
-}
-
 // keys returns the natural keys of alerts, sorted.
 func keys(as []alert.Alert) []string {
 	out := make([]string, len(as))
@@ -130,10 +113,13 @@ func keys(as []alert.Alert) []string {
 	return out
 }
 
-// reference returns the alerts one server with the embedded store raises
-// over the same chain and watchlist: what the shared servers must
-// store, once each.
-func reference(ctx context.Context, t *testing.T, first, second [][]byte) []string {
+// reference splits the test chain in two halves (the servers watch what
+// the first paid and alert on the second) and returns them with the
+// alerts one server with the embedded store raises over them: what the
+// shared servers must store, once each.
+func reference(ctx context.Context, t *testing.T) (first, second [][]byte, want []string) {
+	recs := chainRecords(t)
+	first, second = recs[:len(recs)/2], recs[len(recs)/2:]
 	ref := newServer(t, "reference", "")
 	if _, err := ref.ingest(ctx, t, first...); err != nil {
 		t.Fatal(err)
@@ -142,11 +128,27 @@ func reference(ctx context.Context, t *testing.T, first, second [][]byte) []stri
 	if _, err := ref.ingest(ctx, t, second...); err != nil {
 		t.Fatal(err)
 	}
-	want := keys(allAlerts(t, ref.pl.AlertStore()))
+	want = keys(alerttest.All(t, ref.pl.AlertStore()))
 	if len(want) == 0 {
 		t.Fatal("the reference server raised no alert: the test would prove nothing")
 	}
-	return want
+	return first, second, want
+}
+
+// prepare ingests first on each server and makes its watchlist, and
+// adds a webhook receiver to the shared store.
+func prepare(ctx context.Context, t *testing.T, first [][]byte, servers ...*server) *alerttest.Receiver {
+	for _, s := range servers {
+		if _, err := s.ingest(ctx, t, first...); err != nil {
+			t.Fatal(err)
+		}
+		s.watch(ctx, t)
+	}
+	rec := alerttest.NewReceiver(t, alert.NewSecret())
+	if _, err := servers[0].alerts.AddEndpoint(ctx, rec.URL, rec.Secret); err != nil {
+		t.Fatal(err)
+	}
+	return rec
 }
 
 // checkArrivals: every event of st arrived exactly once, signed (count
@@ -200,21 +202,10 @@ func runWorkers(t *testing.T, servers ...*server) (stop func()) {
 func TestTwoServersAlertOnce(t *testing.T) {
 	d := freshSchema(t)
 	ctx := context.Background()
-	recs := chainRecords(t)
-	first, second := recs[:len(recs)/2], recs[len(recs)/2:]
-	want := reference(ctx, t, first, second)
+	first, second, want := reference(ctx, t)
 
 	a, b := newServer(t, "A", d), newServer(t, "B", d)
-	for _, s := range []*server{a, b} {
-		if _, err := s.ingest(ctx, t, first...); err != nil {
-			t.Fatal(err)
-		}
-		s.watch(ctx, t)
-	}
-	rec := alerttest.NewReceiver(t, alert.NewSecret())
-	if _, err := a.alerts.AddEndpoint(ctx, rec.URL, rec.Secret); err != nil {
-		t.Fatal(err)
-	}
+	rec := prepare(ctx, t, first, a, b)
 	stop := runWorkers(t, a, b)
 	defer stop()
 	var wg sync.WaitGroup
@@ -233,7 +224,7 @@ func TestTwoServersAlertOnce(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	got := allAlerts(t, a.alerts)
+	got := alerttest.All(t, a.alerts)
 	if !slices.Equal(keys(got), want) {
 		t.Fatalf("PostgreSQL holds %d alerts, the reference server raised %d (first differences: %v)", len(got), len(want), firstDiff(keys(got), want))
 	}
@@ -333,7 +324,7 @@ func TestTwoServersReorg(t *testing.T) {
 	if types := alerttest.EventTypes(t, st, 0); !slices.Equal(types, want) {
 		t.Fatalf("events %v, want %v", types, want)
 	}
-	if got := allAlerts(t, st); len(got) != 2 || got[0].Invalidated || got[1].Invalidated {
+	if got := alerttest.All(t, st); len(got) != 2 || got[0].Invalidated || got[1].Invalidated {
 		t.Fatalf("alerts %+v", got)
 	}
 }
@@ -487,19 +478,10 @@ func (p *pgProxy) setDown(down bool) {
 func TestPostgresUnreachable(t *testing.T) {
 	d := freshSchema(t)
 	ctx := context.Background()
-	recs := chainRecords(t)
-	first, second := recs[:len(recs)/2], recs[len(recs)/2:]
-	want := reference(ctx, t, first, second)
+	first, second, want := reference(ctx, t)
 	proxy, viaProxy := newPGProxy(t, d)
 	s := newServer(t, "A", viaProxy)
-	if _, err := s.ingest(ctx, t, first...); err != nil {
-		t.Fatal(err)
-	}
-	s.watch(ctx, t)
-	rec := alerttest.NewReceiver(t, alert.NewSecret())
-	if _, err := s.alerts.AddEndpoint(ctx, rec.URL, rec.Secret); err != nil {
-		t.Fatal(err)
-	}
+	rec := prepare(ctx, t, first, s)
 	before, _, _ := s.pl.AlertProgress()
 
 	proxy.setDown(true)
@@ -511,8 +493,8 @@ func TestPostgresUnreachable(t *testing.T) {
 	if p, _, _ := s.pl.AlertProgress(); p != before {
 		t.Fatalf("the alert stage moved from %d to %d without storing its alerts", before.Height, p.Height)
 	}
-	if s.db.Tip().Height != int64(len(recs)-1) {
-		t.Fatalf("the index is at %d, want %d: the chain must not wait for PostgreSQL", s.db.Tip().Height, len(recs)-1)
+	if n := len(first) + len(second); s.db.Tip().Height != int64(n-1) {
+		t.Fatalf("the index is at %d, want %d: the chain must not wait for PostgreSQL", s.db.Tip().Height, n-1)
 	}
 	h := api.New(s.pl, api.Options{})
 	do := func(path string) *httptest.ResponseRecorder {
@@ -556,7 +538,7 @@ func TestPostgresUnreachable(t *testing.T) {
 	if res.Alerts == nil || res.Alerts.Created != len(want) {
 		t.Fatalf("catch-up after the outage: %+v, want %d alerts", res.Alerts, len(want))
 	}
-	if got := keys(allAlerts(t, s.alerts)); !slices.Equal(got, want) {
+	if got := keys(alerttest.All(t, s.alerts)); !slices.Equal(got, want) {
 		t.Fatalf("after the outage PostgreSQL holds %d alerts, want %d (%v)", len(got), len(want), firstDiff(got, want))
 	}
 	checkArrivals(t, rec, s.alerts)

@@ -71,6 +71,23 @@ func CountDeliveries(t testing.TB, s alert.Store, st alert.DeliveryState) int {
 	return n
 }
 
+// All returns every alert of s, in id order.
+func All(t testing.TB, s alert.Store) []alert.Alert {
+	t.Helper()
+	var out []alert.Alert
+	cursor := ""
+	for {
+		p, err := s.List(context.Background(), alert.Filter{}, cursor, alert.MaxPage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.Alerts...)
+		if cursor = p.Next; cursor == "" {
+			return out
+		}
+	}
+}
+
 // EventTypes returns the types of s's events after seq, in order.
 func EventTypes(t testing.TB, s alert.Store, after uint64) []string {
 	t.Helper()
