@@ -25,7 +25,7 @@ import (
 
 // dsn returns the test server's DSN (scripts/postgres.sh run sets
 // TEST_PG_DSN; make test does), or skips.
-func dsn(t *testing.T) string {
+func dsn(t testing.TB) string {
 	t.Helper()
 	d := os.Getenv("TEST_PG_DSN")
 	if d == "" {
@@ -38,7 +38,7 @@ var schemaSeq atomic.Int64
 
 // freshSchema creates an empty schema and returns a DSN whose connections
 // use it, so that each test sees an empty database.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	base := dsn(t)
 	ctx := context.Background()
@@ -68,7 +68,7 @@ func freshSchema(t *testing.T) string {
 	return u.String()
 }
 
-func open(t *testing.T, d string) *DB {
+func open(t testing.TB, d string) *DB {
 	t.Helper()
 	db, err := Open(context.Background(), d)
 	if err != nil {
