@@ -260,6 +260,24 @@ func TestTwoServersAlertOnce(t *testing.T) {
 	if sa != sb || !strings.Contains(sa, "\nid: 4\nevent: alert.created\n") || strings.Contains(sa, "\nid: 3\n") {
 		t.Errorf("the servers stream different events:\nA %.300s\nB %.300s", sa, sb)
 	}
+
+	// A review on A and a webhook endpoint added on B are what the other
+	// answers.
+	post := func(s *server, path, body string) {
+		rw := httptest.NewRecorder()
+		api.New(s.pl, api.Options{LoopbackWebhooks: true}).ServeHTTP(rw, httptest.NewRequest("POST", path, strings.NewReader(body)))
+		if rw.Code/100 != 2 {
+			t.Fatalf("server %s: POST %s: %d %s", s.name, path, rw.Code, rw.Body)
+		}
+	}
+	post(a, "/v1/alerts/2/review", `{"status":"escalated","note":"seen on A"}`)
+	post(b, "/v1/webhooks", `{"url":"http://127.0.0.1:9/hook"}`)
+	if g := get(b, "/v1/alerts/2"); !strings.Contains(g, `"status":"escalated"`) || !strings.Contains(g, "seen on A") {
+		t.Errorf("server B's alert 2 after A's review: %.300s", g)
+	}
+	if g := get(a, "/v1/webhooks"); !strings.Contains(g, "127.0.0.1:9/hook") {
+		t.Errorf("server A's webhooks after B added one: %.300s", g)
+	}
 }
 
 func firstDiff(a, b []string) []string {
