@@ -35,7 +35,9 @@
 //	    UNIQUE; the alert stage inserts with ON CONFLICT DO NOTHING and
 //	    writes an event and outbox rows only for the rows it inserted, in
 //	    the same transaction, so servers matching one block store its
-//	    alerts once (alert A7).
+//	    alerts once (alert A7). Alert ids come from PostgreSQL (the same
+//	    on every server) and may have gaps: an insert that meets a stored
+//	    alert has used up its sequence number.
 //	G5. Every transaction that writes alert events takes the advisory
 //	    lock eventLock before its first write and holds it to its commit:
 //	    event sequence numbers and alert ids become visible in the order
