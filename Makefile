@@ -12,8 +12,9 @@ build:
 	CGO_ENABLED=0 $(GO) build -o bin/sleuth ./cmd/sleuth
 
 # vet, every test with the invariants self-checks on, the same without them
-# (-short), the race detector over the concurrent packages (pipeline, api, labelsync),
-# and each fuzz target briefly.
+# (-short), the race detector over the concurrent packages (pipeline, api,
+# labelsync, and pgstore's servers sharing one PostgreSQL), and each fuzz
+# target briefly.
 test: test-unit fuzz-smoke
 
 # A real btcd (pinned, built with go install into the git-ignored gen/bin)
@@ -27,6 +28,7 @@ test-unit:
 	./scripts/postgres.sh run $(GO) test -tags '$(TAGS)' -count=1 ./...
 	$(GO) test -short -count=1 ./...
 	$(GO) test -race -short -count=1 ./internal/pipeline/ ./internal/api/ ./internal/labelsync/
+	./scripts/postgres.sh run $(GO) test -race -count=1 -run 'Alert|Lease|TwoServers|Unreachable' ./internal/pgstore/
 
 fuzz-smoke:
 	./scripts/fuzz-smoke.sh $(FUZZTIME)

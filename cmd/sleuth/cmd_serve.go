@@ -31,7 +31,7 @@ func runServe(ctx context.Context, args []string) error {
 	o.add(fs, "a Bitcoin Core blocks directory to follow as it grows (instead of --rpc; optional)")
 	fs.BoolVar(&noWebhooks, "no-webhooks", false, "do not deliver the alert outbox (sleuth webhook deliver can, while the server is stopped)")
 	fs.BoolVar(&loopback, "webhook-allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
-	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases, labels, watchlists and API keys (default: the store itself)")
+	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases, labels, watchlists, API keys, alerts, webhook endpoints and the outbox (default: the store itself)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -68,6 +68,7 @@ func runServe(ctx context.Context, args []string) error {
 			return err
 		}
 		popts.Watchlists = lists
+		popts.Alerts = pg.Alerts()
 	}
 	keys, err := apikey.Load(ctx, keyStore, rate)
 	if err != nil {

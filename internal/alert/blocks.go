@@ -40,32 +40,102 @@ type BlockSummary struct {
 // It holds the store's write lock from BeginBlocks to Close, so reviews
 // and endpoint changes wait for it.
 type BlockWriter struct {
-	w     *writer
+	w     *writer         // the progress (and, without a shared store, the alerts)
+	tx    BlockTx         // where the alerts go: w itself, or a SharedBlocks transaction
+	ctx   context.Context // BeginBlocks's, for tx's Commit (a writer lives for one stage update)
 	prog  Progress
 	had   bool // a Progress was stored when the writer began
 	dirty bool
 	sum   BlockSummary
 }
 
+// BlockTx is the alerts' side of the alert stage's writes: what Connect
+// and Disconnect change besides the progress. The embedded store's writer
+// is one (its changes join the progress's batch); a shared store
+// (PostgreSQL, SharedBlocks) gives its own, committed before the progress
+// (A7).
+type BlockTx interface {
+	// BlockHasAlerts reports whether alerts of block are stored.
+	BlockHasAlerts(ctx context.Context, block btc.Hash) (bool, error)
+	// CreateBlockAlerts stores the alerts of one block with an
+	// alert.created event and its outbox entries each, and returns how
+	// many it stored: a shared store skips an alert already stored under
+	// the same natural key (block, rule, txid, address), so two servers
+	// matching one block store it once.
+	CreateBlockAlerts(ctx context.Context, alerts []Alert) (int, error)
+	// SetInvalidated sets the Invalidated flag of block's alerts, with an
+	// event for each alert whose flag changes (A4), and returns how many
+	// changed.
+	SetInvalidated(ctx context.Context, block btc.Hash, inv bool) (int, error)
+	// Commit makes the changes so far durable; the BlockTx stays usable.
+	Commit(ctx context.Context) error
+	// Rollback drops what was not committed.
+	Rollback()
+}
+
+// SharedBlocks is a store the alert stage writes its alerts into while it
+// keeps its progress in the index's store: pgstore.Alerts.
+type SharedBlocks interface {
+	BeginBlockTx(ctx context.Context) (BlockTx, error)
+}
+
+// SharedStore is a Store that the alert stage can write into (sleuth
+// serve --shared).
+type SharedStore interface {
+	Store
+	SharedBlocks
+}
+
+// BlockStore is what the alert stage (watch.Stage) writes through: DB
+// alone, or a Split of the index's DB and a shared store.
+type BlockStore interface {
+	BeginBlocks(ctx context.Context) (*BlockWriter, error)
+	ReadProgress() (Progress, bool, error)
+}
+
+var _ BlockStore = (*DB)(nil)
+
+// Split keeps the alert stage's progress in Local (the server's own index
+// store) and its alerts, events and outbox in Shared.
+type Split struct {
+	Local  *DB
+	Shared SharedBlocks
+}
+
+var _ BlockStore = Split{}
+
+// BeginBlocks starts a write whose alerts go to Shared.
+func (s Split) BeginBlocks(ctx context.Context) (*BlockWriter, error) {
+	return s.Local.beginBlocks(ctx, s.Shared)
+}
+
+// ReadProgress is Local's.
+func (s Split) ReadProgress() (Progress, bool, error) { return s.Local.ReadProgress() }
+
 // BeginBlocks starts the alert stage's write. Close releases it; what was
 // not committed is dropped.
-func (s *DB) BeginBlocks(ctx context.Context) (*BlockWriter, error) {
+func (s *DB) BeginBlocks(ctx context.Context) (*BlockWriter, error) { return s.beginBlocks(ctx, nil) }
+
+func (s *DB) beginBlocks(ctx context.Context, shared SharedBlocks) (*BlockWriter, error) {
 	s.mu.Lock()
 	w, err := s.begin(ctx)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	bw := &BlockWriter{w: w, prog: Progress{Height: -1}}
+	bw := &BlockWriter{w: w, tx: w, ctx: ctx, prog: Progress{Height: -1}}
 	v, err := s.db.StageGet([]byte{pProgress})
 	if err == nil && v != nil {
 		bw.had = true
 		bw.prog, err = decodeProgress(v)
 	}
+	if err == nil && shared != nil {
+		bw.tx, err = shared.BeginBlockTx(ctx)
+	}
 	if err != nil {
 		w.b.Close()
 		s.mu.Unlock()
-		return nil, fmt.Errorf("alert stage progress: %w", err)
+		return nil, fmt.Errorf("alert stage: %w", err)
 	}
 	return bw, nil
 }
@@ -148,27 +218,28 @@ func (b *BlockWriter) Connect(ctx context.Context, height int64, hash btc.Hash, 
 	if height != b.prog.Height+1 {
 		return fmt.Errorf("alert stage: block %s at height %d does not follow the stage's progress at height %d", hash, height, b.prog.Height)
 	}
-	ids, err := b.w.s.blockAlerts(ctx, hash)
-	if err != nil {
-		return err
+	for i := range alerts {
+		if alerts[i].BlockHash != hash || alerts[i].Height != height {
+			return fmt.Errorf("alert stage: alert on tx %s names block %s at %d, not %s at %d",
+				alerts[i].TxID, alerts[i].BlockHash, alerts[i].Height, hash, height)
+		}
 	}
-	if len(ids) > 0 {
-		n, err := b.w.setInvalidated(ctx, hash, false, EventRevalidated)
+	had, err := b.tx.BlockHasAlerts(ctx, hash)
+	if err != nil {
+		return fmt.Errorf("alert stage: block %s at %d: %w", hash, height, err)
+	}
+	if had {
+		n, err := b.tx.SetInvalidated(ctx, hash, false)
 		if err != nil {
-			return err
+			return fmt.Errorf("alert stage: revalidate block %s at %d: %w", hash, height, err)
 		}
 		b.sum.Revalidated += n
 	} else if len(alerts) > 0 {
-		for i := range alerts {
-			if alerts[i].BlockHash != hash || alerts[i].Height != height {
-				return fmt.Errorf("alert stage: alert on tx %s names block %s at %d, not %s at %d",
-					alerts[i].TxID, alerts[i].BlockHash, alerts[i].Height, hash, height)
-			}
+		n, err := b.tx.CreateBlockAlerts(ctx, alerts)
+		if err != nil {
+			return fmt.Errorf("alert stage: block %s at %d: %w", hash, height, err)
 		}
-		if _, err := b.w.create(alerts); err != nil {
-			return err
-		}
-		b.sum.Created += len(alerts)
+		b.sum.Created += n
 	}
 	b.w.b.Set(key64(pChain, uint64(height)), hash[:])
 	if height >= KeepBlocks {
@@ -197,9 +268,9 @@ func (b *BlockWriter) Disconnect(ctx context.Context) error {
 		}
 		parent.Hash = h
 	}
-	n, err := b.w.setInvalidated(ctx, p.Hash, true, EventInvalidated)
+	n, err := b.tx.SetInvalidated(ctx, p.Hash, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("alert stage: invalidate block %s at %d: %w", p.Hash, p.Height, err)
 	}
 	b.sum.Invalidated += n
 	b.w.b.Delete(key64(pChain, uint64(p.Height)))
@@ -213,9 +284,19 @@ func (b *BlockWriter) Pending() bool { return b.dirty }
 // Commit writes everything since the last Commit in one atomic batch: the
 // alerts, their events and outbox entries, and the progress that says
 // which blocks they belong to.
+//
+// With a shared store, its transaction commits first (under the context
+// BeginBlocks was given) and the progress after it (A7): a crash between
+// the two leaves the progress behind, and the blocks matched again find
+// their alerts stored (revalidated, not created again).
 func (b *BlockWriter) Commit() error {
 	if !b.dirty {
 		return nil
+	}
+	if b.tx != BlockTx(b.w) {
+		if err := b.tx.Commit(b.ctx); err != nil {
+			return fmt.Errorf("alert stage at height %d: %w", b.prog.Height, err)
+		}
 	}
 	if err := b.w.commit(); err != nil {
 		return fmt.Errorf("alert stage at height %d: %w", b.prog.Height, err)
@@ -232,6 +313,9 @@ func (b *BlockWriter) Summary() BlockSummary { return b.sum }
 
 // Close drops what was not committed and releases the store's write lock.
 func (b *BlockWriter) Close() {
+	if b.tx != BlockTx(b.w) {
+		b.tx.Rollback()
+	}
 	b.w.b.Close()
 	b.w.s.mu.Unlock()
 }
@@ -245,3 +329,27 @@ func (s *DB) ReadProgress() (Progress, bool, error) {
 	p, err := decodeProgress(v)
 	return p, err == nil, err
 }
+
+// The embedded store's writer is its own BlockTx: its changes join the
+// batch that also holds the progress (A5), committed by BlockWriter.
+
+func (w *writer) BlockHasAlerts(ctx context.Context, block btc.Hash) (bool, error) {
+	ids, err := w.s.blockAlerts(ctx, block)
+	return len(ids) > 0, err
+}
+
+func (w *writer) CreateBlockAlerts(ctx context.Context, alerts []Alert) (int, error) {
+	_, err := w.create(alerts)
+	return len(alerts), err
+}
+
+func (w *writer) SetInvalidated(ctx context.Context, block btc.Hash, inv bool) (int, error) {
+	typ := EventRevalidated
+	if inv {
+		typ = EventInvalidated
+	}
+	return w.setInvalidated(ctx, block, inv, typ)
+}
+
+func (w *writer) Commit(context.Context) error { return nil }
+func (w *writer) Rollback()                    {}

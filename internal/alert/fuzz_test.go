@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
 )
 
@@ -14,8 +15,9 @@ import (
 // panic, and whatever decodes re-encodes to the same bytes.
 func FuzzRecords(f *testing.F) {
 	var e encoding.Encbuf
-	a := sampleAlert(3, 7)
-	a.ID, a.Status, a.Created = 5, Escalated, time.Unix(1700000000, 5)
+	a := Alert{ID: 5, Level: High, Rule: "watch:1/address", TxID: btc.Hash{3}, Address: "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+		Value: 4000, Height: 7, BlockHash: btc.Hash{7}, Status: Escalated, Created: time.Unix(1700000000, 5),
+		Exposure: Exposure{Category: "theft", SharePPM: 250_000, Value: 250, Explanation: "25% traces back 3 hops to incident 1"}}
 	a.Notes = []Note{{Time: time.Unix(1700000100, 0), Status: Acknowledged, Text: "seen", By: "analyst key"}}
 	a.encode(&e)
 	f.Add(byte(0), append([]byte(nil), e.B...))
@@ -27,7 +29,7 @@ func FuzzRecords(f *testing.F) {
 	e.Reset()
 	(&Delivery{State: Pending, NextAt: time.Unix(3, 0), Attempts: 2, Log: []Attempt{{Time: time.Unix(3, 0), Status: 503, Error: "HTTP 503"}}}).encode(&e)
 	f.Add(byte(3), append([]byte(nil), e.B...))
-	f.Add(byte(4), encodeProgress(Progress{Height: 840000, Hash: hashOf(7)}))
+	f.Add(byte(4), encodeProgress(Progress{Height: 840000, Hash: btc.Hash{7}}))
 	f.Fuzz(func(t *testing.T, kind byte, v []byte) {
 		var e encoding.Encbuf
 		switch kind % 5 {

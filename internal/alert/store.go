@@ -39,6 +39,11 @@ const (
 // ErrNotFound is returned for an unknown alert or endpoint.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnavailable marks a failure to reach a shared alert store
+// (PostgreSQL down or restarting): the server answers 503 with
+// Retry-After, and the alert stage and the worker retry.
+var ErrUnavailable = errors.New("alert store unavailable")
+
 // ErrNotesFull is Review's refusal of a note past the most an alert keeps.
 var ErrNotesFull = errors.New("no room for more notes")
 
@@ -129,8 +134,13 @@ type Page struct {
 }
 
 // Store keeps alerts, webhook endpoints, events and the outbox. DB is the
-// Pebble implementation (in the index's store); a PostgreSQL one can come
-// later (issue 16) behind the same interface.
+// Pebble implementation (in the index's store); pgstore.Alerts is the
+// PostgreSQL one that several servers share (issue 16). Both pass
+// alerttest.RunStore.
+//
+// Due is the worker's claim: a shared store leases what it returns to
+// the caller (other workers skip it until Record or the lease's end), so
+// each delivery is attempted by one server at a time.
 type Store interface {
 	Create(ctx context.Context, alerts []Alert) ([]Alert, error)
 	Get(ctx context.Context, id uint64) (Alert, error)
@@ -241,7 +251,7 @@ func (w *writer) putAlert(a *Alert) {
 func (w *writer) emit(typ string, a *Alert) error {
 	ev := Event{Seq: w.c.event, Type: typ, Alert: a.ID, Time: w.now}
 	w.c.event++
-	body, err := json.Marshal(payload{Type: typ, Timestamp: w.now.Format(time.RFC3339Nano), Data: a})
+	body, err := EventBody(typ, w.now, a)
 	if err != nil {
 		return err
 	}
@@ -262,6 +272,96 @@ type payload struct {
 	Type      string `json:"type"`
 	Timestamp string `json:"timestamp"`
 	Data      *Alert `json:"data"`
+}
+
+// EventBody is the JSON of an event of type typ about a at time at: what
+// webhooks sign and send and the SSE stream's data (every store writes
+// the same).
+func EventBody(typ string, at time.Time, a *Alert) ([]byte, error) {
+	return json.Marshal(payload{Type: typ, Timestamp: at.Format(time.RFC3339Nano), Data: a})
+}
+
+// CheckNew refuses a batch of new alerts with a level outside
+// low..critical or an exposure share above 100%, naming the alert.
+func CheckNew(alerts []Alert) error {
+	for i := range alerts {
+		a := &alerts[i]
+		if a.Level < Low || a.Level > Critical {
+			return fmt.Errorf("alert %d of %d (tx %s): level %d is not low..critical", i+1, len(alerts), a.TxID, a.Level)
+		}
+		if a.Exposure.SharePPM > 1_000_000 {
+			return fmt.Errorf("alert %d of %d (tx %s): exposure share %d ppm is above 100%%", i+1, len(alerts), a.TxID, a.Exposure.SharePPM)
+		}
+	}
+	return nil
+}
+
+// CheckReview refuses a review of alert id that changes nothing, sets a
+// status that is not one, or whose note or reviewer is too long.
+func CheckReview(id uint64, to Status, note, by string) error {
+	switch {
+	case len(by) > maxText:
+		return fmt.Errorf("alert %d: reviewer name of %d bytes is longer than %d", id, len(by), maxText)
+	case to > Escalated:
+		return fmt.Errorf("alert %d: status %d is not a review status", id, to)
+	case to == 0 && note == "":
+		return fmt.Errorf("alert %d: nothing to change: give a status or a note", id)
+	case len(note) > maxText:
+		return fmt.Errorf("alert %d: note of %d bytes is longer than %d", id, len(note), maxText)
+	}
+	return nil
+}
+
+// AddNote applies a review to a at time now: the status (unless 0) and
+// the note, or ErrNotesFull when a keeps as many notes as it may.
+func (a *Alert) AddNote(now time.Time, to Status, note, by string) error {
+	if len(a.Notes) >= maxNotes {
+		return fmt.Errorf("alert %d: already has %d notes: %w", a.ID, len(a.Notes), ErrNotesFull)
+	}
+	if to != 0 {
+		a.Status = to
+	}
+	a.Notes = append(a.Notes, Note{Time: now, Status: to, Text: note, By: by})
+	a.Updated = now
+	return nil
+}
+
+// CheckEndpoint checks a new endpoint's URL (http or https, with a host)
+// and secret ("" makes a new one), and returns them as stored.
+func CheckEndpoint(rawURL, secret string) (string, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", "", fmt.Errorf("webhook URL %q: %w", rawURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", "", fmt.Errorf("webhook URL %q: want http:// or https:// and a host", rawURL)
+	}
+	if secret == "" {
+		secret = NewSecret()
+	}
+	if _, err := ParseSecret(secret); err != nil {
+		return "", "", fmt.Errorf("webhook %s: %w", rawURL, err)
+	}
+	return u.String(), secret, nil
+}
+
+// ParseCursor parses a List cursor ("" is the first page).
+func ParseCursor(cursor string) (uint64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	after, err := strconv.ParseUint(cursor, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cursor %q: not a cursor this server gave out", cursor)
+	}
+	return after, nil
+}
+
+// TrimLog keeps the newest attempts a delivery's log holds.
+func (d *Delivery) TrimLog() {
+	if len(d.Log) > maxLog {
+		d.Log = d.Log[len(d.Log)-maxLog:]
+	}
 }
 
 func deliveryKey(seq uint64, ep uint32) []byte {
@@ -292,15 +392,12 @@ func (s *DB) Create(ctx context.Context, alerts []Alert) ([]Alert, error) {
 // create adds alerts, their alert.created events and outbox entries to
 // the writer's batch.
 func (w *writer) create(alerts []Alert) ([]Alert, error) {
+	if err := CheckNew(alerts); err != nil {
+		return nil, err
+	}
 	out := make([]Alert, len(alerts))
 	for i := range alerts {
 		a := alerts[i]
-		if a.Level < Low || a.Level > Critical {
-			return nil, fmt.Errorf("alert %d of %d (tx %s): level %d is not low..critical", i+1, len(alerts), a.TxID, a.Level)
-		}
-		if a.Exposure.SharePPM > 1_000_000 {
-			return nil, fmt.Errorf("alert %d of %d (tx %s): exposure share %d ppm is above 100%%", i+1, len(alerts), a.TxID, a.Exposure.SharePPM)
-		}
 		a.ID, a.Status, a.Created, a.Updated, a.Invalidated = w.c.alert, Open, w.now, w.now, false
 		w.c.alert++
 		w.putAlert(&a)
@@ -338,15 +435,12 @@ func (s *DB) List(ctx context.Context, f Filter, cursor string, limit int) (Page
 	if limit <= 0 || limit > MaxPage {
 		return Page{}, fmt.Errorf("page size %d: want 1 to %d", limit, MaxPage)
 	}
-	var after uint64
-	if cursor != "" {
-		var err error
-		if after, err = strconv.ParseUint(cursor, 10, 64); err != nil {
-			return Page{}, fmt.Errorf("cursor %q: not a cursor this server gave out", cursor)
-		}
+	after, err := ParseCursor(cursor)
+	if err != nil {
+		return Page{}, err
 	}
 	var p Page
-	err := s.db.StageScan(ctx, key64(pAlert, after+1), []byte{pAlert + 1}, func(k, v []byte) (bool, error) {
+	err = s.db.StageScan(ctx, key64(pAlert, after+1), []byte{pAlert + 1}, func(k, v []byte) (bool, error) {
 		var a Alert
 		if err := a.decode(v); err != nil {
 			return false, fmt.Errorf("alert key %x: %w", k, err)
@@ -373,17 +467,8 @@ func (s *DB) Review(ctx context.Context, id uint64, to Status, note string) (Ale
 // ReviewBy is Review with the reviewer's name kept in the note (the API
 // passes its key's name).
 func (s *DB) ReviewBy(ctx context.Context, id uint64, to Status, note, by string) (Alert, error) {
-	if len(by) > maxText {
-		return Alert{}, fmt.Errorf("alert %d: reviewer name of %d bytes is longer than %d", id, len(by), maxText)
-	}
-	if to > Escalated {
-		return Alert{}, fmt.Errorf("alert %d: status %d is not a review status", id, to)
-	}
-	if to == 0 && note == "" {
-		return Alert{}, fmt.Errorf("alert %d: nothing to change: give a status or a note", id)
-	}
-	if len(note) > maxText {
-		return Alert{}, fmt.Errorf("alert %d: note of %d bytes is longer than %d", id, len(note), maxText)
+	if err := CheckReview(id, to, note, by); err != nil {
+		return Alert{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -391,19 +476,14 @@ func (s *DB) ReviewBy(ctx context.Context, id uint64, to Status, note, by string
 	if err != nil {
 		return Alert{}, err
 	}
-	if len(a.Notes) >= maxNotes {
-		return Alert{}, fmt.Errorf("alert %d: already has %d notes: %w", id, len(a.Notes), ErrNotesFull)
-	}
 	w, err := s.begin(ctx)
 	if err != nil {
 		return Alert{}, err
 	}
 	defer w.b.Close()
-	if to != 0 {
-		a.Status = to
+	if err := a.AddNote(w.now, to, note, by); err != nil {
+		return Alert{}, err
 	}
-	a.Notes = append(a.Notes, Note{Time: w.now, Status: to, Text: note, By: by})
-	a.Updated = w.now
 	w.putAlert(&a)
 	if err := w.emit(EventUpdated, &a); err != nil {
 		return Alert{}, err
@@ -485,18 +565,9 @@ func (w *writer) setInvalidated(ctx context.Context, block btc.Hash, inv bool, t
 // must be http or https; where it may point is the worker's decision
 // (Worker.AllowLoopback).
 func (s *DB) AddEndpoint(ctx context.Context, rawURL, secret string) (Endpoint, error) {
-	u, err := url.Parse(rawURL)
+	u, secret, err := CheckEndpoint(rawURL, secret)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("webhook URL %q: %w", rawURL, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Endpoint{}, fmt.Errorf("webhook URL %q: want http:// or https:// and a host", rawURL)
-	}
-	if secret == "" {
-		secret = NewSecret()
-	}
-	if _, err := ParseSecret(secret); err != nil {
-		return Endpoint{}, fmt.Errorf("webhook %s: %w", rawURL, err)
+		return Endpoint{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -507,7 +578,7 @@ func (s *DB) AddEndpoint(ctx context.Context, rawURL, secret string) (Endpoint, 
 	if c.endpoint > 1<<32-1 {
 		return Endpoint{}, fmt.Errorf("webhook %s: no endpoint ids left", rawURL)
 	}
-	ep := Endpoint{ID: uint32(c.endpoint), URL: u.String(), Secret: secret, Created: s.now()}
+	ep := Endpoint{ID: uint32(c.endpoint), URL: u, Secret: secret, Created: s.now()}
 	c.endpoint++
 	b := s.db.NewStageBatch()
 	defer b.Close()
@@ -635,9 +706,7 @@ func (s *DB) Due(ctx context.Context, now time.Time, limit int) ([]Delivery, err
 
 // Record stores a delivery's new state.
 func (s *DB) Record(ctx context.Context, d *Delivery) error {
-	if len(d.Log) > maxLog {
-		d.Log = d.Log[len(d.Log)-maxLog:]
-	}
+	d.TrimLog()
 	var e encoding.Encbuf
 	d.encode(&e)
 	b := s.db.NewStageBatch()

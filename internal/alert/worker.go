@@ -33,6 +33,15 @@ type Worker struct {
 	Timeout     time.Duration   // per request; default 20 s
 	Schedule    []time.Duration // retry delays; default DefaultSchedule
 	Poll        time.Duration   // how often to look for due deliveries; default 1 s
+	// Shared says the store leases what Due returns to this worker
+	// (pgstore.Alerts: several servers deliver one outbox). The worker
+	// then claims Concurrency deliveries at a time, so that none waits in
+	// its queue while its lease runs out (another server would send it
+	// too) and the servers share the work.
+	Shared bool
+	// Batch is how many deliveries one Due call claims; default
+	// Concurrency when Shared, else 1024.
+	Batch int
 	// AllowLoopback lets deliveries reach loopback addresses (tests, CI).
 	// Private, link-local and unspecified destinations are always refused.
 	AllowLoopback bool
@@ -71,6 +80,12 @@ func (w *Worker) init() {
 		}
 		if w.Poll <= 0 {
 			w.Poll = time.Second
+		}
+		if w.Batch <= 0 {
+			w.Batch = 1024
+			if w.Shared {
+				w.Batch = w.Concurrency
+			}
 		}
 		if w.Log == nil {
 			w.Log = slog.Default()
@@ -143,10 +158,23 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // RunOnce makes one attempt at each delivery due now (at most
-// Concurrency at a time) and returns how many it attempted.
+// Concurrency at a time), claiming Batch at a time, and returns how many
+// it attempted.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.init()
-	due, err := w.Store.Due(ctx, w.Now(), 1024)
+	total := 0
+	for {
+		n, err := w.runBatch(ctx)
+		total += n
+		if err != nil || n < w.Batch || ctx.Err() != nil {
+			return total, err
+		}
+	}
+}
+
+// runBatch claims up to Batch due deliveries and attempts each once.
+func (w *Worker) runBatch(ctx context.Context) (int, error) {
+	due, err := w.Store.Due(ctx, w.Now(), w.Batch)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}

@@ -1,4 +1,4 @@
-package alert
+package alert_test
 
 import (
 	"context"
@@ -10,6 +10,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sleuth-forensics/sleuth/internal/alert"
+	"github.com/sleuth-forensics/sleuth/internal/alert/alerttest"
+	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 )
 
 // receiver is a webhook endpoint that verifies every request with Verify
@@ -29,18 +33,18 @@ type receiver struct {
 
 func newReceiver(t *testing.T, respond func(n int, r *http.Request) int) *receiver {
 	rc := &receiver{t: t, byID: map[string]int{}, stamps: map[string][]string{}, respond: respond}
-	rc.key, _ = ParseSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	rc.key, _ = alert.ParseSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		rc.mu.Lock()
 		rc.n++
 		n := rc.n
-		if err != nil || Verify(rc.key, r.Header, body, time.Now(), DefaultTolerance) != nil {
+		if err != nil || alert.Verify(rc.key, r.Header, body, time.Now(), alert.DefaultTolerance) != nil {
 			rc.bad++
 		}
-		id := r.Header.Get(HeaderID)
+		id := r.Header.Get(alert.HeaderID)
 		rc.byID[id]++
-		rc.stamps[id] = append(rc.stamps[id], r.Header.Get(HeaderTimestamp))
+		rc.stamps[id] = append(rc.stamps[id], r.Header.Get(alert.HeaderTimestamp))
 		rc.mu.Unlock()
 		w.WriteHeader(rc.respond(n, r))
 	}))
@@ -59,17 +63,16 @@ func (rc *receiver) counts() (n, bad int, byID map[string]int) {
 }
 
 // setup returns a store with rc as its one endpoint and k alerts created.
-func setup(t *testing.T, rc *receiver, k int) *DB {
+func setup(t *testing.T, rc *receiver, k int) *alert.DB {
 	t.Helper()
-	s := testStore(t)
-	s.Now = nil // the worker's retry times need the real clock
+	s := alert.NewDB(indextest.Open(t, t.TempDir()))
 	ctx := context.Background()
 	if _, err := s.AddEndpoint(ctx, rc.srv.URL+"/hook", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil {
 		t.Fatal(err)
 	}
-	var in []Alert
+	var in []alert.Alert
 	for i := range k {
-		in = append(in, sampleAlert(i, 1))
+		in = append(in, alerttest.Sample(i, 1))
 	}
 	if _, err := s.Create(ctx, in); err != nil {
 		t.Fatal(err)
@@ -79,10 +82,10 @@ func setup(t *testing.T, rc *receiver, k int) *DB {
 
 // drain runs the worker until no delivery is pending (or 10 s pass, which
 // fails the test: that bound is a hang guard, not a timing assertion).
-func drain(t *testing.T, w *Worker, s *DB) {
+func drain(t *testing.T, w *alert.Worker, s *alert.DB) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for countDeliveries(t, s, Pending) > 0 {
+	for alerttest.CountDeliveries(t, s, alert.Pending) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("deliveries still pending after 10 s")
 		}
@@ -101,10 +104,10 @@ func fastSchedule(n int) []time.Duration {
 	return s
 }
 
-func onlyDelivery(t *testing.T, s *DB) Delivery {
+func onlyDelivery(t *testing.T, s *alert.DB) alert.Delivery {
 	t.Helper()
-	var out []Delivery
-	_ = s.Deliveries(context.Background(), func(d *Delivery) (bool, error) { out = append(out, *d); return true, nil })
+	var out []alert.Delivery
+	_ = s.Deliveries(context.Background(), func(d *alert.Delivery) (bool, error) { out = append(out, *d); return true, nil })
 	if len(out) != 1 {
 		t.Fatalf("%d deliveries, want 1", len(out))
 	}
@@ -120,14 +123,14 @@ func TestWorkerRetriesUntilDelivered(t *testing.T) {
 			return http.StatusNoContent
 		})
 		s := setup(t, rc, 1)
-		w := &Worker{Store: s, AllowLoopback: true, Schedule: fastSchedule(5)}
+		w := &alert.Worker{Store: s, AllowLoopback: true, Schedule: fastSchedule(5)}
 		drain(t, w, s)
 		n, bad, byID := rc.counts()
 		if n != fails+1 || bad != 0 || byID["evt_1"] != fails+1 {
 			t.Fatalf("fails=%d: %d requests (%d unverified), by id %v; want %d all evt_1", fails, n, bad, byID, fails+1)
 		}
 		d := onlyDelivery(t, s)
-		if d.State != Delivered || d.Attempts != uint32(fails+1) || len(d.Log) != fails+1 {
+		if d.State != alert.Delivered || d.Attempts != uint32(fails+1) || len(d.Log) != fails+1 {
 			t.Fatalf("fails=%d: delivery %+v", fails, d)
 		}
 		for i, a := range d.Log {
@@ -141,8 +144,8 @@ func TestWorkerRetriesUntilDelivered(t *testing.T) {
 func TestWorkerGivesUp(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusInternalServerError })
 	s := setup(t, rc, 1)
-	drain(t, &Worker{Store: s, AllowLoopback: true, Schedule: fastSchedule(2)}, s)
-	if d := onlyDelivery(t, s); d.State != Failed || d.Attempts != 3 {
+	drain(t, &alert.Worker{Store: s, AllowLoopback: true, Schedule: fastSchedule(2)}, s)
+	if d := onlyDelivery(t, s); d.State != alert.Failed || d.Attempts != 3 {
 		t.Fatalf("delivery %+v, want Failed after 3 attempts", d)
 	}
 	if n, _, _ := rc.counts(); n != 3 {
@@ -150,7 +153,7 @@ func TestWorkerGivesUp(t *testing.T) {
 	}
 	// The default schedule retries for at least 24 hours.
 	var total time.Duration
-	for _, d := range DefaultSchedule {
+	for _, d := range alert.DefaultSchedule {
 		total += d
 	}
 	if total < 24*time.Hour {
@@ -161,24 +164,24 @@ func TestWorkerGivesUp(t *testing.T) {
 func TestWorkerGoneDisables(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusGone })
 	s := setup(t, rc, 3)
-	w := &Worker{Store: s, AllowLoopback: true, Schedule: fastSchedule(5), Concurrency: 1}
+	w := &alert.Worker{Store: s, AllowLoopback: true, Schedule: fastSchedule(5), Concurrency: 1}
 	drain(t, w, s)
 	eps, _ := s.Endpoints(context.Background())
 	if len(eps) != 1 || !strings.Contains(eps[0].Disabled, "410") {
 		t.Fatalf("endpoints %+v, want the one disabled by 410", eps)
 	}
-	if n := countDeliveries(t, s, Disabled); n != 3 {
+	if n := alerttest.CountDeliveries(t, s, alert.Disabled); n != 3 {
 		t.Fatalf("%d disabled deliveries, want 3", n)
 	}
 	// The first 410 disables the endpoint; later events do not reach it.
-	if _, err := s.Create(context.Background(), []Alert{sampleAlert(9, 2)}); err != nil {
+	if _, err := s.Create(context.Background(), []alert.Alert{alerttest.Sample(9, 2)}); err != nil {
 		t.Fatal(err)
 	}
 	drain(t, w, s)
 	if n, _, _ := rc.counts(); n < 1 || n > 3 {
 		t.Fatalf("%d requests to a gone endpoint", n)
 	}
-	if countDeliveries(t, s, Disabled) != 3 {
+	if alerttest.CountDeliveries(t, s, alert.Disabled) != 3 {
 		t.Fatal("a disabled endpoint was given a new delivery")
 	}
 }
@@ -196,19 +199,19 @@ func TestWorkerSlowReceiverTimesOut(t *testing.T) {
 		return http.StatusOK
 	})
 	s := setup(t, rc, 1)
-	w := &Worker{Store: s, AllowLoopback: true, Timeout: 50 * time.Millisecond, Schedule: fastSchedule(5)}
+	w := &alert.Worker{Store: s, AllowLoopback: true, Timeout: 50 * time.Millisecond, Schedule: fastSchedule(5)}
 	if _, err := w.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	d := onlyDelivery(t, s)
-	if d.State != Pending || d.Attempts != 1 || d.Log[0].Status != 0 || d.Log[0].Error == "" {
+	if d.State != alert.Pending || d.Attempts != 1 || d.Log[0].Status != 0 || d.Log[0].Error == "" {
 		t.Fatalf("after a timeout: %+v", d)
 	}
 	slow.Lock()
 	slowNow = false
 	slow.Unlock()
 	drain(t, w, s)
-	if d := onlyDelivery(t, s); d.State != Delivered || d.Attempts != 2 {
+	if d := onlyDelivery(t, s); d.State != alert.Delivered || d.Attempts != 2 {
 		t.Fatalf("after recovery: %+v", d)
 	}
 	if _, bad, byID := rc.counts(); bad != 0 || byID["evt_1"] != 2 {
@@ -235,7 +238,7 @@ func TestWorkerCrashRedelivers(t *testing.T) {
 	})
 	s := setup(t, rc, 5)
 	ctx, cancel := context.WithCancel(context.Background())
-	w1 := &Worker{Store: s, AllowLoopback: true, Concurrency: 2, Poll: time.Millisecond}
+	w1 := &alert.Worker{Store: s, AllowLoopback: true, Concurrency: 2, Poll: time.Millisecond}
 	done := make(chan error, 1)
 	go func() { done <- w1.Run(ctx) }()
 	<-inFlight
@@ -243,13 +246,13 @@ func TestWorkerCrashRedelivers(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v", err)
 	}
-	if n := countDeliveries(t, s, Pending); n != 5 {
+	if n := alerttest.CountDeliveries(t, s, alert.Pending); n != 5 {
 		t.Fatalf("%d pending after the crash, want all 5", n)
 	}
 	mu.Lock()
 	hang = false
 	mu.Unlock()
-	drain(t, &Worker{Store: s, AllowLoopback: true, Concurrency: 2}, s)
+	drain(t, &alert.Worker{Store: s, AllowLoopback: true, Concurrency: 2}, s)
 	_, bad, byID := rc.counts()
 	if bad != 0 || len(byID) != 5 {
 		t.Fatalf("ids %v (%d unverified), want 5 distinct", byID, bad)
@@ -265,7 +268,7 @@ func TestWorkerCrashRedelivers(t *testing.T) {
 	if redelivered == 0 {
 		t.Fatal("no event was sent twice: the crash did not interrupt a delivery")
 	}
-	if n := countDeliveries(t, s, Delivered); n != 5 {
+	if n := alerttest.CountDeliveries(t, s, alert.Delivered); n != 5 {
 		t.Fatalf("%d delivered, want 5", n)
 	}
 }
@@ -273,7 +276,7 @@ func TestWorkerCrashRedelivers(t *testing.T) {
 func TestWorkerRefusesLoopbackByDefault(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusOK })
 	s := setup(t, rc, 1)
-	w := &Worker{Store: s, Schedule: fastSchedule(1)}
+	w := &alert.Worker{Store: s, Schedule: fastSchedule(1)}
 	if _, err := w.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +311,7 @@ func TestCheckDestination(t *testing.T) {
 		{"[2606:2800:220:1:248:1893:25c8:1946]:443", false, true},
 		{"example.com:443", false, false},
 	} {
-		err := CheckDestination(tc.addr, tc.loopback)
+		err := alert.CheckDestination(tc.addr, tc.loopback)
 		if (err == nil) != tc.ok {
 			t.Errorf("CheckDestination(%s, loopback=%v) = %v, want ok=%v", tc.addr, tc.loopback, err, tc.ok)
 		}

@@ -85,19 +85,15 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var out Page[alert.Alert]
-	err = s.read(func(db *index.DB) error {
-		f, err := s.alertFilter(r, db)
-		if err != nil {
-			return err
-		}
-		p, err := alert.NewDB(db).List(r.Context(), f, r.URL.Query().Get("cursor"), limit)
-		out = Page[alert.Alert]{Items: p.Alerts, NextCursor: p.Next}
+	var f alert.Filter
+	if err := s.read(func(db *index.DB) (err error) { f, err = s.alertFilter(r, db); return err }); err != nil {
 		return err
-	})
+	}
+	p, err := s.pl.AlertStore().List(r.Context(), f, r.URL.Query().Get("cursor"), limit)
 	if err != nil {
 		return err
 	}
+	out := Page[alert.Alert]{Items: p.Alerts, NextCursor: p.Next}
 	if out.Items == nil {
 		out.Items = []alert.Alert{}
 	}
@@ -112,8 +108,8 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var a alert.Alert
-	if err := s.read(func(db *index.DB) (err error) { a, err = alert.NewDB(db).Get(r.Context(), id); return err }); err != nil {
+	a, err := s.pl.AlertStore().Get(r.Context(), id)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, &a)
@@ -155,14 +151,25 @@ func (s *Server) reviewAlert(w http.ResponseWriter, r *http.Request) error {
 		by = k.Name
 	}
 	var a alert.Alert
-	err = s.pl.Write(func(db *index.DB) (err error) {
-		a, err = s.pl.AlertStore().ReviewBy(r.Context(), id, to, in.Note, by)
+	err = s.alertWrite(func(st alert.Store) (err error) {
+		a, err = st.ReviewBy(r.Context(), id, to, in.Note, by)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, &a)
+}
+
+// alertWrite runs fn on the alert store: inside the pipeline's writer
+// guard for the embedded store (its writes go to the index's store), and
+// directly for a shared one, so that a slow or unreachable PostgreSQL
+// never holds the chain's writers up.
+func (s *Server) alertWrite(fn func(st alert.Store) error) error {
+	if s.pl.SharedAlerts() {
+		return fn(s.pl.AlertStore())
+	}
+	return s.pl.Write(func(*index.DB) error { return fn(s.pl.AlertStore()) })
 }
 
 // streams counts the open alert streams of each API key and ends them all
@@ -206,8 +213,8 @@ func (st *streams) acquire(key uint32, max int) (release func(), err error) {
 // it with RegisterOnShutdown.
 func (s *Server) CloseStreams() { s.streams.once.Do(func() { close(s.streams.done) }) }
 
-// eventReader reads the alert events inside the pipeline's read guard, in
-// batches, so that a slow client never holds the guard while it writes.
+// eventReader reads the alert events from the alert store in batches, so
+// that a slow client never holds a read open while it writes.
 type eventReader struct{ s *Server }
 
 const eventBatch = 256
@@ -215,11 +222,9 @@ const eventBatch = 256
 func (e eventReader) Events(ctx context.Context, after uint64, fn func(*alert.Event) (bool, error)) error {
 	for {
 		batch := make([]alert.Event, 0, eventBatch)
-		err := e.s.read(func(db *index.DB) error {
-			return alert.NewDB(db).Events(ctx, after, func(ev *alert.Event) (bool, error) {
-				batch = append(batch, *ev)
-				return len(batch) < eventBatch, nil
-			})
+		err := e.s.pl.AlertStore().Events(ctx, after, func(ev *alert.Event) (bool, error) {
+			batch = append(batch, *ev)
+			return len(batch) < eventBatch, nil
 		})
 		if err != nil {
 			return err

@@ -57,11 +57,15 @@
 //   - A5: without API keys Run refuses any listen address that is not
 //     loopback; webhook endpoints may point at loopback only when the
 //     server listens on loopback (Options.LoopbackWebhooks).
-//   - A8: a change to watchlists, alerts or webhook endpoints runs inside
-//     pipeline.Write, so it never races the ingest writer or the alert
-//     stage; the alert stream reads events inside pipeline.Read in
-//     batches and writes them outside it, so a slow client never holds
-//     the guard.
+//   - A8: a change to watchlists, or to alerts or webhook endpoints in the
+//     embedded store, runs inside pipeline.Write, so it never races the
+//     ingest writer or the alert stage; with a shared alert store
+//     (pipeline.Options.Alerts, PostgreSQL) alert and endpoint changes
+//     run outside it, so a slow or unreachable PostgreSQL never holds up
+//     the chain, and its failures answer 503 with Retry-After
+//     (alert.ErrUnavailable). Alert routes read pipeline.AlertStore; the
+//     alert stream reads events in batches and writes them between reads,
+//     so a slow client never holds a read open.
 //   - A9: GET /v1/alerts/stream ends when its client goes, when a write
 //     stalls past the heartbeat and 30 s, or when CloseStreams runs (Run
 //     registers it with http.Server.RegisterOnShutdown), so Shutdown never

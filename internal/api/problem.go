@@ -110,7 +110,8 @@ func classify(err error, field string) (int, string) {
 		return http.StatusBadRequest, field
 	case errors.Is(err, index.ErrNotFound):
 		return http.StatusNotFound, ""
-	case errors.Is(err, cluster.ErrNotClustered), errors.Is(err, risk.ErrNotComputed), errors.Is(err, errUnavailable):
+	case errors.Is(err, cluster.ErrNotClustered), errors.Is(err, risk.ErrNotComputed), errors.Is(err, errUnavailable),
+		errors.Is(err, alert.ErrUnavailable):
 		return http.StatusServiceUnavailable, ""
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, watch.ErrUnavailable):
 		return http.StatusServiceUnavailable, ""
@@ -140,7 +141,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, f
 	if errors.As(err, &invalid) {
 		p.Invalid = invalid.items
 	}
-	if errors.Is(err, watch.ErrUnavailable) {
+	if errors.Is(err, watch.ErrUnavailable) || errors.Is(err, alert.ErrUnavailable) {
 		w.Header().Set("Retry-After", "2") // the shared store is down or restarting
 		s.log.WarnContext(r.Context(), "shared store unavailable", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 	}

@@ -55,8 +55,8 @@ type RunOptions struct {
 	// up, and again whenever it is behind or the node is unavailable.
 	Follow *follow.Config
 	// Webhooks, when set, delivers the alert outbox while the server runs
-	// (Run sets its Store to the pipeline's alert store and wakes it when
-	// the alert stage stores alerts).
+	// (Run sets its Store to the pipeline's alert store, and Shared when
+	// that is shared, and wakes it when the alert stage stores alerts).
 	Webhooks *alert.Worker
 	// Ready, when set, is called with the server's URL once it listens.
 	Ready func(url string)
@@ -168,7 +168,7 @@ func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptio
 // startWebhooks runs w over the pipeline's alert store until ctx ends,
 // woken by every AlertsStored event and counted in the metrics.
 func (s *Server) startWebhooks(ctx context.Context, wg *sync.WaitGroup, pl *pipeline.Pipeline, w *alert.Worker) {
-	w.Store = pl.AlertStore()
+	w.Store, w.Shared = pl.AlertStore(), pl.SharedAlerts()
 	prev := w.OnAttempt
 	w.OnAttempt = func(d *alert.Delivery) {
 		s.metrics.deliveries.WithLabelValues(d.State.String()).Inc()

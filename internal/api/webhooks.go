@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/alert"
-	"github.com/sleuth-forensics/sleuth/internal/index"
 )
 
 // The /v1/webhooks routes: webhook endpoints (Standard Webhooks; the
@@ -93,8 +92,8 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var ep alert.Endpoint
-	err := s.pl.Write(func(db *index.DB) (err error) {
-		ep, err = s.pl.AlertStore().AddEndpoint(r.Context(), in.URL, in.Secret)
+	err := s.alertWrite(func(st alert.Store) (err error) {
+		ep, err = st.AddEndpoint(r.Context(), in.URL, in.Secret)
 		return err
 	})
 	if err != nil {
@@ -107,8 +106,8 @@ func (s *Server) addWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
-	var eps []alert.Endpoint
-	if err := s.read(func(db *index.DB) (err error) { eps, err = alert.NewDB(db).Endpoints(r.Context()); return err }); err != nil {
+	eps, err := s.pl.AlertStore().Endpoints(r.Context())
+	if err != nil {
 		return err
 	}
 	if eps == nil {
@@ -128,7 +127,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.pl.Write(func(db *index.DB) error { return s.pl.AlertStore().RemoveEndpoint(r.Context(), id) }); err != nil {
+	if err := s.alertWrite(func(st alert.Store) error { return st.RemoveEndpoint(r.Context(), id) }); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -168,8 +167,8 @@ func (s *Server) getWebhookDeliveries(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	out := Page[DeliveryView]{Items: []DeliveryView{}}
-	err = s.read(func(db *index.DB) error {
-		st := alert.NewDB(db)
+	err = func() error {
+		st := s.pl.AlertStore()
 		eps, err := st.Endpoints(r.Context())
 		if err != nil {
 			return err
@@ -215,7 +214,7 @@ func (s *Server) getWebhookDeliveries(w http.ResponseWriter, r *http.Request) er
 			out.Items = append(out.Items, v)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return err
 	}

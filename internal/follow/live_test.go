@@ -81,7 +81,7 @@ func TestLiveBadConditions(t *testing.T) {
 		t.Helper()
 		want := recordHash(best[h])
 		for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-			if p, _, err := pl.AlertStore().ReadProgress(); err == nil && p.Hash == want {
+			if p, _, err := pl.AlertProgress(); err == nil && p.Hash == want {
 				break
 			}
 			select {

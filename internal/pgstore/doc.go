@@ -1,10 +1,11 @@
 // Package pgstore keeps sleuth's shared, editable state in PostgreSQL, so
 // that several sleuth servers (each with its own chain index) share one
 // truth (issue 16). It implements the stores' interfaces (casefile.Store,
-// apikey.Store, watch.Store, and labelsync.Log: the ordered log of label
-// edits every server applies to its own label store; alerts and the
-// webhook outbox follow) and passes the same conformance suites as the
-// embedded stores.
+// apikey.Store, watch.Store, alert.Store with the alert stage's
+// alert.SharedBlocks, and labelsync.Log: the ordered log of label edits
+// every server applies to its own label store) and passes the same
+// conformance suites as the embedded stores (casefiletest, apikeytest,
+// watchtest, alerttest.RunStore, labelsynctest).
 //
 // # Owns
 //
@@ -12,7 +13,9 @@
 //     (NNN_name.sql), applied in order on Open inside one transaction that
 //     holds an advisory lock, so servers starting together migrate once;
 //     schema_migrations records each version with its name and time.
-//   - The PostgreSQL forms of the stores (Cases, LabelLog).
+//   - The PostgreSQL forms of the stores (Cases, LabelLog, APIKeys,
+//     Watch; Alerts: alerts, review status and notes, webhook endpoints,
+//     the event log and the outbox with its claims).
 //   - label_log: the label edits (labelsync.Entry) by seq, an import's
 //     file bytes beside its edit; appended under an advisory lock, with
 //     NOTIFY sleuth_label_log, which LabelLog.Wait LISTENs for.
@@ -50,4 +53,30 @@
 //	G5. Every change of keys or watchlists bumps its version row in the
 //	    same transaction (and a watchlist's own version), so a server that
 //	    saw a version has loaded every change up to it.
+//	G6. An alert's natural key (block hash, rule, txid, address) is
+//	    UNIQUE; the alert stage inserts with ON CONFLICT DO NOTHING and
+//	    writes an event and outbox rows only for the rows it inserted, in
+//	    the same transaction, so servers matching one block store its
+//	    alerts once (alert A7). Alert ids come from PostgreSQL (the same
+//	    on every server) and may have gaps: an insert that meets a stored
+//	    alert has used up its sequence number.
+//	G7. Every transaction that writes alert events takes the advisory
+//	    lock eventLock before its first write and holds it to its commit:
+//	    event sequence numbers and alert ids become visible in the order
+//	    they were assigned, so a reader resuming after seq n (the SSE
+//	    stream's Last-Event-ID, a List cursor) never misses one committed
+//	    later with a smaller number. The alert stage's transaction begins
+//	    only at its first write, and a block whose flags need no change
+//	    takes no lock.
+//	G8. Due claims due, unclaimed (or lease-expired) deliveries with
+//	    UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED), setting
+//	    claimed_by and lease_until from PostgreSQL's clock; Record
+//	    changes a delivery only while this server holds its claim
+//	    (ErrLeaseLost), so a server whose lease ended never overwrites the
+//	    result of the one that took over (alert A8).
+//	G9. A failure to reach PostgreSQL is wrapped in alert.ErrUnavailable:
+//	    the alert routes answer 503 with Retry-After, the alert stage
+//	    keeps its progress and runs again at the next ingest, the worker
+//	    tries again at its next poll, and screening, which reads only the
+//	    server's own index, keeps answering.
 package pgstore

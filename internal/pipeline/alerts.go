@@ -12,10 +12,18 @@ import (
 // its alerts stored with their outbox deliveries (watch.Stage).
 const StageAlerts = "alerts"
 
-// AlertStore returns the process's one alert store of the pipeline's
-// store: the alert stage writes through it, and the server's routes and
-// webhook worker must use it too (its lock orders the event sequence).
-func (p *Pipeline) AlertStore() *alert.DB { return p.alertDB }
+// AlertStore returns the process's one alert store: Options.Alerts when
+// set (shared), else the one in the pipeline's index store. The alert
+// stage writes through it, and the server's routes and webhook worker
+// must use it too (the embedded store's lock orders the event sequence).
+func (p *Pipeline) AlertStore() alert.Store { return p.alerts }
+
+// SharedAlerts reports whether the alert store is Options.Alerts.
+func (p *Pipeline) SharedAlerts() bool { return p.opts.Alerts != nil }
+
+// AlertProgress returns the alert stage's progress (kept in the index's
+// store even when the alerts are shared) and whether it has run.
+func (p *Pipeline) AlertProgress() (alert.Progress, bool, error) { return p.alertDB.ReadProgress() }
 
 // alertStage runs the alert stage and announces what it stored
 // (AlertsStored) when it stored anything.

@@ -94,6 +94,11 @@ type Options struct {
 	// (sleuth serve --shared: a watch.Snapshot of PostgreSQL's lists);
 	// default: the lists in the store.
 	Watchlists watch.Store
+	// Alerts, when set, is the shared alert store (sleuth serve --shared:
+	// PostgreSQL): the alert stage writes alerts, events and outbox
+	// there and keeps only its progress in the index's store. Nil: all in
+	// the index's store.
+	Alerts alert.SharedStore
 }
 
 // Pipeline runs the stages over one store and hands its readers views
@@ -114,8 +119,9 @@ type Pipeline struct {
 	// recent holds the hashes of the best chain's last blocks, so that a
 	// reorg's disconnect events can name the blocks that left.
 	recent map[int64]btc.Hash
-	// alertDB and alertStg are the alert stage (alerts.go).
+	// alertDB, alerts and alertStg are the alert stage (alerts.go).
 	alertDB  *alert.DB
+	alerts   alert.Store
 	alertStg *watch.Stage
 	// forests keeps the entity forests exposure needs between blocks
 	// (cluster.SplitCache), so that a block does not replay the whole
@@ -164,7 +170,12 @@ func New(db *index.DB, opts Options) *Pipeline {
 		opts.Risk.Logger = opts.Logger
 	}
 	p := &Pipeline{db: db, opts: opts, recent: map[int64]btc.Hash{}, alertDB: alert.NewDB(db)}
-	p.alertStg = watch.NewStage(db, p.alertDB, opts.Logger)
+	p.alerts = p.alertDB
+	var blocks alert.BlockStore = p.alertDB
+	if opts.Alerts != nil {
+		p.alerts, blocks = opts.Alerts, alert.Split{Local: p.alertDB, Shared: opts.Alerts}
+	}
+	p.alertStg = watch.NewStage(db, blocks, opts.Logger)
 	if opts.Watchlists != nil {
 		p.alertStg.UseStore(opts.Watchlists)
 	}

@@ -22,7 +22,7 @@ import (
 type Stage struct {
 	db      *index.DB
 	lists   Store
-	alerts  *alert.DB
+	alerts  alert.BlockStore
 	log     *slog.Logger
 	set     *Set
 	version uint64
@@ -33,10 +33,10 @@ type Stage struct {
 }
 
 // NewStage returns the alert stage over db's watchlists, storing alerts in
-// alerts. alerts must be the process's one alert store of db (its mutex
-// orders the event counters), the one the server's routes and webhook
-// worker use.
-func NewStage(db *index.DB, alerts *alert.DB, log *slog.Logger) *Stage {
+// alerts: the process's one alert store of db (its mutex orders the event
+// counters and guards the progress), the one the server's routes and
+// webhook worker use, or an alert.Split of it and a shared store.
+func NewStage(db *index.DB, alerts alert.BlockStore, log *slog.Logger) *Stage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

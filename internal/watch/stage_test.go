@@ -9,6 +9,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/alert"
+	"github.com/sleuth-forensics/sleuth/internal/alert/alerttest"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
@@ -82,21 +83,7 @@ func alertKey(a *alert.Alert) string {
 	return fmt.Sprintf("%d %s %s %s %d %d %s %v", a.Level, a.Rule, a.TxID, a.Address, a.Value, a.Height, a.BlockHash, a.Invalidated)
 }
 
-func storedAlerts(t *testing.T, st *alert.DB) []alert.Alert {
-	t.Helper()
-	var out []alert.Alert
-	cursor := ""
-	for {
-		p, err := st.List(context.Background(), alert.Filter{}, cursor, alert.MaxPage)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p.Alerts...)
-		if cursor = p.Next; cursor == "" {
-			return out
-		}
-	}
-}
+func storedAlerts(t *testing.T, st *alert.DB) []alert.Alert { return alerttest.All(t, st) }
 
 func alertKeys(as []alert.Alert) []string {
 	out := make([]string, len(as))
