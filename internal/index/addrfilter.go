@@ -123,8 +123,10 @@ func (db *DB) loadFilter() (*addrFilter, error) {
 		if err := f.addRange(db.db, covered, next); err != nil {
 			return nil, err
 		}
+		db.savedAddr = btc.AddrID(covered)
 		return f, nil
 	}
+	db.savedAddr = 0
 	f := newAddrFilter(filterCapacity(next))
 	return f, f.addRange(db.db, 0, next)
 }
@@ -225,11 +227,16 @@ func (db *DB) saveFilter(f *addrFilter) error {
 		fs.Remove(tmp)
 		return fmt.Errorf("index: save address filter: %w", err)
 	}
-	return fs.Rename(tmp, db.filterPath())
+	if err := fs.Rename(tmp, db.filterPath()); err != nil {
+		return err
+	}
+	db.savedAddr = db.st.NextAddr
+	return nil
 }
 
 // dropFilter deletes the saved filter (before a reorg reuses address ids).
 func (db *DB) dropFilter() error {
+	db.savedAddr = 0
 	if _, err := db.opts.FS.Stat(db.filterPath()); err != nil {
 		return nil // none saved
 	}

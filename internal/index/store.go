@@ -94,6 +94,13 @@ type DB struct {
 	st        state
 	lock      *pebble.Lock
 	ownerFile string // OwnerFile, when this open wrote it
+	// filter is the address filter the last Ingest left, every key with
+	// an id below filterAddr in it (so the next Ingest need not read
+	// ADDRFILTER); savedAddr is the count the file on disk covers (0:
+	// none). Both belong to the writer.
+	filter     *addrFilter
+	filterAddr btc.AddrID
+	savedAddr  btc.AddrID
 	// views are the open views of a store (nil on a view); a view's
 	// parent is the store it was taken of.
 	views  *viewSet
@@ -281,12 +288,19 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.views.closeAll()
+	var ferr error
+	if db.filter != nil && db.filterAddr == db.st.NextAddr && db.savedAddr != db.st.NextAddr {
+		ferr = db.saveFilter(db.filter) // what the last ingests kept in memory
+	}
 	// While the lock is still held, so no new holder's file is removed.
 	db.removeOwner()
 	err := db.db.Close()
 	db.db = nil
 	if lerr := db.lock.Close(); err == nil && lerr != nil {
 		err = lerr
+	}
+	if err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return fmt.Errorf("index: close: %w", err)
