@@ -38,8 +38,11 @@ const (
 	filterK          = 7
 	filterFile       = "ADDRFILTER"
 	filterMagic      = "SLEUTHAF"
-	minFilterKeys    = 1 << 20
 )
+
+// minFilterKeys is the smallest capacity a filter gets (a var so that a
+// test can make a small chain outgrow its filters).
+var minFilterKeys uint64 = 1 << 20
 
 func newAddrFilter(capacity uint64) *addrFilter {
 	capacity = max(capacity, minFilterKeys)
@@ -91,7 +94,7 @@ func (f *addrFilter) mayContain(h uint64) bool {
 }
 
 // addRange adds the keys of address ids [from, to) from the store.
-func (f *addrFilter) addRange(db *pebble.DB, from, to btc.AddrID) error {
+func (f *addrFilter) addRange(db pebble.Reader, from, to btc.AddrID) error {
 	if from >= to {
 		return nil
 	}
@@ -144,13 +147,59 @@ func filterCapacity(n btc.AddrID) uint64 {
 }
 
 // grow rebuilds the filter bigger once it holds more keys than it was sized
-// for (call only with no uncommitted batch).
+// for (call only with no uncommitted batch). Rebuilding rescans every
+// address key, too long to do between two blocks at scale, so once the
+// filter is three quarters full the next one is built in the background
+// from a snapshot of the keys assigned so far; when the filter is full it
+// takes that one, adds the keys assigned since (a short scan), and only
+// without one rebuilds in place. A reorg (dropFilter) discards a build
+// started before it: the ids it covers may have been reassigned (X7).
 func (db *DB) growFilter(f *addrFilter) (*addrFilter, error) {
+	next := db.st.NextAddr
+	if b := db.filterBuild; b != nil && b.gen != db.filterGen {
+		db.filterBuild = nil // started before a reorg; its goroutine ends alone
+	}
+	if db.filterBuild == nil && f.count*4 >= f.capacity*3 && f.count <= f.capacity {
+		db.startFilterBuild(filterCapacity(btc.AddrID(f.capacity)))
+	}
 	if f.count <= f.capacity {
 		return f, nil
 	}
-	nf := newAddrFilter(filterCapacity(db.st.NextAddr))
-	return nf, nf.addRange(db.db, 0, db.st.NextAddr)
+	if b := db.filterBuild; b != nil {
+		db.filterBuild = nil
+		<-b.done
+		if b.err == nil && b.f.capacity >= uint64(next) {
+			db.FilterSwaps++
+			return b.f, b.f.addRange(db.db, b.upTo, next)
+		}
+	}
+	nf := newAddrFilter(filterCapacity(next))
+	return nf, nf.addRange(db.db, 0, next)
+}
+
+// filterBuild is a bigger address filter being built in the background.
+type filterBuild struct {
+	upTo btc.AddrID // every key with an id below it is in f once done
+	gen  uint64     // db.filterGen when it started
+	done chan struct{}
+	f    *addrFilter
+	err  error
+}
+
+// startFilterBuild starts building a filter of the given capacity from a
+// snapshot of the committed address keys.
+func (db *DB) startFilterBuild(capacity uint64) {
+	snap := db.db.NewSnapshot()
+	b := &filterBuild{upTo: db.st.NextAddr, gen: db.filterGen, done: make(chan struct{})}
+	db.filterBuild = b
+	db.filterWG.Add(1)
+	go func() {
+		defer db.filterWG.Done()
+		defer close(b.done)
+		defer snap.Close()
+		nf := newAddrFilter(capacity)
+		b.f, b.err = nf, nf.addRange(snap, 0, b.upTo)
+	}()
 }
 
 // File layout: <8B magic><8B covered><8B nblocks><8B count><8B capacity>
@@ -237,6 +286,7 @@ func (db *DB) saveFilter(f *addrFilter) error {
 // dropFilter deletes the saved filter (before a reorg reuses address ids).
 func (db *DB) dropFilter() error {
 	db.savedAddr = 0
+	db.filterGen++ // a background build covers ids a reorg reassigns
 	if _, err := db.opts.FS.Stat(db.filterPath()); err != nil {
 		return nil // none saved
 	}

@@ -1,12 +1,14 @@
 package index
 
 import (
+	"context"
 	"encoding/binary"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
 // TestAddrFilter: no false negatives, about 1% false positives, and a
@@ -55,4 +57,58 @@ func TestAddrFilter(t *testing.T) {
 	if _, _, err := db.readFilter(); err == nil {
 		t.Fatal("damaged filter accepted")
 	}
+}
+
+// TestFilterGrowsInBackground ingests a simulated chain in small batches,
+// so the address filter outgrows its capacity many times, then reorgs it:
+// the bigger filters are built in the background and swapped in, every
+// stored address key stays in the filter (X7), and the store equals one
+// ingested in one go.
+func TestFilterGrowsInBackground(t *testing.T) {
+	defer func(n uint64) { minFilterKeys = n }(minFilterKeys)
+	minFilterKeys = 64
+	out := simtest.Chain(t, 11, 0.2)
+	best, stale, bestAfter, _ := simtest.ReorgBranches(t, out)
+	dir := t.TempDir()
+	db := openTest(t, t.TempDir())
+	hasEveryKey := func(what string) {
+		t.Helper()
+		for id := btc.AddrID(0); id < db.st.NextAddr; id++ {
+			k, err := db.AddrKey(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !db.filter.mayContain(filterHash(k.Bytes())) {
+				t.Fatalf("%s: address %d is stored but the filter says absent (X7)", what, id)
+			}
+		}
+	}
+	simtest.AppendRecords(t, dir, append(append([][]byte{}, best...), stale...)...)
+	ingest(t, db, IngestOptions{BlocksDir: dir, BatchTxs: 100})
+	hasEveryKey("after the stale branch")
+	swaps := db.FilterSwaps
+	simtest.AppendRecords(t, dir, bestAfter...)
+	ingest(t, db, IngestOptions{BlocksDir: dir, BatchTxs: 100})
+	hasEveryKey("after the reorg")
+	if db.FilterSwaps == 0 {
+		t.Fatal("no filter was built in the background")
+	}
+	t.Logf("%d filters built in the background and swapped in (%d before the reorg), capacity %d for %d addresses",
+		db.FilterSwaps, swaps, db.filter.capacity, db.st.NextAddr)
+	fresh := openTest(t, t.TempDir())
+	freshDir := t.TempDir()
+	simtest.AppendRecords(t, freshDir, append(append([][]byte{}, best...), bestAfter...)...)
+	ingest(t, fresh, IngestOptions{BlocksDir: freshDir})
+	a, err := db.Digest(context.Background(), ReadKeyspaces...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fresh.Digest(context.Background(), ReadKeyspaces...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatal("the store ingested in small batches through a reorg differs from one ingested in one go")
+	}
+	mustCheck(t, db)
 }

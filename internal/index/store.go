@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -101,6 +102,15 @@ type DB struct {
 	filter     *addrFilter
 	filterAddr btc.AddrID
 	savedAddr  btc.AddrID
+	// filterBuild is the next, bigger filter being built in the
+	// background (growFilter); filterGen counts reorgs, which discard it;
+	// filterWG lets Close wait for the goroutine.
+	filterBuild *filterBuild
+	filterGen   uint64
+	filterWG    sync.WaitGroup
+	// FilterSwaps counts the filters built in the background and swapped
+	// in (tests).
+	FilterSwaps int
 	// views are the open views of a store (nil on a view); a view's
 	// parent is the store it was taken of.
 	views  *viewSet
@@ -288,6 +298,7 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.views.closeAll()
+	db.filterWG.Wait()
 	var ferr error
 	if db.filter != nil && db.filterAddr == db.st.NextAddr && db.savedAddr != db.st.NextAddr {
 		ferr = db.saveFilter(db.filter) // what the last ingests kept in memory
