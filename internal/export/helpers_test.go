@@ -12,20 +12,13 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
+	"github.com/sleuth-forensics/sleuth/internal/pgstore/pgtest"
 	"github.com/sleuth-forensics/sleuth/internal/risk/risktest"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
-// dsn returns the test server's DSN (scripts/postgres.sh run sets
-// TEST_PG_DSN; make test does), or skips.
-func dsn(t testing.TB) string {
-	t.Helper()
-	d := os.Getenv("TEST_PG_DSN")
-	if d == "" {
-		t.Skip("TEST_PG_DSN is not set: run under scripts/postgres.sh run (make test does)")
-	}
-	return d
-}
+// dsn is pgtest's: the test server's DSN, or a skip.
+func dsn(t testing.TB) string { t.Helper(); return pgtest.DSN(t) }
 
 var schemaSeq atomic.Int64
 

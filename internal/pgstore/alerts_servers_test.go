@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +22,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
+	"github.com/sleuth-forensics/sleuth/internal/pgstore/pgtest"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 	"github.com/sleuth-forensics/sleuth/internal/watch"
@@ -428,69 +427,6 @@ func proxyTo(w http.ResponseWriter, r *http.Request, url string) {
 	_, _ = io.Copy(w, resp.Body)
 }
 
-// pgProxy is a TCP proxy in front of PostgreSQL that the test can take
-// down (every connection cut, new ones closed at once) and bring back.
-type pgProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newPGProxy(t *testing.T, dsn string) (*pgProxy, string) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pgProxy{ln: ln, target: u.Host}
-	t.Cleanup(func() { ln.Close(); p.setDown(true) })
-	go p.serve()
-	u.Host = ln.Addr().String()
-	return p, u.String()
-}
-
-func (p *pgProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _, _ = io.Copy(c, up); c.Close() }()
-	}
-}
-
-func (p *pgProxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
-}
-
 // TestPostgresUnreachable: PostgreSQL goes away mid-run. The alert stage
 // fails with a clear error and keeps its progress; the alert routes
 // answer 503 problem+json with Retry-After; screening from the local
@@ -501,12 +437,13 @@ func TestPostgresUnreachable(t *testing.T) {
 	d := freshSchema(t)
 	ctx := context.Background()
 	first, second, want := reference(ctx, t)
-	proxy, viaProxy := newPGProxy(t, d)
+	proxy := pgtest.NewProxy(t, d)
+	viaProxy := proxy.Via(t, d)
 	s := newServer(t, "A", viaProxy)
 	rec := prepare(ctx, t, first, s)
 	before, _, _ := s.pl.AlertProgress()
 
-	proxy.setDown(true)
+	proxy.Cut(true)
 	_, err := s.ingest(ctx, t, second...)
 	var se *pipeline.StageError
 	if !errors.As(err, &se) || se.Stage != pipeline.StageAlerts || !errors.Is(err, alert.ErrUnavailable) {
@@ -542,7 +479,7 @@ func TestPostgresUnreachable(t *testing.T) {
 		t.Errorf("worker with PostgreSQL down: %v", err)
 	}
 
-	proxy.setDown(false)
+	proxy.Cut(false)
 	stop := runWorkers(t, s)
 	defer stop()
 	// The first statement after the cut may meet a dead pooled

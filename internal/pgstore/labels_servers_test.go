@@ -4,18 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/api"
 	"github.com/sleuth-forensics/sleuth/internal/labelsync/labelsynctest"
+	"github.com/sleuth-forensics/sleuth/internal/pgstore/pgtest"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
 
@@ -140,80 +138,6 @@ func TestTwoServersShareLabels(t *testing.T) {
 
 func jsonNum(f float64) string { b, _ := json.Marshal(f); return string(b) }
 
-// proxy forwards TCP connections to PostgreSQL until cut: then it drops
-// every open connection and refuses new ones, as an unreachable or
-// restarting server does, until restored.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.cut(true) })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			down := p.down
-			p.mu.Unlock()
-			if down {
-				c.Close()
-				continue
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-	return p
-}
-
-// cut makes PostgreSQL unreachable through the proxy (down) or reachable
-// again.
-func (p *proxy) cut(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
-}
-
-// via returns DSN d with its host and port replaced by the proxy's.
-func (p *proxy) via(t *testing.T, d string) string {
-	u, err := url.Parse(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = p.ln.Addr().String()
-	q := u.Query()
-	q.Set("connect_timeout", "2")
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // TestLabelsWhilePostgresDown: PostgreSQL becomes unreachable from two
 // servers mid-run. Their label writes answer problem+json 503 with
 // Retry-After and store nothing; their screening keeps answering from
@@ -222,19 +146,15 @@ func (p *proxy) via(t *testing.T, d string) string {
 // server once PostgreSQL is back, and all three hold the same labels.
 func TestLabelsWhilePostgresDown(t *testing.T) {
 	d := freshSchema(t)
-	u, err := url.Parse(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := newProxy(t, u.Host)
+	px := pgtest.NewProxy(t, d)
 	blocks := simBlocks(t)
-	a, b := startLabelServer(t, "A", px.via(t, d), blocks), startLabelServer(t, "B", px.via(t, d), blocks)
+	a, b := startLabelServer(t, "A", px.Via(t, d), blocks), startLabelServer(t, "B", px.Via(t, d), blocks)
 	c := startLabelServer(t, "C", d, blocks)
 	x, y := labelsynctest.Addr(t, a.pl, 1), labelsynctest.Addr(t, a.pl, 2)
 	beforeX, beforeY := a.screen(t, x), a.screen(t, y)
 	isNot := func(s string) func(string) bool { return func(x string) bool { return x != s } }
 
-	px.cut(true)
+	px.Cut(true)
 	resp, v := a.do(t, "POST", "/v1/labels", "", sanctionBody(x))
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("label write with PostgreSQL down: %d %q %q %v, want a problem+json 503 with Retry-After",
@@ -259,7 +179,7 @@ func TestLabelsWhilePostgresDown(t *testing.T) {
 		t.Fatalf("A applied C's edit through a cut connection: %q", got)
 	}
 
-	px.cut(false)
+	px.Cut(false)
 	// The pool reconnects: the client's retry of the refused write lands.
 	if resp, v := a.do(t, "POST", "/v1/labels", "", sanctionBody(x)); resp.StatusCode != 200 {
 		t.Fatalf("retried add on A: %d %v", resp.StatusCode, v)

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -20,82 +18,11 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
+	"github.com/sleuth-forensics/sleuth/internal/pgstore/pgtest"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
-
-// cutProxy forwards TCP to PostgreSQL until cut: then it drops every
-// connection and refuses new ones (what servers see when PostgreSQL is
-// stopped) until restore.
-type cutProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.down {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *cutProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *cutProxy) restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = false
-}
-
-// via returns dsn with its host and port replaced by the proxy's.
-func (p *cutProxy) via(t *testing.T, dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = p.ln.Addr().String()
-	return u.String()
-}
 
 // sharedServer is one sleuth server of the test: its own chain index,
 // the shared stores through the proxy, key set and watchlist copy
@@ -170,9 +97,8 @@ func (s *sharedServer) do(method, path, key, body string) (*httptest.ResponseRec
 // last copy; once it is back, a retried write lands and nothing is lost.
 func TestTwoServersShareKeysAndWatchlists(t *testing.T) {
 	base := freshSchema(t)
-	u, _ := url.Parse(base)
-	proxy := newCutProxy(t, u.Host)
-	d := proxy.via(t, base)
+	proxy := pgtest.NewProxy(t, base)
+	d := proxy.Via(t, base)
 	ctx := context.Background()
 
 	out := simtest.Chain(t, 5, 0.1)
@@ -265,7 +191,7 @@ func TestTwoServersShareKeysAndWatchlists(t *testing.T) {
 		_, err := b.keys.Authenticate(otherSecret)
 		return err == nil
 	})
-	proxy.cut()
+	proxy.Cut(true)
 	if rec, _ := b.do("GET", "/v1/status", otherSecret, ""); rec.Code != 200 {
 		t.Errorf("a valid key refused while PostgreSQL is down: %d", rec.Code)
 	}
@@ -281,7 +207,7 @@ func TestTwoServersShareKeysAndWatchlists(t *testing.T) {
 	if res := b.ingest(t, part2...); res.Alerts == nil || res.Alerts.Hits == 0 {
 		t.Fatalf("B matched nothing in part 2 while PostgreSQL was down: %+v", res.Alerts)
 	}
-	proxy.restore()
+	proxy.Cut(false)
 	if !alertsOf(b)[y] {
 		t.Errorf("no alert on B for %s, watched before the outage", y)
 	}

@@ -7,8 +7,11 @@ package pgtest
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -57,6 +60,90 @@ func FreshSchema(t testing.TB) string {
 	}
 	q := u.Query()
 	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Proxy forwards TCP connections to PostgreSQL until cut: then it drops
+// every open connection and refuses new ones, as an unreachable or
+// restarting server does, until restored. Tests of what servers do while
+// PostgreSQL is away point their DSN at it (Via).
+type Proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+// NewProxy starts a proxy to the server of DSN d, closed when the test
+// ends.
+func NewProxy(t testing.TB, d string) *Proxy {
+	t.Helper()
+	u, err := url.Parse(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{ln: ln, target: u.Host}
+	t.Cleanup(func() { ln.Close(); p.Cut(true) })
+	go p.serve()
+	return p
+}
+
+func (p *Proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+	}
+}
+
+// Cut makes PostgreSQL unreachable through the proxy (down) or reachable
+// again.
+func (p *Proxy) Cut(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// Via returns DSN d with its host and port replaced by the proxy's, and a
+// 2 s connect timeout.
+func (p *Proxy) Via(t testing.TB, d string) string {
+	t.Helper()
+	u, err := url.Parse(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = p.ln.Addr().String()
+	q := u.Query()
+	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
 	return u.String()
 }
