@@ -172,12 +172,7 @@ func (c *SplitCache) LoadSplit(ctx context.Context, db *index.DB, first, second 
 
 // Close frees the forests the cache holds (the last ones it returned).
 func (c *SplitCache) Close() error {
-	var err error
-	for _, f := range []*Forest{c.before, c.cur} {
-		if f != nil {
-			err = errors.Join(err, f.Close())
-		}
-	}
+	err := (&Forests{Before: c.before, Forest: c.cur}).Close()
 	c.before, c.cur = nil, nil
 	return err
 }

@@ -169,7 +169,7 @@ func (db *DB) growFilter(f *addrFilter) (*addrFilter, error) {
 		db.filterBuild = nil
 		<-b.done
 		if b.err == nil && b.f.capacity >= uint64(next) {
-			db.FilterSwaps++
+			db.filterSwaps++
 			return b.f, b.f.addRange(db.db, b.upTo, next)
 		}
 	}

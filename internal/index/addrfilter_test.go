@@ -86,15 +86,15 @@ func TestFilterGrowsInBackground(t *testing.T) {
 	simtest.AppendRecords(t, dir, append(append([][]byte{}, best...), stale...)...)
 	ingest(t, db, IngestOptions{BlocksDir: dir, BatchTxs: 100})
 	hasEveryKey("after the stale branch")
-	swaps := db.FilterSwaps
+	swaps := db.filterSwaps
 	simtest.AppendRecords(t, dir, bestAfter...)
 	ingest(t, db, IngestOptions{BlocksDir: dir, BatchTxs: 100})
 	hasEveryKey("after the reorg")
-	if db.FilterSwaps == 0 {
+	if db.filterSwaps == 0 {
 		t.Fatal("no filter was built in the background")
 	}
 	t.Logf("%d filters built in the background and swapped in (%d before the reorg), capacity %d for %d addresses",
-		db.FilterSwaps, swaps, db.filter.capacity, db.st.NextAddr)
+		db.filterSwaps, swaps, db.filter.capacity, db.st.NextAddr)
 	fresh := openTest(t, t.TempDir())
 	freshDir := t.TempDir()
 	simtest.AppendRecords(t, freshDir, append(append([][]byte{}, best...), bestAfter...)...)

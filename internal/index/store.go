@@ -108,9 +108,9 @@ type DB struct {
 	filterBuild *filterBuild
 	filterGen   uint64
 	filterWG    sync.WaitGroup
-	// FilterSwaps counts the filters built in the background and swapped
+	// filterSwaps counts the filters built in the background and swapped
 	// in (tests).
-	FilterSwaps int
+	filterSwaps int
 	// views are the open views of a store (nil on a view); a view's
 	// parent is the store it was taken of.
 	views  *viewSet
