@@ -49,6 +49,11 @@
 //	22 addrid BE64          address totals (a merge operand: no read on write)
 //	23 addrid txnum         what one transaction did to one address
 //
+// A bulk ingest defers 11, 13, 22 and 23 (functions of 10 alone, and the
+// keyspaces whose random key order made compactions grow with the store)
+// and builds them at its end by an external sort ingested as sstables; the
+// meta key "derive" marks a store whose derive is unfinished (derive.go).
+//
 // Beside the store: ADDRFILTER (X7) and SLEUTH-OWNER, the PID and command
 // line of the process holding the store's lock, so that Open can say who
 // holds it (ErrLocked); a file left by a process that is gone is ignored.

@@ -72,6 +72,17 @@ type IngestSummary struct {
 	Height         int64
 	Tip            btc.Hash
 	Elapsed        time.Duration
+	// Derive is the work of the deferred keyspaces (derive.go), zero when
+	// every block wrote its own.
+	Derive DeriveStats
+}
+
+// DeriveStats describes the derive of deferred keyspaces.
+type DeriveStats struct {
+	Txs     uint64        // transactions whose derived keys derive wrote
+	Runs    int           // sorted runs spilled to disk (0: sorted in memory)
+	Tables  int           // sstables ingested
+	Elapsed time.Duration // scan, sort, write and ingest
 }
 
 // saveFilterEvery: the address filter's file is rewritten once it lacks
@@ -109,6 +120,8 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	opts.ensureDefaults()
 	start := time.Now()
 	sum := &IngestSummary{}
+	db.derived = DeriveStats{}
+	defer func() { sum.Derive = db.derived }()
 	log := db.opts.Logger
 	w := newWriter(db)
 	defer func() { w.batch.Close() }()
@@ -129,6 +142,9 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 			return sum, err
 		}
 		if err := db.syncChain(ctx, &opts, w, tree, files, sum, start); err != nil {
+			return sum, err
+		}
+		if err := db.derive(ctx, opts.Progress, start); err != nil {
 			return sum, err
 		}
 	}
@@ -347,6 +363,10 @@ func (db *DB) syncChain(ctx context.Context, opts *IngestOptions, w *writer, tre
 			return err
 		}
 		if fork < db.st.Height {
+			// Undo reads the spends and history it removes.
+			if err := db.derive(ctx, opts.Progress, start); err != nil {
+				return err
+			}
 			db.opts.Logger.Info("reorg", "from_height", db.st.Height, "fork", fork, "new_tip", best.Hash, "new_height", best.Height)
 			for db.st.Height > fork {
 				if err := ctx.Err(); err != nil {
@@ -366,7 +386,17 @@ func (db *DB) syncChain(ctx context.Context, opts *IngestOptions, w *writer, tre
 			sum.Stale = tree.Len() - sum.Orphans - int(best.Height) - 1
 			return nil
 		}
+		// A bulk path defers the derived keyspaces (derive.go); a short
+		// one writes them directly, after any deferred before it, so that
+		// the marker always covers one contiguous range.
+		w.deferring = deferMinBlocks >= 0 && len(path) >= deferMinBlocks
+		if !w.deferring {
+			if err := db.derive(ctx, opts.Progress, start); err != nil {
+				return err
+			}
+		}
 		bad, err := db.connectPath(ctx, opts, w, path, files, sum, start)
+		w.deferring = false
 		if err != nil {
 			return err
 		}

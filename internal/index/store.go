@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,9 +9,11 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
@@ -115,6 +118,13 @@ type DB struct {
 	// parent is the store it was taken of.
 	views  *viewSet
 	parent *DB
+	// derivePending: a bulk ingest deferred the derived keyspaces of the
+	// transactions from deriveFrom on (derive.go); tableOpts writes their
+	// sstables. Both belong to the writer.
+	derivePending bool
+	deriveFrom    btc.TxNum
+	tableOpts     sstable.WriterOptions
+	derived       DeriveStats // summed over the current Ingest
 }
 
 // Open opens (creating if needed, unless read-only or MustExist) the
@@ -186,9 +196,26 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return fail(fmt.Errorf("index: open %s: %w", dir, err))
 	}
 	db.db, db.r, db.views = pdb, pdb, &viewSet{open: map[*DB]struct{}{}}
+	wo := po.Clone()
+	wo.EnsureDefaults()
+	db.tableOpts = wo.MakeWriterOptions(6, pdb.TableFormat())
 	if err := db.init(); err != nil {
 		pdb.Close()
 		return fail(err)
+	}
+	if db.derivePending {
+		// The last ingest stopped before it wrote the derived keyspaces:
+		// finish it now, or refuse to answer from a store without them.
+		var err error
+		if o.ReadOnly {
+			err = fmt.Errorf("%w (%s)", ErrIncomplete, dir)
+		} else {
+			err = db.derive(context.Background(), nil, time.Now())
+		}
+		if err != nil {
+			pdb.Close()
+			return fail(err)
+		}
 	}
 	return db, nil
 }
@@ -254,6 +281,8 @@ func (db *DB) init() error {
 	return db.loadState()
 }
 
+// loadState reads the committed ingest state and the pending-derive
+// marker.
 func (db *DB) loadState() error {
 	b, err := db.getMeta("state")
 	if err != nil {
@@ -262,7 +291,10 @@ func (db *DB) loadState() error {
 	if b == nil {
 		return corrupt("state", errors.New("missing"))
 	}
-	return db.st.decode(b)
+	if err := db.st.decode(b); err != nil {
+		return err
+	}
+	return db.loadDerive()
 }
 
 // getMeta returns a copy of a meta value, or nil when absent.

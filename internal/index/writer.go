@@ -75,6 +75,10 @@ type writer struct {
 	val     encoding.Encbuf
 	kbuf    []byte
 	agg     addrAgg
+	// deferring: connectBlock leaves the derived keyspaces (txid index,
+	// spends, address totals and history) to derive; the first commit
+	// writes the marker from which they are missing (derive.go).
+	deferring bool
 }
 
 func newWriter(db *DB) *writer {
@@ -119,6 +123,10 @@ func (w *writer) commit(sync bool) error {
 	}
 	clear(w.pending)
 	clear(w.spent)
+	marking := w.deferring && !w.db.derivePending
+	if marking {
+		w.ops.Set(keyMeta(metaDerive), binary.BigEndian.AppendUint64(nil, uint64(w.db.st.NextTx)))
+	}
 	w.val.Reset()
 	w.st.encode(&w.val)
 	w.ops.Set(keyMeta("state"), w.val.Get())
@@ -135,6 +143,9 @@ func (w *writer) commit(sync bool) error {
 	w.batch.Close()
 	w.batch = w.db.db.NewBatch()
 	w.nTx = 0
+	if marking {
+		w.db.derivePending, w.db.deriveFrom = true, btc.TxNum(w.db.st.NextTx)
+	}
 	w.db.st = w.st
 	w.utxos.rotate()
 	w.addrs.rotate()
@@ -350,12 +361,14 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 				return &BadBlockError{Hash: blk.Hash, Height: int64(height), TxID: &id,
 					Err: fmt.Errorf("input %d spends %s:%d: %w", vin, in.PrevTxID, in.PrevVout, err)}
 			}
-			w.kbuf = keySpend(w.kbuf[:0], u.Ref)
-			w.val.Reset()
-			w.val.PutUvarint(uint64(btc.MakeInRef(num, uint32(vin))))
-			w.ops.Set(w.kbuf, w.val.Get())
+			if !w.deferring {
+				w.kbuf = keySpend(w.kbuf[:0], u.Ref)
+				w.val.Reset()
+				w.val.PutUvarint(uint64(btc.MakeInRef(num, uint32(vin))))
+				w.ops.Set(w.kbuf, w.val.Get())
+			}
 			encodeIn(e, &txIn{Kind: inResolved, Prev: u.Ref, Value: u.Value, Addr: u.Addr, Type: u.Type})
-			if u.Addr != btc.NoAddr {
+			if u.Addr != btc.NoAddr && !w.deferring {
 				w.agg.add(u.Addr, 0, uint64(u.Value), 0)
 			}
 			w.st.UTXOs--
@@ -374,7 +387,9 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 				if id, err = w.addrID(&c.Key); err != nil {
 					return err
 				}
-				w.agg.add(id, uint64(o.Value), 0, 0)
+				if !w.deferring {
+					w.agg.add(id, uint64(o.Value), 0, 0)
+				}
 			}
 			encodeOut(e, &txOut{Value: btc.Amount(o.Value), Type: c.Type, Addr: id})
 			w.st.Outputs++
@@ -402,9 +417,11 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 			w.st.UTXOValue += uint64(o.Value)
 		}
 		w.ops.Set(keyTx(num), e.Get())
-		w.kbuf = keyTxID(w.kbuf[:0], tx.TxID, num)
-		w.ops.Set(w.kbuf, nil)
-		w.flushAgg(num)
+		if !w.deferring {
+			w.kbuf = keyTxID(w.kbuf[:0], tx.TxID, num)
+			w.ops.Set(w.kbuf, nil)
+			w.flushAgg(num)
+		}
 	}
 	if invariants.Enabled && oi != len(outs) {
 		panic(fmt.Sprintf("index: block %s: %d classified outputs, %d used", blk.Hash, len(outs), oi))

@@ -1,0 +1,594 @@
+package index
+
+import (
+	"bufio"
+	"cmp"
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/encoding"
+)
+
+// Deferred keyspaces.
+//
+// Four keyspaces are functions of the transaction records (10) alone: the
+// txid prefix index (11), the spends (13), the address totals (22) and the
+// address history (23). The writer never reads them, and they are the ones
+// whose keys arrive in random order (a txid prefix, an old output, an old
+// address), so in a long ingest they dominate compaction: each key is
+// rewritten once per LSM level, and the levels grow with the store.
+//
+// A bulk ingest (a best-chain path of at least deferMinBlocks blocks)
+// therefore writes only the other keyspaces, and derive builds these four
+// afterwards: one scan of the new transaction records, an external sort
+// (runs of at most deriveRunBytes in memory, spilled to files beside the
+// store and merged), and sstables written in key order and ingested. Their
+// keys then skip the WAL, the memtable and nearly all compaction.
+//
+// Crash safety (X1, X2): the first batch of a deferred path also writes
+// the meta key "derive" (the first transaction number whose derived keys
+// are missing); the ingest that writes them deletes it, atomically with
+// them. While it is present the store is mid-ingest: a writable Open and
+// every Ingest complete the derive first, and a read-only Open refuses
+// (ErrIncomplete). A reorg derives before it disconnects.
+
+// ErrIncomplete means a store's last ingest stopped before it wrote the
+// derived keyspaces; a writable open (sleuth ingest) completes them.
+var ErrIncomplete = errors.New("index: the last ingest did not finish (address history and spends not yet written): run sleuth ingest to complete it")
+
+// deferMinBlocks is the shortest best-chain path connected with the derived
+// keyspaces deferred. A follower's block-sized ingest writes them directly.
+// A var so that tests can defer every path or none (-1).
+var deferMinBlocks = 1000
+
+// deriveRunBytes bounds the memory of derive's sort buffers, all together.
+var deriveRunBytes = 768 << 20
+
+// deriveTableBytes: derive starts a new sstable after about this many
+// bytes of keys and values.
+const deriveTableBytes = 128 << 20
+
+const metaDerive = "derive"
+
+// loadDerive reads the pending-derive marker.
+func (db *DB) loadDerive() error {
+	v, err := db.getMeta(metaDerive)
+	if err != nil {
+		return err
+	}
+	db.derivePending, db.deriveFrom = false, 0
+	if v == nil {
+		return nil
+	}
+	if len(v) != 8 {
+		return corrupt("derive marker", encoding.ErrInvalidSize)
+	}
+	db.derivePending, db.deriveFrom = true, btc.TxNum(binary.BigEndian.Uint64(v))
+	return nil
+}
+
+// pair is a sort record of the txid index (k: txid prefix, v: tx number)
+// and of the spends (k: output ref, v: input ref).
+type pair struct{ k, v uint64 }
+
+func cmpPair(a, b pair) int {
+	if c := cmp.Compare(a.k, b.k); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.v, b.v)
+}
+
+// hist is a sort record of the address history: what tx did to addr.
+type hist struct{ addr, tx, recv, sent uint64 }
+
+func cmpHist(a, b hist) int {
+	if c := cmp.Compare(a.addr, b.addr); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.tx, b.tx)
+}
+
+// derive writes the derived keyspaces of the transactions from the marker
+// to NextTx, and removes the marker, in one atomic ingest.
+func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Time) error {
+	if !db.derivePending {
+		return nil
+	}
+	from, to := db.deriveFrom, btc.TxNum(db.st.NextTx)
+	log := db.opts.Logger
+	log.Info("deriving address history, spends and txid index", "from_tx", from, "to_tx", to)
+	t0 := time.Now()
+	fs := db.opts.FS
+	tmp := fs.PathJoin(db.dir, "derive.tmp")
+	if err := fs.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("index: derive: %w", err)
+	}
+	if err := fs.MkdirAll(tmp, 0o755); err != nil {
+		return fmt.Errorf("index: derive: %w", err)
+	}
+	defer fs.RemoveAll(tmp)
+
+	ids := newRunSorter(fs, tmp, "txid", deriveRunBytes/8, cmpPair)
+	spends := newRunSorter(fs, tmp, "spend", deriveRunBytes/4, cmpPair)
+	hists := newRunSorter(fs, tmp, "hist", deriveRunBytes*5/8, cmpHist)
+	defer ids.close()
+	defer spends.close()
+	defer hists.close()
+
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: keyTx(from), UpperBound: keyTx(to)})
+	if err != nil {
+		return fmt.Errorf("index: derive: %w", err)
+	}
+	var tr txRecord
+	var agg addrAgg
+	n := from
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != 9 || btc.TxNum(binary.BigEndian.Uint64(k[1:])) != n {
+			it.Close()
+			return corrupt("tx", fmt.Errorf("derive: expected tx %d, found key %x", n, k))
+		}
+		if err := tr.decode(it.Value(), false); err != nil {
+			it.Close()
+			return fmt.Errorf("index: derive: tx %d: %w", n, err)
+		}
+		if err := ids.add(pair{binary.BigEndian.Uint64(tr.TxID[:txIDPrefixSize]), uint64(n)}); err != nil {
+			it.Close()
+			return err
+		}
+		agg.reset()
+		for vin := range tr.Ins {
+			in := &tr.Ins[vin]
+			if in.Kind != inResolved {
+				continue
+			}
+			if err := spends.add(pair{uint64(in.Prev), uint64(btc.MakeInRef(n, uint32(vin)))}); err != nil {
+				it.Close()
+				return err
+			}
+			if in.Addr != btc.NoAddr {
+				agg.add(in.Addr, 0, uint64(in.Value), 0)
+			}
+		}
+		for i := range tr.Outs {
+			if o := &tr.Outs[i]; o.Addr != btc.NoAddr {
+				agg.add(o.Addr, uint64(o.Value), 0, 0)
+			}
+		}
+		for i, id := range agg.ids {
+			r := &agg.recs[i]
+			if err := hists.add(hist{uint64(id), uint64(n), r.Received, r.Sent}); err != nil {
+				it.Close()
+				return err
+			}
+		}
+		n++
+		if n%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				it.Close()
+				return err
+			}
+			if progress != nil {
+				progress(Progress{Phase: "derive", Done: int64(n - from), Total: int64(to - from), Txs: uint64(n - from), Height: db.st.Height, Elapsed: time.Since(start)})
+			}
+		}
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("index: derive: %w", err)
+	}
+	if n != to {
+		return corrupt("tx", fmt.Errorf("derive: transactions %d to %d missing", n, to))
+	}
+	tScan := time.Since(t0)
+
+	out := &tableSet{fs: fs, dir: tmp, opts: db.tableOpts}
+	defer out.abort()
+	var kb []byte
+	var vb encoding.Encbuf
+	tIDs, err := out.table("11")
+	if err != nil {
+		return err
+	}
+	if err := ids.each(ctx, func(p pair) error {
+		kb = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(kb[:0], pTxID), p.k), p.v)
+		return tIDs.set(kb, nil)
+	}); err != nil {
+		return err
+	}
+	tSpends, err := out.table("13")
+	if err != nil {
+		return err
+	}
+	if err := spends.each(ctx, func(p pair) error {
+		vb.Reset()
+		vb.PutUvarint(p.v)
+		return tSpends.set(keySpend(kb[:0], btc.OutRef(p.k)), vb.Get())
+	}); err != nil {
+		return err
+	}
+	// 22 and 23 come from one merge of the history runs, into two
+	// keyspaces' files at once.
+	tStats, err := out.table("22")
+	if err != nil {
+		return err
+	}
+	tHist := &tableOut{set_: out, name: "23"}
+	out.extra = append(out.extra, tHist)
+	var st addrStats
+	cur := ^uint64(0)
+	flushStats := func() error {
+		if cur == ^uint64(0) {
+			return nil
+		}
+		vb.Reset()
+		st.encode(&vb)
+		return tStats.merge(keyAddrStats(kb[:0], btc.AddrID(cur)), vb.Get())
+	}
+	if err := hists.each(ctx, func(h hist) error {
+		if h.addr != cur {
+			if err := flushStats(); err != nil {
+				return err
+			}
+			cur, st = h.addr, addrStats{First: btc.TxNum(h.tx)}
+		}
+		st.Received += h.recv
+		st.Sent += h.sent
+		st.TxCount++
+		st.Last = btc.TxNum(h.tx)
+		vb.Reset()
+		r := addrTxRecord{Received: h.recv, Sent: h.sent}
+		r.encode(&vb)
+		return tHist.set(keyAddrTx(kb[:0], btc.AddrID(h.addr), btc.TxNum(h.tx)), vb.Get())
+	}); err != nil {
+		return err
+	}
+	if err := flushStats(); err != nil {
+		return err
+	}
+	tMeta, err := out.table("01")
+	if err != nil {
+		return err
+	}
+	if err := tMeta.del(keyMeta(metaDerive)); err != nil {
+		return err
+	}
+	paths, err := out.close()
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tSort := time.Since(t0) - tScan
+	// One ingest: the derived keys and the marker's deletion land together
+	// or not at all (a crash before it leaves the marker; rerun).
+	if err := db.db.Ingest(ctx, paths); err != nil {
+		return fmt.Errorf("index: derive: ingest %d tables: %w", len(paths), err)
+	}
+	db.derivePending, db.deriveFrom = false, 0
+	db.derived.Txs += uint64(to - from)
+	db.derived.Runs += ids.nruns() + spends.nruns() + hists.nruns()
+	db.derived.Tables += len(paths)
+	db.derived.Elapsed += time.Since(t0)
+	log.Info("derived", "txs", to-from, "tables", len(paths), "scan", tScan.Round(time.Millisecond),
+		"sort_and_write", tSort.Round(time.Millisecond), "ingest", (time.Since(t0) - tScan - tSort).Round(time.Millisecond),
+		"runs", ids.nruns()+spends.nruns()+hists.nruns())
+	return nil
+}
+
+// tableSet writes sstables of derived keys, one keyspace at a time in key
+// order, starting a new file every deriveTableBytes.
+type tableSet struct {
+	fs    vfs.FS
+	dir   string
+	opts  sstable.WriterOptions
+	paths []string
+	cur   *tableOut
+	extra []*tableOut // written beside cur, finished by close
+}
+
+type tableOut struct {
+	set_  *tableSet
+	name  string
+	n     int
+	w     *sstable.Writer
+	bytes int
+}
+
+// table finishes the current keyspace's file and starts the next keyspace.
+func (s *tableSet) table(name string) (*tableOut, error) {
+	if s.cur != nil {
+		if err := s.cur.finish(); err != nil {
+			return nil, err
+		}
+	}
+	s.cur = &tableOut{set_: s, name: name}
+	return s.cur, nil
+}
+
+func (t *tableOut) open() error {
+	p := t.set_.fs.PathJoin(t.set_.dir, fmt.Sprintf("%s-%04d.sst", t.name, t.n))
+	t.n++
+	f, err := t.set_.fs.Create(p, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("index: derive: %w", err)
+	}
+	t.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), t.set_.opts)
+	t.set_.paths = append(t.set_.paths, p)
+	t.bytes = 0
+	return nil
+}
+
+func (t *tableOut) finish() error {
+	if t.w == nil {
+		return nil
+	}
+	err := t.w.Close()
+	t.w = nil
+	if err != nil {
+		return fmt.Errorf("index: derive: write table: %w", err)
+	}
+	return nil
+}
+
+func (t *tableOut) ready(n int) error {
+	if t.w != nil && t.bytes >= deriveTableBytes {
+		if err := t.finish(); err != nil {
+			return err
+		}
+	}
+	if t.w == nil {
+		if err := t.open(); err != nil {
+			return err
+		}
+	}
+	t.bytes += n
+	return nil
+}
+
+func (t *tableOut) set(k, v []byte) error {
+	if err := t.ready(len(k) + len(v)); err != nil {
+		return err
+	}
+	return t.w.Set(k, v)
+}
+
+func (t *tableOut) merge(k, v []byte) error {
+	if err := t.ready(len(k) + len(v)); err != nil {
+		return err
+	}
+	return t.w.Merge(k, v)
+}
+
+func (t *tableOut) del(k []byte) error {
+	if err := t.ready(len(k)); err != nil {
+		return err
+	}
+	return t.w.Delete(k)
+}
+
+// abort closes the files still open after a failure (the caller removes
+// them).
+func (s *tableSet) abort() {
+	for _, t := range append(s.extra, s.cur) {
+		if t != nil && t.w != nil {
+			t.w.Close()
+			t.w = nil
+		}
+	}
+}
+
+// close finishes the last file and returns every file written.
+func (s *tableSet) close() ([]string, error) {
+	for _, t := range append(s.extra, s.cur) {
+		if t == nil {
+			continue
+		}
+		if err := t.finish(); err != nil {
+			return nil, err
+		}
+	}
+	return s.paths, nil
+}
+
+// runSorter sorts fixed-size records that may not fit in memory: full
+// buffers are sorted and spilled to run files, which each merges. T must
+// hold no pointers (its bytes are written as they are, to a file only this
+// process reads).
+type runSorter[T any] struct {
+	fs   vfs.FS
+	dir  string
+	name string
+	max  int
+	cmp  func(a, b T) int
+	buf  []T
+	runs []string
+}
+
+func newRunSorter[T any](fs vfs.FS, dir, name string, bytes int, cmp func(a, b T) int) *runSorter[T] {
+	var zero T
+	max := bytes / int(unsafe.Sizeof(zero))
+	if max < 1024 {
+		max = 1024
+	}
+	return &runSorter[T]{fs: fs, dir: dir, name: name, max: max, cmp: cmp}
+}
+
+func (s *runSorter[T]) nruns() int { return len(s.runs) }
+
+func (s *runSorter[T]) add(x T) error {
+	if s.buf == nil {
+		s.buf = make([]T, 0, min(s.max, 1<<16))
+	}
+	s.buf = append(s.buf, x)
+	if len(s.buf) >= s.max {
+		return s.spill()
+	}
+	return nil
+}
+
+func recordBytes[T any](xs []T) []byte {
+	if len(xs) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), len(xs)*int(unsafe.Sizeof(xs[0])))
+}
+
+// spill sorts the buffer and writes it as a run.
+func (s *runSorter[T]) spill() error {
+	slices.SortFunc(s.buf, s.cmp)
+	p := s.fs.PathJoin(s.dir, fmt.Sprintf("%s-%04d.run", s.name, len(s.runs)))
+	f, err := s.fs.Create(p, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("index: derive: %w", err)
+	}
+	// vfs.File.Write may modify its argument: write a copy, in pieces.
+	b := recordBytes(s.buf)
+	chunk := make([]byte, 1<<20)
+	for len(b) > 0 {
+		m := copy(chunk, b)
+		if _, err := f.Write(chunk[:m]); err != nil {
+			f.Close()
+			return fmt.Errorf("index: derive: write %s: %w", p, err)
+		}
+		b = b[m:]
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("index: derive: write %s: %w", p, err)
+	}
+	s.runs = append(s.runs, p)
+	s.buf = s.buf[:0]
+	return nil
+}
+
+// each calls fn on every record in order: from memory when nothing was
+// spilled, else by merging the runs.
+func (s *runSorter[T]) each(ctx context.Context, fn func(T) error) error {
+	if len(s.runs) == 0 {
+		slices.SortFunc(s.buf, s.cmp)
+		for i, x := range s.buf {
+			if i%65536 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := fn(x); err != nil {
+				return err
+			}
+		}
+		s.buf = nil
+		return nil
+	}
+	if len(s.buf) > 0 {
+		if err := s.spill(); err != nil {
+			return err
+		}
+	}
+	s.buf = nil // the merge needs only its read buffers
+	h := &runHeap[T]{cmp: s.cmp}
+	defer h.close()
+	for _, p := range s.runs {
+		f, err := s.fs.Open(p)
+		if err != nil {
+			return fmt.Errorf("index: derive: %w", err)
+		}
+		c := &runCursor[T]{f: f, r: bufio.NewReaderSize(f, 1<<20), path: p}
+		ok, err := c.next()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		h.cs = append(h.cs, c)
+		if !ok {
+			continue
+		}
+		h.live = append(h.live, c)
+	}
+	heap.Init(h)
+	for i := 0; h.Len() > 0; i++ {
+		if i%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		c := h.live[0]
+		if err := fn(c.cur); err != nil {
+			return err
+		}
+		ok, err := c.next()
+		if err != nil {
+			return err
+		}
+		if ok {
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+		}
+	}
+	return nil
+}
+
+func (s *runSorter[T]) close() {
+	s.buf = nil
+	for _, p := range s.runs {
+		s.fs.Remove(p)
+	}
+	s.runs = nil
+}
+
+type runCursor[T any] struct {
+	f    vfs.File
+	r    *bufio.Reader
+	path string
+	cur  T
+}
+
+func (c *runCursor[T]) next() (bool, error) {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&c.cur)), unsafe.Sizeof(c.cur))
+	if _, err := io.ReadFull(c.r, b); err != nil {
+		if err == io.EOF {
+			return false, nil
+		}
+		return false, fmt.Errorf("index: derive: read %s: %w", c.path, err)
+	}
+	return true, nil
+}
+
+type runHeap[T any] struct {
+	cmp  func(a, b T) int
+	cs   []*runCursor[T] // every cursor, to close
+	live []*runCursor[T]
+}
+
+func (h *runHeap[T]) Len() int           { return len(h.live) }
+func (h *runHeap[T]) Less(i, j int) bool { return h.cmp(h.live[i].cur, h.live[j].cur) < 0 }
+func (h *runHeap[T]) Swap(i, j int)      { h.live[i], h.live[j] = h.live[j], h.live[i] }
+func (h *runHeap[T]) Push(x any)         { h.live = append(h.live, x.(*runCursor[T])) }
+func (h *runHeap[T]) Pop() any {
+	x := h.live[len(h.live)-1]
+	h.live = h.live[:len(h.live)-1]
+	return x
+}
+
+func (h *runHeap[T]) close() {
+	for _, c := range h.cs {
+		c.f.Close()
+	}
+}
