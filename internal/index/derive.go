@@ -63,6 +63,11 @@ const deriveTableBytes = 128 << 20
 
 const metaDerive = "derive"
 
+// commitTmp is the directory (in the store's) where a bulk path writes
+// each batch's sstables before ingesting them; a crash may leave files
+// there, which Open removes.
+const commitTmp = "commit.tmp"
+
 // loadDerive reads the pending-derive marker.
 func (db *DB) loadDerive() error {
 	v, err := db.getMeta(metaDerive)

@@ -3,9 +3,13 @@ package index
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // opBuf collects a batch's writes and hands them to Pebble in key order.
@@ -57,8 +61,9 @@ func (b *opBuf) Merge(k, v []byte) {
 
 func (b *opBuf) key(o *bufOp) []byte { return b.arena[o.koff : o.koff+o.klen] }
 
-// flush sorts the writes into batch and empties the buffer.
-func (b *opBuf) flush(batch *pebble.Batch) error {
+// sort orders the writes by key, and repeated writes of a key by write
+// order.
+func (b *opBuf) sort() {
 	slices.SortFunc(b.ops, func(x, y bufOp) int {
 		switch {
 		case x.w0 != y.w0:
@@ -77,6 +82,11 @@ func (b *opBuf) flush(batch *pebble.Batch) error {
 		}
 		return int(x.seq) - int(y.seq)
 	})
+}
+
+// flush sorts the writes into batch and empties the buffer.
+func (b *opBuf) flush(batch *pebble.Batch) error {
+	b.sort()
 	for i := range b.ops {
 		o := &b.ops[i]
 		k := b.key(o)
@@ -101,4 +111,97 @@ func (b *opBuf) flush(batch *pebble.Batch) error {
 func (b *opBuf) reset() {
 	b.arena = b.arena[:0]
 	b.ops = b.ops[:0]
+}
+
+// tables sorts the writes into sstables, one per keyspace (first key
+// byte), so that a keyspace written in key order (transactions, address
+// ids, heights) lands below everything else with no overlap and is never
+// compacted; it empties the buffer and returns the files, for one atomic
+// ingest. Repeated writes of a key become the one write they amount to,
+// since an ingested table holds each key once.
+func (b *opBuf) tables(fs vfs.FS, dir string, opts sstable.WriterOptions) ([]string, error) {
+	b.sort()
+	var paths []string
+	var w *sstable.Writer
+	fail := func(err error) ([]string, error) {
+		if w != nil {
+			w.Close()
+		}
+		for _, p := range paths {
+			fs.Remove(p)
+		}
+		return nil, fmt.Errorf("index: commit table: %w", err)
+	}
+	var val []byte
+	for i := 0; i < len(b.ops); {
+		o := &b.ops[i]
+		k := b.key(o)
+		kind, v := o.kind, b.arena[o.voff:o.voff+o.vlen]
+		j := i + 1
+		for ; j < len(b.ops) && bytes.Equal(b.key(&b.ops[j]), k); j++ {
+			n := &b.ops[j]
+			nv := b.arena[n.voff : n.voff+n.vlen]
+			if n.kind != opMerge {
+				kind, v = n.kind, nv
+				continue
+			}
+			if kind == opDelete {
+				kind, v = opSet, nv
+				continue
+			}
+			m, err := addrStatsMerger.Merge(k, v)
+			if err != nil {
+				return fail(err)
+			}
+			if err := m.MergeNewer(nv); err != nil {
+				return fail(err)
+			}
+			out, closer, err := m.Finish(kind == opSet)
+			if err != nil {
+				return fail(err)
+			}
+			val = append(val[:0], out...)
+			if closer != nil {
+				closer.Close()
+			}
+			v = val
+		}
+		if w == nil || k[0] != b.key(&b.ops[i-1])[0] {
+			if w != nil {
+				if err := w.Close(); err != nil {
+					w = nil
+					return fail(err)
+				}
+			}
+			p := fs.PathJoin(dir, fmt.Sprintf("commit-%02x.sst", k[0]))
+			f, err := fs.Create(p, vfs.WriteCategoryUnspecified)
+			if err != nil {
+				w = nil
+				return fail(err)
+			}
+			paths = append(paths, p)
+			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), opts)
+		}
+		var err error
+		switch kind {
+		case opSet:
+			err = w.Set(k, v)
+		case opDelete:
+			err = w.Delete(k)
+		case opMerge:
+			err = w.Merge(k, v)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		i = j
+	}
+	if w != nil {
+		if err := w.Close(); err != nil {
+			w = nil
+			return fail(err)
+		}
+	}
+	b.reset()
+	return paths, nil
 }

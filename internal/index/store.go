@@ -203,6 +203,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 		pdb.Close()
 		return fail(err)
 	}
+	if !o.ReadOnly {
+		o.FS.RemoveAll(o.FS.PathJoin(dir, commitTmp)) // a crashed bulk commit's tables
+	}
 	if db.derivePending {
 		// The last ingest stopped before it wrote the derived keyspaces:
 		// finish it now, or refuse to answer from a store without them.

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -130,18 +131,28 @@ func (w *writer) commit(sync bool) error {
 	w.val.Reset()
 	w.st.encode(&w.val)
 	w.ops.Set(keyMeta("state"), w.val.Get())
-	if err := w.ops.flush(w.batch); err != nil {
-		return fmt.Errorf("index: build batch at height %d: %w", w.st.Height, err)
+	if w.deferring {
+		// A bulk path commits its batches as sstables, one per keyspace,
+		// in one atomic (and durable) ingest: no WAL or memtable, and the
+		// keyspaces written in key order go below everything else and are
+		// never compacted.
+		if err := w.commitTables(); err != nil {
+			return err
+		}
+	} else {
+		if err := w.ops.flush(w.batch); err != nil {
+			return fmt.Errorf("index: build batch at height %d: %w", w.st.Height, err)
+		}
+		opt := pebble.NoSync
+		if sync {
+			opt = pebble.Sync
+		}
+		if err := w.batch.Commit(opt); err != nil {
+			return fmt.Errorf("index: commit batch at height %d: %w", w.st.Height, err)
+		}
+		w.batch.Close()
+		w.batch = w.db.db.NewBatch()
 	}
-	opt := pebble.NoSync
-	if sync {
-		opt = pebble.Sync
-	}
-	if err := w.batch.Commit(opt); err != nil {
-		return fmt.Errorf("index: commit batch at height %d: %w", w.st.Height, err)
-	}
-	w.batch.Close()
-	w.batch = w.db.db.NewBatch()
 	w.nTx = 0
 	if marking {
 		w.db.derivePending, w.db.deriveFrom = true, btc.TxNum(w.db.st.NextTx)
@@ -155,6 +166,27 @@ func (w *writer) commit(sync bool) error {
 			return err
 		}
 		w.filter = f
+	}
+	return nil
+}
+
+// commitTables writes the uncommitted ops as sstables and ingests them.
+func (w *writer) commitTables() error {
+	fs := w.db.opts.FS
+	dir := fs.PathJoin(w.db.dir, commitTmp)
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("index: commit at height %d: %w", w.st.Height, err)
+	}
+	paths, err := w.ops.tables(fs, dir, w.db.tableOpts)
+	if err != nil {
+		return fmt.Errorf("index: commit at height %d: %w", w.st.Height, err)
+	}
+	err = w.db.db.Ingest(context.Background(), paths)
+	for _, p := range paths {
+		fs.Remove(p) // Pebble linked or copied them
+	}
+	if err != nil {
+		return fmt.Errorf("index: commit at height %d: ingest %d tables: %w", w.st.Height, len(paths), err)
 	}
 	return nil
 }
