@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -10,12 +9,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/mmap"
 	"github.com/sleuth-forensics/sleuth/internal/progress"
 )
 
@@ -34,6 +33,21 @@ type benchResult struct {
 	GoVersion   string  `json:"go_version"`
 	CPU         string  `json:"cpu"`
 	CheckPassed bool    `json:"check_passed"`
+	// DeriveSeconds is the deferred keyspaces' share of Seconds.
+	DeriveSeconds float64 `json:"derive_seconds"`
+	// Samples are taken about every 5 s while blocks connect.
+	Samples []benchSample `json:"samples"`
+	// Projection to mainnet's transactions, from the samples.
+	Projection *benchProjection `json:"projection,omitempty"`
+}
+
+// benchSample is the ingest's state at one moment: transactions so far,
+// the rate since the previous sample, and the process's resident set.
+type benchSample struct {
+	Txs      uint64  `json:"txs"`
+	Seconds  float64 `json:"seconds"`
+	TxPerSec float64 `json:"tx_per_s"`
+	RSSMB    float64 `json:"rss_mb"`
 }
 
 func runBench(ctx context.Context, args []string) error {
@@ -50,6 +64,10 @@ func runBench(ctx context.Context, args []string) error {
 	batchTxs := fset.Int("batch-txs", 0, "transactions per batch (default: the index's)")
 	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the ingest to this file")
 	profileFrom := fset.Uint64("cpuprofile-from", 0, "start the CPU profile after this many transactions (to see the late phase)")
+	chartFile := fset.String("chart", "", "draw tx/s and RSS against transactions ingested into this SVG file")
+	samplesFile := fset.String("samples", "", "write the samples (txs, seconds, tx/s, RSS) to this CSV file")
+	lsmEvery := fset.Duration("lsm-every", 0, "print Pebble's LSM metrics to stderr this often while connecting (0: only at the end with -lsm)")
+	lsm := fset.Bool("lsm", false, "print Pebble's LSM metrics to stderr at the end")
 	if err := fset.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
@@ -96,11 +114,25 @@ func runBench(ctx context.Context, args []string) error {
 		}
 	}
 	start := time.Now()
-	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, Progress: func(p index.Progress) {
+	var samples []benchSample
+	lastSample, lastLSM := time.Now(), time.Now()
+	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, ProgressEvery: time.Second, Progress: func(p index.Progress) {
 		if *profileFrom > 0 && p.Txs >= *profileFrom {
 			startProfile()
 		}
-		rep.Report(progress.Update{Phase: p.Phase, Done: p.Done, Total: p.Total, Unit: "blocks", Txs: p.Txs, Height: p.Height, Elapsed: p.Elapsed, Final: p.Final})
+		if *lsmEvery > 0 && time.Since(lastLSM) >= *lsmEvery {
+			lastLSM = time.Now()
+			fmt.Fprintf(os.Stderr, "LSM at %d txs:\n%s\n", p.Txs, db.StoreMetrics())
+		}
+		if p.Phase == "connect" && (time.Since(lastSample) >= 5*time.Second || p.Final) {
+			lastSample = time.Now()
+			samples = append(samples, newSample(samples, p.Txs, time.Since(start)))
+		}
+		unit := "blocks"
+		if p.Phase == "derive" {
+			unit = "txs"
+		}
+		rep.Report(progress.Update{Phase: p.Phase, Done: p.Done, Total: p.Total, Unit: unit, Txs: p.Txs, Height: p.Height, Elapsed: p.Elapsed, Final: p.Final})
 	}})
 	rep.Done()
 	elapsed := time.Since(start)
@@ -111,9 +143,15 @@ func runBench(ctx context.Context, args []string) error {
 		db.Close()
 		return err
 	}
+	if *lsm || *lsmEvery > 0 {
+		fmt.Fprintf(os.Stderr, "LSM at the end:\n%s\n", db.StoreMetrics())
+	}
 	r := benchResult{Blocks: sum.Connected, Txs: sum.Txs, Seconds: elapsed.Seconds(), Cores: runtime.GOMAXPROCS(0),
 		Workers: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), CPU: cpuModel()}
 	r.TxPerSec = float64(r.Txs) / r.Seconds
+	r.DeriveSeconds = sum.Derive.Elapsed.Seconds()
+	r.Samples = samples
+	r.Projection = project(samples, sum.Derive, r.Txs)
 	if *check {
 		rep, err := db.Check(ctx)
 		if err != nil {
@@ -134,29 +172,38 @@ func runBench(ctx context.Context, args []string) error {
 	if r.Txs > 0 {
 		r.BytesPerTx = float64(r.SSTBytes) / float64(r.Txs)
 	}
+	if err := writeBenchFiles(&r, *blocks, *chartFile, *samplesFile); err != nil {
+		return err
+	}
 	if *asJSON {
 		return printJSON(r)
 	}
-	fmt.Printf("ingested %d blocks, %d txs in %.1f s: %.0f tx/s on %d cores; peak RSS %.0f MB; tables %d bytes (%.0f bytes/tx), %d bytes with WAL\n",
-		r.Blocks, r.Txs, r.Seconds, r.TxPerSec, r.Cores, r.PeakRSSMB, r.SSTBytes, r.BytesPerTx, r.DiskBytes)
+	fmt.Printf("ingested %d blocks, %d txs in %.1f s (derive %.1f s): %.0f tx/s on %d cores; peak RSS %.0f MB; tables %d bytes (%.0f bytes/tx), %d bytes with WAL\n",
+		r.Blocks, r.Txs, r.Seconds, r.DeriveSeconds, r.TxPerSec, r.Cores, r.PeakRSSMB, r.SSTBytes, r.BytesPerTx, r.DiskBytes)
+	printSampleSummary(r.Samples)
+	if p := r.Projection; p != nil {
+		fmt.Printf("projection to %.2g txs: %.1f h (connect %s: %.1f h; or %s: %.1f h; derive %.1f h)\n",
+			p.Txs, p.Hours, p.Model, p.ConnectHours, p.OtherModel, p.OtherHours, p.DeriveHours)
+	}
 	return nil
 }
 
-// peakRSSMB reads the process's peak resident set (VmHWM) from /proc.
+// peakRSSMB is the process's peak resident set (VmHWM).
 func peakRSSMB() float64 {
-	f, err := os.Open("/proc/self/status")
+	m, err := mmap.ReadMemory()
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
+	return float64(m.Peak) / (1 << 20)
+}
+
+// currentRSSMB is the process's resident set now (VmRSS).
+func currentRSSMB() float64 {
+	m, err := mmap.ReadMemory()
+	if err != nil {
+		return 0
 	}
-	return 0
+	return float64(m.RSS) / (1 << 20)
 }
 
 func cpuModel() string {

@@ -56,7 +56,7 @@ func TestKillNine(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	kills := 0
 	for run := 0; ; run++ {
-		if run > 200 {
+		if run > 400 {
 			t.Fatal("ingest never finished")
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")

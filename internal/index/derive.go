@@ -2,6 +2,7 @@ package index
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"container/heap"
 	"context"
@@ -68,20 +69,61 @@ const metaDerive = "derive"
 // there, which Open removes.
 const commitTmp = "commit.tmp"
 
-// loadDerive reads the pending-derive marker.
+// loadDerive reads the pending-derive marker, and the state of an
+// unfinished bulk path's last commit (keyspace 0F), which is newer than
+// meta's.
 func (db *DB) loadDerive() error {
 	v, err := db.getMeta(metaDerive)
 	if err != nil {
 		return err
 	}
-	db.derivePending, db.deriveFrom = false, 0
-	if v == nil {
+	db.derivePending, db.deriveFrom, db.bulkOpen = false, 0, false
+	if v != nil {
+		if len(v) != 8 {
+			return corrupt("derive marker", encoding.ErrInvalidSize)
+		}
+		db.derivePending, db.deriveFrom = true, btc.TxNum(binary.BigEndian.Uint64(v))
+	}
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: []byte{pCommit}, UpperBound: []byte{pCommit + 1}})
+	if err != nil {
+		return fmt.Errorf("index: read commits: %w", err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		return it.Error()
+	}
+	c := it.Value()
+	if len(c) < 8 {
+		return corrupt("bulk commit", encoding.ErrInvalidSize)
+	}
+	var st state
+	if err := st.decode(c[:len(c)-8]); err != nil {
+		return err
+	}
+	db.st, db.bulkOpen = st, true
+	db.derivePending, db.deriveFrom = true, btc.TxNum(binary.BigEndian.Uint64(c[len(c)-8:]))
+	return nil
+}
+
+// closeBulk ends a bulk path: the state goes back to meta with the derive
+// marker, and the path's commit records are deleted, in one batch.
+func (db *DB) closeBulk() error {
+	if !db.bulkOpen {
 		return nil
 	}
-	if len(v) != 8 {
-		return corrupt("derive marker", encoding.ErrInvalidSize)
+	b := db.db.NewBatch()
+	defer b.Close()
+	var e encoding.Encbuf
+	db.st.encode(&e)
+	b.Set(keyMeta("state"), e.Get(), nil)
+	if db.derivePending {
+		b.Set(keyMeta(metaDerive), binary.BigEndian.AppendUint64(nil, uint64(db.deriveFrom)), nil)
 	}
-	db.derivePending, db.deriveFrom = true, btc.TxNum(binary.BigEndian.Uint64(v))
+	b.DeleteRange([]byte{pCommit}, []byte{pCommit + 1}, nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("index: end of bulk ingest: %w", err)
+	}
+	db.bulkOpen = false
 	return nil
 }
 
@@ -109,6 +151,9 @@ func cmpHist(a, b hist) int {
 // derive writes the derived keyspaces of the transactions from the marker
 // to NextTx, and removes the marker, in one atomic ingest.
 func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Time) error {
+	if err := db.closeBulk(); err != nil {
+		return err
+	}
 	if !db.derivePending {
 		return nil
 	}
@@ -126,9 +171,13 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 	}
 	defer fs.RemoveAll(tmp)
 
-	ids := newRunSorter(fs, tmp, "txid", deriveRunBytes/8, cmpPair)
-	spends := newRunSorter(fs, tmp, "spend", deriveRunBytes/4, cmpPair)
-	hists := newRunSorter(fs, tmp, "hist", deriveRunBytes*5/8, cmpHist)
+	// Buffers sized for the range (a transaction has about 2.5 inputs and
+	// touches about 4 addresses), up to their share of the budget, so
+	// that neither a small derive nor append's doubling takes more.
+	n := int(to - from)
+	ids := newRunSorter(fs, tmp, "txid", deriveRunBytes/8, n, cmpPair)
+	spends := newRunSorter(fs, tmp, "spend", deriveRunBytes/4, n*3, cmpPair)
+	hists := newRunSorter(fs, tmp, "hist", deriveRunBytes*5/8, n*5, cmpHist)
 	defer ids.close()
 	defer spends.close()
 	defer hists.close()
@@ -139,18 +188,18 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 	}
 	var tr txRecord
 	var agg addrAgg
-	n := from
+	num := from
 	for ok := it.First(); ok; ok = it.Next() {
 		k := it.Key()
-		if len(k) != 9 || btc.TxNum(binary.BigEndian.Uint64(k[1:])) != n {
+		if len(k) != 9 || btc.TxNum(binary.BigEndian.Uint64(k[1:])) != num {
 			it.Close()
-			return corrupt("tx", fmt.Errorf("derive: expected tx %d, found key %x", n, k))
+			return corrupt("tx", fmt.Errorf("derive: expected tx %d, found key %x", num, k))
 		}
 		if err := tr.decode(it.Value(), false); err != nil {
 			it.Close()
-			return fmt.Errorf("index: derive: tx %d: %w", n, err)
+			return fmt.Errorf("index: derive: tx %d: %w", num, err)
 		}
-		if err := ids.add(pair{binary.BigEndian.Uint64(tr.TxID[:txIDPrefixSize]), uint64(n)}); err != nil {
+		if err := ids.add(pair{binary.BigEndian.Uint64(tr.TxID[:txIDPrefixSize]), uint64(num)}); err != nil {
 			it.Close()
 			return err
 		}
@@ -160,7 +209,7 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 			if in.Kind != inResolved {
 				continue
 			}
-			if err := spends.add(pair{uint64(in.Prev), uint64(btc.MakeInRef(n, uint32(vin)))}); err != nil {
+			if err := spends.add(pair{uint64(in.Prev), uint64(btc.MakeInRef(num, uint32(vin)))}); err != nil {
 				it.Close()
 				return err
 			}
@@ -175,19 +224,19 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 		}
 		for i, id := range agg.ids {
 			r := &agg.recs[i]
-			if err := hists.add(hist{uint64(id), uint64(n), r.Received, r.Sent}); err != nil {
+			if err := hists.add(hist{uint64(id), uint64(num), r.Received, r.Sent}); err != nil {
 				it.Close()
 				return err
 			}
 		}
-		n++
-		if n%65536 == 0 {
+		num++
+		if num%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				it.Close()
 				return err
 			}
 			if progress != nil {
-				progress(Progress{Phase: "derive", Done: int64(n - from), Total: int64(to - from), Txs: uint64(n - from), Height: db.st.Height, Elapsed: time.Since(start)})
+				progress(Progress{Phase: "derive", Done: int64(num - from), Total: int64(to - from), Txs: uint64(num - from), Height: db.st.Height, Elapsed: time.Since(start)})
 			}
 		}
 	}
@@ -198,8 +247,8 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 	if err != nil {
 		return fmt.Errorf("index: derive: %w", err)
 	}
-	if n != to {
-		return corrupt("tx", fmt.Errorf("derive: transactions %d to %d missing", n, to))
+	if num != to {
+		return corrupt("tx", fmt.Errorf("derive: transactions %d to %d missing", num, to))
 	}
 	tScan := time.Since(t0)
 
@@ -267,6 +316,9 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 	if err := flushStats(); err != nil {
 		return err
 	}
+	if err := db.deriveBlockHashes(ctx, out, from); err != nil {
+		return err
+	}
 	tMeta, err := out.table("01")
 	if err != nil {
 		return err
@@ -295,6 +347,55 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 	log.Info("derived", "txs", to-from, "tables", len(paths), "scan", tScan.Round(time.Millisecond),
 		"sort_and_write", tSort.Round(time.Millisecond), "ingest", (time.Since(t0) - tScan - tSort).Round(time.Millisecond),
 		"runs", ids.nruns()+spends.nruns()+hists.nruns())
+	return nil
+}
+
+// deriveBlockHashes writes the hash-to-height keys (05) of the blocks whose
+// transactions start at from or later.
+func (db *DB) deriveBlockHashes(ctx context.Context, out *tableSet, from btc.TxNum) error {
+	type hh struct {
+		hash   btc.Hash
+		height btc.Height
+	}
+	var hs []hh
+	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pBlock}, UpperBound: []byte{pBlock + 1}})
+	if err != nil {
+		return fmt.Errorf("index: derive: %w", err)
+	}
+	var rec blockRecord
+	for ok := it.Last(); ok; ok = it.Prev() {
+		if err := rec.decode(it.Value()); err != nil {
+			it.Close()
+			return fmt.Errorf("index: derive: block record %x: %w", it.Key(), err)
+		}
+		if rec.FirstTx < from {
+			break
+		}
+		hs = append(hs, hh{rec.Hash, rec.Height})
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("index: derive: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	slices.SortFunc(hs, func(a, b hh) int { return bytes.Compare(a.hash[:], b.hash[:]) })
+	t, err := out.table("05")
+	if err != nil {
+		return err
+	}
+	var e encoding.Encbuf
+	for _, h := range hs {
+		e.Reset()
+		e.PutUvarint(uint64(h.height))
+		if err := t.set(keyHash(pBlockHash, h.hash), e.Get()); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -427,21 +528,17 @@ type runSorter[T any] struct {
 	runs []string
 }
 
-func newRunSorter[T any](fs vfs.FS, dir, name string, bytes int, cmp func(a, b T) int) *runSorter[T] {
+// newRunSorter keeps at most bytes of records in memory; expect is how
+// many records are likely (the first buffer's capacity, within bytes).
+func newRunSorter[T any](fs vfs.FS, dir, name string, bytes, expect int, cmp func(a, b T) int) *runSorter[T] {
 	var zero T
-	max := bytes / int(unsafe.Sizeof(zero))
-	if max < 1024 {
-		max = 1024
-	}
-	return &runSorter[T]{fs: fs, dir: dir, name: name, max: max, cmp: cmp}
+	limit := max(bytes/int(unsafe.Sizeof(zero)), 1024)
+	return &runSorter[T]{fs: fs, dir: dir, name: name, max: limit, cmp: cmp, buf: make([]T, 0, min(limit, max(expect, 1024)))}
 }
 
 func (s *runSorter[T]) nruns() int { return len(s.runs) }
 
 func (s *runSorter[T]) add(x T) error {
-	if s.buf == nil {
-		s.buf = make([]T, 0, min(s.max, 1<<16))
-	}
 	s.buf = append(s.buf, x)
 	if len(s.buf) >= s.max {
 		return s.spill()

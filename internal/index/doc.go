@@ -39,6 +39,7 @@
 //	04 height BE32          best-chain block record
 //	05 hash                 best-chain height of a block hash
 //	06 hash / 07 height hash   standalone blocks and their height index
+//	0F nexttx BE64          a bulk path's commit state (only while it runs)
 //	10 txnum BE64           transaction record (inputs with value and address
 //	                        id inline, outputs with value, type, address id)
 //	11 txid[:8] txnum BE64  txid prefix index (collisions resolved by reading 10)

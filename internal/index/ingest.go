@@ -47,7 +47,7 @@ type IngestOptions struct {
 
 // Progress reports how far an Ingest has come.
 type Progress struct {
-	Phase   string // "scan", "connect", "disconnect", "raw"
+	Phase   string // "scan", "connect", "disconnect", "derive", "raw"
 	Done    int64  // blocks (or files, for scan) done in this phase
 	Total   int64
 	Txs     uint64 // transactions connected this run
@@ -143,6 +143,13 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 		}
 		if err := db.syncChain(ctx, &opts, w, tree, files, sum, start); err != nil {
 			return sum, err
+		}
+		if db.derivePending {
+			// The writer's caches are not needed for the derive; the next
+			// ingest refills them.
+			w.utxos = newGenCache[outpoint, utxoRecord](db.opts.UTXOCacheEntries)
+			w.addrs = newGenCache[address.Key, btc.AddrID](db.opts.AddrCacheEntries)
+			runtime.GC()
 		}
 		if err := db.derive(ctx, opts.Progress, start); err != nil {
 			return sum, err
@@ -397,6 +404,9 @@ func (db *DB) syncChain(ctx context.Context, opts *IngestOptions, w *writer, tre
 		}
 		bad, err := db.connectPath(ctx, opts, w, path, files, sum, start)
 		w.deferring = false
+		if err == nil {
+			err = db.closeBulk()
+		}
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ const (
 	pBlockHash     byte = 0x05 // 05 hash(32)                -> uvarint height (best chain)
 	pDetached      byte = 0x06 // 06 hash(32)                -> blockRecord (standalone block)
 	pDetachedH     byte = 0x07 // 07 height BE32 hash(32)    -> empty (standalone blocks by height)
+	pCommit        byte = 0x0F // 0F nexttx BE64             -> state + derive-from BE64 (a bulk path's commits; deleted at its end)
 	pTx            byte = 0x10 // 10 txnum BE64              -> txRecord
 	pTxID          byte = 0x11 // 11 txid[0:8] txnum BE64    -> empty (txid prefix index)
 	pUTXO          byte = 0x12 // 12 txid(32) vout BE32      -> utxoRecord (best chain only)
@@ -58,6 +59,8 @@ func appendU64(dst []byte, p byte, x uint64) []byte {
 }
 
 func keyTx(n btc.TxNum) []byte { return appendU64(make([]byte, 0, 9), pTx, uint64(n)) }
+
+func keyCommit(n uint64) []byte { return appendU64(make([]byte, 0, 9), pCommit, n) }
 
 func keyTxID(dst []byte, id btc.Hash, n btc.TxNum) []byte {
 	dst = append(dst, pTxID)

@@ -123,6 +123,7 @@ type DB struct {
 	// sstables. Both belong to the writer.
 	derivePending bool
 	deriveFrom    btc.TxNum
+	bulkOpen      bool // keyspace 0F holds a bulk path's commits (closeBulk)
 	tableOpts     sstable.WriterOptions
 	derived       DeriveStats // summed over the current Ingest
 }
@@ -418,4 +419,13 @@ func (m *statsMerger) Finish(includesBase bool) ([]byte, io.Closer, error) {
 	var e encoding.Encbuf
 	m.acc.encode(&e)
 	return e.Get(), nil, nil
+}
+
+// StoreMetrics describes Pebble's LSM (levels, compactions, write
+// amplification) for benchmark reports; empty on a view.
+func (db *DB) StoreMetrics() string {
+	if db.db == nil {
+		return ""
+	}
+	return db.db.Metrics().String()
 }

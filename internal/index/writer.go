@@ -124,22 +124,27 @@ func (w *writer) commit(sync bool) error {
 	}
 	clear(w.pending)
 	clear(w.spent)
-	marking := w.deferring && !w.db.derivePending
-	if marking {
-		w.ops.Set(keyMeta(metaDerive), binary.BigEndian.AppendUint64(nil, uint64(w.db.st.NextTx)))
-	}
 	w.val.Reset()
 	w.st.encode(&w.val)
-	w.ops.Set(keyMeta("state"), w.val.Get())
+	from := btc.TxNum(w.db.st.NextTx)
+	if w.db.derivePending {
+		from = w.db.deriveFrom
+	}
 	if w.deferring {
 		// A bulk path commits its batches as sstables, one per keyspace,
 		// in one atomic (and durable) ingest: no WAL or memtable, and the
 		// keyspaces written in key order go below everything else and are
-		// never compacted.
+		// never compacted. So that no table of the random keyspaces spans
+		// them, the state goes to a keyspace of its own written in order
+		// (0F, with the first transaction of the deferred range), not to
+		// meta; closeBulk moves it back at the end of the path.
+		w.ops.Set(keyCommit(uint64(w.st.NextTx)), binary.BigEndian.AppendUint64(w.val.Get(), uint64(from)))
 		if err := w.commitTables(); err != nil {
 			return err
 		}
+		w.db.derivePending, w.db.deriveFrom, w.db.bulkOpen = true, from, true
 	} else {
+		w.ops.Set(keyMeta("state"), w.val.Get())
 		if err := w.ops.flush(w.batch); err != nil {
 			return fmt.Errorf("index: build batch at height %d: %w", w.st.Height, err)
 		}
@@ -154,9 +159,6 @@ func (w *writer) commit(sync bool) error {
 		w.batch = w.db.db.NewBatch()
 	}
 	w.nTx = 0
-	if marking {
-		w.db.derivePending, w.db.deriveFrom = true, btc.TxNum(w.db.st.NextTx)
-	}
 	w.db.st = w.st
 	w.utxos.rotate()
 	w.addrs.rotate()
@@ -461,9 +463,11 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 	w.val.Reset()
 	rec.encode(&w.val)
 	w.ops.Set(keyHeight(pBlock, height), w.val.Get())
-	w.val.Reset()
-	w.val.PutUvarint(uint64(height))
-	w.ops.Set(keyHash(pBlockHash, blk.Hash), w.val.Get())
+	if !w.deferring { // derive writes it from the block record
+		w.val.Reset()
+		w.val.PutUvarint(uint64(height))
+		w.ops.Set(keyHash(pBlockHash, blk.Hash), w.val.Get())
+	}
 	w.st.Height = int64(height)
 	w.st.Tip = blk.Hash
 	w.nTx += len(blk.Txs)
