@@ -66,7 +66,7 @@ func (s *Cases) Create(ctx context.Context, by, name, description string, source
 	if err != nil {
 		return c, err
 	}
-	err = pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err = s.db.tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO cases (name, description, status, created, created_by, updated, body)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, c.Name, c.Description, c.Status, c.Created, c.CreatedBy, c.Updated, b).Scan(&c.ID); err != nil {
 			return err
@@ -80,7 +80,11 @@ func (s *Cases) Create(ctx context.Context, by, name, description string, source
 }
 
 func (s *Cases) Get(ctx context.Context, id uint64) (casefile.Case, error) {
-	c, err := scanCase(s.db.pool.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id = $1`, int64(id)))
+	var c casefile.Case
+	err := s.db.retry(ctx, func() (err error) {
+		c, err = scanCase(s.db.pool.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id = $1`, int64(id)))
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("case %d: %w", id, casefile.ErrNotFound)
 	}
@@ -93,28 +97,24 @@ func (s *Cases) List(ctx context.Context, cur string, limit int) (casefile.Page[
 	if err != nil {
 		return p, err
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases WHERE id > $1 ORDER BY id LIMIT $2`, int64(after), limit+1)
+	cs, err := collect(ctx, s.db, func(r pgx.CollectableRow) (casefile.Case, error) { return scanCase(r) },
+		`SELECT `+caseCols+` FROM cases WHERE id > $1 ORDER BY id LIMIT $2`, int64(after), limit+1)
 	if err != nil {
 		return p, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return p, err
-		}
+	for i := range cs {
 		if len(p.Items) == limit {
 			p.NextCursor = strconv.FormatUint(p.Items[limit-1].ID, 10)
 			break
 		}
-		p.Items = append(p.Items, casefile.SummaryOf(&c))
+		p.Items = append(p.Items, casefile.SummaryOf(&cs[i]))
 	}
-	return p, rows.Err()
+	return p, nil
 }
 
 func (s *Cases) Edit(ctx context.Context, id uint64, by, action string, fn func(c *casefile.Case) (string, error)) (casefile.Case, error) {
 	var c casefile.Case
-	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
 		var err error
 		c, err = scanCase(tx.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id = $1 FOR UPDATE`, int64(id)))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -149,23 +149,21 @@ func (s *Cases) Audit(ctx context.Context, id uint64, after uint64, limit int) (
 	if _, err := s.Get(ctx, id); err != nil {
 		return p, err
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT seq, case_id, at, by, action, detail FROM case_audit
+	evs, err := collect(ctx, s.db, func(r pgx.CollectableRow) (ev casefile.Event, err error) {
+		err = r.Scan(&ev.Seq, &ev.Case, &ev.At, &ev.By, &ev.Action, &ev.Detail)
+		ev.At = ev.At.UTC()
+		return ev, err
+	}, `SELECT seq, case_id, at, by, action, detail FROM case_audit
 		WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, int64(id), int64(after), limit+1)
 	if err != nil {
 		return p, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var ev casefile.Event
-		if err := rows.Scan(&ev.Seq, &ev.Case, &ev.At, &ev.By, &ev.Action, &ev.Detail); err != nil {
-			return p, err
-		}
-		ev.At = ev.At.UTC()
+	for _, ev := range evs {
 		if len(p.Items) == limit {
 			p.NextCursor = strconv.FormatUint(p.Items[limit-1].Seq, 10)
 			break
 		}
 		p.Items = append(p.Items, ev)
 	}
-	return p, rows.Err()
+	return p, nil
 }

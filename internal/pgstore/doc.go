@@ -29,6 +29,9 @@
 //     connection failures (refused, reset, server shutting down: SQLSTATE
 //     08xxx, 57Pxx) in watch.ErrUnavailable, which the API answers with
 //     503 and Retry-After.
+//   - Running a statement again after a lost connection, when it cannot
+//     have taken effect (G10, retry.go): the first statement after
+//     PostgreSQL came back meets a pooled connection the outage closed.
 //
 // # Does not touch
 //
@@ -79,4 +82,16 @@
 //	    keeps its progress and runs again at the next ingest, the worker
 //	    tries again at its next poll, and screening, which reads only the
 //	    server's own index, keeps answering.
+//	G10. A statement is run a second time, on a fresh connection (the
+//	    pool emptied first: an outage closes every pooled connection),
+//	    only when its first run failed because the connection was lost
+//	    and could not have taken effect: a read; a transaction that had
+//	    not sent its COMMIT (PostgreSQL rolls back a transaction whose
+//	    connection ends); a COMMIT that was never sent
+//	    (pgconn.SafeToRetry). A COMMIT lost after it was sent may have
+//	    committed and is never run again; single writing statements run
+//	    in a transaction of their own (DB.exec) so that they fall under
+//	    the second case. A refused connect is not retried at once (the
+//	    server is down), and a read that handed rows to its caller
+//	    (Watch.Addresses) is not run again from the start.
 package pgstore
