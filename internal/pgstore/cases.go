@@ -55,6 +55,20 @@ func audit(ctx context.Context, tx pgx.Tx, c *casefile.Case, by, action, detail 
 	return err
 }
 
+// caseErr wraps a failure of op, marking an unreachable PostgreSQL with
+// casefile.ErrUnavailable (the API answers 503 with Retry-After); the
+// store's own answers (no such case, a refused edit) pass as they are.
+func caseErr(op string, err error) error {
+	var inv *casefile.InvalidError
+	switch {
+	case err == nil, errors.Is(err, casefile.ErrNotFound), errors.As(err, &inv):
+		return err
+	case unreachable(err):
+		return fmt.Errorf("pgstore: %s: %w: %w", op, casefile.ErrUnavailable, err)
+	}
+	return fmt.Errorf("pgstore: %s: %w", op, err)
+}
+
 func (s *Cases) Create(ctx context.Context, by, name, description string, sources []string) (casefile.Case, error) {
 	// The validation and the shape of a new case are casefile's: build it
 	// in memory first, then store it.
@@ -74,7 +88,7 @@ func (s *Cases) Create(ctx context.Context, by, name, description string, source
 		return audit(ctx, tx, &c, by, "create", detail)
 	})
 	if err != nil {
-		return casefile.Case{}, fmt.Errorf("pgstore: create case: %w", err)
+		return casefile.Case{}, caseErr("create case", err)
 	}
 	return c, nil
 }
@@ -88,7 +102,7 @@ func (s *Cases) Get(ctx context.Context, id uint64) (casefile.Case, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("case %d: %w", id, casefile.ErrNotFound)
 	}
-	return c, err
+	return c, caseErr(fmt.Sprintf("case %d", id), err)
 }
 
 func (s *Cases) List(ctx context.Context, cur string, limit int) (casefile.Page[casefile.Summary], error) {
@@ -100,7 +114,7 @@ func (s *Cases) List(ctx context.Context, cur string, limit int) (casefile.Page[
 	cs, err := collect(ctx, s.db, func(r pgx.CollectableRow) (casefile.Case, error) { return scanCase(r) },
 		`SELECT `+caseCols+` FROM cases WHERE id > $1 ORDER BY id LIMIT $2`, int64(after), limit+1)
 	if err != nil {
-		return p, err
+		return p, caseErr("list cases", err)
 	}
 	for i := range cs {
 		if len(p.Items) == limit {
@@ -139,7 +153,7 @@ func (s *Cases) Edit(ctx context.Context, id uint64, by, action string, fn func(
 		return audit(ctx, tx, &c, by, action, detail)
 	})
 	if err != nil {
-		return casefile.Case{}, err
+		return casefile.Case{}, caseErr(fmt.Sprintf("edit case %d", id), err)
 	}
 	return c, nil
 }
@@ -156,7 +170,7 @@ func (s *Cases) Audit(ctx context.Context, id uint64, after uint64, limit int) (
 	}, `SELECT seq, case_id, at, by, action, detail FROM case_audit
 		WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, int64(id), int64(after), limit+1)
 	if err != nil {
-		return p, err
+		return p, caseErr(fmt.Sprintf("audit of case %d", id), err)
 	}
 	for _, ev := range evs {
 		if len(p.Items) == limit {

@@ -25,10 +25,14 @@
 //     version per list, watch_addresses keyed (list, address key bytea),
 //     added or removed 64 Ki keys a statement, each batch one transaction
 //     with the version bumps; watch_version for all).
-//   - Telling an unreachable server from an answer: Watch wraps
+//   - Telling an unreachable server from an answer: Watch and Cases wrap
 //     connection failures (refused, reset, server shutting down: SQLSTATE
-//     08xxx, 57Pxx) in watch.ErrUnavailable, which the API answers with
-//     503 and Retry-After.
+//     08xxx, 57Pxx) in watch.ErrUnavailable and casefile.ErrUnavailable,
+//     which the API answers with 503 and Retry-After.
+//   - Failure tests: PostgreSQL cut away through a TCP proxy
+//     (pgtest.Proxy) and restarted for real mid-run (pgtest.Restart,
+//     restart_test.go): writes answer 503 with Retry-After, screening
+//     keeps answering, nothing acknowledged is lost.
 //   - Running a statement again after a lost connection, when it cannot
 //     have taken effect (G10, retry.go): the first statement after
 //     PostgreSQL came back meets a pooled connection the outage closed.
