@@ -274,6 +274,19 @@ func (s *Watch) editAddresses(ctx context.Context, list uint32, keys []address.K
 	return n, nil
 }
 
+// scanKey reads one address key of list.
+func scanKey(row pgx.Row, list uint32) (address.Key, error) {
+	var b []byte
+	if err := row.Scan(&b); err != nil {
+		return address.Key{}, err
+	}
+	k, err := address.KeyFromBytes(b)
+	if err != nil {
+		return k, fmt.Errorf("%w: watchlist %d address %x: %w", watch.ErrCorrupt, list, b, err)
+	}
+	return k, nil
+}
+
 // Addresses implements watch.Store, in key order.
 func (s *Watch) Addresses(ctx context.Context, list uint32, fn func(address.Key) error) error {
 	seen := false
@@ -284,14 +297,10 @@ func (s *Watch) Addresses(ctx context.Context, list uint32, fn func(address.Key)
 			return err
 		}
 		defer rows.Close()
-		var b []byte
 		for rows.Next() {
-			if err := rows.Scan(&b); err != nil {
-				return err
-			}
-			k, err := address.KeyFromBytes(b)
+			k, err := scanKey(rows, list)
 			if err != nil {
-				return fmt.Errorf("%w: watchlist %d address %x: %w", watch.ErrCorrupt, list, b, err)
+				return err
 			}
 			seen = true
 			if fnErr = fn(k); fnErr != nil {
@@ -319,37 +328,18 @@ func (s *Watch) AddressPage(ctx context.Context, list uint32, after []byte, limi
 	if after == nil {
 		after = []byte{}
 	}
-	var out []address.Key
-	more := false
-	err := s.db.retry(ctx, func() error {
-		out, more = out[:0], false
-		rows, err := s.db.pool.Query(ctx, `SELECT addr FROM watch_addresses WHERE list = $1 AND addr > $2 ORDER BY addr LIMIT $3`,
-			int64(list), after, limit+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var b []byte
-		for rows.Next() {
-			if err := rows.Scan(&b); err != nil {
-				return err
-			}
-			if len(out) == limit {
-				more = true
-				return nil
-			}
-			k, err := address.KeyFromBytes(b)
-			if err != nil {
-				return fmt.Errorf("%w: watchlist %d address %x: %w", watch.ErrCorrupt, list, b, err)
-			}
-			out = append(out, k)
-		}
-		return rows.Err()
-	})
+	keys, err := collect(ctx, s.db, func(r pgx.CollectableRow) (address.Key, error) { return scanKey(r, list) },
+		`SELECT addr FROM watch_addresses WHERE list = $1 AND addr > $2 ORDER BY addr LIMIT $3`, int64(list), after, limit+1)
 	if err != nil {
 		return nil, false, watchErr("watchlist page", err)
 	}
-	return out, more, nil
+	if len(keys) > limit {
+		return keys[:limit], true, nil
+	}
+	if len(keys) == 0 {
+		keys = nil
+	}
+	return keys, false, nil
 }
 
 // CountAddresses implements watch.Store.
