@@ -8,7 +8,8 @@
 #   scripts/postgres.sh restart DIR [SECONDS]
 #                                   # stop the server started in DIR by its PID, keep it down SECONDS
 #                                   # (default 0), start it again on the same data directory and port;
-#                                   # prints "down" once stopped and "up" once it accepts connections
+#                                   # prints "down" once stopped, "starting" before it starts it (it may
+#                                   # accept connections from then on) and "up" once it does
 #   scripts/postgres.sh run CMD...  # start in a temporary DIR, run CMD with TEST_PG_DSN set (and
 #                                   # TEST_PG_DIR=DIR, for tests that restart it), stop
 set -euo pipefail
@@ -63,6 +64,7 @@ restart)
   halt "$dir"
   echo down
   sleep "${3:-0}"
+  echo starting
   launch "$dir"
   echo up
   ;;

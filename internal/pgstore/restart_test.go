@@ -31,9 +31,10 @@ func TestPostgresRestartMidRun(t *testing.T) {
 	}
 	probe := labelsynctest.Addr(t, srv.pl, 1)
 
-	// phase of a request: 0 before the server went down, 1 sent and
-	// answered while it was down, 2 sent after it was up, 3 otherwise
-	// (it overlapped the stop or the start).
+	// phase of a request: 0 answered before the server went down, 1 sent
+	// after it stopped and answered before it was being started again, 2
+	// sent after it was up, 3 otherwise (it overlapped the stop or the
+	// start).
 	type result struct {
 		kind   string // "label", "note", "screen"
 		what   string // the address labelled, the note's text
@@ -44,8 +45,7 @@ func TestPostgresRestartMidRun(t *testing.T) {
 	var (
 		mu      sync.Mutex
 		results []result
-		down    <-chan struct{}
-		up      <-chan struct{}
+		r       pgtest.Restarting // zero until the restart begins
 	)
 	closed := func(c <-chan struct{}) bool {
 		if c == nil {
@@ -58,28 +58,26 @@ func TestPostgresRestartMidRun(t *testing.T) {
 			return false
 		}
 	}
-	phaseOf := func(downAtStart, upAtStart, downAtEnd, upAtEnd bool) int {
-		switch {
-		case !downAtEnd:
-			return 0
-		case upAtStart:
-			return 2
-		case downAtStart && !upAtEnd:
-			return 1
-		}
-		return 3
-	}
 	send := func(kind, what, method, path, body string) {
 		mu.Lock()
-		dn, u := down, up
+		rs := r
 		mu.Unlock()
-		ds, us := closed(dn), closed(u)
+		downAtStart, upAtStart := closed(rs.Down), closed(rs.Up)
 		resp, _ := srv.do(t, method, path, "", body)
-		r := result{kind: kind, what: what, status: resp.StatusCode,
+		res := result{kind: kind, what: what, status: resp.StatusCode,
 			retry: resp.Header.Get("Retry-After") != "" && resp.Header.Get("Content-Type") == "application/problem+json"}
-		r.phase = phaseOf(ds, us, closed(dn), closed(u))
+		switch {
+		case rs.Down == nil || !closed(rs.Down):
+			res.phase = 0
+		case upAtStart:
+			res.phase = 2
+		case downAtStart && !closed(rs.Starting):
+			res.phase = 1
+		default:
+			res.phase = 3
+		}
 		mu.Lock()
-		results = append(results, r)
+		results = append(results, res)
 		mu.Unlock()
 	}
 	// after counts phase-2 answers of kind with status 200.
@@ -127,11 +125,11 @@ func TestPostgresRestartMidRun(t *testing.T) {
 	}()
 
 	time.Sleep(300 * time.Millisecond) // writes land before the restart
-	dn, u := pgtest.Restart(t, 2*time.Second)
+	rs := pgtest.Restart(t, 2*time.Second)
 	mu.Lock()
-	down, up = dn, u
+	r = rs
 	mu.Unlock()
-	for _, c := range []<-chan struct{}{dn, u} {
+	for _, c := range []<-chan struct{}{rs.Down, rs.Up} {
 		select {
 		case <-c:
 		case <-time.After(90 * time.Second):

@@ -212,13 +212,25 @@ func RestartDir(t testing.TB) string {
 	return d
 }
 
+// Restarting tells a test where a restart (Restart) is: each channel is
+// closed once the server has got there.
+type Restarting struct {
+	// Down: the server has stopped (every session ended).
+	Down <-chan struct{}
+	// Starting: the pause is over and the server is being started; it
+	// may accept connections from now on. Between Down and Starting it
+	// surely accepts none.
+	Starting <-chan struct{}
+	// Up: the server accepts connections again.
+	Up <-chan struct{}
+}
+
 // Restart restarts the test server (scripts/postgres.sh restart): it
 // stops it by its PID, which ends every session as a real restart does,
 // keeps it down for pause, and starts it again on the same data directory
-// and port. It returns at once; down is closed once the server has
-// stopped, up once it accepts connections again. The test waits for the
-// restart to end before it ends.
-func Restart(t testing.TB, pause time.Duration) (down, up <-chan struct{}) {
+// and port. It returns at once; the test waits for the restart to end
+// before it ends.
+func Restart(t testing.TB, pause time.Duration) Restarting {
 	t.Helper()
 	dir := RestartDir(t)
 	script, err := findScript()
@@ -234,17 +246,15 @@ func Restart(t testing.TB, pause time.Duration) (down, up <-chan struct{}) {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("restart PostgreSQL: %v", err)
 	}
-	d, u := make(chan struct{}), make(chan struct{})
+	marks := map[string]chan struct{}{"down": make(chan struct{}), "starting": make(chan struct{}), "up": make(chan struct{})}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			switch sc.Text() {
-			case "down":
-				close(d)
-			case "up":
-				close(u)
+			if c, ok := marks[sc.Text()]; ok {
+				close(c)
+				delete(marks, sc.Text())
 			}
 		}
 		if err := cmd.Wait(); err != nil {
@@ -252,7 +262,7 @@ func Restart(t testing.TB, pause time.Duration) (down, up <-chan struct{}) {
 		}
 	}()
 	t.Cleanup(func() { <-done })
-	return d, u
+	return Restarting{Down: marks["down"], Starting: marks["starting"], Up: marks["up"]}
 }
 
 // findScript finds scripts/postgres.sh in the repository holding the
