@@ -14,7 +14,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/watch"
 )
 
-const alertsUsage = "usage: sleuth alerts list [--status S] [--level L] [--since DATE] [--limit N] [--cursor C] | show ID | ack|dismiss|escalate ID [--note TEXT] | note ID TEXT | scan --from-height H"
+const alertsUsage = "usage: sleuth alerts list [--status S] [--level L] [--since DATE] [--limit N] [--cursor C] | show ID | ack|dismiss|escalate ID [--note TEXT] | note ID TEXT | scan --from-height H (each with [--shared DSN])"
 
 // runAlerts is `sleuth alerts list|show|ack|dismiss|escalate|note|scan`.
 func runAlerts(ctx context.Context, args []string) error {
@@ -38,17 +38,17 @@ func printAlert(a *alert.Alert) {
 func alertsList(ctx context.Context, args []string) error {
 	var status, level, since, cursor string
 	var limit int
-	db, _, s, err := storeCommand("alerts list", args, 0, "no arguments", func(fs *flag.FlagSet) {
+	ss, _, s, err := stateCommand(ctx, "alerts list", args, 0, "no arguments", func(fs *flag.FlagSet) {
 		fs.StringVar(&status, "status", "", "only this status: open, acknowledged, dismissed, escalated")
 		fs.StringVar(&level, "level", "", "only this level and above: low, medium, high, critical")
 		fs.StringVar(&since, "since", "", "only alerts created at or after this date (YYYY-MM-DD or RFC 3339)")
 		fs.IntVar(&limit, "limit", 100, "page size (at most 1000)")
 		fs.StringVar(&cursor, "cursor", "", "the next page's cursor, as the previous page printed it")
-	}, false)
+	}, false, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer ss.Close()
 	var f alert.Filter
 	if status != "" {
 		if f.Status, err = alert.ParseStatus(status); err != nil {
@@ -67,7 +67,7 @@ func alertsList(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	p, err := alert.NewDB(db).List(ctx, f, cursor, limit)
+	p, err := ss.alerts().List(ctx, f, cursor, limit)
 	if err != nil {
 		return usageError{err}
 	}
@@ -92,16 +92,16 @@ func alertID(s string) (uint64, error) {
 }
 
 func alertsShow(ctx context.Context, args []string) error {
-	db, fs, _, err := storeCommand("alerts show", args, 1, "one alert id", nil, false)
+	ss, fs, _, err := stateCommand(ctx, "alerts show", args, 1, "one alert id", nil, false, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer ss.Close()
 	id, err := alertID(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	a, err := alert.NewDB(db).Get(ctx, id)
+	a, err := ss.alerts().Get(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -114,15 +114,15 @@ func alertsReview(ctx context.Context, verb string, to alert.Status, args []stri
 	if to == 0 {
 		nargs, want = 2, "an alert id and the note"
 	}
-	db, fs, s, err := storeCommand("alerts "+verb, args, nargs, want, func(fs *flag.FlagSet) {
+	ss, fs, s, err := stateCommand(ctx, "alerts "+verb, args, nargs, want, func(fs *flag.FlagSet) {
 		if to != 0 {
 			fs.StringVar(&note, "note", "", "a note to keep with the change")
 		}
-	}, true)
+	}, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer ss.Close()
 	id, err := alertID(fs.Arg(0))
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func alertsReview(ctx context.Context, verb string, to alert.Status, args []stri
 	if to == 0 {
 		note = fs.Arg(1)
 	}
-	a, err := alert.NewDB(db).Review(ctx, id, to, note)
+	a, err := ss.alerts().Review(ctx, id, to, note)
 	if err != nil {
 		return err
 	}
@@ -143,17 +143,18 @@ func alertsReview(ctx context.Context, verb string, to alert.Status, args []stri
 
 func alertsScan(ctx context.Context, args []string) error {
 	var from int64 = -1
-	db, _, s, err := storeCommand("alerts scan", args, 0, "no arguments", func(fs *flag.FlagSet) {
+	ss, _, s, err := stateCommand(ctx, "alerts scan", args, 0, "no arguments", func(fs *flag.FlagSet) {
 		fs.Int64Var(&from, "from-height", -1, "first block height to match against the watchlists (required)")
-	}, true)
+	}, true, true)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer ss.Close()
+	db := ss.db
 	if from < 0 || from > int64(^btc.Height(0)) {
 		return usagef("--from-height: want a block height")
 	}
-	set, err := watch.Compile(ctx, db, watch.NewDB(db))
+	set, err := watch.Compile(ctx, db, ss.watch())
 	if err != nil {
 		return err
 	}
@@ -168,7 +169,7 @@ func alertsScan(ctx context.Context, args []string) error {
 		}
 		as = &watch.RiskAssessor{S: scr}
 	}
-	res, err := watch.Scan(ctx, db, set, alert.NewDB(db), as, btc.Height(from))
+	res, err := watch.Scan(ctx, db, set, ss.alerts(), as, btc.Height(from))
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ func alertsScan(ctx context.Context, args []string) error {
 	return nil
 }
 
-const webhookUsage = "usage: sleuth webhook add URL [--secret whsec_…] | list | remove ID | deliver [--once] [--allow-loopback]"
+const webhookUsage = "usage: sleuth webhook add URL [--secret whsec_…] | list | remove ID | deliver [--once] [--allow-loopback] (each with [--shared DSN])"
 
 // runWebhook is `sleuth webhook add|list|remove|deliver`.
 func runWebhook(ctx context.Context, args []string) error {
@@ -191,14 +192,14 @@ func runWebhook(ctx context.Context, args []string) error {
 
 func webhookAdd(ctx context.Context, args []string) error {
 	var secret string
-	db, fs, s, err := storeCommand("webhook add", args, 1, "the endpoint URL", func(fs *flag.FlagSet) {
+	ss, fs, s, err := stateCommand(ctx, "webhook add", args, 1, "the endpoint URL", func(fs *flag.FlagSet) {
 		fs.StringVar(&secret, "secret", "", "the signing secret, whsec_<base64> (default: a new random one, printed once)")
-	}, true)
+	}, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	ep, err := alert.NewDB(db).AddEndpoint(ctx, fs.Arg(0), secret)
+	defer ss.Close()
+	ep, err := ss.alerts().AddEndpoint(ctx, fs.Arg(0), secret)
 	if err != nil {
 		return usageError{err}
 	}
@@ -210,12 +211,12 @@ func webhookAdd(ctx context.Context, args []string) error {
 }
 
 func webhookList(ctx context.Context, args []string) error {
-	db, _, s, err := storeCommand("webhook list", args, 0, "no arguments", nil, false)
+	ss, _, s, err := stateCommand(ctx, "webhook list", args, 0, "no arguments", nil, false, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	eps, err := alert.NewDB(db).Endpoints(ctx)
+	defer ss.Close()
+	eps, err := ss.alerts().Endpoints(ctx)
 	if err != nil {
 		return err
 	}
@@ -233,16 +234,16 @@ func webhookList(ctx context.Context, args []string) error {
 }
 
 func webhookRemove(ctx context.Context, args []string) error {
-	db, fs, _, err := storeCommand("webhook remove", args, 1, "an endpoint id", nil, true)
+	ss, fs, _, err := stateCommand(ctx, "webhook remove", args, 1, "an endpoint id", nil, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer ss.Close()
 	id, err := strconv.ParseUint(fs.Arg(0), 10, 32)
 	if err != nil {
 		return usagef("webhook id %q: want a number", fs.Arg(0))
 	}
-	if err := alert.NewDB(db).RemoveEndpoint(ctx, uint32(id)); err != nil {
+	if err := ss.alerts().RemoveEndpoint(ctx, uint32(id)); err != nil {
 		return err
 	}
 	fmt.Printf("webhook %d removed\n", id)
@@ -251,15 +252,17 @@ func webhookRemove(ctx context.Context, args []string) error {
 
 func webhookDeliver(ctx context.Context, args []string) error {
 	var once, loopback bool
-	db, _, s, err := storeCommand("webhook deliver", args, 0, "no arguments", func(fs *flag.FlagSet) {
+	ss, _, s, err := stateCommand(ctx, "webhook deliver", args, 0, "no arguments", func(fs *flag.FlagSet) {
 		fs.BoolVar(&once, "once", false, "attempt each due delivery once and exit (default: run until interrupted)")
 		fs.BoolVar(&loopback, "allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
-	}, true)
+	}, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	w := &alert.Worker{Store: alert.NewDB(db), AllowLoopback: loopback}
+	defer ss.Close()
+	// With --shared, deliveries are claimed with a lease (pgstore G8), so
+	// this worker and those of the servers share the outbox.
+	w := &alert.Worker{Store: ss.alerts(), AllowLoopback: loopback}
 	if !once {
 		if err := w.Run(ctx); !errors.Is(err, context.Canceled) {
 			return err

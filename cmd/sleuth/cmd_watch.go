@@ -23,9 +23,10 @@ type stringsFlag []string
 func (f *stringsFlag) String() string     { return strings.Join(*f, ",") }
 func (f *stringsFlag) Set(s string) error { *f = append(*f, s); return nil }
 
-const watchUsage = "usage: sleuth watch add LIST [ADDRESS...] [--file F] [--entity ID]... [--rule R]... [--direction in|out|both] [--level L] | list [LIST] | remove LIST [ADDRESS...]"
+const watchUsage = "usage: sleuth watch add LIST [ADDRESS...] [--file F] [--entity ID]... [--rule R]... [--direction in|out|both] [--level L] | list [LIST] | remove LIST [ADDRESS...] (each with [--shared DSN])"
 
-// runWatch is `sleuth watch add|list|remove`.
+// runWatch is `sleuth watch add|list|remove`: the index's watchlists, or
+// with --shared DSN the ones every sleuth serve --shared on it matches.
 func runWatch(ctx context.Context, args []string) error {
 	return subcommand(ctx, "watch", watchUsage, args, map[string]func(context.Context, []string) error{
 		"add": watchAdd, "list": watchList, "remove": watchRemove})
@@ -60,17 +61,17 @@ func decodeAddresses(args []string, net *btc.Network) ([]address.Key, error) {
 func watchAdd(ctx context.Context, args []string) error {
 	var file, dir, level string
 	var entities, rules stringsFlag
-	db, fs, s, err := storeCommand("watch add", args, -1, "", func(fs *flag.FlagSet) {
+	ss, fs, s, err := stateCommand(ctx, "watch add", args, -1, "", func(fs *flag.FlagSet) {
 		fs.StringVar(&file, "file", "", "a file of addresses, one a line (# comments)")
 		fs.Var(&entities, "entity", "watch an entity by id (repeatable)")
 		fs.Var(&rules, "rule", "any | value>=SATS | exposure:CATEGORY>=PCT% | exposure:CATEGORY>=SATS | sanctioned (repeatable; default any)")
 		fs.StringVar(&dir, "direction", "both", "the rules' direction: in (paid), out (spending) or both")
 		fs.StringVar(&level, "level", "medium", "the rules' alert level: low, medium, high, critical")
-	}, true)
+	}, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer ss.Close()
 	if fs.NArg() < 1 {
 		return usagef("%s", watchUsage)
 	}
@@ -98,7 +99,7 @@ func watchAdd(ctx context.Context, args []string) error {
 		}
 		newEntities = append(newEntities, id)
 	}
-	keys, err := decodeAddresses(fs.Args()[1:], db.Network())
+	keys, err := decodeAddresses(fs.Args()[1:], ss.net)
 	if err != nil {
 		return err
 	}
@@ -107,14 +108,14 @@ func watchAdd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		ks, err := watch.ReadAddresses(f, file, db.Network())
+		ks, err := watch.ReadAddresses(f, file, ss.net)
 		f.Close()
 		if err != nil {
 			return usageError{err}
 		}
 		keys = append(keys, ks...)
 	}
-	st := watch.NewDB(db)
+	st := ss.watch()
 	l, err := st.ByName(ctx, fs.Arg(0))
 	switch {
 	case errors.Is(err, watch.ErrNotFound):
@@ -125,9 +126,12 @@ func watchAdd(ctx context.Context, args []string) error {
 	case err != nil:
 		return err
 	case len(newRules) > 0 || len(newEntities) > 0:
-		l.Rules = append(l.Rules, newRules...)
-		l.Entities = append(l.Entities, newEntities...)
-		if err := st.Update(ctx, &l); err != nil {
+		// Under the list's lock: a server may edit it at the same time.
+		if l, err = watch.Edit(ctx, st, l.ID, func(l *watch.List) (bool, error) {
+			l.Rules = append(l.Rules, newRules...)
+			l.Entities = append(l.Entities, newEntities...)
+			return true, nil
+		}); err != nil {
 			return err
 		}
 	}
@@ -143,12 +147,12 @@ func watchAdd(ctx context.Context, args []string) error {
 }
 
 func watchList(ctx context.Context, args []string) error {
-	db, fs, s, err := storeCommand("watch list", args, -1, "", nil, false)
+	ss, fs, s, err := stateCommand(ctx, "watch list", args, -1, "", nil, false, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	st := watch.NewDB(db)
+	defer ss.Close()
+	st := ss.watch()
 	lists, err := st.Lists(ctx)
 	if err != nil {
 		return err
@@ -173,7 +177,7 @@ func watchList(ctx context.Context, args []string) error {
 		if err := st.Addresses(ctx, l.ID, func(k address.Key) error {
 			r.Addresses++
 			if fs.NArg() > 0 {
-				a, ok := address.Encode(k, db.Network())
+				a, ok := address.Encode(k, ss.net)
 				if !ok {
 					a = k.String()
 				}
@@ -201,15 +205,15 @@ func watchList(ctx context.Context, args []string) error {
 }
 
 func watchRemove(ctx context.Context, args []string) error {
-	db, fs, _, err := storeCommand("watch remove", args, -1, "", nil, true)
+	ss, fs, _, err := stateCommand(ctx, "watch remove", args, -1, "", nil, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer ss.Close()
 	if fs.NArg() < 1 {
 		return usagef("%s", watchUsage)
 	}
-	st := watch.NewDB(db)
+	st := ss.watch()
 	l, err := st.ByName(ctx, fs.Arg(0))
 	if err != nil {
 		return err
@@ -221,7 +225,7 @@ func watchRemove(ctx context.Context, args []string) error {
 		fmt.Printf("watchlist %q removed\n", l.Name)
 		return nil
 	}
-	keys, err := decodeAddresses(fs.Args()[1:], db.Network())
+	keys, err := decodeAddresses(fs.Args()[1:], ss.net)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/alert"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/casefile"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
@@ -111,7 +112,7 @@ func classify(err error, field string) (int, string) {
 	case errors.Is(err, index.ErrNotFound):
 		return http.StatusNotFound, ""
 	case errors.Is(err, cluster.ErrNotClustered), errors.Is(err, risk.ErrNotComputed), errors.Is(err, errUnavailable),
-		errors.Is(err, alert.ErrUnavailable):
+		errors.Is(err, alert.ErrUnavailable), errors.Is(err, casefile.ErrUnavailable):
 		return http.StatusServiceUnavailable, ""
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, watch.ErrUnavailable):
 		return http.StatusServiceUnavailable, ""
@@ -141,7 +142,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, f
 	if errors.As(err, &invalid) {
 		p.Invalid = invalid.items
 	}
-	if errors.Is(err, watch.ErrUnavailable) || errors.Is(err, alert.ErrUnavailable) {
+	if errors.Is(err, watch.ErrUnavailable) || errors.Is(err, alert.ErrUnavailable) || errors.Is(err, casefile.ErrUnavailable) {
 		w.Header().Set("Retry-After", "2") // the shared store is down or restarting
 		s.log.WarnContext(r.Context(), "shared store unavailable", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 	}

@@ -103,6 +103,12 @@ type Page[T any] struct {
 // ErrNotFound: no such case.
 var ErrNotFound = errors.New("no such case")
 
+// ErrUnavailable marks a failure to reach a shared case store
+// (PostgreSQL down or restarting): nothing was changed, or, for an edit
+// whose commit was cut, the case says whether it was; the caller tries
+// again later (the API answers 503 with Retry-After).
+var ErrUnavailable = errors.New("case store unavailable")
+
 // ErrInvalid marks an edit refused for its input (C3); the error names
 // the field.
 var ErrInvalid = errors.New("invalid")

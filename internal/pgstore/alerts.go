@@ -100,7 +100,7 @@ func fail(what string, err error) error {
 
 // write runs fn in a transaction holding eventLock.
 func (s *Alerts) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
-	return fail(what, pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	return fail(what, s.db.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(eventLock)); err != nil {
 			return err
 		}
@@ -233,7 +233,11 @@ func (s *Alerts) Create(ctx context.Context, alerts []alert.Alert) ([]alert.Aler
 
 // Get returns alert id.
 func (s *Alerts) Get(ctx context.Context, id uint64) (alert.Alert, error) {
-	a, err := scanAlert(s.db.pool.QueryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = $1`, int64(id)))
+	var a alert.Alert
+	err := s.db.retry(ctx, func() (err error) {
+		a, err = scanAlert(s.db.pool.QueryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE id = $1`, int64(id)))
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, fmt.Errorf("alert %d: %w", id, alert.ErrNotFound)
 	}
@@ -249,7 +253,8 @@ func (s *Alerts) List(ctx context.Context, f alert.Filter, cursor string, limit 
 	if err != nil {
 		return alert.Page{}, err
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT `+alertCols+` FROM alerts
+	as, err := collect(ctx, s.db, func(r pgx.CollectableRow) (alert.Alert, error) { return scanAlert(r) },
+		`SELECT `+alertCols+` FROM alerts
 		WHERE id > $1 AND ($2 = 0 OR status = $2) AND level >= $3 AND created >= $4 AND starts_with(rule, $5)
 		AND height >= $6 AND ($7 = 0 OR height <= $7)
 		ORDER BY id LIMIT $8`,
@@ -257,20 +262,15 @@ func (s *Alerts) List(ctx context.Context, f alert.Filter, cursor string, limit 
 	if err != nil {
 		return alert.Page{}, fail("list alerts", err)
 	}
-	defer rows.Close()
 	var p alert.Page
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return alert.Page{}, fail("list alerts", err)
-		}
-		if len(p.Alerts) == limit {
-			p.Next = strconv.FormatUint(p.Alerts[limit-1].ID, 10)
-			break
-		}
-		p.Alerts = append(p.Alerts, a)
+	if len(as) > limit {
+		as = as[:limit]
+		p.Next = strconv.FormatUint(as[limit-1].ID, 10)
 	}
-	return p, fail("list alerts", rows.Err())
+	if len(as) > 0 {
+		p.Alerts = as
+	}
+	return p, nil
 }
 
 // Review moves alert id to status to, or only adds a note when to is 0.
@@ -366,25 +366,23 @@ func (s *Alerts) AddEndpoint(ctx context.Context, rawURL, secret string) (alert.
 	}
 	ep := alert.Endpoint{URL: u, Secret: secret, Created: s.now()}
 	var id int32
-	err = s.db.pool.QueryRow(ctx, `INSERT INTO alert_endpoints (url, secret, created) VALUES ($1, $2, $3) RETURNING id`,
-		ep.URL, ep.Secret, ep.Created).Scan(&id)
+	err = s.db.tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO alert_endpoints (url, secret, created) VALUES ($1, $2, $3) RETURNING id`,
+			ep.URL, ep.Secret, ep.Created).Scan(&id)
+	})
 	ep.ID = uint32(id)
 	return ep, fail("add webhook endpoint", err)
 }
 
 // Endpoints returns every endpoint, by id.
 func (s *Alerts) Endpoints(ctx context.Context) ([]alert.Endpoint, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT id, url, secret, disabled, created FROM alert_endpoints ORDER BY id`)
-	if err != nil {
-		return nil, fail("webhook endpoints", err)
-	}
-	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (alert.Endpoint, error) {
+	eps, err := collect(ctx, s.db, func(r pgx.CollectableRow) (alert.Endpoint, error) {
 		var ep alert.Endpoint
 		var id int32
 		err := r.Scan(&id, &ep.URL, &ep.Secret, &ep.Disabled, &ep.Created)
 		ep.ID, ep.Created = uint32(id), ep.Created.UTC()
 		return ep, err
-	})
+	}, `SELECT id, url, secret, disabled, created FROM alert_endpoints ORDER BY id`)
 	return eps, fail("webhook endpoints", err)
 }
 
@@ -400,7 +398,7 @@ func endpointChanged(id uint32, tag pgconn.CommandTag, err error) error {
 // RemoveEndpoint deletes an endpoint; its pending deliveries end as
 // Disabled when a worker meets them.
 func (s *Alerts) RemoveEndpoint(ctx context.Context, id uint32) error {
-	tag, err := s.db.pool.Exec(ctx, `DELETE FROM alert_endpoints WHERE id = $1`, int32(id))
+	tag, err := s.db.exec(ctx, `DELETE FROM alert_endpoints WHERE id = $1`, int32(id))
 	return endpointChanged(id, tag, err)
 }
 
@@ -409,7 +407,7 @@ func (s *Alerts) DisableEndpoint(ctx context.Context, id uint32, reason string) 
 	if reason == "" {
 		reason = "disabled"
 	}
-	tag, err := s.db.pool.Exec(ctx, `UPDATE alert_endpoints SET disabled = $2 WHERE id = $1`, int32(id), reason)
+	tag, err := s.db.exec(ctx, `UPDATE alert_endpoints SET disabled = $2 WHERE id = $1`, int32(id), reason)
 	return endpointChanged(id, tag, err)
 }
 
@@ -421,12 +419,8 @@ const page = 256
 // order, until fn returns false.
 func (s *Alerts) Events(ctx context.Context, after uint64, fn func(*alert.Event) (bool, error)) error {
 	for {
-		rows, err := s.db.pool.Query(ctx, `SELECT seq, type, alert_id, at, body FROM alert_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
+		evs, err := collect(ctx, s.db, scanEvent, `SELECT seq, type, alert_id, at, body FROM alert_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
 			int64(after), page)
-		if err != nil {
-			return fail("alert events", err)
-		}
-		evs, err := pgx.CollectRows(rows, scanEvent)
 		if err != nil {
 			return fail("alert events", err)
 		}
@@ -452,11 +446,15 @@ func scanEvent(r pgx.CollectableRow) (alert.Event, error) {
 
 // Event returns event seq.
 func (s *Alerts) Event(ctx context.Context, seq uint64) (alert.Event, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT seq, type, alert_id, at, body FROM alert_events WHERE seq = $1`, int64(seq))
-	if err != nil {
-		return alert.Event{}, fail(fmt.Sprintf("event %d", seq), err)
-	}
-	ev, err := pgx.CollectExactlyOneRow(rows, scanEvent)
+	var ev alert.Event
+	err := s.db.retry(ctx, func() error {
+		rows, err := s.db.pool.Query(ctx, `SELECT seq, type, alert_id, at, body FROM alert_events WHERE seq = $1`, int64(seq))
+		if err != nil {
+			return err
+		}
+		ev, err = pgx.CollectExactlyOneRow(rows, scanEvent)
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ev, fmt.Errorf("event %d: %w", seq, alert.ErrNotFound)
 	}
@@ -489,12 +487,8 @@ func (s *Alerts) Deliveries(ctx context.Context, fn func(*alert.Delivery) (bool,
 	var seq int64
 	var ep int32 = -1
 	for {
-		rows, err := s.db.pool.Query(ctx, `SELECT `+deliveryCols+` FROM alert_deliveries
+		ds, err := collect(ctx, s.db, scanDelivery, `SELECT `+deliveryCols+` FROM alert_deliveries
 			WHERE (event_seq, endpoint_id) > ($1, $2) ORDER BY event_seq, endpoint_id LIMIT $3`, seq, ep, page)
-		if err != nil {
-			return fail("webhook outbox", err)
-		}
-		ds, err := pgx.CollectRows(rows, scanDelivery)
 		if err != nil {
 			return fail("webhook outbox", err)
 		}
@@ -520,17 +514,21 @@ func (s *Alerts) Due(ctx context.Context, now time.Time, limit int) ([]alert.Del
 	if lease <= 0 {
 		lease = time.Minute
 	}
-	rows, err := s.db.pool.Query(ctx, `UPDATE alert_deliveries d SET claimed_by = $3, lease_until = now() + $4 * interval '1 microsecond'
+	var ds []alert.Delivery
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE alert_deliveries d SET claimed_by = $3, lease_until = now() + $4 * interval '1 microsecond'
 		FROM (SELECT event_seq, endpoint_id FROM alert_deliveries
 			WHERE state = $5 AND next_at <= $1 AND (lease_until IS NULL OR lease_until < now())
 			ORDER BY event_seq, endpoint_id LIMIT $2 FOR UPDATE SKIP LOCKED) c
 		WHERE d.event_seq = c.event_seq AND d.endpoint_id = c.endpoint_id
 		RETURNING d.event_seq, d.endpoint_id, d.state, d.next_at, d.attempts, d.log`,
-		now, limit, s.Owner, lease.Microseconds(), int16(alert.Pending))
-	if err != nil {
-		return nil, fail("claim due deliveries", err)
-	}
-	ds, err := pgx.CollectRows(rows, scanDelivery)
+			now, limit, s.Owner, lease.Microseconds(), int16(alert.Pending))
+		if err != nil {
+			return err
+		}
+		ds, err = pgx.CollectRows(rows, scanDelivery)
+		return err
+	})
 	if err != nil {
 		return nil, fail("claim due deliveries", err)
 	}
@@ -560,7 +558,7 @@ func (s *Alerts) Record(ctx context.Context, d *alert.Delivery) error {
 		log = []byte("[]")
 	}
 	what := fmt.Sprintf("record delivery of event %d to endpoint %d", d.Event, d.Endpoint)
-	tag, err := s.db.pool.Exec(ctx, `UPDATE alert_deliveries SET state = $3, next_at = $4, attempts = $5, log = $6,
+	tag, err := s.db.exec(ctx, `UPDATE alert_deliveries SET state = $3, next_at = $4, attempts = $5, log = $6,
 		claimed_by = NULL, lease_until = NULL
 		WHERE event_seq = $1 AND endpoint_id = $2 AND claimed_by = $7`,
 		int64(d.Event), int32(d.Endpoint), int16(d.State), d.NextAt, int32(d.Attempts), log, s.Owner)
@@ -589,31 +587,30 @@ func (b *blockTx) begin(ctx context.Context) error {
 	if b.tx != nil {
 		return nil
 	}
-	tx, err := b.s.db.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(eventLock)); err != nil {
-		_ = tx.Rollback(ctx)
-		return err
-	}
-	b.tx = tx
-	return nil
-}
-
-// querier is the transaction once begun, else the pool.
-func (b *blockTx) querier() interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-} {
-	if b.tx != nil {
-		return b.tx
-	}
-	return b.s.db.pool
+	// Nothing is written yet: a connection lost here is tried again.
+	return b.s.db.retry(ctx, func() error {
+		tx, err := b.s.db.pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(eventLock)); err != nil {
+			_ = tx.Rollback(ctx)
+			return err
+		}
+		b.tx = tx
+		return nil
+	})
 }
 
 func (b *blockTx) BlockHasAlerts(ctx context.Context, block btc.Hash) (bool, error) {
 	var ok bool
-	err := b.querier().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alerts WHERE block_hash = $1)`, block[:]).Scan(&ok)
+	const q = `SELECT EXISTS (SELECT 1 FROM alerts WHERE block_hash = $1)`
+	var err error
+	if b.tx != nil {
+		err = b.tx.QueryRow(ctx, q, block[:]).Scan(&ok)
+	} else {
+		err = b.s.db.queryRow(ctx, q, []any{block[:]}, &ok)
+	}
 	return ok, fail("alerts of block "+block.String(), err)
 }
 
@@ -646,9 +643,9 @@ func (b *blockTx) SetInvalidated(ctx context.Context, block btc.Hash, inv bool) 
 	if b.tx == nil {
 		// Most blocks have nothing to change (another server did it, or
 		// the block has no alerts): look before taking the lock.
-		var any bool
-		if err := b.s.db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alerts WHERE block_hash = $1 AND invalidated <> $2)`,
-			block[:], inv).Scan(&any); err != nil || !any {
+		var some bool
+		if err := b.s.db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alerts WHERE block_hash = $1 AND invalidated <> $2)`,
+			[]any{block[:], inv}, &some); err != nil || !some {
 			return 0, fail(what, err)
 		}
 		if err := b.begin(ctx); err != nil {

@@ -26,7 +26,7 @@ const bumpKeys = `UPDATE api_keys_version SET v = v + 1`
 // a gap, never a reuse).
 func (s *APIKeys) Add(ctx context.Context, mk func(id uint32) apikey.Key) (apikey.Key, error) {
 	var k apikey.Key
-	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
 		var id int32
 		if err := tx.QueryRow(ctx, `SELECT nextval('api_keys_id')`).Scan(&id); err != nil {
 			return err
@@ -47,13 +47,7 @@ func (s *APIKeys) Add(ctx context.Context, mk func(id uint32) apikey.Key) (apike
 
 // List implements apikey.Store.
 func (s *APIKeys) List(ctx context.Context) ([]apikey.Key, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT id, name, scope, created, revoked, hash FROM api_keys ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list API keys: %w", err)
-	}
-	defer rows.Close()
-	var out []apikey.Key
-	for rows.Next() {
+	out, err := collect(ctx, s.db, func(r pgx.CollectableRow) (apikey.Key, error) {
 		var (
 			id      int32
 			scope   int16
@@ -61,17 +55,17 @@ func (s *APIKeys) List(ctx context.Context) ([]apikey.Key, error) {
 			hash    []byte
 			k       apikey.Key
 		)
-		if err := rows.Scan(&id, &k.Name, &scope, &created, &k.Revoked, &hash); err != nil {
-			return nil, fmt.Errorf("pgstore: list API keys: %w", err)
+		if err := r.Scan(&id, &k.Name, &scope, &created, &k.Revoked, &hash); err != nil {
+			return k, err
 		}
 		if len(hash) != len(k.Hash) {
-			return nil, fmt.Errorf("pgstore: API key %d: hash of %d bytes", id, len(hash))
+			return k, fmt.Errorf("API key %d: hash of %d bytes", id, len(hash))
 		}
 		k.ID, k.Scope, k.Created = uint32(id), apikey.Scope(scope), created.UTC()
 		copy(k.Hash[:], hash)
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+		return k, nil
+	}, `SELECT id, name, scope, created, revoked, hash FROM api_keys ORDER BY id`)
+	if err != nil {
 		return nil, fmt.Errorf("pgstore: list API keys: %w", err)
 	}
 	return out, nil
@@ -79,7 +73,7 @@ func (s *APIKeys) List(ctx context.Context) ([]apikey.Key, error) {
 
 // Revoke implements apikey.Store.
 func (s *APIKeys) Revoke(ctx context.Context, id uint32) error {
-	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked = true WHERE id = $1`, int64(id))
 		if err != nil {
 			return err
@@ -99,7 +93,7 @@ func (s *APIKeys) Revoke(ctx context.Context, id uint32) error {
 // Version implements apikey.Store.
 func (s *APIKeys) Version(ctx context.Context) (uint64, error) {
 	var v int64
-	if err := s.db.pool.QueryRow(ctx, `SELECT v FROM api_keys_version`).Scan(&v); err != nil {
+	if err := s.db.queryRow(ctx, `SELECT v FROM api_keys_version`, nil, &v); err != nil {
 		return 0, fmt.Errorf("pgstore: API keys version: %w", err)
 	}
 	return uint64(v), nil

@@ -55,6 +55,20 @@ func audit(ctx context.Context, tx pgx.Tx, c *casefile.Case, by, action, detail 
 	return err
 }
 
+// caseErr wraps a failure of op, marking an unreachable PostgreSQL with
+// casefile.ErrUnavailable (the API answers 503 with Retry-After); the
+// store's own answers (no such case, a refused edit) pass as they are.
+func caseErr(op string, err error) error {
+	var inv *casefile.InvalidError
+	switch {
+	case err == nil, errors.Is(err, casefile.ErrNotFound), errors.As(err, &inv):
+		return err
+	case unreachable(err):
+		return fmt.Errorf("pgstore: %s: %w: %w", op, casefile.ErrUnavailable, err)
+	}
+	return fmt.Errorf("pgstore: %s: %w", op, err)
+}
+
 func (s *Cases) Create(ctx context.Context, by, name, description string, sources []string) (casefile.Case, error) {
 	// The validation and the shape of a new case are casefile's: build it
 	// in memory first, then store it.
@@ -66,7 +80,7 @@ func (s *Cases) Create(ctx context.Context, by, name, description string, source
 	if err != nil {
 		return c, err
 	}
-	err = pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err = s.db.tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO cases (name, description, status, created, created_by, updated, body)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, c.Name, c.Description, c.Status, c.Created, c.CreatedBy, c.Updated, b).Scan(&c.ID); err != nil {
 			return err
@@ -74,17 +88,21 @@ func (s *Cases) Create(ctx context.Context, by, name, description string, source
 		return audit(ctx, tx, &c, by, "create", detail)
 	})
 	if err != nil {
-		return casefile.Case{}, fmt.Errorf("pgstore: create case: %w", err)
+		return casefile.Case{}, caseErr("create case", err)
 	}
 	return c, nil
 }
 
 func (s *Cases) Get(ctx context.Context, id uint64) (casefile.Case, error) {
-	c, err := scanCase(s.db.pool.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id = $1`, int64(id)))
+	var c casefile.Case
+	err := s.db.retry(ctx, func() (err error) {
+		c, err = scanCase(s.db.pool.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id = $1`, int64(id)))
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("case %d: %w", id, casefile.ErrNotFound)
 	}
-	return c, err
+	return c, caseErr(fmt.Sprintf("case %d", id), err)
 }
 
 func (s *Cases) List(ctx context.Context, cur string, limit int) (casefile.Page[casefile.Summary], error) {
@@ -93,28 +111,24 @@ func (s *Cases) List(ctx context.Context, cur string, limit int) (casefile.Page[
 	if err != nil {
 		return p, err
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases WHERE id > $1 ORDER BY id LIMIT $2`, int64(after), limit+1)
+	cs, err := collect(ctx, s.db, func(r pgx.CollectableRow) (casefile.Case, error) { return scanCase(r) },
+		`SELECT `+caseCols+` FROM cases WHERE id > $1 ORDER BY id LIMIT $2`, int64(after), limit+1)
 	if err != nil {
-		return p, err
+		return p, caseErr("list cases", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return p, err
-		}
+	for i := range cs {
 		if len(p.Items) == limit {
 			p.NextCursor = strconv.FormatUint(p.Items[limit-1].ID, 10)
 			break
 		}
-		p.Items = append(p.Items, casefile.SummaryOf(&c))
+		p.Items = append(p.Items, casefile.SummaryOf(&cs[i]))
 	}
-	return p, rows.Err()
+	return p, nil
 }
 
 func (s *Cases) Edit(ctx context.Context, id uint64, by, action string, fn func(c *casefile.Case) (string, error)) (casefile.Case, error) {
 	var c casefile.Case
-	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
 		var err error
 		c, err = scanCase(tx.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id = $1 FOR UPDATE`, int64(id)))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -139,7 +153,7 @@ func (s *Cases) Edit(ctx context.Context, id uint64, by, action string, fn func(
 		return audit(ctx, tx, &c, by, action, detail)
 	})
 	if err != nil {
-		return casefile.Case{}, err
+		return casefile.Case{}, caseErr(fmt.Sprintf("edit case %d", id), err)
 	}
 	return c, nil
 }
@@ -149,23 +163,21 @@ func (s *Cases) Audit(ctx context.Context, id uint64, after uint64, limit int) (
 	if _, err := s.Get(ctx, id); err != nil {
 		return p, err
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT seq, case_id, at, by, action, detail FROM case_audit
+	evs, err := collect(ctx, s.db, func(r pgx.CollectableRow) (ev casefile.Event, err error) {
+		err = r.Scan(&ev.Seq, &ev.Case, &ev.At, &ev.By, &ev.Action, &ev.Detail)
+		ev.At = ev.At.UTC()
+		return ev, err
+	}, `SELECT seq, case_id, at, by, action, detail FROM case_audit
 		WHERE case_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, int64(id), int64(after), limit+1)
 	if err != nil {
-		return p, err
+		return p, caseErr(fmt.Sprintf("audit of case %d", id), err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var ev casefile.Event
-		if err := rows.Scan(&ev.Seq, &ev.Case, &ev.At, &ev.By, &ev.Action, &ev.Detail); err != nil {
-			return p, err
-		}
-		ev.At = ev.At.UTC()
+	for _, ev := range evs {
 		if len(p.Items) == limit {
 			p.NextCursor = strconv.FormatUint(p.Items[limit-1].Seq, 10)
 			break
 		}
 		p.Items = append(p.Items, ev)
 	}
-	return p, rows.Err()
+	return p, nil
 }

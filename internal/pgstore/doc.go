@@ -25,10 +25,17 @@
 //     version per list, watch_addresses keyed (list, address key bytea),
 //     added or removed 64 Ki keys a statement, each batch one transaction
 //     with the version bumps; watch_version for all).
-//   - Telling an unreachable server from an answer: Watch wraps
+//   - Telling an unreachable server from an answer: Watch and Cases wrap
 //     connection failures (refused, reset, server shutting down: SQLSTATE
-//     08xxx, 57Pxx) in watch.ErrUnavailable, which the API answers with
-//     503 and Retry-After.
+//     08xxx, 57Pxx) in watch.ErrUnavailable and casefile.ErrUnavailable,
+//     which the API answers with 503 and Retry-After.
+//   - Failure tests: PostgreSQL cut away through a TCP proxy
+//     (pgtest.Proxy) and restarted for real mid-run (pgtest.Restart,
+//     restart_test.go): writes answer 503 with Retry-After, screening
+//     keeps answering, nothing acknowledged is lost.
+//   - Running a statement again after a lost connection, when it cannot
+//     have taken effect (G10, retry.go): the first statement after
+//     PostgreSQL came back meets a pooled connection the outage closed.
 //
 // # Does not touch
 //
@@ -79,4 +86,16 @@
 //	    keeps its progress and runs again at the next ingest, the worker
 //	    tries again at its next poll, and screening, which reads only the
 //	    server's own index, keeps answering.
+//	G10. A statement is run a second time, on a fresh connection (the
+//	    pool emptied first: an outage closes every pooled connection),
+//	    only when its first run failed because the connection was lost
+//	    and could not have taken effect: a read; a transaction that had
+//	    not sent its COMMIT (PostgreSQL rolls back a transaction whose
+//	    connection ends); a COMMIT that was never sent
+//	    (pgconn.SafeToRetry). A COMMIT lost after it was sent may have
+//	    committed and is never run again; single writing statements run
+//	    in a transaction of their own (DB.exec) so that they fall under
+//	    the second case. A refused connect is not retried at once (the
+//	    server is down), and a read that handed rows to its caller
+//	    (Watch.Addresses) is not run again from the start.
 package pgstore

@@ -40,7 +40,7 @@ const (
 // Append stores edits as consecutive entries in one transaction.
 func (l *LabelLog) Append(ctx context.Context, by string, edits []labelsync.Edit) (uint64, error) {
 	var first uint64
-	err := pgx.BeginFunc(ctx, l.db.pool, func(tx pgx.Tx) error {
+	err := l.db.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(labelLogLock)); err != nil {
 			return err
 		}
@@ -75,26 +75,20 @@ func (l *LabelLog) Append(ctx context.Context, by string, edits []labelsync.Edit
 
 // After returns at most limit entries after seq.
 func (l *LabelLog) After(ctx context.Context, seq uint64, limit int) ([]labelsync.Entry, error) {
-	rows, err := l.db.pool.Query(ctx, `SELECT seq, at, by, edit, file FROM label_log WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(seq), limit)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: read the label log after %d: %w", seq, err)
-	}
-	defer rows.Close()
-	var out []labelsync.Entry
-	for rows.Next() {
+	out, err := collect(ctx, l.db, func(r pgx.CollectableRow) (labelsync.Entry, error) {
 		var e labelsync.Entry
 		var n int64
 		var b, file []byte
-		if err := rows.Scan(&n, &e.At, &e.By, &b, &file); err != nil {
-			return nil, err
+		if err := r.Scan(&n, &e.At, &e.By, &b, &file); err != nil {
+			return e, err
 		}
 		e.Seq, e.At, e.Edit = uint64(n), e.At.UTC(), labelsync.DecodeEdit(b)
 		if e.Edit.Import != nil {
 			e.Edit.Import.Body = file
 		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, nil
+	}, `SELECT seq, at, by, edit, file FROM label_log WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(seq), limit)
+	if err != nil {
 		return nil, fmt.Errorf("pgstore: read the label log after %d: %w", seq, err)
 	}
 	return out, nil
@@ -103,7 +97,7 @@ func (l *LabelLog) After(ctx context.Context, seq uint64, limit int) ([]labelsyn
 // Last returns the last entry's number.
 func (l *LabelLog) Last(ctx context.Context) (uint64, error) {
 	var n int64
-	err := l.db.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM label_log`).Scan(&n)
+	err := l.db.queryRow(ctx, `SELECT coalesce(max(seq), 0) FROM label_log`, nil, &n)
 	return uint64(n), err
 }
 

@@ -27,12 +27,20 @@ type labelServer struct {
 
 func startLabelServer(t *testing.T, name, d, blocks string) *labelServer {
 	t.Helper()
+	return startServer(t, name, d, blocks, api.Options{})
+}
+
+// startServer is startLabelServer with more of the server's options
+// (opts.Labels is the shared label log's).
+func startServer(t *testing.T, name, d, blocks string, opts api.Options) *labelServer {
+	t.Helper()
 	pl, sh := sharedStore(t, d, blocks)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { sh.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &labelServer{name, pl, api.New(pl, api.Options{Labels: sh})}
+	opts.Labels = sh
+	return &labelServer{name, pl, api.New(pl, opts)}
 }
 
 // do sends one request and decodes the JSON answer.

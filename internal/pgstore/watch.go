@@ -87,7 +87,7 @@ func (s *Watch) Create(ctx context.Context, l *watch.List) (uint32, error) {
 	}
 	rec, _ := l.MarshalBinary()
 	var id int32
-	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT nextval('watch_lists_id')`).Scan(&id); err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func (s *Watch) Update(ctx context.Context, l *watch.List) error {
 		return err
 	}
 	rec, _ := l.MarshalBinary()
-	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE watch_lists SET name = $2, record = $3, version = version + 1 WHERE id = $1`, int64(l.ID), l.Name, rec)
 		if err != nil {
 			return nameTaken(err, l.Name)
@@ -128,7 +128,7 @@ func (s *Watch) Update(ctx context.Context, l *watch.List) error {
 // the write.
 func (s *Watch) Edit(ctx context.Context, id uint32, fn func(l *watch.List) (bool, error)) (watch.List, error) {
 	var l watch.List
-	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
 		var err error
 		l, err = scanList(tx.QueryRow(ctx, `SELECT id, record FROM watch_lists WHERE id = $1 FOR UPDATE`, int64(id)))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -175,25 +175,21 @@ func scanList(row pgx.Row) (watch.List, error) {
 
 // Lists implements watch.Store.
 func (s *Watch) Lists(ctx context.Context) ([]watch.List, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT id, record FROM watch_lists ORDER BY id`)
+	out, err := collect(ctx, s.db, func(r pgx.CollectableRow) (watch.List, error) { return scanList(r) },
+		`SELECT id, record FROM watch_lists ORDER BY id`)
 	if err != nil {
 		return nil, watchErr("watchlists", err)
 	}
-	defer rows.Close()
-	var out []watch.List
-	for rows.Next() {
-		l, err := scanList(rows)
-		if err != nil {
-			return nil, watchErr("watchlists", err)
-		}
-		out = append(out, l)
-	}
-	return out, watchErr("watchlists", rows.Err())
+	return out, nil
 }
 
 // ByName implements watch.Store.
 func (s *Watch) ByName(ctx context.Context, name string) (watch.List, error) {
-	l, err := scanList(s.db.pool.QueryRow(ctx, `SELECT id, record FROM watch_lists WHERE name = $1`, name))
+	var l watch.List
+	err := s.db.retry(ctx, func() (err error) {
+		l, err = scanList(s.db.pool.QueryRow(ctx, `SELECT id, record FROM watch_lists WHERE name = $1`, name))
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("watchlist %q: %w", name, watch.ErrNotFound)
 	}
@@ -203,7 +199,7 @@ func (s *Watch) ByName(ctx context.Context, name string) (watch.List, error) {
 // Remove implements watch.Store: the list and its addresses go in one
 // transaction.
 func (s *Watch) Remove(ctx context.Context, id uint32) error {
-	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+	err := s.db.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM watch_lists WHERE id = $1`, int64(id))
 		if err != nil {
 			return err
@@ -245,7 +241,8 @@ func (s *Watch) editAddresses(ctx context.Context, list uint32, keys []address.K
 		for i := range chunk {
 			batch = append(batch, chunk[i].Bytes())
 		}
-		err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+		var added int64
+		err := s.db.tx(ctx, func(tx pgx.Tx) error {
 			// The list's row, locked: a list removed meanwhile is not
 			// found instead of half edited.
 			var one int
@@ -266,37 +263,61 @@ func (s *Watch) editAddresses(ctx context.Context, list uint32, keys []address.K
 					return err
 				}
 			}
-			n += int(tag.RowsAffected())
+			added = tag.RowsAffected()
 			return nil
 		})
 		if err != nil {
 			return n, watchErr(fmt.Sprintf("watchlist %d addresses", list), err)
 		}
+		n += int(added)
 	}
 	return n, nil
 }
 
+// scanKey reads one address key of list.
+func scanKey(row pgx.Row, list uint32) (address.Key, error) {
+	var b []byte
+	if err := row.Scan(&b); err != nil {
+		return address.Key{}, err
+	}
+	k, err := address.KeyFromBytes(b)
+	if err != nil {
+		return k, fmt.Errorf("%w: watchlist %d address %x: %w", watch.ErrCorrupt, list, b, err)
+	}
+	return k, nil
+}
+
 // Addresses implements watch.Store, in key order.
 func (s *Watch) Addresses(ctx context.Context, list uint32, fn func(address.Key) error) error {
-	rows, err := s.db.pool.Query(ctx, `SELECT addr FROM watch_addresses WHERE list = $1 ORDER BY addr`, int64(list))
-	if err != nil {
-		return watchErr("watchlist addresses", err)
-	}
-	defer rows.Close()
-	var b []byte
-	for rows.Next() {
-		if err := rows.Scan(&b); err != nil {
-			return watchErr("watchlist addresses", err)
-		}
-		k, err := address.KeyFromBytes(b)
+	seen := false
+	var fnErr error
+	err := s.db.retry(ctx, func() error {
+		rows, err := s.db.pool.Query(ctx, `SELECT addr FROM watch_addresses WHERE list = $1 ORDER BY addr`, int64(list))
 		if err != nil {
-			return fmt.Errorf("%w: watchlist %d address %x: %w", watch.ErrCorrupt, list, b, err)
-		}
-		if err := fn(k); err != nil {
 			return err
 		}
+		defer rows.Close()
+		for rows.Next() {
+			k, err := scanKey(rows, list)
+			if err != nil {
+				return err
+			}
+			seen = true
+			if fnErr = fn(k); fnErr != nil {
+				return &noRetry{fnErr}
+			}
+		}
+		if err := rows.Err(); err != nil && seen {
+			return &noRetry{err} // fn has seen keys: not again from the start
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
 	}
-	return watchErr("watchlist addresses", rows.Err())
+	return watchErr("watchlist addresses", err)
 }
 
 // AddressPage implements watch.Store.
@@ -307,34 +328,24 @@ func (s *Watch) AddressPage(ctx context.Context, list uint32, after []byte, limi
 	if after == nil {
 		after = []byte{}
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT addr FROM watch_addresses WHERE list = $1 AND addr > $2 ORDER BY addr LIMIT $3`,
-		int64(list), after, limit+1)
+	keys, err := collect(ctx, s.db, func(r pgx.CollectableRow) (address.Key, error) { return scanKey(r, list) },
+		`SELECT addr FROM watch_addresses WHERE list = $1 AND addr > $2 ORDER BY addr LIMIT $3`, int64(list), after, limit+1)
 	if err != nil {
 		return nil, false, watchErr("watchlist page", err)
 	}
-	defer rows.Close()
-	var out []address.Key
-	var b []byte
-	for rows.Next() {
-		if err := rows.Scan(&b); err != nil {
-			return nil, false, watchErr("watchlist page", err)
-		}
-		if len(out) == limit {
-			return out, true, nil
-		}
-		k, err := address.KeyFromBytes(b)
-		if err != nil {
-			return nil, false, fmt.Errorf("%w: watchlist %d address %x: %w", watch.ErrCorrupt, list, b, err)
-		}
-		out = append(out, k)
+	if len(keys) > limit {
+		return keys[:limit], true, nil
 	}
-	return out, false, watchErr("watchlist page", rows.Err())
+	if len(keys) == 0 {
+		keys = nil
+	}
+	return keys, false, nil
 }
 
 // CountAddresses implements watch.Store.
 func (s *Watch) CountAddresses(ctx context.Context, list uint32) (int, error) {
 	var n int64
-	err := s.db.pool.QueryRow(ctx, `SELECT count(*) FROM watch_addresses WHERE list = $1`, int64(list)).Scan(&n)
+	err := s.db.queryRow(ctx, `SELECT count(*) FROM watch_addresses WHERE list = $1`, []any{int64(list)}, &n)
 	return int(n), watchErr("watchlist count", err)
 }
 
@@ -344,28 +355,29 @@ func (s *Watch) Has(list uint32, k address.Key) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), shortCall)
 	defer cancel()
 	var ok bool
-	err := s.db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM watch_addresses WHERE list = $1 AND addr = $2)`,
-		int64(list), k.Bytes()).Scan(&ok)
+	err := s.db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM watch_addresses WHERE list = $1 AND addr = $2)`,
+		[]any{int64(list), k.Bytes()}, &ok)
 	return ok, watchErr("watchlist has", err)
 }
 
 // ListVersions implements watch.ListVersioner.
 func (s *Watch) ListVersions(ctx context.Context) (map[uint32]uint64, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT id, version FROM watch_lists`)
+	type listVersion struct {
+		id int32
+		v  int64
+	}
+	vs, err := collect(ctx, s.db, func(r pgx.CollectableRow) (lv listVersion, err error) {
+		err = r.Scan(&lv.id, &lv.v)
+		return lv, err
+	}, `SELECT id, version FROM watch_lists`)
 	if err != nil {
 		return nil, watchErr("watchlist versions", err)
 	}
-	defer rows.Close()
-	out := map[uint32]uint64{}
-	for rows.Next() {
-		var id int32
-		var v int64
-		if err := rows.Scan(&id, &v); err != nil {
-			return nil, watchErr("watchlist versions", err)
-		}
-		out[uint32(id)] = uint64(v)
+	out := make(map[uint32]uint64, len(vs))
+	for _, lv := range vs {
+		out[uint32(lv.id)] = uint64(lv.v)
 	}
-	return out, watchErr("watchlist versions", rows.Err())
+	return out, nil
 }
 
 // Version implements watch.Store.
@@ -373,6 +385,6 @@ func (s *Watch) Version() (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), shortCall)
 	defer cancel()
 	var v int64
-	err := s.db.pool.QueryRow(ctx, `SELECT v FROM watch_version`).Scan(&v)
+	err := s.db.queryRow(ctx, `SELECT v FROM watch_version`, nil, &v)
 	return uint64(v), watchErr("watchlist version", err)
 }

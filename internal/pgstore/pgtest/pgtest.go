@@ -1,19 +1,27 @@
 // Package pgtest gives tests a PostgreSQL schema of their own on the
 // throwaway server scripts/postgres.sh starts (TEST_PG_DSN), or skips
-// them with a message when there is none. Test support: only _test.go
+// them with a message when there is none; a TCP proxy that cuts
+// PostgreSQL away (Proxy); and a restart of that very server (Restart,
+// on the directory TEST_PG_DIR names), which waits until no test of any
+// package is using the server. Test support: only _test.go
 // files may import it (internal/lint).
 package pgtest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -26,8 +34,31 @@ func DSN(t testing.TB) string {
 	if d == "" {
 		t.Skip("TEST_PG_DSN is not set: run under scripts/postgres.sh run (make test does)")
 	}
+	if dir := os.Getenv("TEST_PG_DIR"); dir != "" && !restarting.Load() {
+		// Held to the test's end: a test that restarts the server waits
+		// for it (RestartDir).
+		release, err := lockFile(filepath.Join(dir, lockName), false)
+		if err != nil {
+			t.Fatalf("lock the test server for this test: %v", err)
+		}
+		shared.Add(1)
+		t.Cleanup(func() { release(); shared.Add(-1) })
+	}
 	return d
 }
+
+// lockName is the file in the server's directory (TEST_PG_DIR) whose
+// flock makes a restart wait for the tests using the server, in every
+// package's test binary: each test holds it shared from its first DSN to
+// its end, a test that restarts the server holds it exclusively.
+const lockName = "tests.lock"
+
+var (
+	// restarting: this process's test holds lockName exclusively.
+	restarting atomic.Bool
+	// shared counts this process's shared holds of lockName.
+	shared atomic.Int64
+)
 
 var schemaSeq atomic.Int64
 
@@ -146,4 +177,110 @@ func (p *Proxy) Via(t testing.TB, d string) string {
 	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// RestartDir returns the directory of the test server, which
+// scripts/postgres.sh run names in TEST_PG_DIR so that a test may restart
+// the very server it runs on, or skips. It makes the test the server's
+// only user until it ends (waiting for the tests of other packages to
+// finish theirs), so it must come before the test's first DSN or
+// FreshSchema.
+func RestartDir(t testing.TB) string {
+	t.Helper()
+	if os.Getenv("TEST_PG_DSN") == "" {
+		DSN(t) // skips
+	}
+	d := os.Getenv("TEST_PG_DIR")
+	if d == "" {
+		t.Skip("TEST_PG_DIR is not set: run under scripts/postgres.sh run, which names the server's directory so a test can restart it")
+	}
+	if restarting.Load() {
+		return d
+	}
+	if shared.Load() > 0 {
+		t.Fatal("pgtest: call RestartDir before DSN or FreshSchema: this test holds the server shared and would wait for itself")
+	}
+	// Tests of other packages may be using the server at this moment (go
+	// test runs packages side by side): wait until none is, and keep new
+	// ones waiting until this test ends.
+	release, err := lockFile(filepath.Join(d, lockName), true)
+	if err != nil {
+		t.Fatalf("lock the test server to restart it: %v", err)
+	}
+	restarting.Store(true)
+	t.Cleanup(func() { restarting.Store(false); release() })
+	return d
+}
+
+// Restarting tells a test where a restart (Restart) is: each channel is
+// closed once the server has got there.
+type Restarting struct {
+	// Down: the server has stopped (every session ended).
+	Down <-chan struct{}
+	// Starting: the pause is over and the server is being started; it
+	// may accept connections from now on. Between Down and Starting it
+	// surely accepts none.
+	Starting <-chan struct{}
+	// Up: the server accepts connections again.
+	Up <-chan struct{}
+}
+
+// Restart restarts the test server (scripts/postgres.sh restart): it
+// stops it by its PID, which ends every session as a real restart does,
+// keeps it down for pause, and starts it again on the same data directory
+// and port. It returns at once; the test waits for the restart to end
+// before it ends.
+func Restart(t testing.TB, pause time.Duration) Restarting {
+	t.Helper()
+	dir := RestartDir(t)
+	script, err := findScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(script, "restart", dir, strconv.FormatFloat(pause.Seconds(), 'f', 3, 64))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("restart PostgreSQL: %v", err)
+	}
+	marks := map[string]chan struct{}{"down": make(chan struct{}), "starting": make(chan struct{}), "up": make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if c, ok := marks[sc.Text()]; ok {
+				close(c)
+				delete(marks, sc.Text())
+			}
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("scripts/postgres.sh restart %s: %v", dir, err)
+		}
+	}()
+	t.Cleanup(func() { <-done })
+	return Restarting{Down: marks["down"], Starting: marks["starting"], Up: marks["up"]}
+}
+
+// findScript finds scripts/postgres.sh in the repository holding the
+// working directory (a test runs in its package's directory).
+func findScript() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "scripts", "postgres.sh")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("scripts/postgres.sh not found above the working directory")
+		}
+		dir = parent
+	}
 }
