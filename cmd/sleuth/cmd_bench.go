@@ -62,6 +62,7 @@ func runBench(ctx context.Context, args []string) error {
 	check := fset.Bool("check", false, "run the consistency checker afterwards (not timed)")
 	asJSON := fset.Bool("json", false, "print JSON")
 	batchTxs := fset.Int("batch-txs", 0, "transactions per batch (default: the index's)")
+	bulkBatchTxs := fset.Int("bulk-batch-txs", 0, "transactions per batch of a bulk path (default: the index's)")
 	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the ingest to this file")
 	profileFrom := fset.Uint64("cpuprofile-from", 0, "start the CPU profile after this many transactions (to see the late phase)")
 	chartFile := fset.String("chart", "", "draw tx/s and RSS against transactions ingested into this SVG file")
@@ -116,7 +117,7 @@ func runBench(ctx context.Context, args []string) error {
 	start := time.Now()
 	var samples []benchSample
 	lastSample, lastLSM := time.Now(), time.Now()
-	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, ProgressEvery: time.Second, Progress: func(p index.Progress) {
+	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, BulkBatchTxs: *bulkBatchTxs, ProgressEvery: time.Second, Progress: func(p index.Progress) {
 		if *profileFrom > 0 && p.Txs >= *profileFrom {
 			startProfile()
 		}

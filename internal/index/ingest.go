@@ -37,8 +37,12 @@ type IngestOptions struct {
 	Follow bool
 	// Workers is the number of parse goroutines. Default: GOMAXPROCS.
 	Workers int
-	// BatchTxs is how many transactions one atomic batch holds. Default 50,000.
+	// BatchTxs is how many transactions one atomic batch holds. Default
+	// 50,000.
 	BatchTxs int
+	// BulkBatchTxs is the batch of a bulk path (deferMinBlocks blocks or
+	// more). Default 400,000, or BatchTxs when that is set.
+	BulkBatchTxs int
 	// Progress, if set, is called about every ProgressEvery and once at the
 	// end of each phase.
 	Progress      func(Progress)
@@ -99,6 +103,11 @@ func (o *IngestOptions) ensureDefaults() {
 	}
 	if o.BatchTxs <= 0 {
 		o.BatchTxs = 50_000
+		if o.BulkBatchTxs <= 0 {
+			o.BulkBatchTxs = 400_000
+		}
+	} else if o.BulkBatchTxs <= 0 {
+		o.BulkBatchTxs = o.BatchTxs
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 250 * time.Millisecond
@@ -536,7 +545,11 @@ func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, p
 		sum.Txs += uint64(len(j.blk.Txs))
 		runTxs += uint64(len(j.blk.Txs))
 		free <- j
-		if w.nTx >= opts.BatchTxs {
+		limit := opts.BatchTxs
+		if w.deferring {
+			limit = opts.BulkBatchTxs
+		}
+		if w.nTx >= limit {
 			if err := w.commit(false); err != nil {
 				return nil, err
 			}
