@@ -118,8 +118,8 @@ func writeBenchFiles(r *benchResult, blocks, chartFile, samplesFile string) erro
 		x, rate, rss = append(x, float64(s.Txs)), append(rate, s.TxPerSec), append(rss, s.RSSMB)
 	}
 	c := &chart.Chart{
-		Title: fmt.Sprintf("sleuth bench ingest %s: %d txs, %.0f tx/s overall (derive %.0f s), %d cores",
-			filepath.Base(filepath.Dir(filepath.Clean(blocks))), r.Txs, r.TxPerSec, r.DeriveSeconds, r.Cores),
+		Title: fmt.Sprintf("ingest %s: %.2fM txs, %.0f tx/s (derive %.0f s), peak RSS %.1f GB, %d cores",
+			filepath.Base(filepath.Dir(filepath.Clean(blocks))), float64(r.Txs)/1e6, r.TxPerSec, r.DeriveSeconds, r.PeakRSSMB/1024, r.Cores),
 		XLabel: "transactions connected",
 		Panels: []chart.Panel{
 			{YLabel: "tx/s (each ~5 s)", Series: []chart.Series{{Name: "connect rate", X: x, Y: rate}}},

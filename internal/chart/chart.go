@@ -62,7 +62,7 @@ func (c *Chart) WriteSVG(w io.Writer) error {
 	plotW := float64(width - left - right)
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(bw, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
-	fmt.Fprintf(bw, `<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>`+"\n", left, esc(c.Title))
+	fmt.Fprintf(bw, `<text x="%d" y="22" font-size="13" font-weight="bold">%s</text>`+"\n", left, esc(c.Title))
 	sx := func(x float64) float64 { return float64(left) + (x-xmin)/(xmax-xmin)*plotW }
 	for pi, p := range c.Panels {
 		y0 := float64(top + pi*(panelH+gap))

@@ -24,6 +24,7 @@ import (
 type opBuf struct {
 	arena []byte
 	ops   []bufOp
+	spare []bufOp // sort's second buffer
 }
 
 type bufOp struct {
@@ -62,26 +63,58 @@ func (b *opBuf) Merge(k, v []byte) {
 func (b *opBuf) key(o *bufOp) []byte { return b.arena[o.koff : o.koff+o.klen] }
 
 // sort orders the writes by key, and repeated writes of a key by write
-// order.
+// order. A stable counting pass groups them by keyspace (the first key
+// byte) first; a keyspace written in key order (transactions, address
+// ids, heights: about half the writes) is then only checked, not sorted.
 func (b *opBuf) sort() {
-	slices.SortFunc(b.ops, func(x, y bufOp) int {
-		switch {
-		case x.w0 != y.w0:
-			if x.w0 < y.w0 {
-				return -1
-			}
-			return 1
-		case x.w1 != y.w1:
-			if x.w1 < y.w1 {
-				return -1
-			}
-			return 1
+	if len(b.ops) < 1024 {
+		slices.SortFunc(b.ops, b.cmp)
+		return
+	}
+	var count [257]int
+	for i := range b.ops {
+		count[b.ops[i].w0>>56+1]++
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	if cap(b.spare) < len(b.ops) {
+		b.spare = make([]bufOp, len(b.ops))
+	}
+	out := b.spare[:len(b.ops)]
+	next := count
+	for i := range b.ops {
+		p := b.ops[i].w0 >> 56
+		out[next[p]] = b.ops[i]
+		next[p]++
+	}
+	b.ops, b.spare = out, b.ops[:0]
+	for p := 0; p < 256; p++ {
+		part := b.ops[count[p]:count[p+1]]
+		if len(part) > 1 && !slices.IsSortedFunc(part, b.cmp) {
+			slices.SortFunc(part, b.cmp)
 		}
-		if c := bytes.Compare(b.key(&x), b.key(&y)); c != 0 {
-			return c
+	}
+}
+
+// cmp orders two writes by key, then by write order.
+func (b *opBuf) cmp(x, y bufOp) int {
+	switch {
+	case x.w0 != y.w0:
+		if x.w0 < y.w0 {
+			return -1
 		}
-		return int(x.seq) - int(y.seq)
-	})
+		return 1
+	case x.w1 != y.w1:
+		if x.w1 < y.w1 {
+			return -1
+		}
+		return 1
+	}
+	if c := bytes.Compare(b.key(&x), b.key(&y)); c != 0 {
+		return c
+	}
+	return int(x.seq) - int(y.seq)
 }
 
 // flush sorts the writes into batch and empties the buffer.
