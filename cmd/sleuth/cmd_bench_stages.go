@@ -58,44 +58,42 @@ func printStage(s *storeFlags, r stageResult, text string) error {
 	return nil
 }
 
-// benchCluster times the clustering (pipeline.UpdateClusters: entities,
-// then the labels' entity index) on an ingested store.
-func benchCluster(ctx context.Context, args []string) error {
+// benchUpdate runs a stage benchmark that updates the store (--rebuild
+// starts the stage from scratch): update returns the stage's summary and
+// its line of text.
+func benchUpdate(stage, rebuildHelp string, args []string, update func(db *index.DB, rebuild bool) (any, string, error)) error {
 	var rebuild bool
-	s, db, err := benchFlags("cluster", args, true, func(fs *flag.FlagSet) {
-		fs.BoolVar(&rebuild, "rebuild", false, "drop the stored clustering and cluster from scratch")
+	s, db, err := benchFlags(stage, args, true, func(fs *flag.FlagSet) {
+		fs.BoolVar(&rebuild, "rebuild", false, rebuildHelp)
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	start := time.Now()
-	sum, err := pipeline.New(db, pipeline.Options{}).UpdateClusters(ctx, cluster.Options{Rebuild: rebuild})
+	sum, text, err := update(db, rebuild)
 	if err != nil {
 		return err
 	}
-	return printStage(s, stageResult{Stage: "cluster", Seconds: time.Since(start).Seconds(), Summary: sum},
-		fmt.Sprintf("%d blocks, %d txs, %d merges (%d in all), %d replayed", sum.Blocks, sum.Txs, sum.Merges, sum.TotalMerges, sum.Replayed))
+	return printStage(s, stageResult{Stage: stage, Seconds: time.Since(start).Seconds(), Summary: sum}, text)
+}
+
+// benchCluster times the clustering (pipeline.UpdateClusters: entities,
+// then the labels' entity index) on an ingested store.
+func benchCluster(ctx context.Context, args []string) error {
+	return benchUpdate("cluster", "drop the stored clustering and cluster from scratch", args, func(db *index.DB, rebuild bool) (any, string, error) {
+		sum, err := pipeline.New(db, pipeline.Options{}).UpdateClusters(ctx, cluster.Options{Rebuild: rebuild})
+		return sum, fmt.Sprintf("%d blocks, %d txs, %d merges (%d in all), %d replayed", sum.Blocks, sum.Txs, sum.Merges, sum.TotalMerges, sum.Replayed), err
+	})
 }
 
 // benchExposure times exposure (risk.Update) on a clustered store.
 func benchExposure(ctx context.Context, args []string) error {
-	var rebuild bool
-	s, db, err := benchFlags("exposure", args, true, func(fs *flag.FlagSet) {
-		fs.BoolVar(&rebuild, "rebuild", false, "recompute exposure from scratch")
+	return benchUpdate("exposure", "recompute exposure from scratch", args, func(db *index.DB, rebuild bool) (any, string, error) {
+		sum, err := risk.Update(ctx, db, risk.Options{Rebuild: rebuild})
+		return sum, fmt.Sprintf("%d blocks, %d txs, %d exposed outputs, %d labelled entities, incremental %v (%d recomputed), rebuilt %v %s",
+			sum.Blocks, sum.Txs, sum.Exposed, sum.Entities, sum.Incremental, sum.Recomputed, sum.Rebuilt, sum.Reason), err
 	})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	start := time.Now()
-	sum, err := risk.Update(ctx, db, risk.Options{Rebuild: rebuild})
-	if err != nil {
-		return err
-	}
-	return printStage(s, stageResult{Stage: "exposure", Seconds: time.Since(start).Seconds(), Summary: sum},
-		fmt.Sprintf("%d blocks, %d txs, %d exposed outputs, %d labelled entities, incremental %v (%d recomputed), rebuilt %v %s",
-			sum.Blocks, sum.Txs, sum.Exposed, sum.Entities, sum.Incremental, sum.Recomputed, sum.Rebuilt, sum.Reason))
 }
 
 // benchScreen screens a sample of addresses spread evenly over the
