@@ -51,6 +51,9 @@ type benchSample struct {
 }
 
 func runBench(ctx context.Context, args []string) error {
+	if len(args) > 0 && benchStages[args[0]] != nil {
+		return benchStages[args[0]](ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
 		return usagef("usage: sleuth bench ingest --blocks DIR [--cores N] [--db DIR] [--check]")
 	}

@@ -113,6 +113,8 @@ func screenWhileIngesting(b *testing.B, locked bool) {
 //	SLEUTH_SERVE_HELD=N     blocks held back from the base (default 100)
 //	SLEUTH_SERVE_FEED=N     of those, how many the runs ingest (default all)
 //	SLEUTH_SERVE_QUIET=D    how long the runs without ingest last (default 20s)
+//	SLEUTH_SERVE_BASE=blocks  only write the base's blocks and stop, for a
+//	                        base store built by the CLI (see writeBaseBlocks)
 //
 // The base store holds all but the last N best-chain blocks, with every
 // stage run and the chain's public TagPack imported. Each run starts a real
@@ -229,15 +231,13 @@ func loadBase(b *testing.B, chainDir, work string, recs [][]byte) benchBase {
 	// rebuilds it.
 	done, want := filepath.Join(work, "base-done"), strconv.Itoa(len(recs))
 	if got, err := os.ReadFile(done); err != nil || string(got) != want {
-		for _, d := range []string{bb.db, bb.blocks} {
-			if err := os.RemoveAll(d); err != nil {
-				b.Fatal(err)
-			}
+		writeBaseBlocks(b, work, bb, recs)
+		if os.Getenv("SLEUTH_SERVE_BASE") == "blocks" {
+			b.Skipf("SLEUTH_SERVE_BASE=blocks: %d blocks written to %s; build %s from them (every stage, the chain's public TagPack) and write %s = %s to reuse it", len(recs), bb.blocks, bb.db, done, want)
 		}
-		if err := os.MkdirAll(bb.blocks, 0o755); err != nil {
+		if err := os.RemoveAll(bb.db); err != nil {
 			b.Fatal(err)
 		}
-		simtest.AppendRecords(b, bb.blocks, recs...)
 		db, err := index.Open(bb.db, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -278,6 +278,28 @@ func loadBase(b *testing.B, chainDir, work string, recs [][]byte) benchBase {
 		}
 	}
 	return bb
+}
+
+// writeBaseBlocks writes recs as the base's blocks directory unless
+// base-blocks-done says it holds them already. With SLEUTH_SERVE_BASE=blocks
+// loadBase stops there, so that the base store can be built by the CLI
+// stage by stage (timed, as docs/BENCHMARKS.md records for the 10M chain)
+// and reused by writing base-done.
+func writeBaseBlocks(b *testing.B, work string, bb benchBase, recs [][]byte) {
+	done, want := filepath.Join(work, "base-blocks-done"), strconv.Itoa(len(recs))
+	if got, err := os.ReadFile(done); err == nil && string(got) == want {
+		return
+	}
+	if err := os.RemoveAll(bb.blocks); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(bb.blocks, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	simtest.AppendRecords(b, bb.blocks, recs...)
+	if err := os.WriteFile(done, []byte(want), 0o644); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // cloneStore copies the store in src to dst: Pebble's tables are

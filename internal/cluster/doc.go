@@ -37,7 +37,9 @@
 // with fallocate, so a full disk is an error, not a crash.
 //
 // Scratch files are unlinked the moment they are created: Update closes
-// its forest before it returns, Load's and LoadSplit's callers call Close
+// its forest before it returns (or hands it to Options.Forest, a
+// ForestCache that a long-lived pipeline keeps between blocks and that
+// serves the next Update only while the merge log is as it left it), Load's and LoadSplit's callers call Close
 // (a forest nobody closes is unmapped when it is collected), and a crash
 // frees them with the process. A file of a process that died in the
 // instant between creating and unlinking it is removed by the next

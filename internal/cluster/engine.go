@@ -41,6 +41,10 @@ type Options struct {
 	ToHeight int64
 	// Progress, when set, is called after each block.
 	Progress func(height, tip int64, txs uint64)
+	// Forest, when set, keeps the forest between updates of one process
+	// (the pipeline's, block after block) instead of loading it from the
+	// snapshot and the log each time.
+	Forest *ForestCache
 
 	// reclusterFrom, when set, undoes the clustering from the block of
 	// that transaction on (an investigator's decision about the past).
@@ -155,6 +159,10 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	e.sum.Config = e.cfg.String()
 	e.sum.TotalMerges = e.st.Merges
 	e.sum.ForestBytes, e.sum.ForestMapped = e.f.Bytes(), e.f.Mapped()
+	if e.opts.Forest != nil {
+		e.opts.Forest.keep(e.db, e.f, e.st.Merges, e.snapMerges)
+		e.f = nil // the cache's now
+	}
 	e.sum.Elapsed = time.Since(start)
 	return e.sum, nil
 }
@@ -364,6 +372,19 @@ func (e *engine) loadForest(ctx context.Context) error {
 		return fmt.Errorf("cluster: %d addresses exceed the forest's %d ids", tip.NextAddr, uint64(MaxIDs))
 	}
 	naddr := int(tip.NextAddr)
+	if c := e.opts.Forest; c != nil {
+		f, snap, ok, err := c.take(e.db, e.st.Merges, naddr)
+		if err != nil {
+			return err
+		}
+		if ok && !e.bulk {
+			e.f, e.snapMerges = f, snap
+			return nil
+		}
+		if ok {
+			f.Close()
+		}
+	}
 	if !e.bulk {
 		f, m0, key, err := loadSnapshot(e.db.Dir(), naddr)
 		if err == nil {
@@ -446,7 +467,11 @@ func (e *engine) saveSnapshot() error {
 	if err != nil {
 		return err
 	}
-	return saveSnapshot(e.db.Dir(), e.f, e.st.Merges, last)
+	if err := saveSnapshot(e.db.Dir(), e.f, e.st.Merges, last); err != nil {
+		return err
+	}
+	e.snapMerges = e.st.Merges
+	return nil
 }
 
 // clusterChain clusters the best-chain blocks after the last clustered one.

@@ -60,15 +60,25 @@ func readState(db *index.DB) (state, error) {
 // EntityOf returns the entity id of address a: the smallest address id of
 // its entity (a itself when a is alone).
 func EntityOf(db *index.DB, a btc.AddrID) (uint64, error) {
-	v, err := db.StageGet(key64(pEntityOf, uint64(a)))
-	if err != nil {
-		return 0, err
-	}
-	if v == nil {
+	e, err := EntityOrSelf(db, a)
+	if err == nil && e == uint64(a) {
 		if _, err := readState(db); err != nil {
 			return 0, err
 		}
-		return uint64(a), nil
+	}
+	return e, err
+}
+
+// EntityOrSelf returns the entity id of address a as EntityOf does, but
+// without checking that the store was ever clustered: a itself when no
+// entity is recorded for it (alone, or not clustered yet). One point
+// read; screening uses it, since it answers a unclustered address with
+// its own id anyway, and the clustering state's record costs a read of
+// its own on every singleton address (half the addresses of a chain).
+func EntityOrSelf(db *index.DB, a btc.AddrID) (uint64, error) {
+	v, err := db.StageGet(key64(pEntityOf, uint64(a)))
+	if err != nil || v == nil {
+		return uint64(a), err
 	}
 	x, n := binary.Uvarint(v)
 	if n <= 0 {

@@ -464,11 +464,7 @@ func EachLabelled(ctx context.Context, db *index.DB, fn func(addr btc.AddrID, en
 		return err
 	}
 	v := &viewer{net: db.Network(), srcs: srcs}
-	return eachLabelledAddress(ctx, db, func(id btc.AddrID, ent uint64) error {
-		k, err := db.AddrKey(id)
-		if err != nil {
-			return err
-		}
+	return eachLabelledKey(ctx, db, func(k address.Key, id btc.AddrID, ent uint64) error {
 		ls, err := addressLabels(ctx, db, k)
 		if err != nil {
 			return err

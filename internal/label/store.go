@@ -486,6 +486,15 @@ func labelledMembers(ctx context.Context, db *index.DB, fresh bool, ent uint64) 
 // eachLabelledAddress calls fn with every labelled address that is indexed
 // and its entity.
 func eachLabelledAddress(ctx context.Context, db *index.DB, fn func(btc.AddrID, uint64) error) error {
+	return eachLabelledKey(ctx, db, func(_ address.Key, id btc.AddrID, e uint64) error { return fn(id, e) })
+}
+
+// eachLabelledKey is eachLabelledAddress with the address's key too. One
+// read of the address's id and one of its entity each: an address with no
+// entity recorded is its own (cluster.EntityOrSelf; also when the store
+// was never clustered), with no read of the clustering's state per
+// address (the labels stage and exposure run this on every block).
+func eachLabelledKey(ctx context.Context, db *index.DB, fn func(address.Key, btc.AddrID, uint64) error) error {
 	var last []byte
 	return db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, _ []byte) (bool, error) {
 		ak, _, _, err := parseLabelKey(k)
@@ -504,14 +513,11 @@ func eachLabelledAddress(ctx context.Context, db *index.DB, fn func(btc.AddrID, 
 		if err != nil {
 			return false, err
 		}
-		e, err := cluster.EntityOf(db, id)
-		if errors.Is(err, cluster.ErrNotClustered) {
-			e, err = uint64(id), nil
-		}
+		e, err := cluster.EntityOrSelf(db, id)
 		if err != nil {
 			return false, err
 		}
-		return true, fn(id, e)
+		return true, fn(ak, id, e)
 	})
 }
 

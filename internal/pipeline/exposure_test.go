@@ -70,6 +70,11 @@ func TestExposurePerBlock(t *testing.T) {
 		if f := &pl.forests; f.Hits < held-1 {
 			t.Errorf("the forests were loaded %d times and kept %d times over %d blocks", f.Loads, f.Hits, held)
 		}
+		// The clustering keeps its own forest between blocks too
+		// (cluster.ForestCache), not loading the snapshot each time.
+		if f := &pl.forest; f.Hits < held-1 {
+			t.Errorf("the clustering's forest was loaded %d times and kept %d times over %d blocks", f.Loads, f.Hits, held)
+		}
 		return db, changed, narrowed
 	}
 	a, changed, narrowed := perBlock(Options{})
@@ -83,6 +88,11 @@ func TestExposurePerBlock(t *testing.T) {
 		t.Fatal("exposure updated from the moved members differs from exposure updated from every member")
 	}
 	bulk, _, _ := build(len(recs), Options{})
+	// The entities, clustered block by block from the kept forest, equal
+	// one ingest's (C1).
+	if d, w := clusterDigest(t, a), clusterDigest(t, bulk); d != w {
+		t.Errorf("the entities after %d blocks one at a time differ from one ingest", held)
+	}
 	for _, p := range []byte{0x02, 0x04, 0x05} { // vectors, attribution, incidents
 		if digest(t, a, p, p+1) != digest(t, bulk, p, p+1) {
 			t.Errorf("keyspace %x after %d blocks one at a time differs from one ingest", index.StageRisk+p, held)
@@ -107,6 +117,16 @@ func TestExposurePerBlock(t *testing.T) {
 func digest(t *testing.T, db *index.DB, lo, hi byte) [32]byte {
 	t.Helper()
 	d, err := db.StageDigest(context.Background(), index.StageRisk+lo, index.StageRisk+hi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// clusterDigest digests the entity keyspaces (package cluster's 30–3A).
+func clusterDigest(t *testing.T, db *index.DB) [32]byte {
+	t.Helper()
+	d, err := db.StageDigest(context.Background(), index.StageCluster, index.StageCluster+0xB)
 	if err != nil {
 		t.Fatal(err)
 	}

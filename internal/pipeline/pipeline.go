@@ -127,6 +127,10 @@ type Pipeline struct {
 	// (cluster.SplitCache), so that a block does not replay the whole
 	// merge log.
 	forests cluster.SplitCache
+	// forest keeps the clustering's own forest between blocks
+	// (cluster.ForestCache), so that a block does not load it from the
+	// snapshot.
+	forest cluster.ForestCache
 }
 
 // view is a published index view with its readers' reference count: one
@@ -459,6 +463,9 @@ func (p *Pipeline) UpdateClusters(ctx context.Context, opts cluster.Options) (cl
 func (p *Pipeline) updateClusters(ctx context.Context, opts cluster.Options) (cluster.Summary, error) {
 	if opts.Logger == nil {
 		opts.Logger = p.opts.Logger
+	}
+	if opts.Forest == nil {
+		opts.Forest = &p.forest
 	}
 	var sum cluster.Summary
 	err := p.stage(StageCluster, func() (err error) {

@@ -160,6 +160,10 @@ type engine struct {
 	old       *cluster.Forest
 	logSum    cluster.LogSum
 	clustered bool
+	// above counts, by root of f, the members at or above aboveBound
+	// (membersBelow).
+	above      map[uint32]uint32
+	aboveBound btc.AddrID
 }
 
 // Update brings exposure up to the index's best chain and standalone
@@ -319,16 +323,24 @@ func (e *engine) loadIncidents(ctx context.Context) error {
 	})
 }
 
-// membersBelow counts the members of entity r below bound.
+// membersBelow counts the members of entity r (any member's id) below
+// bound: the entity's size less its members at or above bound, which are
+// found by walking the ids from bound up (the addresses indexed since,
+// a block's worth), not the members of every labelled entity (hundreds of
+// thousands for an exchange, on every block).
 func (e *engine) membersBelow(r uint32, bound btc.AddrID) uint32 {
-	n := uint32(0)
-	e.f.Members(r, func(m uint32) bool {
-		if btc.AddrID(m) < bound {
-			n++
+	r = e.f.Find(r)
+	n := uint64(e.f.Len())
+	if uint64(bound) >= n {
+		return e.f.Size(r)
+	}
+	if e.above == nil || e.aboveBound != bound {
+		e.above, e.aboveBound = map[uint32]uint32{}, bound
+		for id := uint64(bound); id < n; id++ {
+			e.above[e.f.Find(uint32(id))]++
 		}
-		return true
-	})
-	return n
+	}
+	return e.f.Size(r) - e.above[r]
 }
 
 // fingerprint hashes the labelled entities as the addresses below bound

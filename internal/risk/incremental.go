@@ -479,8 +479,17 @@ func (e *engine) reaggregateByDelta(ctx context.Context, popped []btc.TxNum, dir
 				return nil, err
 			}
 		}
+		// Only the slots (category, direction, kind) whose flows changed
+		// are taken back and added again: an unchanged slot's stored value
+		// is already right, and taking it back may be inexact (a retail
+		// address labelled ransomware adds a ransomware slot to the
+		// exchanges it paid, whose exchange slots would otherwise need a
+		// recomputation over all of their transactions).
 		ok := true
 		for _, f := range old {
+			if cur.has(f) {
+				continue
+			}
 			if agg, ok = agg.remove(f); !ok {
 				break
 			}
@@ -490,7 +499,9 @@ func (e *engine) reaggregateByDelta(ctx context.Context, popped []btc.TxNum, dir
 			continue
 		}
 		for _, f := range cur {
-			agg = agg.merge(f)
+			if !old.has(f) {
+				agg = agg.merge(f)
+			}
 		}
 		e.aggs[a] = agg
 	}

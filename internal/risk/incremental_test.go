@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,9 +67,17 @@ func theftTxids(t testing.TB, out string) []string {
 // labels.
 func busyAddress(t testing.TB, db *index.DB, n uint64) string {
 	t.Helper()
+	return busyAddresses(t, db, n, "", 1)[0]
+}
+
+// busyAddresses returns k addresses other than skip, each with at least
+// n transactions, something received and no labels.
+func busyAddresses(t testing.TB, db *index.DB, n uint64, skip string, k int) []string {
+	t.Helper()
+	var out []string
 	for _, a := range sampleAddrs(t, db, 500) {
 		id, err := db.AddrID(a)
-		if err != nil {
+		if err != nil || a == skip {
 			continue
 		}
 		tot, err := db.AddrTotals(id)
@@ -80,15 +89,18 @@ func busyAddress(t testing.TB, db *index.DB, n uint64) string {
 			t.Fatal(err)
 		}
 		if tot.TxCount >= n && tot.Received > 0 && len(vs) == 0 {
-			return a
+			if out = append(out, a); len(out) == k {
+				return out
+			}
 		}
 	}
-	t.Fatalf("no unlabelled address with %d transactions", n)
-	return ""
+	t.Fatalf("fewer than %d unlabelled addresses with %d transactions", k, n)
+	return nil
 }
 
 // TestAttributionChangeIsIncremental: adding and removing an
-// investigator's label, adding and removing incidents, and a listing that
+// investigator's label, importing and removing a small TagPack, adding
+// and removing incidents, and a listing that
 // a later complete publication ends each update exposure incrementally,
 // and each result equals a rebuild from scratch; undoing a change restores
 // the exposure exactly.
@@ -112,6 +124,35 @@ func TestAttributionChangeIsIncremental(t *testing.T) {
 	}
 	if _, d := updateIncrementally(t, w.db, "label remove"); d != base {
 		t.Fatal("removing the label did not restore the exposure")
+	}
+
+	// A small TagPack (a few labels on unlabelled busy addresses, as an
+	// analyst's pack of findings would be) is imported, then removed.
+	pack := filepath.Join(t.TempDir(), "findings.yaml")
+	var yaml strings.Builder
+	yaml.WriteString("title: findings\ncreator: test\nis_public: false\ncurrency: BTC\nlastmod: 2026-12-07\ntags:\n")
+	for i, a := range busyAddresses(t, w.db, 2, x, 4) {
+		yaml.WriteString("- address: " + a + "\n  label: finding " + strconv.Itoa(i) +
+			"\n  category: perpetrator\n  abuse: ransomware\n  confidence: forensic_investigation\n  source: https://example.invalid/case/3\n")
+	}
+	if err := os.WriteFile(pack, []byte(yaml.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fr, err := label.ImportFile(ctx, w.db, pack, label.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.Labels != 4 {
+		t.Fatalf("small pack: %d labels imported, want 4", fr.Labels)
+	}
+	if sum, d := updateIncrementally(t, w.db, "small pack import"); d == base || sum.Revectored == 0 {
+		t.Fatalf("the small pack changed nothing: %+v", sum)
+	}
+	if _, err := label.Remove(ctx, w.db, label.RemoveSpec{Import: fr.Import}); err != nil {
+		t.Fatal(err)
+	}
+	if _, d := updateIncrementally(t, w.db, "small pack removed"); d != base {
+		t.Fatal("removing the small pack did not restore the exposure")
 	}
 
 	// Incidents on the theft transactions, then removed.

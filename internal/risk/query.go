@@ -226,10 +226,9 @@ func (s *Screener) Screen(ctx context.Context, addr string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	ent, err := cluster.EntityOf(s.db, id)
-	if errors.Is(err, cluster.ErrNotClustered) {
-		ent, err = uint64(id), nil
-	}
+	// Unclustered, an address is its own entity: no check of the
+	// clustering's state per address.
+	ent, err := cluster.EntityOrSelf(s.db, id)
 	if err != nil {
 		return nil, err
 	}

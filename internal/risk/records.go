@@ -237,6 +237,13 @@ func (a aggregate) merge(c flow) aggregate {
 	return slices.Insert(a, i, c)
 }
 
+// has reports whether a holds exactly c in c's slot.
+func (a aggregate) has(c flow) bool {
+	s := c.slot()
+	i, found := slices.BinarySearchFunc(a, s, func(f flow, s int) int { return f.slot() - s })
+	return found && a[i] == c
+}
+
 // remove takes contribution c back out of a (the reverse of merge). The
 // sats subtract exactly; ok is false when a's fewest hops or biggest
 // contribution could be c's own (then only a recomputation can tell what

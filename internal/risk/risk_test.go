@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -314,15 +315,9 @@ func TestScreenLatency(t *testing.T) {
 // sampleAddrs returns up to n indexed addresses spread over the id range.
 func sampleAddrs(t testing.TB, db *index.DB, n int) []string {
 	t.Helper()
-	next := uint64(db.Tip().NextAddr)
-	var out []string
-	for i := 0; i < n; i++ {
-		id := btc.AddrID(uint64(i) * next / uint64(n))
-		s, _, err := db.AddrString(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
+	out, err := SampleAddresses(db, n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -438,6 +433,13 @@ func TestScreenLatencyDB(t *testing.T) {
 	if dir == "" {
 		t.Skip("set SLEUTH_RISK_DB to a store with exposure computed")
 	}
+	passes := 2 // the first from a fresh process (Pebble's cache empty), then warm
+	if v := os.Getenv("SLEUTH_RISK_PASSES"); v != "" {
+		var err error
+		if passes, err = strconv.Atoi(v); err != nil || passes < 1 {
+			t.Fatalf("SLEUTH_RISK_PASSES=%q: want a positive integer", v)
+		}
+	}
 	db := indextest.Open(t, dir)
 	s, err := NewScreener(db, nil)
 	if err != nil {
@@ -445,19 +447,16 @@ func TestScreenLatencyDB(t *testing.T) {
 	}
 	s.Explain = os.Getenv("SLEUTH_RISK_EXPLAIN") != "0"
 	addrs := sampleAddrs(t, db, 10_000)
-	lat := make([]time.Duration, 0, len(addrs))
-	start := time.Now()
-	for _, a := range addrs {
-		t0 := time.Now()
-		if _, err := s.Screen(context.Background(), a); err != nil {
+	for p := range passes {
+		l, err := MeasureScreens(context.Background(), s, addrs, 10)
+		if err != nil {
 			t.Fatal(err)
 		}
-		lat = append(lat, time.Since(t0))
+		t.Logf("pass %d: screened %d addresses in %s: p50 %s p90 %s p99 %s max %s", p+1, l.N, l.Total, l.P50, l.P90, l.P99, l.Max)
+		for _, x := range l.Slowest {
+			t.Logf("  %s %s entity %d, %d rows, %d fired, %s", x.Elapsed, x.Address, x.Entity, x.Rows, x.Fired, x.Risk)
+		}
 	}
-	total := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
-	t.Logf("screened %d addresses in %s: p50 %s p90 %s p99 %s max %s", len(addrs), total, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1])
 }
 
 // TestDelistedFormerlyListed: an address a later complete publication no

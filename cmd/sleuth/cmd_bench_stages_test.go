@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestBenchStages: `sleuth bench cluster|exposure|screen` time one stage
+// on an existing store and print its time, peak RSS and the stage's
+// counts; without --db they are usage errors.
+func TestBenchStages(t *testing.T) {
+	db, _ := riskStore(t)
+	type result struct {
+		Stage     string          `json:"stage"`
+		Seconds   float64         `json:"seconds"`
+		PeakRSSMB float64         `json:"peak_rss_mb"`
+		Summary   json.RawMessage `json:"summary"`
+	}
+	bench := func(args ...string) result {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, append([]string{"bench"}, append(args, "--db", db, "--json")...)...)
+		if code != 0 {
+			t.Fatalf("bench %v: exit %d: %s %s", args, code, stdout, stderr)
+		}
+		var r result
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("bench %v: %v in %s", args, err, stdout)
+		}
+		if r.Stage != args[0] || r.Seconds <= 0 || r.PeakRSSMB <= 0 {
+			t.Fatalf("bench %v: %+v", args, r)
+		}
+		return r
+	}
+	var cl struct {
+		Rebuilt bool   `json:"rebuilt"`
+		Txs     uint64 `json:"txs"`
+		Total   uint64 `json:"total_merges"`
+	}
+	if err := json.Unmarshal(bench("cluster", "--rebuild").Summary, &cl); err != nil || !cl.Rebuilt || cl.Txs == 0 || cl.Total == 0 {
+		t.Fatalf("bench cluster --rebuild: %+v, %v", cl, err)
+	}
+	var ex struct {
+		Txs      uint64 `json:"txs"`
+		Exposed  uint64 `json:"exposed_outputs"`
+		Entities int    `json:"labelled_entities"`
+	}
+	if err := json.Unmarshal(bench("exposure", "--rebuild").Summary, &ex); err != nil || ex.Txs == 0 || ex.Exposed == 0 || ex.Entities == 0 {
+		t.Fatalf("bench exposure --rebuild: %+v, %v", ex, err)
+	}
+	var passes []struct {
+		N   int   `json:"n"`
+		P50 int64 `json:"p50_ns"`
+		P99 int64 `json:"p99_ns"`
+	}
+	if err := json.Unmarshal(bench("screen", "--n", "300", "--passes", "2").Summary, &passes); err != nil || len(passes) != 2 ||
+		passes[1].N != 300 || passes[1].P50 <= 0 || passes[1].P99 < passes[1].P50 {
+		t.Fatalf("bench screen: %+v, %v", passes, err)
+	}
+	for _, stage := range []string{"cluster", "exposure", "screen"} {
+		code, _, stderr := runCLI(t, "bench", stage)
+		if code != 2 || !strings.Contains(stderr, "--db is required") {
+			t.Errorf("bench %s without --db: exit %d, %s", stage, code, stderr)
+		}
+	}
+}
