@@ -68,6 +68,7 @@ func runBench(ctx context.Context, args []string) error {
 	bulkBatchTxs := fset.Int("bulk-batch-txs", 0, "transactions per batch of a bulk path (default: the index's)")
 	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the ingest to this file")
 	profileFrom := fset.Uint64("cpuprofile-from", 0, "start the CPU profile after this many transactions (to see the late phase)")
+	profileTo := fset.Uint64("cpuprofile-to", 0, "stop the CPU profile after this many transactions (0: at the end)")
 	chartFile := fset.String("chart", "", "draw tx/s and RSS against transactions ingested into this SVG file")
 	samplesFile := fset.String("samples", "", "write the samples (txs, seconds, tx/s, RSS) to this CSV file")
 	lsmEvery := fset.Duration("lsm-every", 0, "print Pebble's LSM metrics to stderr this often while connecting (0: only at the end with -lsm)")
@@ -121,8 +122,13 @@ func runBench(ctx context.Context, args []string) error {
 	var samples []benchSample
 	lastSample, lastLSM := time.Now(), time.Now()
 	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, BulkBatchTxs: *bulkBatchTxs, ProgressEvery: time.Second, Progress: func(p index.Progress) {
-		if *profileFrom > 0 && p.Txs >= *profileFrom {
+		if *profileFrom > 0 && p.Txs >= *profileFrom && (*profileTo == 0 || p.Txs < *profileTo) {
 			startProfile()
+		}
+		if profiling && *profileTo > 0 && p.Txs >= *profileTo {
+			pprof.StopCPUProfile()
+			profiling = false
+			fmt.Fprintf(os.Stderr, "CPU profile of transactions %d to %d written\n", *profileFrom, p.Txs)
 		}
 		if *lsmEvery > 0 && time.Since(lastLSM) >= *lsmEvery {
 			lastLSM = time.Now()
