@@ -55,6 +55,9 @@ type Progress struct {
 	Done    int64  // blocks (or files, for scan) done in this phase
 	Total   int64
 	Txs     uint64 // transactions connected this run
+	// Inputs and Outputs are the store's best-chain totals (non-coinbase
+	// inputs, outputs): with Txs, the size of the work done.
+	Inputs, Outputs uint64
 	Height  int64
 	Elapsed time.Duration
 	Final   bool // last event of the phase
@@ -505,7 +508,7 @@ func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, p
 	report := func(final bool) {
 		if opts.Progress != nil {
 			opts.Progress(Progress{Phase: "connect", Done: int64(sum.Connected), Total: int64(len(path)), Txs: runTxs,
-				Height: db.st.Height, Elapsed: time.Since(start), Final: final})
+				Inputs: w.st.Inputs, Outputs: w.st.Outputs, Height: db.st.Height, Elapsed: time.Since(start), Final: final})
 		}
 	}
 	for j := range ordered {
