@@ -91,6 +91,13 @@ func StreamWith(ctx context.Context, w io.Writer, flush func(), s EventSource, a
 	defer t.Stop()
 	lastWrite := time.Now()
 	for {
+		// A closed Done wins over a tick that is ready at the same
+		// moment (select would pick either): no write after it.
+		select {
+		case <-opts.Done:
+			return ErrStreamDone
+		default:
+		}
 		n := 0
 		err := s.Events(ctx, after, func(ev *Event) (bool, error) {
 			before()
