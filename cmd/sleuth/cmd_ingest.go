@@ -66,8 +66,11 @@ func runIngest(ctx context.Context, args []string) error {
 		BlocksDir: o.blocks, RawBlocks: o.raw, SkipBad: o.skipBad, Workers: o.workers, BatchTxs: o.batchTxs,
 		Progress: func(p index.Progress) {
 			unit := "blocks"
-			if p.Phase == "scan" {
+			switch p.Phase {
+			case "scan":
 				unit = "files"
+			case "derive":
+				unit = "txs"
 			}
 			rep.Report(progress.Update{Phase: p.Phase, Done: p.Done, Total: p.Total, Unit: unit, Txs: p.Txs,
 				Height: p.Height, Elapsed: p.Elapsed, Final: p.Final})
