@@ -209,6 +209,11 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 			if in.Kind != inResolved {
 				continue
 			}
+			if in.Value == btc.UnknownAmount {
+				// A best-chain input always spends an indexed output.
+				it.Close()
+				return corrupt("tx", fmt.Errorf("derive: tx %d input %d: resolved input without a value", num, vin))
+			}
 			if err := spends.add(pair{uint64(in.Prev), uint64(btc.MakeInRef(num, uint32(vin)))}); err != nil {
 				it.Close()
 				return err
@@ -283,7 +288,7 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 	if err != nil {
 		return err
 	}
-	tHist := &tableOut{set_: out, name: "23"}
+	tHist := &tableOut{owner: out, name: "23"}
 	out.extra = append(out.extra, tHist)
 	var st addrStats
 	cur := ^uint64(0)
@@ -411,7 +416,7 @@ type tableSet struct {
 }
 
 type tableOut struct {
-	set_  *tableSet
+	owner *tableSet
 	name  string
 	n     int
 	w     *sstable.Writer
@@ -425,19 +430,19 @@ func (s *tableSet) table(name string) (*tableOut, error) {
 			return nil, err
 		}
 	}
-	s.cur = &tableOut{set_: s, name: name}
+	s.cur = &tableOut{owner: s, name: name}
 	return s.cur, nil
 }
 
 func (t *tableOut) open() error {
-	p := t.set_.fs.PathJoin(t.set_.dir, fmt.Sprintf("%s-%04d.sst", t.name, t.n))
+	p := t.owner.fs.PathJoin(t.owner.dir, fmt.Sprintf("%s-%04d.sst", t.name, t.n))
 	t.n++
-	f, err := t.set_.fs.Create(p, vfs.WriteCategoryUnspecified)
+	f, err := t.owner.fs.Create(p, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("index: derive: %w", err)
 	}
-	t.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), t.set_.opts)
-	t.set_.paths = append(t.set_.paths, p)
+	t.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), t.owner.opts)
+	t.owner.paths = append(t.owner.paths, p)
 	t.bytes = 0
 	return nil
 }

@@ -51,16 +51,16 @@ type IngestOptions struct {
 
 // Progress reports how far an Ingest has come.
 type Progress struct {
-	Phase   string // "scan", "connect", "disconnect", "derive", "raw"
-	Done    int64  // blocks (or files, for scan) done in this phase
-	Total   int64
-	Txs     uint64 // transactions connected this run
+	Phase string // "scan", "connect", "disconnect", "derive", "raw"
+	Done  int64  // blocks (or files, for scan) done in this phase
+	Total int64
+	Txs   uint64 // transactions connected this run
 	// Inputs and Outputs are the store's best-chain totals (non-coinbase
 	// inputs, outputs): with Txs, the size of the work done.
 	Inputs, Outputs uint64
-	Height  int64
-	Elapsed time.Duration
-	Final   bool // last event of the phase
+	Height          int64
+	Elapsed         time.Duration
+	Final           bool // last event of the phase
 }
 
 // IngestSummary says what an Ingest did.

@@ -126,11 +126,11 @@ func (w *writer) commit(sync bool) error {
 	clear(w.spent)
 	w.val.Reset()
 	w.st.encode(&w.val)
-	from := btc.TxNum(w.db.st.NextTx)
-	if w.db.derivePending {
-		from = w.db.deriveFrom
-	}
 	if w.deferring {
+		from := btc.TxNum(w.db.st.NextTx) // the deferred range starts with this batch
+		if w.db.derivePending {
+			from = w.db.deriveFrom
+		}
 		// A bulk path commits its batches as sstables, one per keyspace,
 		// in one atomic (and durable) ingest: no WAL or memtable, and the
 		// keyspaces written in key order go below everything else and are
