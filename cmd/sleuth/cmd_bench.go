@@ -33,6 +33,10 @@ type benchResult struct {
 	GoVersion   string  `json:"go_version"`
 	CPU         string  `json:"cpu"`
 	CheckPassed bool    `json:"check_passed"`
+	// UTXOReads and AddrReads are the writer's store reads (what its
+	// caches missed), a measure that does not depend on the machine's load.
+	UTXOReads uint64 `json:"utxo_reads"`
+	AddrReads uint64 `json:"addr_reads"`
 	// DeriveSeconds is the deferred keyspaces' share of Seconds.
 	DeriveSeconds float64 `json:"derive_seconds"`
 	// Samples are taken about every 5 s while blocks connect.
@@ -166,6 +170,7 @@ func runBench(ctx context.Context, args []string) error {
 		Workers: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), CPU: cpuModel()}
 	r.TxPerSec = float64(r.Txs) / r.Seconds
 	r.DeriveSeconds = sum.Derive.Elapsed.Seconds()
+	r.UTXOReads, r.AddrReads = sum.UTXOReads, sum.AddrReads
 	r.Samples = samples
 	r.Projection = project(samples, sum.Derive, r.Txs)
 	if *check {
@@ -196,6 +201,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("ingested %d blocks, %d txs in %.1f s (derive %.1f s): %.0f tx/s on %d cores; peak RSS %.0f MB; tables %d bytes (%.0f bytes/tx), %d bytes with WAL\n",
 		r.Blocks, r.Txs, r.Seconds, r.DeriveSeconds, r.TxPerSec, r.Cores, r.PeakRSSMB, r.SSTBytes, r.BytesPerTx, r.DiskBytes)
+	fmt.Printf("store reads by the writer: %d spends, %d reused addresses\n", r.UTXOReads, r.AddrReads)
 	printSampleSummary(r.Samples)
 	if p := r.Projection; p != nil {
 		fmt.Printf("projection to %.2g txs: %.1f h (connect %s: %.1f h; or %s: %.1f h; derive %.1f h)\n",

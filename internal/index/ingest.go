@@ -82,6 +82,9 @@ type IngestSummary struct {
 	// Derive is the work of the deferred keyspaces (derive.go), zero when
 	// every block wrote its own.
 	Derive DeriveStats
+	// UTXOReads and AddrReads count the writer's store reads: spends and
+	// reused addresses its caches did not answer.
+	UTXOReads, AddrReads uint64
 }
 
 // DeriveStats describes the derive of deferred keyspaces.
@@ -136,6 +139,7 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	defer func() { sum.Derive = db.derived }()
 	log := db.opts.Logger
 	w := newWriter(db)
+	defer func() { sum.UTXOReads, sum.AddrReads = w.utxoReads, w.addrReads }()
 	defer func() { w.batch.Close() }()
 	f := db.filter
 	if f == nil || db.filterAddr != db.st.NextAddr {
@@ -159,8 +163,8 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 		if db.derivePending {
 			// The writer's caches are not needed for the derive; the next
 			// ingest refills them.
-			w.utxos = newGenCache[outpoint, utxoRecord](db.opts.UTXOCacheEntries)
-			w.addrs = newGenCache[address.Key, btc.AddrID](db.opts.AddrCacheEntries)
+			w.utxos = newUTXOCache(db.opts.UTXOCacheEntries)
+			w.addrs = newAddrCache(db.opts.AddrCacheEntries)
 			runtime.GC()
 		}
 		if err := db.derive(ctx, opts.Progress, start); err != nil {

@@ -38,12 +38,14 @@ type Options struct {
 	// MemTableSize is Pebble's memtable size in bytes. Default 64 MiB.
 	MemTableSize uint64
 	// UTXOCacheEntries bounds the in-memory cache of recently created
-	// unspent outputs (per generation; two generations are kept).
-	// Default 2 million (about 400 MB at peak).
+	// unspent outputs (per generation; two generations are kept, each a
+	// table of 64-byte slots at least twice this size, doubled while one
+	// batch overflows it). Default 2 million (512 MB, 768 MB at peak).
 	UTXOCacheEntries int
 	// AddrCacheEntries bounds the in-memory address-key to id cache (per
 	// generation): it serves reused addresses; fresh ones are answered by
-	// the address filter. Default 1 million (about 200 MB at peak).
+	// the address filter. Two tables of 64-byte slots, each at least
+	// twice this size. Default 1 million (256 MB).
 	AddrCacheEntries int
 	// FS lets tests run on an in-memory or fault-injecting file system.
 	// Default: the OS file system.

@@ -15,7 +15,7 @@ import (
 // It commits on its own, durably. Reorgs are rare and short, so it favours
 // plainness over speed: every read goes through an indexed batch.
 func (w *writer) disconnectTip() error {
-	if w.nTx != 0 || len(w.pending) != 0 {
+	if w.nTx != 0 || w.utxos.pending() {
 		return errors.New("index: disconnect with an uncommitted batch")
 	}
 	h := btc.Height(w.st.Height)

@@ -62,20 +62,20 @@ func (e *BadBlockError) Unwrap() error { return e.Err }
 // writer turns parsed blocks into batches. It owns the working copy of the
 // ingest state; the copy in DB is updated only when a batch commits.
 type writer struct {
-	db      *DB
-	st      state
-	batch   *pebble.Batch
-	ops     opBuf // the uncommitted batch's writes, sorted into batch at commit
-	nTx     int   // transactions in the uncommitted batch
-	pending map[outpoint]utxoRecord
-	spent   map[outpoint]struct{} // outputs read from the store and spent by the batch
-	utxos   *genCache[outpoint, utxoRecord]
-	addrs   *genCache[address.Key, btc.AddrID]
-	filter  *addrFilter // nil: every miss reads the store
-	enc     encoding.Encbuf
-	val     encoding.Encbuf
-	kbuf    []byte
-	agg     addrAgg
+	db     *DB
+	st     state
+	batch  *pebble.Batch
+	ops    opBuf // the uncommitted batch's writes, sorted into batch at commit
+	nTx    int   // transactions in the uncommitted batch
+	utxos  *utxoCache
+	addrs  *addrCache
+	filter *addrFilter // nil: every miss reads the store
+	enc    encoding.Encbuf
+	val    encoding.Encbuf
+	kbuf   []byte
+	agg    addrAgg
+	// store reads the caches did not save (IngestSummary)
+	utxoReads, addrReads uint64
 	// deferring: connectBlock leaves the derived keyspaces (txid index,
 	// spends, address totals and history) to derive; the first commit
 	// writes the marker from which they are missing (derive.go).
@@ -84,13 +84,11 @@ type writer struct {
 
 func newWriter(db *DB) *writer {
 	return &writer{
-		db:      db,
-		st:      db.st,
-		batch:   db.db.NewBatch(),
-		pending: make(map[outpoint]utxoRecord),
-		spent:   make(map[outpoint]struct{}),
-		utxos:   newGenCache[outpoint, utxoRecord](db.opts.UTXOCacheEntries),
-		addrs:   newGenCache[address.Key, btc.AddrID](db.opts.AddrCacheEntries),
+		db:    db,
+		st:    db.st,
+		batch: db.db.NewBatch(),
+		utxos: newUTXOCache(db.opts.UTXOCacheEntries),
+		addrs: newAddrCache(db.opts.AddrCacheEntries),
 	}
 }
 
@@ -101,8 +99,6 @@ func (w *writer) reset() error {
 	w.batch = w.db.db.NewBatch()
 	w.ops.reset()
 	w.nTx = 0
-	clear(w.pending)
-	clear(w.spent)
 	w.utxos.clear()
 	w.addrs.clear()
 	if err := w.db.loadState(); err != nil {
@@ -115,15 +111,12 @@ func (w *writer) reset() error {
 // commit writes the pending unspent outputs and the state with the batch,
 // atomically. sync makes it durable before returning.
 func (w *writer) commit(sync bool) error {
-	for op, u := range w.pending {
+	w.utxos.commit(func(op *outpoint, u *utxoRecord) {
 		w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
 		w.val.Reset()
 		u.encode(&w.val)
 		w.ops.Set(w.kbuf, w.val.Get())
-		w.utxos.put(op, u)
-	}
-	clear(w.pending)
-	clear(w.spent)
+	})
 	w.val.Reset()
 	w.st.encode(&w.val)
 	if w.deferring {
@@ -160,7 +153,6 @@ func (w *writer) commit(sync bool) error {
 	}
 	w.nTx = 0
 	w.db.st = w.st
-	w.utxos.rotate()
 	w.addrs.rotate()
 	if w.filter != nil {
 		f, err := w.db.growFilter(w.filter)
@@ -205,10 +197,11 @@ func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
 			return w.newAddr(k, h), nil
 		}
 	}
-	if id, ok := w.addrs.get(*k); ok {
+	if id, ok := w.addrs.get(k); ok {
 		return id, nil
 	}
 	w.kbuf = keyAddrKey(w.kbuf[:0], k.Bytes())
+	w.addrReads++
 	v, closer, err := w.db.db.Get(w.kbuf)
 	if err == nil {
 		x, n := binary.Uvarint(v)
@@ -216,7 +209,7 @@ func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
 		if n <= 0 {
 			return 0, corrupt("address id", encoding.ErrInvalidSize)
 		}
-		w.addrs.put(*k, btc.AddrID(x))
+		w.addrs.put(k, btc.AddrID(x))
 		return btc.AddrID(x), nil
 	}
 	if !errors.Is(err, pebble.ErrNotFound) {
@@ -234,7 +227,7 @@ func (w *writer) newAddr(k *address.Key, h uint64) btc.AddrID {
 	w.ops.Set(w.kbuf, w.val.Get())
 	w.kbuf = keyAddr(w.kbuf[:0], id)
 	w.ops.Set(w.kbuf, k.Bytes())
-	w.addrs.put(*k, id)
+	w.addrs.put(k, id)
 	if w.filter != nil {
 		w.filter.add(h)
 	}
@@ -243,19 +236,14 @@ func (w *writer) newAddr(k *address.Key, h uint64) btc.AddrID {
 
 // spendUTXO removes op from the UTXO set and returns it.
 func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
-	if u, ok := w.pending[op]; ok {
-		delete(w.pending, op)
-		return u, nil
+	if t, i := w.utxos.lookup(&op); t != nil {
+		return w.utxos.spend(t, i, func() {
+			w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
+			w.ops.Delete(w.kbuf)
+		})
 	}
 	w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
-	if u, ok := w.utxos.get(op); ok {
-		w.utxos.del(op)
-		w.ops.Delete(w.kbuf)
-		return u, nil
-	}
-	if _, dup := w.spent[op]; dup {
-		return utxoRecord{}, ErrMissingPrevout
-	}
+	w.utxoReads++
 	v, closer, err := w.db.db.Get(w.kbuf)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return utxoRecord{}, ErrMissingPrevout
@@ -269,7 +257,7 @@ func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
 	if err != nil {
 		return u, err
 	}
-	w.spent[op] = struct{}{}
+	w.utxos.set(&op, slotSpent, nil)
 	w.ops.Delete(w.kbuf)
 	return u, nil
 }
@@ -277,14 +265,9 @@ func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
 // utxoExists reports whether op is unspent (used for BIP30 duplicate
 // coinbases only, so the store read is rare).
 func (w *writer) utxoExists(op outpoint) (utxoRecord, bool, error) {
-	if u, ok := w.pending[op]; ok {
-		return u, true, nil
-	}
-	if u, ok := w.utxos.get(op); ok {
-		return u, true, nil
-	}
-	if _, ok := w.spent[op]; ok {
-		return utxoRecord{}, false, nil
+	if t, i := w.utxos.lookup(&op); t != nil {
+		s := &t.slots[i]
+		return s.record(), s.state != slotSpent, nil
 	}
 	v, err := w.db.get(keyUTXO(nil, op.ID, op.Vout))
 	if err != nil || v == nil {
@@ -446,7 +429,7 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 					w.st.UTXOValue -= uint64(old.Value)
 				}
 			}
-			w.pending[op] = utxoRecord{Ref: btc.MakeOutRef(num, uint32(vout)), Value: btc.Amount(o.Value), Addr: id, Type: c.Type}
+			w.utxos.set(&op, slotPending, &utxoRecord{Ref: btc.MakeOutRef(num, uint32(vout)), Value: btc.Amount(o.Value), Addr: id, Type: c.Type})
 			w.st.UTXOs++
 			w.st.UTXOValue += uint64(o.Value)
 		}

@@ -1,0 +1,278 @@
+package index
+
+import (
+	"hash/maphash"
+	"math/bits"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+)
+
+// utxoCache holds the writer's unspent outputs in memory: the ones the
+// uncommitted batch created (pending), the store's outputs it spent (so
+// that a second spend is caught before the delete is committed), and
+// recently committed ones, which most spends find without reading the
+// store.
+//
+// It replaces three Go maps keyed by the 36-byte outpoint: late in a large
+// ingest a third of the writer's time went to their probes (cache misses
+// on the control word, then on the slot) and to rehashing as they grew.
+// Here an entry is one 64-byte slot of an open-addressed table with
+// linear probing, so a lookup costs about one cache miss, and a table
+// rehashes only when one batch overflows it. A removed entry leaves no
+// tombstone: the entries after it in its probe run shift back, so the
+// table holds live entries only.
+//
+// Two generations bound its size the way the writer's address cache does:
+// lookups see both, the uncommitted batch writes to the current one, and
+// after a commit a current generation of limit entries or more becomes the
+// old one and the old one is cleared.
+type utxoCache struct {
+	cur, old utxoTab
+	limit    int // entries per generation before a rotation
+	seed     maphash.Seed
+	// touched lists the outpoints the uncommitted batch made pending or
+	// spent, for commit to visit; past len(slots)/16 of them (scan set)
+	// commit scans the table instead.
+	touched []outpoint
+	scan    bool
+	sets    int // pending or spent entries set since the last commit
+}
+
+type utxoTab struct {
+	slots []utxoSlot
+	used  int
+}
+
+// utxoSlot is one entry, 64 bytes: a cache line.
+type utxoSlot struct {
+	id    btc.Hash
+	vout  uint32
+	state uint8
+	typ   address.Type
+	_     [2]byte
+	ref   btc.OutRef
+	value btc.Amount
+	addr  btc.AddrID
+}
+
+const (
+	slotEmpty   uint8 = iota
+	slotCached        // committed: the store holds it too
+	slotPending       // created by the uncommitted batch; not in the store
+	slotSpent         // in the store; the uncommitted batch spends it (its delete is in the batch)
+)
+
+func newUTXOCache(limit int) *utxoCache {
+	c := &utxoCache{limit: limit, seed: maphash.MakeSeed()}
+	c.cur.init(tabSize(limit))
+	c.old.init(tabSize(limit))
+	return c
+}
+
+// tabSize is a power of two at least twice limit: a generation rotates at
+// limit entries, one batch may add more before it does, and linear
+// probing wants the table at most three quarters full.
+func tabSize(limit int) int {
+	if limit < 512 {
+		limit = 512
+	}
+	return 1 << bits.Len(uint(2*limit-1))
+}
+
+func (t *utxoTab) init(n int) {
+	if cap(t.slots) == n {
+		t.slots = t.slots[:n]
+		clear(t.slots)
+	} else {
+		t.slots = make([]utxoSlot, n)
+	}
+	t.used = 0
+}
+
+func (c *utxoCache) hash(id *btc.Hash, vout uint32) uint64 {
+	return maphash.Bytes(c.seed, id[:]) ^ uint64(vout)*0x9e3779b97f4a7c15
+}
+
+// find returns the index of op's slot in t, or of the empty slot where it
+// would go (found false).
+func (t *utxoTab) find(h uint64, op *outpoint) (int, bool) {
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.state == slotEmpty {
+			return int(i), false
+		}
+		if s.vout == op.Vout && s.id == op.ID {
+			return int(i), true
+		}
+	}
+}
+
+// remove empties slot i and shifts back the entries after it in its probe
+// run that may move (those whose home slot is not cyclically after i), so
+// that every remaining entry stays reachable from its home.
+func (c *utxoCache) remove(t *utxoTab, i int) {
+	mask := len(t.slots) - 1
+	t.used--
+	for j := i; ; {
+		j = (j + 1) & mask
+		s := &t.slots[j]
+		if s.state == slotEmpty {
+			t.slots[i] = utxoSlot{}
+			return
+		}
+		home := int(c.hash(&s.id, s.vout)) & mask
+		// s may fill i unless its home lies cyclically in (i, j].
+		if (j-home)&mask >= (j-i)&mask {
+			t.slots[i] = *s
+			i = j
+		}
+	}
+}
+
+// lookup returns op's table and slot in the newest generation that has
+// it.
+func (c *utxoCache) lookup(op *outpoint) (*utxoTab, int) {
+	h := c.hash(&op.ID, op.Vout)
+	if i, ok := c.cur.find(h, op); ok {
+		return &c.cur, i
+	}
+	if i, ok := c.old.find(h, op); ok {
+		return &c.old, i
+	}
+	return nil, 0
+}
+
+// spend spends the entry in slot i of t: a pending one leaves the cache
+// (the store never saw it); a cached one becomes spent until the commit,
+// and del is called to delete it from the store with the batch; a spent
+// one is an error (spent twice).
+func (c *utxoCache) spend(t *utxoTab, i int, del func()) (utxoRecord, error) {
+	s := &t.slots[i]
+	u := s.record()
+	switch s.state {
+	case slotPending:
+		c.remove(t, i)
+	case slotCached:
+		s.state = slotSpent
+		del()
+		if t == &c.cur {
+			c.track(outpoint{s.id, s.vout})
+		}
+	default:
+		return utxoRecord{}, ErrMissingPrevout
+	}
+	return u, nil
+}
+
+// set puts op in the current generation with the given state (pending or
+// spent), over any entry it has there.
+func (c *utxoCache) set(op *outpoint, state uint8, u *utxoRecord) {
+	if 4*(c.cur.used+1) > 3*len(c.cur.slots) {
+		c.grow()
+	}
+	i, ok := c.cur.find(c.hash(&op.ID, op.Vout), op)
+	s := &c.cur.slots[i]
+	if !ok {
+		c.cur.used++
+		s.id, s.vout = op.ID, op.Vout
+	}
+	s.state = state
+	if u != nil {
+		s.ref, s.value, s.addr, s.typ = u.Ref, u.Value, u.Addr, u.Type
+	}
+	c.track(*op)
+}
+
+// track records that the uncommitted batch set op in the current
+// generation.
+func (c *utxoCache) track(op outpoint) {
+	c.sets++
+	if !c.scan {
+		if 16*len(c.touched) < len(c.cur.slots) {
+			c.touched = append(c.touched, op)
+		} else {
+			c.scan = true
+			c.touched = c.touched[:0]
+		}
+	}
+}
+
+// grow doubles the current generation when one batch overflows it.
+func (c *utxoCache) grow() {
+	old := c.cur.slots
+	c.cur.slots = make([]utxoSlot, 2*len(old))
+	c.cur.used = 0
+	for i := range old {
+		s := &old[i]
+		if s.state == slotEmpty {
+			continue
+		}
+		op := outpoint{s.id, s.vout}
+		j, _ := c.cur.find(c.hash(&s.id, s.vout), &op)
+		c.cur.slots[j] = *s
+		c.cur.used++
+	}
+}
+
+// record is the entry as the writer uses it.
+func (s *utxoSlot) record() utxoRecord {
+	return utxoRecord{Ref: s.ref, Value: s.value, Addr: s.addr, Type: s.typ}
+}
+
+// commit visits what the uncommitted batch wrote: each pending output is
+// handed to put (which writes it to the batch) and becomes cached, each
+// spent one is removed (the batch deletes it from the store). It then
+// rotates the generations if the current one is full.
+func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
+	t := &c.cur
+	// visit handles slot i and reports whether it now holds another entry
+	// (shifted back by a removal), which must be visited too.
+	visit := func(i int) bool {
+		s := &t.slots[i]
+		switch s.state {
+		case slotPending:
+			u := s.record()
+			put(&outpoint{s.id, s.vout}, &u)
+			s.state = slotCached
+		case slotSpent:
+			c.remove(t, i)
+			return t.slots[i].state != slotEmpty
+		}
+		return false
+	}
+	if c.scan {
+		// A removal may shift an entry into slot i (visit it again) or,
+		// from the start of the table, into a slot not visited yet (it is
+		// then visited twice; a second visit does nothing).
+		for i := 0; i < len(t.slots); i++ {
+			for visit(i) {
+			}
+		}
+	} else {
+		for k := range c.touched {
+			op := &c.touched[k]
+			if i, ok := t.find(c.hash(&op.ID, op.Vout), op); ok {
+				for visit(i) {
+				}
+			}
+		}
+	}
+	c.touched, c.scan, c.sets = c.touched[:0], false, 0
+	if c.cur.used >= c.limit {
+		c.cur, c.old = c.old, c.cur
+		c.cur.init(tabSize(c.limit))
+	}
+}
+
+// clear drops every entry (the batch was dropped, or a reorg rewrote the
+// UTXO set).
+func (c *utxoCache) clear() {
+	c.cur.init(tabSize(c.limit))
+	c.old.init(tabSize(c.limit))
+	c.touched, c.scan, c.sets = c.touched[:0], false, 0
+}
+
+// pending reports whether the uncommitted batch touched the cache.
+func (c *utxoCache) pending() bool { return c.sets > 0 }

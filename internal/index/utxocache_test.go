@@ -1,0 +1,222 @@
+package index
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+)
+
+// TestUTXOCacheModel drives the cache as the writer does, with random
+// batches, against a model of the store and of the unspent set: an output
+// of the open batch is always found pending with its record, a store
+// output the open batch spent is always found spent (so a second spend
+// fails before the delete is committed), whatever is found agrees with
+// the model, and a commit hands over exactly the batch's unspent outputs.
+// Small limits force grows mid-batch, rotations, and both ways of
+// committing (a list of keys, a scan).
+func TestUTXOCacheModel(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		limit, batch  int
+		batches, keys int
+	}{
+		{"rotations", 600, 300, 60, 5000},
+		{"grow mid-batch", 512, 4000, 8, 20000},
+		{"large", 1 << 14, 5000, 20, 200000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(tc.limit)))
+			c := newUTXOCache(tc.limit)
+			store := map[outpoint]utxoRecord{}   // committed unspent outputs
+			created := map[outpoint]utxoRecord{} // the open batch's unspent outputs
+			deleted := map[outpoint]bool{}       // store outputs the open batch spent
+			key := func(i int) outpoint {
+				var op outpoint
+				binary.LittleEndian.PutUint64(op.ID[:], uint64(i)*0x9e3779b97f4a7c15)
+				op.ID[31] = byte(i)
+				op.Vout = uint32(i % 3)
+				return op
+			}
+			unspent := func(op outpoint) (utxoRecord, bool) {
+				if u, ok := created[op]; ok {
+					return u, true
+				}
+				u, ok := store[op]
+				return u, ok && !deleted[op]
+			}
+			check := func(where string) {
+				for op, u := range created {
+					if tab, i := c.lookup(&op); tab == nil || tab.slots[i].state != slotPending || tab.slots[i].record() != u {
+						t.Fatalf("%s: output %x:%d of the open batch not found pending", where, op.ID[:4], op.Vout)
+					}
+				}
+				for op := range deleted {
+					if tab, i := c.lookup(&op); tab == nil || tab.slots[i].state != slotSpent {
+						t.Fatalf("%s: store output %x:%d spent by the open batch not found spent", where, op.ID[:4], op.Vout)
+					}
+				}
+			}
+			scanned := 0
+			for b := 0; b < tc.batches; b++ {
+				for n := 0; n < tc.batch; n++ {
+					i := rng.IntN(tc.keys)
+					op := key(i)
+					want, isUnspent := unspent(op)
+					tab, si := c.lookup(&op)
+					switch {
+					case tab != nil:
+						got, err := c.spend(tab, si, func() {
+							if _, ok := created[op]; ok {
+								t.Fatal("delete of an output the store never had")
+							}
+							deleted[op] = true
+						})
+						if !isUnspent {
+							if err == nil {
+								t.Fatalf("%x:%d spent twice", op.ID[:4], op.Vout)
+							}
+							continue
+						}
+						if err != nil || got != want {
+							t.Fatalf("spend %x:%d: %+v %v, want %+v", op.ID[:4], op.Vout, got, err, want)
+						}
+						delete(created, op)
+					case isUnspent: // from the store
+						if _, ok := created[op]; ok {
+							t.Fatalf("output %x:%d of the open batch not in the cache", op.ID[:4], op.Vout)
+						}
+						c.set(&op, slotSpent, nil)
+						deleted[op] = true
+					default:
+						u := utxoRecord{Ref: btc.OutRef(i), Value: btc.Amount(rng.Int64N(1e9)), Addr: btc.AddrID(b), Type: 3}
+						c.set(&op, slotPending, &u)
+						created[op] = u
+					}
+				}
+				check("before commit")
+				if c.scan {
+					scanned++
+				}
+				c.commit(func(op *outpoint, u *utxoRecord) {
+					if created[*op] != *u {
+						t.Fatalf("commit wrote %x:%d %+v, want %+v", op.ID[:4], op.Vout, *u, created[*op])
+					}
+					store[*op] = *u
+					delete(created, *op)
+				})
+				if len(created) != 0 {
+					t.Fatalf("batch %d: %d outputs not committed", b, len(created))
+				}
+				for op := range deleted {
+					delete(store, op)
+					if tab, _ := c.lookup(&op); tab == &c.cur {
+						t.Fatalf("batch %d: spent %x:%d still in the current generation", b, op.ID[:4], op.Vout)
+					}
+				}
+				clear(deleted)
+				if c.pending() {
+					t.Fatal("pending after commit")
+				}
+				if c.cur.used >= tc.limit {
+					t.Fatalf("batch %d: a full generation (%d entries) was not rotated", b, c.cur.used)
+				}
+				live := 0
+				for _, s := range c.cur.slots {
+					if s.state != slotEmpty {
+						live++
+						if s.state != slotCached {
+							t.Fatalf("batch %d: state %d after commit", b, s.state)
+						}
+						if store[outpoint{s.id, s.vout}] != s.record() {
+							t.Fatalf("batch %d: cached %x:%d disagrees with the store", b, s.id[:4], s.vout)
+						}
+					}
+				}
+				if live != c.cur.used {
+					t.Fatalf("batch %d: %d entries, counted %d", b, live, c.cur.used)
+				}
+			}
+			if tc.batch*16 > tabSize(tc.limit) && scanned == 0 {
+				t.Fatal("no commit scanned the table")
+			}
+			c.clear()
+			for op := range store {
+				if tab, _ := c.lookup(&op); tab != nil {
+					t.Fatal("entry after clear")
+				}
+			}
+		})
+	}
+}
+
+// TestSlotSizes holds both caches' slots to one cache line each.
+func TestSlotSizes(t *testing.T) {
+	if n := unsafe.Sizeof(utxoSlot{}); n != 64 {
+		t.Errorf("utxoSlot is %d bytes, want 64", n)
+	}
+	if n := unsafe.Sizeof(addrSlot{}); n != 64 {
+		t.Errorf("addrSlot is %d bytes, want 64", n)
+	}
+}
+
+// TestAddrCache: every id put since the last commit is found; one put
+// before may be found with its id or evicted with its generation, never
+// answered wrongly; grows and rotations included.
+func TestAddrCache(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		limit, batch, batches int
+	}{
+		{"rotations", 600, 200, 50},
+		{"grow mid-batch", 512, 5000, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(2, uint64(tc.limit)))
+			c := newAddrCache(tc.limit)
+			ids := map[address.Key]btc.AddrID{}
+			var open []address.Key
+			mk := func(i int) address.Key {
+				var b [21]byte
+				b[0] = byte(address.P2PKH)
+				binary.BigEndian.PutUint64(b[1:], uint64(i)*0x9e3779b97f4a7c15)
+				k, err := address.KeyFromBytes(b[:])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return k
+			}
+			next := btc.AddrID(0)
+			for b := 0; b < tc.batches; b++ {
+				open = open[:0]
+				for n := 0; n < tc.batch; n++ {
+					k := mk(rng.IntN(tc.batch * tc.batches))
+					if id, ok := c.get(&k); ok {
+						if id != ids[k] {
+							t.Fatalf("id %d, want %d", id, ids[k])
+						}
+						continue
+					}
+					if _, ok := ids[k]; !ok {
+						ids[k] = next
+						next++
+					}
+					c.put(&k, ids[k])
+					open = append(open, k)
+				}
+				for _, k := range open {
+					if id, ok := c.get(&k); !ok || id != ids[k] {
+						t.Fatalf("batch %d: key put in the open batch: %d %v, want %d", b, id, ok, ids[k])
+					}
+				}
+				c.rotate()
+				if c.cur.used >= tc.limit {
+					t.Fatalf("batch %d: full generation not rotated", b)
+				}
+			}
+		})
+	}
+}
