@@ -108,10 +108,14 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	rep := progress.New(os.Stderr, newLogger(false), 10*time.Second)
 	var profFile *os.File
-	profiling := false
+	profiling, profiled := false, false
+	// startProfile starts the one profile window (the derive phase counts
+	// transactions again from its start and must not open a second one:
+	// pprof cannot read two profiles concatenated in one file).
 	startProfile := func() {
-		if profFile != nil && !profiling {
+		if profFile != nil && !profiling && !profiled {
 			profiling = pprof.StartCPUProfile(profFile) == nil
+			profiled = profiling
 		}
 	}
 	if *cpuProfile != "" {
