@@ -330,18 +330,11 @@ func (p *entityPlan) writeDirty(ctx context.Context, tx pgx.Tx, counts map[strin
 		}); err != nil {
 			return fmt.Errorf("read the old entities' members: %w", err)
 		}
-		if err := changes.copyIn(ctx, tx); err != nil {
+		if err := applyChanges(ctx, tx, changes, "entity_members", counts,
+			`DELETE FROM entity_members m USING member_ch c WHERE m.address_id = c.address_id AND c.entity_id IS NULL`,
+			`UPDATE entity_members m SET entity_id = c.entity_id FROM member_ch c WHERE m.address_id = c.address_id AND c.entity_id IS NOT NULL`); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM entity_members m USING member_ch c WHERE m.address_id = c.address_id AND c.entity_id IS NULL`)
-		if err != nil {
-			return err
-		}
-		add(counts, "entity_members", 0, tag.RowsAffected())
-		if tag, err = tx.Exec(ctx, `UPDATE entity_members m SET entity_id = c.entity_id FROM member_ch c WHERE m.address_id = c.address_id AND c.entity_id IS NOT NULL`); err != nil {
-			return err
-		}
-		add(counts, "entity_members", tag.RowsAffected(), 0)
 	}
 	if err := members.copyIn(ctx, tx); err != nil {
 		return err
@@ -363,18 +356,28 @@ func (p *entityPlan) writeDirty(ctx context.Context, tx pgx.Tx, counts map[strin
 			ents.int(o).null().end()
 		}
 	}
-	if err := ents.copyIn(ctx, tx); err != nil {
+	return applyChanges(ctx, tx, ents, "entities", counts,
+		`DELETE FROM entities e USING entity_ch c WHERE e.entity_id = c.entity_id AND c.size IS NULL`,
+		`INSERT INTO entities (entity_id, size) SELECT entity_id, size FROM entity_ch WHERE size IS NOT NULL
+		ON CONFLICT (entity_id) DO UPDATE SET size = EXCLUDED.size WHERE entities.size <> EXCLUDED.size`)
+}
+
+// applyChanges copies the changes ch (a key and its new value; a null
+// value: the row goes) into their temporary table and applies them to
+// table target: del deletes, write inserts or updates (only rows that
+// differ). Both are counted.
+func applyChanges(ctx context.Context, tx pgx.Tx, ch *table, target string, counts map[string][2]int64, del, write string) error {
+	if err := ch.copyIn(ctx, tx); err != nil {
 		return err
 	}
-	tag, err := tx.Exec(ctx, `DELETE FROM entities e USING entity_ch c WHERE e.entity_id = c.entity_id AND c.size IS NULL`)
+	tag, err := tx.Exec(ctx, del)
 	if err != nil {
 		return err
 	}
-	add(counts, "entities", 0, tag.RowsAffected())
-	if tag, err = tx.Exec(ctx, `INSERT INTO entities (entity_id, size) SELECT entity_id, size FROM entity_ch WHERE size IS NOT NULL
-		ON CONFLICT (entity_id) DO UPDATE SET size = EXCLUDED.size WHERE entities.size <> EXCLUDED.size`); err != nil {
+	add(counts, target, 0, tag.RowsAffected())
+	if tag, err = tx.Exec(ctx, write); err != nil {
 		return err
 	}
-	add(counts, "entities", tag.RowsAffected(), 0)
+	add(counts, target, tag.RowsAffected(), 0)
 	return nil
 }
