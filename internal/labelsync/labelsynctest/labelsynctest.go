@@ -275,3 +275,14 @@ func Ingest(t testing.TB, db *index.DB, blocksDir string) *pipeline.Pipeline {
 	}
 	return pl
 }
+
+// Last returns the number of log's last entry, failing the test when the
+// log cannot be read.
+func Last(t testing.TB, log labelsync.Log) uint64 {
+	t.Helper()
+	n, err := log.Last(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
