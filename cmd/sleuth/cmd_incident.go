@@ -21,11 +21,11 @@ func runIncident(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "add":
-		return incidentAdd(ctx, args[1:])
+		return sharedHint(incidentAdd(ctx, args[1:]))
 	case "list":
 		return incidentList(ctx, args[1:])
 	case "remove":
-		return incidentRemove(ctx, args[1:])
+		return sharedHint(incidentRemove(ctx, args[1:]))
 	case "path":
 		return incidentPath(ctx, args[1:])
 	}

@@ -24,6 +24,15 @@ import (
 // and incidents.
 const sharedLabelUsage = "PostgreSQL DSN (postgres://…) of the label log several sleuth serve --shared servers follow: log the edit there, and every server applies it, instead of writing the index's store (which is then not opened, but to resolve an entity id)"
 
+// sharedHint adds to label.ErrShared (the store's labels follow a shared
+// log) that the command can log its edit itself.
+func sharedHint(err error) error {
+	if errors.Is(err, label.ErrShared) {
+		return fmt.Errorf("%w; or give the command --shared DSN (the servers' PostgreSQL) to log the edit for every server", err)
+	}
+	return err
+}
+
 // labelLogTimeout bounds the append of a command's edits to the log.
 const labelLogTimeout = 30 * time.Second
 

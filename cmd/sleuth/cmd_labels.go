@@ -27,9 +27,9 @@ func runLabels(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "import":
-		return labelsImport(ctx, args[1:])
+		return sharedHint(labelsImport(ctx, args[1:]))
 	case "remove-source":
-		return labelsRemoveSource(ctx, args[1:])
+		return sharedHint(labelsRemoveSource(ctx, args[1:]))
 	case "show":
 		return labelsShow(ctx, args[1:])
 	case "stats":
@@ -322,8 +322,13 @@ func labelsExport(ctx context.Context, args []string) error {
 // and `sleuth label remove [ADDRESS] [--id N] [--source S]`.
 func runLabel(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "remove" {
-		return labelRemove(ctx, args[1:])
+		return sharedHint(labelRemove(ctx, args[1:]))
 	}
+	return sharedHint(labelAdd(ctx, args))
+}
+
+// labelAdd is `sleuth label add`.
+func labelAdd(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "add" {
 		return usagef("usage: sleuth label add ADDRESS|ENTITY --category C --label L --source S [--confidence N] [--shared DSN] | label remove [ADDRESS] [--id N] [--source S] [--shared DSN]")
 	}
