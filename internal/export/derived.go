@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -120,6 +122,10 @@ type addrRows struct {
 	kind  int
 	spans []span
 	sum   uint64 // order-independent checksum of (address, digest) over spans
+	// key and vals, for a table with a primary key (exposure): a changed
+	// address's rows are merged by key (only the rows that differ are
+	// written). Without (labels), its rows are deleted and written again.
+	key, vals []string
 }
 
 // span is one address's rows in t.buf.
@@ -194,8 +200,12 @@ func (rs *addrRows) write(ctx context.Context, tx pgx.Tx, whole bool, storedSum 
 	}); err != nil {
 		return fmt.Errorf("read export_digests: %w", err)
 	}
-	var gone []int64 // addresses whose stored rows go (changed or removed)
+	var gone []int64 // addresses whose stored rows go or change
 	changed := newTable(rs.t.name, rs.t.cols)
+	if rs.key != nil {
+		changed.name = fmt.Sprintf("new_%s", rs.t.name)
+	}
+	digests.name = fmt.Sprintf("new_digests_%d", rs.kind)
 	for i := range rs.spans {
 		s := &rs.spans[i]
 		d, ok := old[s.addr]
@@ -213,23 +223,62 @@ func (rs *addrRows) write(ctx context.Context, tx pgx.Tx, whole bool, storedSum 
 	for a := range old {
 		gone = append(gone, int64(a))
 	}
-	if len(gone) > 0 {
-		tag, err := tx.Exec(ctx, `DELETE FROM `+rs.t.name+` WHERE address_id = ANY($1)`, gone)
-		if err != nil {
+	if rs.key != nil {
+		if err := merge(ctx, tx, changed, rs.t.name, "", rs.key, rs.vals, gone, counts); err != nil {
 			return err
 		}
-		add(counts, rs.t.name, 0, tag.RowsAffected())
-		if tag, err = tx.Exec(ctx, `DELETE FROM export_digests WHERE tbl = $1 AND address_id = ANY($2)`, rs.kind, gone); err != nil {
+	} else {
+		if len(gone) > 0 {
+			tag, err := tx.Exec(ctx, `DELETE FROM `+rs.t.name+` WHERE address_id = ANY($1)`, gone)
+			if err != nil {
+				return err
+			}
+			add(counts, rs.t.name, 0, tag.RowsAffected())
+		}
+		if err := changed.copyIn(ctx, tx); err != nil {
 			return err
 		}
-		add(counts, digests.name, 0, tag.RowsAffected())
+		add(counts, changed.name, changed.rows, 0)
 	}
-	for _, t := range []*table{changed, digests} {
-		if err := t.copyIn(ctx, tx); err != nil {
-			return err
-		}
-		add(counts, t.name, t.rows, 0)
+	return merge(ctx, tx, digests, "export_digests", fmt.Sprintf("t.tbl = %d AND ", rs.kind), []string{"tbl", "address_id"}, []string{"digest"}, gone, counts)
+}
+
+// merge brings the rows of table target that belong to the addresses
+// addrs (and match scope, a condition on t ending in AND) to the rows
+// staged: it copies them into a temporary table of that name, deletes the
+// target's rows whose key it lacks, and inserts or updates the others,
+// only where they differ. Both are counted.
+func merge(ctx context.Context, tx pgx.Tx, staged *table, target, scope string, key, vals []string, addrs []int64, counts map[string][2]int64) error {
+	if len(addrs) == 0 && staged.rows == 0 {
+		return nil
 	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE `+staged.name+` (LIKE `+target+`) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	if err := staged.copyIn(ctx, tx); err != nil {
+		return err
+	}
+	on := make([]string, len(key))
+	for i, k := range key {
+		on[i] = "n." + k + " = t." + k
+	}
+	tag, err := tx.Exec(ctx, `DELETE FROM `+target+` t WHERE `+scope+`t.address_id = ANY($1)
+		AND NOT EXISTS (SELECT 1 FROM `+staged.name+` n WHERE `+strings.Join(on, " AND ")+`)`, addrs)
+	if err != nil {
+		return err
+	}
+	add(counts, target, 0, tag.RowsAffected())
+	set, old, excluded := make([]string, len(vals)), make([]string, len(vals)), make([]string, len(vals))
+	for i, v := range vals {
+		set[i], old[i], excluded[i] = v+" = EXCLUDED."+v, target+"."+v, "EXCLUDED."+v
+	}
+	cols := strings.Join(append(slices.Clone(key), vals...), ", ")
+	if tag, err = tx.Exec(ctx, `INSERT INTO `+target+` (`+cols+`) SELECT `+cols+` FROM `+staged.name+`
+		ON CONFLICT (`+strings.Join(key, ", ")+`) DO UPDATE SET `+strings.Join(set, ", ")+`
+		WHERE (`+strings.Join(old, ", ")+`) IS DISTINCT FROM (`+strings.Join(excluded, ", ")+`)`); err != nil {
+		return err
+	}
+	add(counts, target, tag.RowsAffected(), 0)
 	return nil
 }
 
@@ -288,7 +337,8 @@ func (w *writer) labelRows(ctx context.Context) (*addrRows, *sourceRows, error) 
 // exposureRows reads every address's stored exposure aggregate.
 func (w *writer) exposureRows(ctx context.Context) (*addrRows, error) {
 	expo := &addrRows{kind: kindExposure, t: newTable("exposure",
-		"address_id, category, direction, indirect, sats, min_hops, source_address_id, source_tx")}
+		"address_id, category, direction, indirect, sats, min_hops, source_address_id, source_tx"),
+		key: []string{"address_id", "category", "direction", "indirect"}, vals: []string{"sats", "min_hops", "source_address_id", "source_tx"}}
 	err := risk.EachAggregate(ctx, w.db, func(a btc.AddrID, rows []risk.Flow) error {
 		expo.begin(a)
 		for i := range rows {

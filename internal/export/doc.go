@@ -74,9 +74,12 @@
 //     investigator's decision rewrote the past; a reorg deeper than the
 //     recorded blocks);
 //   - labels and exposure: the addresses whose checksum differs from
-//     export_digests' (or that gained or lost every row) are deleted and
-//     written again; nothing is read when the sum over all addresses is
-//     unchanged; label_sources is rewritten when its checksum changed.
+//     export_digests' (or that gained or lost every row) are written
+//     again: an exposure row by its key (address, category, direction,
+//     indirect; only rows that differ are inserted, updated or deleted),
+//     an address's labels rows (no key) deleted and copied whole; their
+//     digests likewise. Nothing is read when the sum over all addresses
+//     is unchanged; label_sources is rewritten when its checksum changed.
 //
 // Without that record (an export made before it existed, or a run that
 // deleted chain rows and stopped before its derived phase) a part is
