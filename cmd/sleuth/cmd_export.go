@@ -83,7 +83,14 @@ func runExport(ctx context.Context, args []string) error {
 		fmt.Printf("exported heights %d-%d\n", sum.From, sum.To)
 	}
 	for _, t := range exportTables {
-		fmt.Printf("  %-15s %12d rows\n", t, sum.Rows[t])
+		if d := sum.RowsDeleted[t]; d > 0 {
+			fmt.Printf("  %-15s %12d rows  %d deleted\n", t, sum.Rows[t], d)
+		} else {
+			fmt.Printf("  %-15s %12d rows\n", t, sum.Rows[t])
+		}
+	}
+	for _, part := range []string{"entities", "labels", "exposure"} {
+		fmt.Printf("%s: %s\n", part, sum.Derived[part])
 	}
 	rate := 0.0
 	if sec := sum.Elapsed.Seconds(); sec > 0 {

@@ -10,21 +10,22 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
 
 // runIncident is `sleuth incident add|list|remove|path`.
 func runIncident(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usagef("usage: sleuth incident add --category C --txid TXID [--vout N] [--name NAME] [--source S] | list | remove --id ID|--txid TXID | path ADDRESS [--category C]")
+		return usagef("usage: sleuth incident add --category C --txid TXID [--vout N] [--name NAME] [--source S] [--shared DSN] | list | remove --id ID|--txid TXID [--shared DSN] | path ADDRESS [--category C]")
 	}
 	switch args[0] {
 	case "add":
-		return incidentAdd(ctx, args[1:])
+		return sharedHint(incidentAdd(ctx, args[1:]))
 	case "list":
 		return incidentList(ctx, args[1:])
 	case "remove":
-		return incidentRemove(ctx, args[1:])
+		return sharedHint(incidentRemove(ctx, args[1:]))
 	case "path":
 		return incidentPath(ctx, args[1:])
 	}
@@ -35,22 +36,26 @@ func incidentAdd(ctx context.Context, args []string) error {
 	var in label.Incident
 	var vout int64
 	var noRisk bool
-	db, _, s, err := storeCommand("incident add", args, 0, "no arguments (the transaction is --txid)", func(fs *flag.FlagSet) {
+	st, _, s, err := stateCommand(ctx, "incident add", args, 0, "no arguments (the transaction is --txid)", func(fs *flag.FlagSet) {
 		fs.StringVar(&in.Category, "category", "", "what the outputs are the source of: "+strings.Join(risk.CategoryNames(), ", ")+" (or a GraphSense concept id)")
 		fs.StringVar(&in.TxID, "txid", "", "the theft transaction (or ransom payment)")
 		fs.Int64Var(&vout, "vout", label.AllOutputs, "only this output (default: every output of the transaction)")
 		fs.StringVar(&in.Name, "name", "", "a name for the incident, e.g. \"Hanbit Exchange hack\"")
 		fs.StringVar(&in.Source, "source", label.OwnSource, "where the finding comes from (case number, report URL)")
 		fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
-	}, true)
+	}, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.Close()
 	if _, err := risk.IncidentCategory(in.Category); err != nil {
 		return usagef("%v", err)
 	}
 	in.Vout = vout
+	if st.pg != nil {
+		return st.logLabels(ctx, s, labelsync.Edit{Kind: labelsync.KindIncident, Incident: &in})
+	}
+	db := st.db
 	in, err = label.AddIncident(ctx, db, in)
 	if err != nil {
 		return err
@@ -105,18 +110,22 @@ func incidentRemove(ctx context.Context, args []string) error {
 	var txid string
 	var id uint
 	var noRisk bool
-	db, _, s, err := storeCommand("incident remove", args, 0, "--id ID or --txid TXID, no arguments", func(fs *flag.FlagSet) {
+	st, _, s, err := stateCommand(ctx, "incident remove", args, 0, "--id ID or --txid TXID, no arguments", func(fs *flag.FlagSet) {
 		fs.UintVar(&id, "id", 0, "the incident's id (see sleuth incident list)")
 		fs.StringVar(&txid, "txid", "", "remove every incident on this transaction")
 		fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
-	}, true)
+	}, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.Close()
 	if (id == 0) == (txid == "") || id > 1<<32-1 {
 		return usagef("incident remove: give --id ID or --txid TXID")
 	}
+	if st.pg != nil {
+		return st.logLabels(ctx, s, labelsync.Edit{Kind: labelsync.KindRemoveIncident, RemoveIncident: &labelsync.IncidentRef{ID: uint32(id), TxID: txid}})
+	}
+	db := st.db
 	gone, err := label.RemoveIncidents(ctx, db, uint32(id), txid)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
@@ -26,9 +27,9 @@ func runLabels(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "import":
-		return labelsImport(ctx, args[1:])
+		return sharedHint(labelsImport(ctx, args[1:]))
 	case "remove-source":
-		return labelsRemoveSource(ctx, args[1:])
+		return sharedHint(labelsRemoveSource(ctx, args[1:]))
 	case "show":
 		return labelsShow(ctx, args[1:])
 	case "stats":
@@ -54,8 +55,10 @@ func labelsImport(ctx context.Context, args []string) error {
 	var s storeFlags
 	var format, date string
 	var skipInvalid, strict, noRisk bool
+	var dsn string
 	fs := flag.NewFlagSet("labels import", flag.ContinueOnError)
 	s.add(fs, true)
+	fs.StringVar(&dsn, "shared", "", sharedLabelUsage)
 	fs.StringVar(&format, "format", "", "tagpack, actorpack, sdn_csv, address_list or sdn_advanced_xml (default: detected)")
 	fs.StringVar(&date, "date", "", "publication date of a sanctions list whose file does not state it (YYYY-MM-DD)")
 	fs.BoolVar(&noRisk, "no-risk", false, "do not recompute exposure now (sleuth risk update does it later)")
@@ -70,6 +73,9 @@ func labelsImport(ctx context.Context, args []string) error {
 	d, err := parseDate(date)
 	if err != nil {
 		return err
+	}
+	if dsn != "" {
+		return labelsImportShared(ctx, dsn, &s, fs.Args(), label.ImportOptions{Format: format, Date: d, Strict: strict && !skipInvalid})
 	}
 	db, err := s.open(true)
 	if err != nil {
@@ -172,13 +178,17 @@ func printExposure(sum *risk.Summary) {
 
 func labelsRemoveSource(ctx context.Context, args []string) error {
 	var noRisk bool
-	db, fs, s, err := storeCommand("labels remove-source", args, 1, "one source NAME (as labels stats prints it)", func(fs *flag.FlagSet) {
+	st, fs, s, err := stateCommand(ctx, "labels remove-source", args, 1, "one source NAME (as labels stats prints it)", func(fs *flag.FlagSet) {
 		fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
-	}, true)
+	}, true, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.Close()
+	if st.pg != nil {
+		return st.logLabels(ctx, s, labelsync.Edit{Kind: labelsync.KindRemoveSource, Source: fs.Arg(0)})
+	}
+	db := st.db
 	r, err := label.RemoveSource(ctx, db, fs.Arg(0))
 	if err != nil {
 		return err
@@ -312,18 +322,25 @@ func labelsExport(ctx context.Context, args []string) error {
 // and `sleuth label remove [ADDRESS] [--id N] [--source S]`.
 func runLabel(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "remove" {
-		return labelRemove(ctx, args[1:])
+		return sharedHint(labelRemove(ctx, args[1:]))
 	}
+	return sharedHint(labelAdd(ctx, args))
+}
+
+// labelAdd is `sleuth label add`.
+func labelAdd(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return usagef("usage: sleuth label add ADDRESS|ENTITY --category C --label L --source S [--confidence N] | label remove [ADDRESS] [--id N] [--source S]")
+		return usagef("usage: sleuth label add ADDRESS|ENTITY --category C --label L --source S [--confidence N] [--shared DSN] | label remove [ADDRESS] [--id N] [--source S] [--shared DSN]")
 	}
 	var s storeFlags
 	var l label.Label
 	var conf int
 	var noRisk bool
+	var dsn string
 	fs := flag.NewFlagSet("label add", flag.ContinueOnError)
 	fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
 	s.add(fs, true)
+	fs.StringVar(&dsn, "shared", "", sharedLabelUsage)
 	fs.StringVar(&l.Category, "category", "", "concept id: exchange, mixing_service, ransomware, … (the GraphSense concept taxonomy)")
 	fs.StringVar(&l.Label, "label", "", "the label, e.g. \"Yapizon hot wallet\"")
 	fs.StringVar(&l.Source, "source", "", "where the finding comes from (case number, report URL)")
@@ -337,6 +354,9 @@ func runLabel(ctx context.Context, args []string) error {
 		return usagef("label add: want one ADDRESS or entity ID")
 	}
 	l.Confidence = conf
+	if dsn != "" {
+		return labelAddShared(ctx, dsn, &s, fs.Arg(0), l)
+	}
 	db, err := s.open(true)
 	if err != nil {
 		return err
@@ -372,9 +392,11 @@ func labelRemove(ctx context.Context, args []string) error {
 	var spec label.RemoveSpec
 	var id uint
 	var noRisk bool
+	var dsn string
 	fs := flag.NewFlagSet("label remove", flag.ContinueOnError)
 	var s storeFlags
 	s.add(fs, true)
+	fs.StringVar(&dsn, "shared", "", sharedLabelUsage)
 	fs.UintVar(&id, "id", 0, "the label id (the import number label add printed)")
 	fs.StringVar(&spec.Source, "source", "", "only labels of this source (its name as labels stats prints it, e.g. investigator)")
 	fs.BoolVar(&noRisk, "no-risk", false, "do not update exposure now (sleuth risk update does it later)")
@@ -388,6 +410,9 @@ func labelRemove(ctx context.Context, args []string) error {
 		return usagef("label remove: to remove a whole source use sleuth labels remove-source %q", spec.Source)
 	}
 	spec.Address, spec.Import = fs.Arg(0), uint32(id)
+	if dsn != "" {
+		return labelRemoveShared(ctx, dsn, &s, spec)
+	}
 	db, err := s.open(true)
 	if err != nil {
 		return err

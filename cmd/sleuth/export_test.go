@@ -45,7 +45,7 @@ func TestExportCLI(t *testing.T) {
 		want []string
 	}{
 		{nil, []string{"exported heights 0-500", rows("transactions", 509), rows("blocks", 501), "rows/s"}},
-		{nil, []string{"no new block: the export is at height 500", rows("transactions", 0)}},
+		{nil, []string{"no new block: the export is at height 500", rows("transactions", 0), "labels: incremental: unchanged", "exposure: incremental: unchanged"}},
 		{[]string{"--from-height", "400"}, []string{"re-exported heights 400-500", rows("blocks", 101)}},
 	} {
 		code, out, errOut := runCLI(t, append([]string{"export", "--db", db, "--postgres", dsn, "--schema", schema}, c.args...)...)

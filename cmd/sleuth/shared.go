@@ -73,30 +73,39 @@ func stateCommand(ctx context.Context, name string, args []string, nargs int, wa
 			}
 			return &stateStores{db: db, net: db.Network()}, nil
 		}
+		if !chain {
+			return openShared(ctx, dsn, s)
+		}
 		if s.create {
 			return nil, usagef("--create: with --shared the index is not written")
 		}
-		st := &stateStores{}
-		if chain {
-			db, err := s.open(false)
-			if err != nil {
-				return nil, err
-			}
-			st.db, st.net = db, db.Network()
-		} else {
-			net, err := btc.NetworkByName(cmp.Or(s.network, "mainnet"))
-			if err != nil {
-				st.Close()
-				return nil, usageError{err}
-			}
-			st.net = net
-		}
-		pg, err := pgstore.Open(ctx, dsn)
+		db, err := s.open(false)
 		if err != nil {
+			return nil, err
+		}
+		st := &stateStores{db: db, net: db.Network()}
+		if st.pg, err = pgstore.Open(ctx, dsn); err != nil {
 			st.Close()
 			return nil, err
 		}
-		st.pg = pg
 		return st, nil
 	})
+}
+
+// openShared opens the PostgreSQL of --shared DSN for a command that
+// works on it without the index: addresses are read for --network
+// (mainnet by default).
+func openShared(ctx context.Context, dsn string, s *storeFlags) (*stateStores, error) {
+	if s.create {
+		return nil, usagef("--create: with --shared the index is not written")
+	}
+	net, err := btc.NetworkByName(cmp.Or(s.network, "mainnet"))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	pg, err := pgstore.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &stateStores{pg: pg, net: net}, nil
 }

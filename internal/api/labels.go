@@ -76,9 +76,15 @@ func (e logUnavailable) Unwrap() []error { return []error{errUnavailable, e.err}
 // editLabels applies label edits through the Editor (Options.Labels: the
 // embedded store's, or the shared log's) and answers what the attribution
 // update did. The shared log unreachable is a 503 with Retry-After: label
-// writes wait for it, screening does not.
+// writes wait for it, screening does not. A COMMIT to the log whose
+// answer was lost is a 503 of its own type (problemOutcomeUnknown), with
+// no Retry-After: the edit may be stored, and the client reads it back.
 func (s *Server) editLabels(w http.ResponseWriter, r *http.Request, edits ...labelsync.Edit) (*LabelWrite, []labelsync.Outcome, error) {
 	res, err := s.opts.Labels.Do(r.Context(), actor(r), edits...)
+	if errors.Is(err, labelsync.ErrOutcomeUnknown) {
+		// No Retry-After: sending it again blindly could apply it twice.
+		return nil, nil, logUnavailable{err}
+	}
 	if errors.Is(err, labelsync.ErrUnavailable) {
 		w.Header().Set("Retry-After", "5")
 		return nil, nil, logUnavailable{err}

@@ -15,6 +15,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/watch"
@@ -146,12 +147,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, f
 		w.Header().Set("Retry-After", "2") // the shared store is down or restarting
 		s.log.WarnContext(r.Context(), "shared store unavailable", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 	}
+	if errors.Is(err, labelsync.ErrOutcomeUnknown) {
+		p.Type, p.Title = problemOutcomeUnknown, "Outcome unknown"
+	}
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "path", r.URL.Path, "err", err)
 		p.Detail = "internal error (logged with this request id)"
 	}
 	s.writeProblem(w, r, p)
 }
+
+// problemOutcomeUnknown is the type of the 503 of a label write whose
+// COMMIT to the shared log lost its answer: it may or may not be stored.
+const problemOutcomeUnknown = "https://sleuth-forensics.github.io/problems/outcome-unknown"
 
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
 	if p.Title == "" {

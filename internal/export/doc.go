@@ -13,7 +13,8 @@
 //     table's comment names its Citus distribution column: transactions,
 //     outputs and inputs by tx; addresses, entity_members and exposure by
 //     address_id; entities by entity_id; blocks, labels, label_sources,
-//     script_types and export_state are reference tables. Plain
+//     script_types, export_state and export_merge_sums are reference
+//     tables, export_digests is distributed by address_id. Plain
 //     PostgreSQL 15 SQL, no extension.
 //   - The export: rows in COPY's text format built in buffers reused from
 //     batch to batch (no per-row allocation), sent with pgx's CopyFrom.
@@ -24,7 +25,8 @@
 // migrations); the index and the stages' keyspaces, read only through
 // their exported queries (index.DB's ChainBlock, ScanTxs, TxID, SpentBy,
 // AddrString; cluster.Load; label.Sources and EachLabelled;
-// risk.EachAggregate) on the snapshot the caller passes.
+// risk.EachAggregate; cluster.ReadPosition, Merges) on the snapshot the
+// caller passes.
 //
 // # A run
 //
@@ -51,13 +53,41 @@
 // the first_height of the best-chain block they were indexed after.
 //
 // Entities, labels and exposure change globally (a merge renumbers an
-// entity, an import labels old addresses, exposure moves with both), so
-// each run replaces them whole: TRUNCATE and COPY in one transaction,
-// after the chain tables, then export_state.derived_height. A failed run
-// leaves the previous ones; readers wait for the lock while the
-// replacement runs. Its cost grows with the addresses in entities, the
-// labelled addresses and the exposed addresses, not with the new blocks.
+// entity, an import labels old addresses, exposure moves with both), so a
+// run writes them after the chain tables, in one transaction, with what
+// they were made from: export_state's cluster_next_tx (the merge log was
+// read below it), export_merge_sums (the log's checksum below that
+// position and below each of the clustered chain's last 100 blocks),
+// export_digests (a checksum of each address's labels rows and exposure
+// rows) and the sums of those. The next run writes only what changed:
 //
+//   - entities and entity_members: the addresses of the merges logged at
+//     or above the cut (the last position, or the first transaction the
+//     chain phase deleted when a reorg or --from-height went below it),
+//     plus, after a deletion, the addresses the deleted rows paid or spent
+//     from and the members with ids the deleted blocks gave out, are
+//     dirty. Their old entities come from entity_members; when no merge
+//     left the log an old entity moves whole into its new one (one
+//     UPDATE), otherwise each of its members takes its entity under the
+//     new forest (or none). The checksum below the cut must equal the
+//     recorded one, or the part is rewritten whole (a rebuild or an
+//     investigator's decision rewrote the past; a reorg deeper than the
+//     recorded blocks);
+//   - labels and exposure: the addresses whose checksum differs from
+//     export_digests' (or that gained or lost every row) are written
+//     again: an exposure row by its key (address, category, direction,
+//     indirect; only rows that differ are inserted, updated or deleted),
+//     an address's labels rows (no key) deleted and copied whole; their
+//     digests likewise. Nothing is read when the sum over all addresses
+//     is unchanged; label_sources is rewritten when its checksum changed.
+//
+// Without that record (an export made before it existed, or a run that
+// deleted chain rows and stopped before its derived phase) a part is
+// rewritten whole: TRUNCATE and COPY. Summary.Derived says which and why.
+// Finding what changed reads the whole merge log, labels and aggregates
+// from the snapshot and, when the sums differ, the target's digests; it
+// writes only the changed rows. A failed run leaves the previous ones.
+
 // # Invariants
 //
 //	E1. Migrations are numbered 1..n without gaps, applied in order at
@@ -72,7 +102,7 @@
 //	E3. Every batch commits with export_state: a failure between batches
 //	    loses only the uncommitted batch, never leaves a partial block.
 //	E4. entities, entity_members, label_sources, labels and exposure are
-//	    replaced in one transaction and are what the snapshot held at
+//	    written in one transaction and are what the snapshot held at
 //	    export_state.derived_height.
 //	E5. One run at a time per schema (a session advisory lock): a second
 //	    is ErrBusy.
@@ -81,4 +111,10 @@
 //	    its last batch; a run that fails in between leaves the tables
 //	    without them (queries slower, answers the same) until the next
 //	    run ends.
+//	E7. An incremental run of the derived tables ends equal to a whole
+//	    rewrite (and to an export into an empty schema) of the same
+//	    snapshot, whatever runs, reorgs, label edits and interruptions came
+//	    before; export_digests and export_merge_sums describe the rows
+//	    written, or export_state says they do not (cluster_next_tx = -1,
+//	    digests = false).
 package export

@@ -55,12 +55,19 @@ type Summary struct {
 	Deleted int64 `json:"deleted_from_height"`
 	// Reorg is true when stored block hashes differed from the index's.
 	Reorg bool `json:"reorg"`
-	// Rows counts rows written per table.
-	Rows    map[string]int64 `json:"rows"`
-	Txs     uint64           `json:"txs"`
-	Notes   []string         `json:"notes,omitempty"` // stages the index has not run (no clustering, no exposure)
-	Retries int              `json:"retries"`         // batches tried again after the server or connection went away
-	Elapsed time.Duration    `json:"elapsed_ns"`
+	// Rows counts rows written (inserted or updated) per table;
+	// RowsDeleted the rows deleted one by one (not those a whole
+	// rewrite's TRUNCATE drops, nor a reorg's chain rows). Both count the
+	// export's own record (export_digests, export_merge_sums) too.
+	Rows        map[string]int64 `json:"rows"`
+	RowsDeleted map[string]int64 `json:"rows_deleted"`
+	// Derived says, for entities, labels and exposure, whether the run
+	// wrote them incrementally or whole, and why whole.
+	Derived map[string]string `json:"derived"`
+	Txs     uint64            `json:"txs"`
+	Notes   []string          `json:"notes,omitempty"` // stages the index has not run (no clustering, no exposure)
+	Retries int               `json:"retries"`         // batches tried again after the server or connection went away
+	Elapsed time.Duration     `json:"elapsed_ns"`
 }
 
 // TotalRows is the sum of Rows.
@@ -79,17 +86,26 @@ type state struct {
 	height, derived  int64
 	nextTx, nextAddr int64
 	tipHash          string
+	// What the last derived phase was made from (derived.go).
+	clusterNextTx int64
+	sourcesSum    uint64
+	sums          [3]uint64 // by kind: labels, exposure
+	digests       bool
 }
 
 func readState(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }) (state, error) {
 	var s state
-	err := q.QueryRow(ctx, `SELECT network, height, derived_height, next_tx, next_addr, tip_hash FROM export_state`).
-		Scan(&s.network, &s.height, &s.derived, &s.nextTx, &s.nextAddr, &s.tipHash)
+	var src, lab, exp int64
+	err := q.QueryRow(ctx, `SELECT network, height, derived_height, next_tx, next_addr, tip_hash,
+		cluster_next_tx, sources_sum, labels_sum, exposure_sum, digests FROM export_state`).
+		Scan(&s.network, &s.height, &s.derived, &s.nextTx, &s.nextAddr, &s.tipHash,
+			&s.clusterNextTx, &src, &lab, &exp, &s.digests)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return state{height: -1, derived: -1}, nil
+		return state{height: -1, derived: -1, clusterNextTx: -1}, nil
 	}
+	s.sourcesSum, s.sums[kindLabels], s.sums[kindExposure] = uint64(src), uint64(lab), uint64(exp)
 	s.found = err == nil
 	return s, err
 }
@@ -144,7 +160,7 @@ func (t *Target) Export(ctx context.Context, db *index.DB, opts Options) (*Summa
 	if opts.FromHeight > tip.Height {
 		return nil, fmt.Errorf("export: --from-height %d is above the index's tip %d", opts.FromHeight, tip.Height)
 	}
-	sum := &Summary{Deleted: -1, Rows: map[string]int64{}}
+	sum := &Summary{Deleted: -1, Rows: map[string]int64{}, RowsDeleted: map[string]int64{}, Derived: map[string]string{}}
 	from := st.height + 1
 	if st.found {
 		fork, err := t.fork(ctx, conn, db, min(st.height, tip.Height))
@@ -168,6 +184,12 @@ func (t *Target) Export(ctx context.Context, db *index.DB, opts Options) (*Summa
 	sum.From, sum.To = from, tip.Height
 	w := newWriter(t, db, sum, opts, start, tip)
 	w.log = log
+	if sum.Deleted >= 0 && st.digests {
+		// The derived phase needs what the deleted rows touched.
+		if w.stale, err = t.readStale(ctx, sum.Deleted); err != nil {
+			return nil, err
+		}
+	}
 	if from == 0 {
 		if err := w.dropIndexes(ctx); err != nil {
 			return nil, err
@@ -179,7 +201,7 @@ func (t *Target) Export(ctx context.Context, db *index.DB, opts Options) (*Summa
 	if err := w.buildIndexes(ctx); err != nil {
 		return nil, err
 	}
-	if err := w.derived(ctx); err != nil {
+	if err := w.derived(ctx, st); err != nil {
 		return nil, err
 	}
 	sum.Elapsed = time.Since(start)
@@ -240,12 +262,13 @@ type writer struct {
 	start time.Time
 	tip   index.Tip
 	log   *slog.Logger
+	stale stale // what the chain phase deletes, read before it does
 
 	blocks, txs, outs, ins, addrs, spends *table
 }
 
 func newWriter(t *Target, db *index.DB, sum *Summary, opts Options, start time.Time, tip index.Tip) *writer {
-	return &writer{t: t, db: db, sum: sum, opts: opts, start: start, tip: tip,
+	return &writer{t: t, db: db, sum: sum, opts: opts, start: start, tip: tip, stale: stale{fromTx: -1},
 		blocks: newTable("blocks", "height, hash, time, first_tx, n_tx, first_addr"),
 		txs:    newTable("transactions", "tx, txid, height, version, locktime, n_in, n_out, coinbase, fee"),
 		outs:   newTable("outputs", "tx, n, value, type, address_id, spent_tx, spent_vin"),
@@ -267,6 +290,9 @@ func (w *writer) chain(ctx context.Context, from int64, st state) error {
 		// delete.
 		return w.inTx(ctx, nil, func(tx pgx.Tx) error {
 			if err := deleteFrom(ctx, tx, from); err != nil {
+				return err
+			}
+			if err := forgetMerges(ctx, tx); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `UPDATE export_state SET height = $1, tip_hash = $2, next_tx = $3, next_addr = $4, updated = now()`,
@@ -306,6 +332,9 @@ func (w *writer) chain(ctx context.Context, from int64, st state) error {
 		err = w.inTx(ctx, committed, func(tx pgx.Tx) error {
 			if deleteFirst {
 				if err := deleteFrom(ctx, tx, h); err != nil {
+					return err
+				}
+				if err := forgetMerges(ctx, tx); err != nil {
 					return err
 				}
 			}
@@ -374,6 +403,16 @@ func deleteFrom(ctx context.Context, tx pgx.Tx, h int64) error {
 		return fmt.Errorf("delete from height %d: %w", h, err)
 	}
 	return nil
+}
+
+// forgetMerges marks the clustering position unknown, in the batch that
+// deletes chain rows: the addresses of the deleted rows, which the
+// derived phase needs to export entities incrementally, are gone once it
+// commits, so a run that stops before its derived phase leaves the next
+// one to rewrite entities whole.
+func forgetMerges(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `UPDATE export_state SET cluster_next_tx = -1`)
+	return err
 }
 
 // batchBlocks returns the blocks from height h holding at most BatchTxs

@@ -25,7 +25,8 @@
 //     name it is read as, and its options (format, date, strict);
 //   - remove: a label.RemoveSpec (label id, address, source);
 //   - remove_source: a source's name;
-//   - incident: an incident to add.
+//   - incident: an incident to add;
+//   - remove_incident: incidents to remove (an id, or a txid's).
 //
 // The Log interface is the log's store: Append writes edits (several
 // edits of one request in one transaction) and answers their sequence
@@ -47,9 +48,13 @@
 //  1. The edit is checked without the store where it can be (a file is
 //     parsed, an address decoded), so bad input is refused before it
 //     reaches the log.
-//  2. It is appended to the log: that is the commit the user waits for.
-//     PostgreSQL unreachable: ErrUnavailable (the API answers 503 with
-//     Retry-After), nothing stored anywhere.
+//  2. It is appended to the log (Submit): that is the commit the user
+//     waits for. PostgreSQL unreachable: ErrUnavailable (the API answers
+//     503 with Retry-After), nothing stored anywhere. The connection
+//     lost while the COMMIT was under way: ErrUnavailable and
+//     ErrOutcomeUnknown, the edit may or may not be in the log, and the
+//     error says to read it back before sending it again (the API
+//     answers a 503 of type outcome-unknown, without Retry-After).
 //  3. The writer then catches up (CatchUp) like every other server, and
 //     answers with what applying its own entries did (ids, counts, the
 //     exposure update). Every other server's Run loop catches up when
@@ -65,6 +70,11 @@
 // longer parses) fails the same way on every server: its number is
 // recorded alone and the writer's user gets the error. After the entries,
 // one attribution update covers them all.
+//
+// The CLI's label commands with --shared DSN (sleuth label, labels,
+// incident) log edits through Submit without a server and without an
+// index: OwnEdit checks an own label as label.CheckOwn does, for a
+// network, and fills in its default date.
 //
 // Ids users see are derived from the log, not from local counters: an
 // added or imported label's id (label.Result.Import, what DELETE

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
+	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
@@ -20,6 +21,10 @@ const (
 	KindRemove       = "remove"
 	KindRemoveSource = "remove_source"
 	KindIncident     = "incident"
+	// KindRemoveIncident removes incidents (by id, or every one on a
+	// transaction). A server older than it records such an entry as
+	// ErrInvalidEdit and goes on.
+	KindRemoveIncident = "remove_incident"
 )
 
 // Edit is one label edit, as the log stores it: Kind says which of the
@@ -31,6 +36,15 @@ type Edit struct {
 	Remove   *label.RemoveSpec `json:"remove,omitempty"`
 	Source   string            `json:"source,omitempty"` // remove_source
 	Incident *label.Incident   `json:"incident,omitempty"`
+	// RemoveIncident says which incidents a remove_incident edit removes.
+	RemoveIncident *IncidentRef `json:"remove_incident,omitempty"`
+}
+
+// IncidentRef names incidents to remove: one by its id, or every one on
+// a transaction (label.RemoveIncidents).
+type IncidentRef struct {
+	ID   uint32 `json:"id,omitempty"`
+	TxID string `json:"txid,omitempty"`
 }
 
 // Own is an investigator's label on Address (or, Entity, on the entity
@@ -88,6 +102,16 @@ func (e *Edit) wellFormed() error {
 		}
 	case KindRemoveSource:
 		ok = e.Source != ""
+	case KindRemoveIncident:
+		ok = e.RemoveIncident != nil
+		if ok && (e.RemoveIncident.ID == 0) == (e.RemoveIncident.TxID == "") {
+			return fmt.Errorf("%w: say which incidents to remove: an id or a txid", ErrInvalidEdit)
+		}
+		if ok && e.RemoveIncident.TxID != "" {
+			if _, err := btc.ParseHash(e.RemoveIncident.TxID); err != nil {
+				return fmt.Errorf("%w: incident txid %.80q: %w", ErrInvalidEdit, e.RemoveIncident.TxID, err)
+			}
+		}
 	case KindIncident:
 		ok = e.Incident != nil
 		if ok {
@@ -123,7 +147,9 @@ type Outcome struct {
 	Imported *label.FileResult
 	Removed  *label.Removed
 	Incident *label.Incident
-	Err      error
+	// RemovedIncidents: what a remove_incident edit removed.
+	RemovedIncidents []label.Incident
+	Err              error
 }
 
 // Result is what an Editor's Do did: one Outcome per edit, and the
@@ -187,6 +213,8 @@ func apply(ctx context.Context, db *index.DB, e *Edit) (Outcome, error) {
 		var in label.Incident
 		in, err = label.AddIncident(ctx, db, *e.Incident)
 		o.Incident = &in
+	case KindRemoveIncident:
+		o.RemovedIncidents, err = label.RemoveIncidents(ctx, db, e.RemoveIncident.ID, e.RemoveIncident.TxID)
 	}
 	return o, err
 }

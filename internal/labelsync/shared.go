@@ -16,7 +16,8 @@ import (
 
 // ErrUnavailable: the shared log cannot be reached (PostgreSQL down or
 // restarting). Nothing was stored, unless the error says the edit is in
-// the log and applies once the log can be read again.
+// the log and applies once the log can be read again, or that whether it
+// is in the log is unknown (ErrOutcomeUnknown).
 var ErrUnavailable = errors.New("the shared label log (PostgreSQL) is unavailable")
 
 // Entry is one edit of the log with its number, time and author.
@@ -123,21 +124,11 @@ func (s *Shared) Position() uint64 {
 // every server applies them), catches up and returns their outcomes.
 func (s *Shared) Do(ctx context.Context, by string, edits ...Edit) (Result, error) {
 	var res Result
-	for i := range edits {
-		if err := edits[i].Check(); err != nil {
-			return res, err
-		}
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	actx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	first, err := s.log.Append(actx, by, edits)
-	cancel()
+	first, err := Submit(ctx, s.log, by, s.opts.Timeout, edits...)
 	if err != nil {
-		if ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		return res, fmt.Errorf("%w: nothing was stored: %w", ErrUnavailable, err)
+		return res, err
 	}
 	outs, sum, err := s.catchUp(context.WithoutCancel(ctx))
 	res.Exposure = sum

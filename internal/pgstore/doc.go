@@ -93,7 +93,8 @@
 //	    not sent its COMMIT (PostgreSQL rolls back a transaction whose
 //	    connection ends); a COMMIT that was never sent
 //	    (pgconn.SafeToRetry). A COMMIT lost after it was sent may have
-//	    committed and is never run again; single writing statements run
+//	    committed and is never run again (LabelLog.Append says so:
+//	    labelsync.ErrOutcomeUnknown); single writing statements run
 //	    in a transaction of their own (DB.exec) so that they fall under
 //	    the second case. A refused connect is not retried at once (the
 //	    server is down), and a read that handed rows to its caller

@@ -67,6 +67,12 @@ func (l *LabelLog) Append(ctx context.Context, by string, edits []labelsync.Edit
 		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, labelNotify, fmt.Sprint(last+int64(len(edits))))
 		return err
 	})
+	var lost *noRetry
+	if errors.As(err, &lost) {
+		// The COMMIT was sent and its answer lost: the entries may be in
+		// the log.
+		return 0, fmt.Errorf("pgstore: append %d label edits: %w: %w", len(edits), labelsync.ErrOutcomeUnknown, err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: append %d label edits: %w", len(edits), err)
 	}

@@ -240,6 +240,22 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		if d := Dump(t, s.Pipeline); len(d.Incidents) != 1 || d.Incidents[0].ID != got.ID {
 			t.Fatalf("incidents stored: %+v, want id %d", d.Incidents, got.ID)
 		}
+		// Removed by its transaction; a second removal finds none.
+		rm := labelsync.Edit{Kind: labelsync.KindRemoveIncident, RemoveIncident: &labelsync.IncidentRef{TxID: txid}}
+		res, err = s.Editor.Do(ctx, "dave", rm)
+		if err != nil || len(res.Outcomes[0].RemovedIncidents) != 1 || res.Outcomes[0].RemovedIncidents[0].ID != got.ID {
+			t.Fatalf("remove incident: %+v %v", res.Outcomes, err)
+		}
+		if d := Dump(t, s.Pipeline); len(d.Incidents) != 0 {
+			t.Fatalf("incidents after the removal: %+v", d.Incidents)
+		}
+		if _, err := s.Editor.Do(ctx, "dave", rm); !errors.Is(err, label.ErrNoIncident) {
+			t.Fatalf("second removal: %v, want label.ErrNoIncident", err)
+		}
+		bad := labelsync.Edit{Kind: labelsync.KindRemoveIncident, RemoveIncident: &labelsync.IncidentRef{TxID: "zz"}}
+		if _, err := s.Editor.Do(ctx, "dave", bad); !errors.Is(err, labelsync.ErrInvalidEdit) {
+			t.Fatalf("removal by a malformed txid: %v, want ErrInvalidEdit before anything is stored", err)
+		}
 	})
 
 	t.Run("same edits, same labels", func(t *testing.T) {
@@ -274,4 +290,15 @@ func Ingest(t testing.TB, db *index.DB, blocksDir string) *pipeline.Pipeline {
 		t.Fatal(err)
 	}
 	return pl
+}
+
+// Last returns the number of log's last entry, failing the test when the
+// log cannot be read.
+func Last(t testing.TB, log labelsync.Log) uint64 {
+	t.Helper()
+	n, err := log.Last(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -9,6 +9,7 @@ package pgtest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -105,6 +106,10 @@ type Proxy struct {
 	mu     sync.Mutex
 	down   bool
 	conns  []net.Conn
+	// cutOn, when set, cuts the connection whose client sends it next
+	// (CutOn); forward says whether that message reaches PostgreSQL.
+	cutOn   []byte
+	forward bool
 }
 
 // NewProxy starts a proxy to the server of DSN d, closed when the test
@@ -145,9 +150,56 @@ func (p *Proxy) serve() {
 		}
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { p.toServer(c, up); up.Close() }()
 		go func() { _, _ = io.Copy(c, up); c.Close() }()
 	}
+}
+
+// toServer copies what client c sends to PostgreSQL (up), cutting the
+// connection at the message CutOn armed the proxy for.
+func (p *Proxy) toServer(c, up net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			cut := p.cutOn != nil && bytes.Contains(buf[:n], p.cutOn)
+			forward := p.forward
+			if cut {
+				p.cutOn = nil
+			}
+			p.mu.Unlock()
+			if cut {
+				// The client never hears back: its connection closes
+				// first. PostgreSQL gets the message (and then an end of
+				// connection) or only the end of connection.
+				c.Close()
+				if forward {
+					_, _ = up.Write(buf[:n])
+					time.Sleep(200 * time.Millisecond) // PostgreSQL acts on it before the connection ends
+				}
+				return
+			}
+			if _, werr := up.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// CutOn arms the proxy to cut the next connection whose client sends a
+// chunk containing pattern (for example "commit\x00", a COMMIT in either
+// of PostgreSQL's query protocols): the client's side closes before any
+// answer reaches it, and the chunk reaches PostgreSQL first when forward
+// is true, so that the client cannot know whether it took effect. It
+// fires once.
+func (p *Proxy) CutOn(pattern string, forward bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cutOn, p.forward = []byte(pattern), forward
 }
 
 // Cut makes PostgreSQL unreachable through the proxy (down) or reachable
