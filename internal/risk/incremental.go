@@ -253,13 +253,26 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	// 3. Update the aggregates of every address those transactions
 	// touched: by the difference of their old and new flows where that is
 	// exact, else from all of the address's transactions.
-	if !reclustered {
+	// After merges (an entity's members changed) the old flows are known
+	// when the forest the stored aggregates were computed with is (e.old):
+	// they are computed with it. Not after a rollback, whose aggregates
+	// were recomputed under today's attribution.
+	byDelta := !reclustered || e.old != nil && !e.rolledBack
+	if byDelta {
 		if dirty, err = e.reaggregateByDelta(ctx, popped, dirty, oldEnts, oldInc); err != nil {
 			return false, "", err
 		}
 	}
 	if ok, err := e.reaggregate(ctx, dirty, budget); err != nil || !ok {
 		return false, fmt.Sprintf("more than %d transactions to recompute and re-aggregate", budget), err
+	}
+	switch {
+	case !byDelta:
+		e.sum.Aggregation = AggregatesRecomputed
+	case len(dirty) > 0:
+		e.sum.Aggregation = AggregatesMixed
+	default:
+		e.sum.Aggregation = AggregatesByDifference
 	}
 	e.fresh = nil
 	e.only, e.upd = nil, nil
@@ -446,16 +459,20 @@ func (e *engine) reaggregateByDelta(ctx context.Context, popped []btc.TxNum, dir
 		return nil, err
 	}
 	// The old attribution, and the vectors as stored (the batch holds the
-	// new ones).
-	ents, inc, upd := e.ents, e.inc, e.upd
+	// new ones), with the forest they were computed with when it is known
+	// (the entities as the block's merges found them).
+	ents, inc, upd, f := e.ents, e.inc, e.upd, e.f
 	e.ents = make(map[uint32]*riskEntity, len(oldEnts))
 	for r := range oldEnts {
 		re := oldEnts[r]
 		e.ents[r] = &re
 	}
 	e.inc, e.upd = oldInc, nil
+	if e.old != nil && !e.rolledBack {
+		e.f = e.old
+	}
 	before, err := e.txFlows(popped, dirty)
-	e.ents, e.inc, e.upd = ents, inc, upd
+	e.ents, e.inc, e.upd, e.f = ents, inc, upd, f
 	if err != nil {
 		return nil, err
 	}
