@@ -97,6 +97,12 @@ type Summary struct {
 	// up to date: AggregatesByDifference, AggregatesMixed or
 	// AggregatesRecomputed (empty when it did not run).
 	Aggregation string `json:"aggregation,omitempty"`
+	// ChangedAddresses lists the first MaxChangedAddresses (by id) of the
+	// addresses whose stored exposure aggregate an incremental update
+	// changed, and ChangedTotal counts them all: what a label change
+	// touched.
+	ChangedAddresses []string `json:"changed_addresses,omitempty"`
+	ChangedTotal     int      `json:"changed_total,omitempty"`
 	// RolledBack counts the blocks a reorg took away whose exposure was
 	// undone from their undo records (rollback.go) instead of rebuilt.
 	RolledBack int64 `json:"rolled_back_blocks,omitempty"`

@@ -266,6 +266,9 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	if ok, err := e.reaggregate(ctx, dirty, budget); err != nil || !ok {
 		return false, fmt.Sprintf("more than %d transactions to recompute and re-aggregate", budget), err
 	}
+	if err := e.changedAddresses(); err != nil {
+		return false, "", err
+	}
 	switch {
 	case !byDelta:
 		e.sum.Aggregation = AggregatesRecomputed
@@ -575,4 +578,39 @@ func (e *engine) reaggregate(ctx context.Context, addrs map[btc.AddrID]bool, bud
 	e.sum.Addresses += uint64(len(e.aggs))
 	e.putAggregates()
 	return true, nil
+}
+
+// MaxChangedAddresses bounds the addresses an incremental update lists
+// (Summary.ChangedAddresses); ChangedTotal counts them all.
+const MaxChangedAddresses = 1000
+
+// changedAddresses lists, in Summary, the addresses whose aggregate the
+// open batch changes (e.aggs against the store): a label change touching
+// a few addresses reports those few.
+func (e *engine) changedAddresses() error {
+	var ids []btc.AddrID
+	for a, agg := range e.aggs {
+		v, err := e.db.StageGet(key64(pAgg, uint64(a)))
+		if err != nil {
+			return err
+		}
+		if len(agg) == 0 && v == nil || v != nil && slices.Equal(v, agg.encode()) {
+			continue
+		}
+		ids = append(ids, a)
+	}
+	slices.Sort(ids)
+	e.sum.ChangedTotal = len(ids)
+	e.sum.ChangedAddresses = nil
+	for _, a := range ids[:min(len(ids), MaxChangedAddresses)] {
+		s, _, err := e.db.AddrString(a)
+		if err != nil {
+			return err
+		}
+		if s == "" {
+			s = fmt.Sprintf("#%d", a) // no standard encoding (a bare multisig): its id
+		}
+		e.sum.ChangedAddresses = append(e.sum.ChangedAddresses, s)
+	}
+	return nil
 }
