@@ -465,13 +465,9 @@ func EachAddressLabels(ctx context.Context, db *index.DB, fn func(k address.Key,
 	}
 	v := &viewer{net: db.Network(), srcs: srcs}
 	return eachKey(ctx, db, func(ak address.Key) error {
-		ls, err := addressLabels(ctx, db, ak)
+		views, err := v.addressViews(ctx, db, ak)
 		if err != nil {
 			return err
-		}
-		views := make([]View, len(ls))
-		for i := range ls {
-			views[i] = v.view(&ls[i], "address")
 		}
 		return fn(ak, views)
 	})
@@ -488,14 +484,24 @@ func EachLabelled(ctx context.Context, db *index.DB, fn func(addr btc.AddrID, en
 	}
 	v := &viewer{net: db.Network(), srcs: srcs}
 	return eachLabelledKey(ctx, db, func(k address.Key, id btc.AddrID, ent uint64) error {
-		ls, err := addressLabels(ctx, db, k)
+		views, err := v.addressViews(ctx, db, k)
 		if err != nil {
 			return err
 		}
-		views := make([]View, len(ls))
-		for i := range ls {
-			views[i] = v.view(&ls[i], "address")
-		}
 		return fn(id, ent, views)
 	})
+}
+
+// addressViews returns the labels of address key k as views with via
+// "address".
+func (v *viewer) addressViews(ctx context.Context, db *index.DB, k address.Key) ([]View, error) {
+	ls, err := addressLabels(ctx, db, k)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]View, len(ls))
+	for i := range ls {
+		views[i] = v.view(&ls[i], "address")
+	}
+	return views, nil
 }

@@ -34,38 +34,12 @@ import (
 // grows later changes what its members count as their own funds, and
 // exposure does not follow unlabelled entities), which the test reports.
 func TestExposurePerBlock(t *testing.T) {
-	if testing.Short() {
-		t.Skip("ingests a chain block by block, twice")
-	}
-	out := simtest.Chain(t, 2, 0.4)
-	recs := simtest.BestRecords(t, out)
-	held := min(40, len(recs)/3)
+	recs, pack, held := heldChain(t, 40)
 	first := len(recs) - held
 	ctx := context.Background()
-	pack := filepath.Join(out, "public", "tagpack.yaml")
 	var own []ownLabel
 	build := func(n int, opts Options) (*index.DB, *Pipeline, string) {
-		dir := t.TempDir()
-		simtest.AppendRecords(t, dir, recs[:n]...)
-		db := indextest.Open(t, t.TempDir())
-		pl := New(db, opts)
-		if err := pl.Write(func(db *index.DB) error {
-			if _, err := label.ImportFile(ctx, db, pack, label.ImportOptions{}); err != nil {
-				return err
-			}
-			for _, o := range own {
-				if _, err := label.AddOwn(ctx, db, o.addr, false, o.l); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pl.Ingest(ctx, IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: dir}}); err != nil {
-			t.Fatal(err)
-		}
-		return db, pl, dir
+		return labelledStore(t, recs[:n], pack, opts, own...)
 	}
 	unlabelled, _, _ := build(len(recs), Options{})
 	pair, large := mergingBlocks(t, unlabelled, first)
@@ -159,6 +133,48 @@ func TestExposurePerBlock(t *testing.T) {
 		}
 	}
 	t.Logf("aggregates that differ from one ingest (with either update): %d", diff)
+}
+
+// heldChain returns the best-chain records of the labelled chain the
+// per-block tests ingest, its public TagPack and how many of its last
+// blocks they hold back (at most most, and a third of the chain), skipping in
+// short mode.
+func heldChain(t *testing.T, most int) (recs [][]byte, pack string, held int) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("ingests a chain block by block, twice")
+	}
+	out := simtest.Chain(t, 2, 0.4)
+	recs = simtest.BestRecords(t, out)
+	return recs, filepath.Join(out, "public", "tagpack.yaml"), min(most, len(recs)/3)
+}
+
+// labelledStore returns a store and its pipeline with the pack and the
+// own labels imported and recs ingested, and its blocks directory.
+func labelledStore(t *testing.T, recs [][]byte, pack string, opts Options, own ...ownLabel) (*index.DB, *Pipeline, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	simtest.AppendRecords(t, dir, recs...)
+	db := indextest.Open(t, t.TempDir())
+	pl := New(db, opts)
+	if err := pl.Write(func(db *index.DB) error {
+		if _, err := label.ImportFile(ctx, db, pack, label.ImportOptions{}); err != nil {
+			return err
+		}
+		for _, o := range own {
+			if _, err := label.AddOwn(ctx, db, o.addr, false, o.l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pl.Ingest(ctx, IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: dir}}); err != nil {
+		t.Fatal(err)
+	}
+	return db, pl, dir
 }
 
 // ownLabel is an investigator's label a test adds before ingesting.
@@ -265,36 +281,14 @@ func clusterDigest(t *testing.T, db *index.DB) [32]byte {
 // every label each time); its vectors, attribution and incidents equal
 // one ingest's under the final labels.
 func TestExposureLabelCache(t *testing.T) {
-	if testing.Short() {
-		t.Skip("ingests a chain block by block, twice")
-	}
-	out := simtest.Chain(t, 2, 0.4)
-	recs := simtest.BestRecords(t, out)
-	held := min(16, len(recs)/3)
+	recs, pack, held := heldChain(t, 16)
 	first := len(recs) - held
 	ctx := context.Background()
-	pack := filepath.Join(out, "public", "tagpack.yaml")
 	build := func(n int, late string) (*index.DB, *Pipeline, string) {
-		dir := t.TempDir()
-		simtest.AppendRecords(t, dir, recs[:n]...)
-		db := indextest.Open(t, t.TempDir())
-		pl := New(db, Options{})
-		if err := pl.Write(func(db *index.DB) error {
-			if _, err := label.ImportFile(ctx, db, pack, label.ImportOptions{}); err != nil {
-				return err
-			}
-			if late == "" {
-				return nil
-			}
-			_, err := label.AddOwn(ctx, db, late, false, lateLabel)
-			return err
-		}); err != nil {
-			t.Fatal(err)
+		if late == "" {
+			return labelledStore(t, recs[:n], pack, Options{})
 		}
-		if _, err := pl.Ingest(ctx, IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: dir}}); err != nil {
-			t.Fatal(err)
-		}
-		return db, pl, dir
+		return labelledStore(t, recs[:n], pack, Options{}, ownLabel{late, lateLabel})
 	}
 	// The addresses: one the base holds, with transactions, and one first
 	// seen in the held block lateAt.
@@ -409,16 +403,7 @@ func TestExposureReorgPerBlock(t *testing.T) {
 	pack := filepath.Join(out, "public", "tagpack.yaml")
 	base := max(0, len(best)-8)
 	feed := func(steps ...[]byte) (*index.DB, *Pipeline, map[string]int) {
-		dir := t.TempDir()
-		simtest.AppendRecords(t, dir, best[:base]...)
-		db := indextest.Open(t, t.TempDir())
-		pl := New(db, Options{})
-		if err := pl.Write(func(db *index.DB) error {
-			_, err := label.ImportFile(ctx, db, pack, label.ImportOptions{})
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		db, pl, dir := labelledStore(t, best[:base], pack, Options{})
 		paths := map[string]int{}
 		ingest := func() {
 			res, err := pl.Ingest(ctx, IngestOptions{IngestOptions: index.IngestOptions{BlocksDir: dir}})
@@ -437,7 +422,6 @@ func TestExposureReorgPerBlock(t *testing.T) {
 				}
 			}
 		}
-		ingest()
 		for _, r := range steps {
 			simtest.AppendRecords(t, dir, r)
 			ingest()
