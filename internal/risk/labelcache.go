@@ -119,7 +119,7 @@ func (c *LabelCache) resolve(db *index.DB, tip index.Tip) error {
 	if n == 0 || len(c.pending) == 0 {
 		return nil
 	}
-	if len(c.pending) < n {
+	if resolveByKeys(len(c.pending), n) {
 		for k, p := range c.pending {
 			id, err := db.AddrIDOfKey(p.key)
 			if errors.Is(err, index.ErrNotFound) || err == nil && id >= tip.NextAddr {
@@ -146,6 +146,11 @@ func (c *LabelCache) resolve(db *index.DB, tip index.Tip) error {
 	}
 	return nil
 }
+
+// resolveByKeys says whether resolve looks the pending keys up (fewer
+// than the addresses indexed since) rather than the new addresses' keys;
+// a var so that a test can take either way.
+var resolveByKeys = func(pending, indexed int) bool { return pending < indexed }
 
 // load reads every label of db.
 func (c *LabelCache) load(ctx context.Context, db *index.DB, tip index.Tip) error {
