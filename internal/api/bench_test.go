@@ -23,6 +23,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/labelsync"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
+	"github.com/sleuth-forensics/sleuth/internal/risk"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
@@ -542,6 +543,7 @@ func BenchmarkBlockUpdate(b *testing.B) {
 		ctx := context.Background()
 		var total []time.Duration
 		var txs uint64
+		paths := map[string]int{} // how exposure's aggregates went, by block
 		stopProfile := func() {}
 		for i, rec := range recs[len(recs)-held:][:feed+1] {
 			if err := appendFile(filepath.Join(blocks, "blk00001.dat"), [][]byte{rec}); err != nil {
@@ -565,6 +567,9 @@ func BenchmarkBlockUpdate(b *testing.B) {
 				b.Fatalf("an update of one block connected %+v", res.Index)
 			}
 			txs += res.Index.Txs
+			if i >= 1 {
+				paths[aggregationPath(res.Risk)]++
+			}
 		}
 		b.StopTimer()
 		stopProfile()
@@ -585,8 +590,20 @@ func BenchmarkBlockUpdate(b *testing.B) {
 			report(s, stages[s])
 		}
 		report("update", total)
-		b.Logf("%d blocks, %d txs (%.0f per block), one update each", feed, txs, float64(txs)/float64(feed))
+		b.Logf("%d blocks, %d txs (%.0f per block), one update each; exposure's aggregates by block: %v", feed, txs, float64(txs)/float64(feed), paths)
 	}
+}
+
+// aggregationPath names how an exposure update brought the aggregates up
+// to date (risk.Summary.Aggregation), or that it had nothing to bring.
+func aggregationPath(s *risk.Summary) string {
+	switch {
+	case s.Rebuilt:
+		return "rebuilt"
+	case s.Aggregation == "":
+		return "no attribution change"
+	}
+	return s.Aggregation
 }
 
 // run opens a fresh copy of the base store under work and a blocks

@@ -49,8 +49,10 @@
 // publications, labels by address key, the import that first added each
 // address, the labelled members of each entity (a cache rebuilt by
 // Refresh when labels or entities change), actors, incidents (47) and how
-// far rescreen reported each address (48), and the shared log's applied
-// entry (40 "log").
+// far rescreen reported each address (48), the shared log's applied
+// entry (40 "log") and the count of label edits committed (40 "edits",
+// Edits: every edit's batch raises it, so that a reader keeping labels
+// in memory, risk.LabelCache, knows with one read whether they changed).
 //
 // # Does not touch
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
@@ -122,8 +123,36 @@ func guard(ctx context.Context, db *index.DB) error {
 	return nil
 }
 
+// Every label edit counts itself in keyEdits, in its own batch, so that
+// what keeps labels in memory between blocks (risk.LabelCache) can tell
+// with one read that nothing changed since it loaded them.
+//
+// 40 "edits" -> <uvarint label edits committed>
+const keyEdits = "edits"
+
+// editMu orders the edits' read and write of keyEdits: two edits at once
+// must not both write the same count.
+var editMu sync.Mutex
+
+// Edits returns how many label edits (imports, own labels, removals,
+// incidents, actors) the store has committed: any change to what
+// EachAddressLabels or EachIncident returns changes it.
+func Edits(db *index.DB) (uint64, error) {
+	v, err := db.StageGet(append([]byte{pState}, keyEdits...))
+	if err != nil || v == nil {
+		return 0, err
+	}
+	d := encoding.Decbuf{B: v}
+	n := d.Uvarint()
+	if d.Err() != nil {
+		return 0, corrupt("edit count", d.Err())
+	}
+	return n, nil
+}
+
 // commitEdit commits a label edit's batch: under a log entry, with the
-// entry's number as the store's position in the same batch.
+// entry's number as the store's position in the same batch, and the
+// store's edit count (keyEdits) one up.
 func commitEdit(ctx context.Context, db *index.DB, wb *index.StageBatch) error {
 	if err := guard(ctx, db); err != nil {
 		return err
@@ -133,5 +162,14 @@ func commitEdit(ctx context.Context, db *index.DB, wb *index.StageBatch) error {
 		enc.PutUvarint(e.seq)
 		wb.Set(append([]byte{pState}, keyLog...), enc.Get())
 	}
+	editMu.Lock()
+	defer editMu.Unlock()
+	n, err := Edits(db)
+	if err != nil {
+		return err
+	}
+	var enc encoding.Encbuf
+	enc.PutUvarint(n + 1)
+	wb.Set(append([]byte{pState}, keyEdits...), enc.Get())
 	return wb.Commit()
 }

@@ -454,6 +454,25 @@ func Services(ctx context.Context, db *index.DB, categories []string) (map[uint6
 	return out, err
 }
 
+// EachAddressLabels calls fn with every labelled address key, indexed or
+// not, and its labels as views with via "address", in address-key order,
+// reading nothing of the index. Exposure (risk.LabelCache) keeps what it
+// returns in memory and reads it again only when Edits changed.
+func EachAddressLabels(ctx context.Context, db *index.DB, fn func(k address.Key, labels []View) error) error {
+	srcs, err := sources(ctx, db)
+	if err != nil {
+		return err
+	}
+	v := &viewer{net: db.Network(), srcs: srcs}
+	return eachKey(ctx, db, func(ak address.Key) error {
+		views, err := v.addressViews(ctx, db, ak)
+		if err != nil {
+			return err
+		}
+		return fn(ak, views)
+	})
+}
+
 // EachLabelled calls fn with every indexed labelled address, its entity (its
 // own id when the index is not clustered) and its labels as views with via
 // "address", in address-key order. Its cost grows with the labelled
@@ -465,14 +484,24 @@ func EachLabelled(ctx context.Context, db *index.DB, fn func(addr btc.AddrID, en
 	}
 	v := &viewer{net: db.Network(), srcs: srcs}
 	return eachLabelledKey(ctx, db, func(k address.Key, id btc.AddrID, ent uint64) error {
-		ls, err := addressLabels(ctx, db, k)
+		views, err := v.addressViews(ctx, db, k)
 		if err != nil {
 			return err
 		}
-		views := make([]View, len(ls))
-		for i := range ls {
-			views[i] = v.view(&ls[i], "address")
-		}
 		return fn(id, ent, views)
 	})
+}
+
+// addressViews returns the labels of address key k as views with via
+// "address".
+func (v *viewer) addressViews(ctx context.Context, db *index.DB, k address.Key) ([]View, error) {
+	ls, err := addressLabels(ctx, db, k)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]View, len(ls))
+	for i := range ls {
+		views[i] = v.view(&ls[i], "address")
+	}
+	return views, nil
 }

@@ -495,6 +495,25 @@ func eachLabelledAddress(ctx context.Context, db *index.DB, fn func(btc.AddrID, 
 // was never clustered), with no read of the clustering's state per
 // address (the labels stage and exposure run this on every block).
 func eachLabelledKey(ctx context.Context, db *index.DB, fn func(address.Key, btc.AddrID, uint64) error) error {
+	return eachKey(ctx, db, func(ak address.Key) error {
+		id, err := db.AddrIDOfKey(ak)
+		if errors.Is(err, index.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e, err := cluster.EntityOrSelf(db, id)
+		if err != nil {
+			return err
+		}
+		return fn(ak, id, e)
+	})
+}
+
+// eachKey calls fn with every labelled address key, once each, in key
+// order.
+func eachKey(ctx context.Context, db *index.DB, fn func(address.Key) error) error {
 	var last []byte
 	return db.StageScan(ctx, []byte{pLabel}, []byte{pLabel + 1}, func(k, _ []byte) (bool, error) {
 		ak, _, _, err := parseLabelKey(k)
@@ -506,18 +525,7 @@ func eachLabelledKey(ctx context.Context, db *index.DB, fn func(address.Key, btc
 			return true, nil
 		}
 		last = slices.Clone(kb)
-		id, err := db.AddrIDOfKey(ak)
-		if errors.Is(err, index.ErrNotFound) {
-			return true, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		e, err := cluster.EntityOrSelf(db, id)
-		if err != nil {
-			return false, err
-		}
-		return true, fn(ak, id, e)
+		return true, fn(ak)
 	})
 }
 

@@ -19,6 +19,9 @@
 //     and for a connected block its transaction range), stage done (with
 //     its duration), ingest progress and alerts stored (AlertsStored,
 //     after the alert stage committed them: a webhook worker wakes on it).
+//   - What the stages keep in memory between blocks: the clustering's
+//     forest (cluster.ForestCache), exposure's forests
+//     (cluster.SplitCache) and labels (risk.LabelCache).
 //   - The process's one alert store (AlertStore): the alert stage, the
 //     server's routes and the webhook worker share its lock.
 //

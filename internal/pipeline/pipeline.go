@@ -131,6 +131,10 @@ type Pipeline struct {
 	// (cluster.ForestCache), so that a block does not load it from the
 	// snapshot.
 	forest cluster.ForestCache
+	// labels keeps the labels exposure reads between blocks
+	// (risk.LabelCache), so that a block does not read every label; a
+	// label edit, through any path, reloads it.
+	labels risk.LabelCache
 }
 
 // view is a published index view with its readers' reference count: one
@@ -486,6 +490,7 @@ func (p *Pipeline) exposure(ctx context.Context) (risk.Summary, error) {
 	err := p.stage(StageExposure, func() (err error) {
 		opts := p.opts.Risk
 		opts.Forests = &p.forests
+		opts.Labels = &p.labels
 		sum, err = risk.Update(ctx, p.db, opts)
 		return err
 	})

@@ -72,7 +72,12 @@
 // forward along the spends only while vectors change, and the addresses
 // those transactions paid get their aggregates updated by the difference
 // of the old and new flows (or recomputed when that is not exact), all in
-// one batch. A reorg is rolled back (rollback.go): each of the last
+// one batch; after a block's merges the old flows are computed with the
+// forest before them (Summary.Aggregation says which path an update
+// took), and Summary.ChangedAddresses lists the addresses whose aggregate
+// changed (the first MaxChangedAddresses). A LabelCache (Options.Labels)
+// keeps the labels between updates, reloaded when label.Edits changes or
+// the index reorgs. A reorg is rolled back (rollback.go): each of the last
 // UndoBlocks processed blocks keeps an undo record (56: its hash, first
 // transaction, the addresses its transactions paid or spent from, and the
 // merges clustering logged for them); the blocks that left the best chain

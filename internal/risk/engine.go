@@ -42,6 +42,10 @@ type Options struct {
 	// updates (the pipeline keeps one for its store) instead of replaying
 	// the whole merge log each time. It changes no result.
 	Forests *cluster.SplitCache
+	// Labels, when set, keeps the labels exposure reads in memory between
+	// updates (the pipeline keeps one for its store) instead of reading
+	// every label each time. It changes no result.
+	Labels *LabelCache
 }
 
 // EnsureDefaults fills zero fields.
@@ -89,10 +93,37 @@ type Summary struct {
 	Revectored   uint64 `json:"rewritten_txs,omitempty"`
 	Reaggregated uint64 `json:"reaggregated_txs,omitempty"`
 	Delta        int    `json:"delta_addresses,omitempty"` // aggregates updated by the difference alone
+	// Aggregation says how an incremental update brought the aggregates
+	// up to date: AggregatesByDifference, AggregatesMixed or
+	// AggregatesRecomputed (empty when it did not run).
+	Aggregation string `json:"aggregation,omitempty"`
+	// ChangedAddresses lists the first MaxChangedAddresses (by id) of the
+	// addresses whose stored exposure aggregate an incremental update
+	// changed, and ChangedTotal counts them all: what a label change
+	// touched.
+	ChangedAddresses []string `json:"changed_addresses,omitempty"`
+	ChangedTotal     int      `json:"changed_total,omitempty"`
 	// RolledBack counts the blocks a reorg took away whose exposure was
 	// undone from their undo records (rollback.go) instead of rebuilt.
 	RolledBack int64 `json:"rolled_back_blocks,omitempty"`
 }
+
+// How an incremental update brought the aggregates up to date
+// (Summary.Aggregation).
+const (
+	// AggregatesByDifference: every aggregate by the difference of the
+	// recomputed transactions' old and new flows (the old ones under the
+	// stored attribution and, after merges, the forest before them).
+	AggregatesByDifference = "difference"
+	// AggregatesMixed: by the difference, except the addresses whose
+	// fewest hops or biggest contribution the old flows held, recomputed
+	// from all of their transactions.
+	AggregatesMixed = "difference+recomputed"
+	// AggregatesRecomputed: every aggregate the update touched from all of
+	// the address's transactions, because the old flows were not known
+	// (merges without the forest before them, or a rollback).
+	AggregatesRecomputed = "recomputed"
+)
 
 // riskEntity is a labelled entity that matters for exposure.
 type riskEntity struct {
@@ -245,47 +276,40 @@ func (e *engine) loadAttribution(ctx context.Context) error {
 		return err
 	}
 	e.f = f
-	services := map[string]bool{}
-	for _, c := range label.ServiceCategories {
-		services[c] = true
+	cache := e.opts.Labels
+	if cache == nil {
+		cache = &LabelCache{}
+	}
+	addrs, err := cache.labelled(ctx, e.db)
+	if err != nil {
+		return err
 	}
 	e.ents = map[uint32]*riskEntity{}
-	err = label.EachLabelled(ctx, e.db, func(id btc.AddrID, _ uint64, ls []label.View) error {
+	for _, la := range addrs {
+		id := la.id
 		if uint64(id) >= uint64(f.Len()) {
-			return nil // indexed after the forest was loaded
+			continue // indexed after the forest was loaded
 		}
 		root := f.Find(uint32(id))
-		for _, l := range ls {
-			if l.ListedTo != nil {
-				continue // delisted: formerly listed, not a source today
-			}
-			bits := categoriesOf(l.Category, l.Abuse)
-			stop := services[l.Category]
-			if bits == 0 && !stop {
-				continue
-			}
-			re := e.ents[root]
-			if re == nil {
-				re = &riskEntity{}
-				e.ents[root] = re
-			}
-			re.stop = re.stop || stop
+		re := e.ents[root]
+		if re == nil {
+			re = &riskEntity{}
+			e.ents[root] = re
+		}
+		for _, l := range la.labs {
+			re.stop = re.stop || l.stop
 			for c := Category(1); c < nCategories; c++ {
-				if bits&(1<<c) == 0 {
+				if l.bits&(1<<c) == 0 {
 					continue
 				}
-				if re.cats&(1<<c) == 0 || l.Confidence > re.repConf[c] || l.Confidence == re.repConf[c] && id < re.rep[c] {
-					re.rep[c], re.repConf[c] = id, l.Confidence
+				if re.cats&(1<<c) == 0 || l.conf > re.repConf[c] || l.conf == re.repConf[c] && id < re.rep[c] {
+					re.rep[c], re.repConf[c] = id, l.conf
 				}
 				re.cats |= 1 << c
 			}
 		}
-		return nil
-	})
-	e.sum.Entities = len(e.ents)
-	if err != nil {
-		return err
 	}
+	e.sum.Entities = len(e.ents)
 	return e.loadIncidents(ctx)
 }
 

@@ -253,13 +253,29 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	// 3. Update the aggregates of every address those transactions
 	// touched: by the difference of their old and new flows where that is
 	// exact, else from all of the address's transactions.
-	if !reclustered {
+	// After merges (an entity's members changed) the old flows are known
+	// when the forest the stored aggregates were computed with is (e.old):
+	// they are computed with it. Not after a rollback, whose aggregates
+	// were recomputed under today's attribution.
+	byDelta := !reclustered || e.old != nil && !e.rolledBack
+	if byDelta {
 		if dirty, err = e.reaggregateByDelta(ctx, popped, dirty, oldEnts, oldInc); err != nil {
 			return false, "", err
 		}
 	}
 	if ok, err := e.reaggregate(ctx, dirty, budget); err != nil || !ok {
 		return false, fmt.Sprintf("more than %d transactions to recompute and re-aggregate", budget), err
+	}
+	if err := e.changedAddresses(); err != nil {
+		return false, "", err
+	}
+	switch {
+	case !byDelta:
+		e.sum.Aggregation = AggregatesRecomputed
+	case len(dirty) > 0:
+		e.sum.Aggregation = AggregatesMixed
+	default:
+		e.sum.Aggregation = AggregatesByDifference
 	}
 	e.fresh = nil
 	e.only, e.upd = nil, nil
@@ -446,16 +462,20 @@ func (e *engine) reaggregateByDelta(ctx context.Context, popped []btc.TxNum, dir
 		return nil, err
 	}
 	// The old attribution, and the vectors as stored (the batch holds the
-	// new ones).
-	ents, inc, upd := e.ents, e.inc, e.upd
+	// new ones), with the forest they were computed with when it is known
+	// (the entities as the block's merges found them).
+	ents, inc, upd, f := e.ents, e.inc, e.upd, e.f
 	e.ents = make(map[uint32]*riskEntity, len(oldEnts))
 	for r := range oldEnts {
 		re := oldEnts[r]
 		e.ents[r] = &re
 	}
 	e.inc, e.upd = oldInc, nil
+	if e.old != nil && !e.rolledBack {
+		e.f = e.old
+	}
 	before, err := e.txFlows(popped, dirty)
-	e.ents, e.inc, e.upd = ents, inc, upd
+	e.ents, e.inc, e.upd, e.f = ents, inc, upd, f
 	if err != nil {
 		return nil, err
 	}
@@ -558,4 +578,39 @@ func (e *engine) reaggregate(ctx context.Context, addrs map[btc.AddrID]bool, bud
 	e.sum.Addresses += uint64(len(e.aggs))
 	e.putAggregates()
 	return true, nil
+}
+
+// MaxChangedAddresses bounds the addresses an incremental update lists
+// (Summary.ChangedAddresses); ChangedTotal counts them all.
+const MaxChangedAddresses = 1000
+
+// changedAddresses lists, in Summary, the addresses whose aggregate the
+// open batch changes (e.aggs against the store): a label change touching
+// a few addresses reports those few.
+func (e *engine) changedAddresses() error {
+	var ids []btc.AddrID
+	for a, agg := range e.aggs {
+		v, err := e.db.StageGet(key64(pAgg, uint64(a)))
+		if err != nil {
+			return err
+		}
+		if len(agg) == 0 && v == nil || v != nil && slices.Equal(v, agg.encode()) {
+			continue
+		}
+		ids = append(ids, a)
+	}
+	slices.Sort(ids)
+	e.sum.ChangedTotal = len(ids)
+	e.sum.ChangedAddresses = nil
+	for _, a := range ids[:min(len(ids), MaxChangedAddresses)] {
+		s, _, err := e.db.AddrString(a)
+		if err != nil {
+			return err
+		}
+		if s == "" {
+			s = fmt.Sprintf("#%d", a) // no standard encoding (a bare multisig): its id
+		}
+		e.sum.ChangedAddresses = append(e.sum.ChangedAddresses, s)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package risk
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,12 +29,34 @@ func updateIncrementally(t *testing.T, db *index.DB, what string) (Summary, [32]
 	if err := label.Refresh(ctx, db); err != nil {
 		t.Fatal(err)
 	}
+	before := aggregates(t, db)
 	sum, err := Update(ctx, db, Options{})
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	if sum.Rebuilt || !sum.Incremental {
 		t.Fatalf("%s: not incremental: %+v", what, sum)
+	}
+	// The addresses it reports are those whose aggregate changed.
+	var changed []string
+	for k, v := range aggregates(t, db) {
+		if w, ok := before[k]; !ok || w != v {
+			changed = append(changed, k)
+		}
+		delete(before, k)
+	}
+	for k := range before {
+		changed = append(changed, k)
+	}
+	slices.Sort(changed)
+	if sum.ChangedTotal != len(changed) || len(sum.ChangedAddresses) != min(len(changed), MaxChangedAddresses) {
+		t.Fatalf("%s: %d aggregates changed, the update reports %d (%d listed)", what, len(changed), sum.ChangedTotal, len(sum.ChangedAddresses))
+	}
+	for i, s := range sum.ChangedAddresses {
+		id := btc.AddrID(binary.BigEndian.Uint64([]byte(changed[i])[1:]))
+		if want, _, err := db.AddrString(id); err != nil || want != s {
+			t.Fatalf("%s: changed address %d is %s, want %s (%v)", what, i, s, want, err)
+		}
 	}
 	got := riskDigest(t, db)
 	rb, err := Update(ctx, db, Options{Rebuild: true})
@@ -46,6 +69,19 @@ func updateIncrementally(t *testing.T, db *index.DB, what string) (Summary, [32]
 	t.Logf("%s: %d changed, %d addresses affected, %d txs recomputed (%d rewritten), %d re-aggregated in %s; rebuild %s",
 		what, sum.Changed, sum.Affected, sum.Recomputed, sum.Revectored, sum.Reaggregated, sum.Elapsed, rb.Elapsed)
 	return sum, got
+}
+
+// aggregates returns the stored aggregates by key.
+func aggregates(t *testing.T, db *index.DB) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	if err := db.StageScan(context.Background(), []byte{pAgg}, []byte{pAgg + 1}, func(k, v []byte) (bool, error) {
+		m[string(k)] = string(v)
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // theftTxids returns the simulated theft's transactions (truth/txs.csv).

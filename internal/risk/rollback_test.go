@@ -59,17 +59,7 @@ func TestReorgRollsBack(t *testing.T) {
 // two stores.
 func aggDiff(t *testing.T, a, b *index.DB) int {
 	t.Helper()
-	read := func(db *index.DB) map[string]string {
-		m := map[string]string{}
-		if err := db.StageScan(context.Background(), []byte{pAgg}, []byte{pAgg + 1}, func(k, v []byte) (bool, error) {
-			m[string(k)] = string(v)
-			return true, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	ma, mb := read(a), read(b)
+	ma, mb := aggregates(t, a), aggregates(t, b)
 	n := 0
 	for k, v := range ma {
 		if w, ok := mb[k]; !ok || w != v {
