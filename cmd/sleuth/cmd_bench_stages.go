@@ -18,6 +18,8 @@ var benchStages = map[string]func(context.Context, []string) error{
 	"cluster":  benchCluster,
 	"exposure": benchExposure,
 	"screen":   benchScreen,
+	// reference needs no store: it is the ingest's in-memory baseline.
+	"reference": benchReference,
 }
 
 // stageResult is what a stage benchmark prints: the wall time, the

@@ -36,8 +36,8 @@ type addrSlot struct {
 
 func newAddrCache(limit int) *addrCache {
 	c := &addrCache{limit: limit, seed: maphash.MakeSeed()}
-	c.cur.init(tabSize(limit))
-	c.old.init(tabSize(limit))
+	c.cur.init(minSlots)
+	c.old.init(minSlots)
 	return c
 }
 
@@ -89,7 +89,7 @@ func (c *addrCache) put(k *address.Key, id btc.AddrID) {
 	c.cur.slots[i].id = id
 }
 
-// grow doubles the current generation when one batch overflows it.
+// grow doubles the current generation's table (see minSlots).
 func (c *addrCache) grow() {
 	old := c.cur.slots
 	c.cur.slots = make([]addrSlot, 2*len(old))
@@ -108,11 +108,11 @@ func (c *addrCache) grow() {
 func (c *addrCache) rotate() {
 	if c.cur.used >= c.limit {
 		c.cur, c.old = c.old, c.cur
-		c.cur.init(tabSize(c.limit))
+		c.cur.init(minSlots)
 	}
 }
 
 func (c *addrCache) clear() {
-	c.cur.init(tabSize(c.limit))
-	c.old.init(tabSize(c.limit))
+	c.cur.init(minSlots)
+	c.old.init(minSlots)
 }

@@ -42,6 +42,8 @@ const (
 )
 
 func (b *opBuf) add(kind uint8, k, v []byte) {
+	b.arena = growBuf(b.arena, len(k)+len(v))
+	b.ops = growBuf(b.ops, 1)
 	var pad [16]byte
 	copy(pad[:], k)
 	b.ops = append(b.ops, bufOp{
@@ -52,6 +54,19 @@ func (b *opBuf) add(kind uint8, k, v []byte) {
 	})
 	b.arena = append(b.arena, k...)
 	b.arena = append(b.arena, v...)
+}
+
+// growBuf makes room for n more elements by doubling: append grows a
+// large slice by a quarter at a time, and a 400,000-transaction batch's
+// buffers (hundreds of MB) then cost more in copies than in writes (17%
+// of a 1M-transaction ingest's CPU went to growslice).
+func growBuf[T any](s []T, n int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	t := make([]T, len(s), max(2*cap(s), len(s)+n, 4096))
+	copy(t, s)
+	return t
 }
 
 func (b *opBuf) Set(k, v []byte) { b.add(opSet, k, v) }

@@ -39,13 +39,14 @@ type Options struct {
 	MemTableSize uint64
 	// UTXOCacheEntries bounds the in-memory cache of recently created
 	// unspent outputs (per generation; two generations are kept, each a
-	// table of 64-byte slots at least twice this size, doubled while one
-	// batch overflows it). Default 2 million (512 MB, 768 MB at peak).
+	// table of 64-byte slots that doubles when three quarters full).
+	// Default 2 million (at most 512 MB for both, more while one batch
+	// adds several million outputs).
 	UTXOCacheEntries int
 	// AddrCacheEntries bounds the in-memory address-key to id cache (per
 	// generation): it serves reused addresses; fresh ones are answered by
-	// the address filter. Two tables of 64-byte slots, each at least
-	// twice this size. Default 1 million (256 MB).
+	// the address filter. Two tables of 64-byte slots, as for UTXOs.
+	// Default 1 million (at most 256 MB for both).
 	AddrCacheEntries int
 	// FS lets tests run on an in-memory or fault-injecting file system.
 	// Default: the OS file system.

@@ -2,7 +2,6 @@ package index
 
 import (
 	"hash/maphash"
-	"math/bits"
 
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
@@ -18,8 +17,7 @@ import (
 // ingest a third of the writer's time went to their probes (cache misses
 // on the control word, then on the slot) and to rehashing as they grew.
 // Here an entry is one 64-byte slot of an open-addressed table with
-// linear probing, so a lookup costs about one cache miss, and a table
-// rehashes only when one batch overflows it. A removed entry leaves no
+// linear probing, so a lookup costs about one cache miss. A removed entry leaves no
 // tombstone: the entries after it in its probe run shift back, so the
 // table holds live entries only.
 //
@@ -65,20 +63,17 @@ const (
 
 func newUTXOCache(limit int) *utxoCache {
 	c := &utxoCache{limit: limit, seed: maphash.MakeSeed()}
-	c.cur.init(tabSize(limit))
-	c.old.init(tabSize(limit))
+	c.cur.init(minSlots)
+	c.old.init(minSlots)
 	return c
 }
 
-// tabSize is a power of two at least twice limit: a generation rotates at
-// limit entries, one batch may add more before it does, and linear
-// probing wants the table at most three quarters full.
-func tabSize(limit int) int {
-	if limit < 512 {
-		limit = 512
-	}
-	return 1 << bits.Len(uint(2*limit-1))
-}
+// minSlots is a new generation's table size. It doubles whenever it is
+// three quarters full (linear probing's limit), so a table is never much
+// larger than what it holds: a table sized for the limit from the start
+// would spread a small chain's entries over hundreds of MB and miss the
+// processor's caches and TLB on every lookup.
+const minSlots = 1 << 12
 
 func (t *utxoTab) init(n int) {
 	if cap(t.slots) == n {
@@ -199,7 +194,7 @@ func (c *utxoCache) track(op outpoint) {
 	}
 }
 
-// grow doubles the current generation when one batch overflows it.
+// grow doubles the current generation's table.
 func (c *utxoCache) grow() {
 	old := c.cur.slots
 	c.cur.slots = make([]utxoSlot, 2*len(old))
@@ -262,15 +257,15 @@ func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
 	c.touched, c.scan, c.sets = c.touched[:0], false, 0
 	if c.cur.used >= c.limit {
 		c.cur, c.old = c.old, c.cur
-		c.cur.init(tabSize(c.limit))
+		c.cur.init(minSlots)
 	}
 }
 
 // clear drops every entry (the batch was dropped, or a reorg rewrote the
 // UTXO set).
 func (c *utxoCache) clear() {
-	c.cur.init(tabSize(c.limit))
-	c.old.init(tabSize(c.limit))
+	c.cur.init(minSlots)
+	c.old.init(minSlots)
 	c.touched, c.scan, c.sets = c.touched[:0], false, 0
 }
 
