@@ -19,8 +19,11 @@
 // # Owns
 //
 // The Pebble store and every key in it; the ingest pipeline (parallel parse
-// and classify, one ordered writer); undo of blocks that leave the best
-// chain; the consistency checker (Check) and the content digest (Digest).
+// and classify, one ordered writer with its UTXO and address-id caches,
+// open-addressed tables of 64-byte slots in two generations); undo of
+// blocks that leave the best chain; the consistency checker (Check) and the
+// content digest (Digest); Reference, the in-memory indexer that the
+// ingest's speed is measured against (it writes nothing).
 //
 // # Does not touch
 //
