@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -161,11 +162,16 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 			return sum, err
 		}
 		if db.derivePending {
-			// The writer's caches are not needed for the derive; the next
-			// ingest refills them.
+			// The writer's caches and write buffer are not needed for the
+			// derive; the next ingest refills them. They are returned to
+			// the OS, not only collected, before the derive allocates its
+			// sort buffers: with runtime.GC alone a 34M-transaction run
+			// peaked at 4,044 MB RSS after its connect samples' 3,930 MB,
+			// between the last commit and the derive's end.
 			w.utxos = newUTXOCache(db.opts.UTXOCacheEntries)
 			w.addrs = newAddrCache(db.opts.AddrCacheEntries)
-			runtime.GC()
+			w.ops = opBuf{}
+			debug.FreeOSMemory()
 		}
 		if err := db.derive(ctx, opts.Progress, start); err != nil {
 			return sum, err
