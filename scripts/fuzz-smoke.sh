@@ -8,8 +8,11 @@
 set -euo pipefail
 t=${1:-10000x}
 cd "$(dirname "$0")/.."
-for pkg in $(go list ./...); do
-  for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+# Targets are found in the test sources, not with go test -list, which
+# links every package's test binary only to list it (1 min 54 s of
+# make test).
+go list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do
+  for target in $(cat "$dir"/*_test.go 2>/dev/null | sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' | sort -u); do
     echo "fuzz $pkg $target ($t)"
     go test -run '^$' -fuzz "^${target}\$" -fuzztime "$t" -fuzzminimizetime 0s "$pkg" >/tmp/fuzz-smoke.$$ 2>&1 || { cat /tmp/fuzz-smoke.$$; rm -f /tmp/fuzz-smoke.$$; exit 1; }
   done
