@@ -34,7 +34,6 @@ type utxoCache struct {
 	// commit scans the table instead.
 	touched []outpoint
 	scan    bool
-	sets    int // pending or spent entries set since the last commit
 }
 
 type utxoTab struct {
@@ -141,24 +140,23 @@ func (c *utxoCache) lookup(op *outpoint) (*utxoTab, int) {
 
 // spend spends the entry in slot i of t: a pending one leaves the cache
 // (the store never saw it); a cached one becomes spent until the commit,
-// and del is called to delete it from the store with the batch; a spent
-// one is an error (spent twice).
-func (c *utxoCache) spend(t *utxoTab, i int, del func()) (utxoRecord, error) {
+// and inStore tells the caller to delete it from the store with the
+// batch; a spent one is an error (spent twice).
+func (c *utxoCache) spend(t *utxoTab, i int) (u utxoRecord, inStore bool, err error) {
 	s := &t.slots[i]
-	u := s.record()
+	u = s.record()
 	switch s.state {
 	case slotPending:
 		c.remove(t, i)
+		return u, false, nil
 	case slotCached:
 		s.state = slotSpent
-		del()
 		if t == &c.cur {
 			c.track(outpoint{s.id, s.vout})
 		}
-	default:
-		return utxoRecord{}, ErrMissingPrevout
+		return u, true, nil
 	}
-	return u, nil
+	return utxoRecord{}, false, ErrMissingPrevout
 }
 
 // set puts op in the current generation with the given state (pending or
@@ -183,7 +181,6 @@ func (c *utxoCache) set(op *outpoint, state uint8, u *utxoRecord) {
 // track records that the uncommitted batch set op in the current
 // generation.
 func (c *utxoCache) track(op outpoint) {
-	c.sets++
 	if !c.scan {
 		if 16*len(c.touched) < len(c.cur.slots) {
 			c.touched = append(c.touched, op)
@@ -254,7 +251,7 @@ func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
 			}
 		}
 	}
-	c.touched, c.scan, c.sets = c.touched[:0], false, 0
+	c.touched, c.scan = c.touched[:0], false
 	if c.cur.used >= c.limit {
 		c.cur, c.old = c.old, c.cur
 		c.cur.init(minSlots)
@@ -266,8 +263,8 @@ func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
 func (c *utxoCache) clear() {
 	c.cur.init(minSlots)
 	c.old.init(minSlots)
-	c.touched, c.scan, c.sets = c.touched[:0], false, 0
+	c.touched, c.scan = c.touched[:0], false
 }
 
 // pending reports whether the uncommitted batch touched the cache.
-func (c *utxoCache) pending() bool { return c.sets > 0 }
+func (c *utxoCache) pending() bool { return c.scan || len(c.touched) > 0 }

@@ -71,12 +71,13 @@ func TestUTXOCacheModel(t *testing.T) {
 					tab, si := c.lookup(&op)
 					switch {
 					case tab != nil:
-						got, err := c.spend(tab, si, func() {
+						got, inStore, err := c.spend(tab, si)
+						if inStore {
 							if _, ok := created[op]; ok {
 								t.Fatal("delete of an output the store never had")
 							}
 							deleted[op] = true
-						})
+						}
 						if !isUnspent {
 							if err == nil {
 								t.Fatalf("%x:%d spent twice", op.ID[:4], op.Vout)

@@ -237,10 +237,12 @@ func (w *writer) newAddr(k *address.Key, h uint64) btc.AddrID {
 // spendUTXO removes op from the UTXO set and returns it.
 func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
 	if t, i := w.utxos.lookup(&op); t != nil {
-		return w.utxos.spend(t, i, func() {
+		u, inStore, err := w.utxos.spend(t, i)
+		if inStore {
 			w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
 			w.ops.Delete(w.kbuf)
-		})
+		}
+		return u, err
 	}
 	w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
 	w.utxoReads++
