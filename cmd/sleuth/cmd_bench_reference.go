@@ -23,7 +23,7 @@ func benchReference(ctx context.Context, args []string) error {
 		return usageError{err}
 	}
 	if *blocks == "" {
-		return usagef("bench reference: --blocks is required")
+		return usagef("reference: --blocks is required")
 	}
 	if *cores > 0 {
 		runtime.GOMAXPROCS(*cores)

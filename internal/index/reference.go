@@ -41,6 +41,9 @@ func Reference(ctx context.Context, blocksDir string, net *btc.Network, workers 
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
 	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("reference: no blk?????.dat files in %s", blocksDir)
+	}
 	key, err := blockfile.ReadXORKey(blocksDir)
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
