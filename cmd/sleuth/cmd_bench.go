@@ -37,6 +37,8 @@ type benchResult struct {
 	// caches missed), a measure that does not depend on the machine's load.
 	UTXOReads uint64 `json:"utxo_reads"`
 	AddrReads uint64 `json:"addr_reads"`
+	// Batches says how many batches were committed and what ended them.
+	Batches index.BatchStats `json:"batches"`
 	// DeriveSeconds is the deferred keyspaces' share of Seconds.
 	DeriveSeconds float64 `json:"derive_seconds"`
 	// Samples are taken about every 5 s while blocks connect.
@@ -71,6 +73,9 @@ func runBench(ctx context.Context, args []string) error {
 	asJSON := fset.Bool("json", false, "print JSON")
 	batchTxs := fset.Int("batch-txs", 0, "transactions per batch (default: the index's)")
 	bulkBatchTxs := fset.Int("bulk-batch-txs", 0, "transactions per batch of a bulk path (default: the index's)")
+	batchMB := fset.Int64("batch-mb", 0, "end a batch once its buffered writes take this many MiB (default: the index's)")
+	utxoCacheMB := fset.Int64("utxo-cache-mb", 0, "the writer's UTXO cache in MiB, both generations (default: the index's)")
+	addrCacheMB := fset.Int64("addr-cache-mb", 0, "the writer's address cache in MiB, both generations (default: the index's)")
 	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the ingest to this file")
 	profileFrom := fset.Uint64("cpuprofile-from", 0, "start the CPU profile after this many transactions (to see the late phase)")
 	profileTo := fset.Uint64("cpuprofile-to", 0, "stop the CPU profile after this many transactions (0: at the end)")
@@ -102,7 +107,7 @@ func runBench(ctx context.Context, args []string) error {
 	} else if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		return usagef("--db %s is not empty: the benchmark needs a fresh store", dir)
 	}
-	db, err := index.Open(dir, &index.Options{Network: net})
+	db, err := index.Open(dir, &index.Options{Network: net, UTXOCacheBytes: *utxoCacheMB << 20, AddrCacheBytes: *addrCacheMB << 20})
 	if err != nil {
 		return err
 	}
@@ -130,7 +135,7 @@ func runBench(ctx context.Context, args []string) error {
 	start := time.Now()
 	var samples []benchSample
 	lastSample, lastLSM := time.Now(), time.Now()
-	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, BulkBatchTxs: *bulkBatchTxs, ProgressEvery: time.Second, Progress: func(p index.Progress) {
+	sum, err := db.Ingest(ctx, index.IngestOptions{BlocksDir: *blocks, BatchTxs: *batchTxs, BulkBatchTxs: *bulkBatchTxs, BatchBytes: *batchMB << 20, ProgressEvery: time.Second, Progress: func(p index.Progress) {
 		if *profileFrom > 0 && p.Txs >= *profileFrom && (*profileTo == 0 || p.Txs < *profileTo) {
 			startProfile()
 		}
@@ -174,7 +179,7 @@ func runBench(ctx context.Context, args []string) error {
 		Workers: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(), CPU: cpuModel()}
 	r.TxPerSec = float64(r.Txs) / r.Seconds
 	r.DeriveSeconds = sum.Derive.Elapsed.Seconds()
-	r.UTXOReads, r.AddrReads = sum.UTXOReads, sum.AddrReads
+	r.UTXOReads, r.AddrReads, r.Batches = sum.UTXOReads, sum.AddrReads, sum.Batches
 	r.Samples = samples
 	r.Projection = project(samples, sum.Derive, r.Txs)
 	if *check {
@@ -206,6 +211,9 @@ func runBench(ctx context.Context, args []string) error {
 	fmt.Printf("ingested %d blocks, %d txs in %.1f s (derive %.1f s): %.0f tx/s on %d cores; peak RSS %.0f MB; tables %d bytes (%.0f bytes/tx), %d bytes with WAL\n",
 		r.Blocks, r.Txs, r.Seconds, r.DeriveSeconds, r.TxPerSec, r.Cores, r.PeakRSSMB, r.SSTBytes, r.BytesPerTx, r.DiskBytes)
 	fmt.Printf("store reads by the writer: %d spends, %d reused addresses\n", r.UTXOReads, r.AddrReads)
+	b := r.Batches
+	fmt.Printf("batches: %d, ended by transactions %d, bytes %d, a full cache %d; largest %.0f MiB of writes\n",
+		b.Commits, b.ByTxs, b.ByBytes, b.ByCache, float64(b.MaxBytes)/(1<<20))
 	printSampleSummary(r.Samples)
 	if p := r.Projection; p != nil {
 		fmt.Printf("projection to %.2g txs: %.1f h (connect %s: %.1f h; or %s: %.1f h; derive %.1f h)\n",

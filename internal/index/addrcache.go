@@ -17,7 +17,7 @@ import (
 // twice).
 type addrCache struct {
 	cur, old addrTab
-	limit    int
+	gen      genSize
 	seed     maphash.Seed
 }
 
@@ -34,12 +34,15 @@ type addrSlot struct {
 	id  btc.AddrID
 }
 
-func newAddrCache(limit int) *addrCache {
-	c := &addrCache{limit: limit, seed: maphash.MakeSeed()}
-	c.cur.init(minSlots)
-	c.old.init(minSlots)
+func newAddrCache(gen genSize) *addrCache {
+	c := &addrCache{gen: gen, seed: maphash.MakeSeed()}
+	c.cur.init(gen.start())
+	c.old.init(gen.start())
 	return c
 }
+
+// full reports whether the current generation is full (see utxoCache.full).
+func (c *addrCache) full() bool { return c.cur.used >= c.gen.limit }
 
 func (t *addrTab) init(n int) {
 	if cap(t.slots) == n {
@@ -106,13 +109,13 @@ func (c *addrCache) grow() {
 // rotate starts a new generation if the current one is full; only after
 // a commit.
 func (c *addrCache) rotate() {
-	if c.cur.used >= c.limit {
+	if c.full() {
 		c.cur, c.old = c.old, c.cur
-		c.cur.init(minSlots)
+		c.cur.init(c.gen.reuse(len(c.cur.slots)))
 	}
 }
 
 func (c *addrCache) clear() {
-	c.cur.init(minSlots)
-	c.old.init(minSlots)
+	c.cur.init(c.gen.start())
+	c.old.init(c.gen.start())
 }

@@ -44,6 +44,12 @@ type IngestOptions struct {
 	// BulkBatchTxs is the batch of a bulk path (deferMinBlocks blocks or
 	// more). Default 400,000, or BatchTxs when that is set.
 	BulkBatchTxs int
+	// BatchBytes also ends a batch, once its buffered writes take this
+	// many bytes: late in a chain a transaction has three times the
+	// inputs and outputs of an early one, and a batch bounded only by
+	// transactions grew with them. A batch also ends when a writer cache's
+	// generation is full (Options.UTXOCacheBytes). Default 256 MiB.
+	BatchBytes int64
 	// Progress, if set, is called about every ProgressEvery and once at the
 	// end of each phase.
 	Progress      func(Progress)
@@ -86,6 +92,18 @@ type IngestSummary struct {
 	// UTXOReads and AddrReads count the writer's store reads: spends and
 	// reused addresses its caches did not answer.
 	UTXOReads, AddrReads uint64
+	// Batches says how the connected blocks were committed.
+	Batches BatchStats
+}
+
+// BatchStats counts an ingest's committed batches by what ended them.
+type BatchStats struct {
+	Commits int // every commit, the last one and those before a bad block included
+	ByTxs   int // the batch reached its transaction count
+	ByBytes int // its buffered writes reached BatchBytes
+	ByCache int // a writer cache's generation was full
+	// MaxBytes is the largest buffer of writes a batch committed.
+	MaxBytes int64
 }
 
 // DeriveStats describes the derive of deferred keyspaces.
@@ -116,6 +134,9 @@ func (o *IngestOptions) ensureDefaults() {
 	} else if o.BulkBatchTxs <= 0 {
 		o.BulkBatchTxs = o.BatchTxs
 	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 256 << 20
+	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 250 * time.Millisecond
 	}
@@ -140,7 +161,7 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	defer func() { sum.Derive = db.derived }()
 	log := db.opts.Logger
 	w := newWriter(db)
-	defer func() { sum.UTXOReads, sum.AddrReads = w.utxoReads, w.addrReads }()
+	defer func() { sum.UTXOReads, sum.AddrReads, sum.Batches = w.utxoReads, w.addrReads, w.batches }()
 	defer func() { w.batch.Close() }()
 	f := db.filter
 	if f == nil || db.filterAddr != db.st.NextAddr {
@@ -168,8 +189,8 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 			// sort buffers: with runtime.GC alone a 34M-transaction run
 			// peaked at 4,044 MB RSS after its connect samples' 3,930 MB,
 			// between the last commit and the derive's end.
-			w.utxos = newUTXOCache(db.opts.UTXOCacheEntries)
-			w.addrs = newAddrCache(db.opts.AddrCacheEntries)
+			w.utxos = newUTXOCache(genSizeFor(db.opts.UTXOCacheBytes, utxoSlotBytes))
+			w.addrs = newAddrCache(genSizeFor(db.opts.AddrCacheBytes, addrSlotBytes))
 			w.ops = opBuf{}
 			debug.FreeOSMemory()
 		}
@@ -562,7 +583,18 @@ func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, p
 		if w.deferring {
 			limit = opts.BulkBatchTxs
 		}
-		if w.nTx >= limit {
+		end := true
+		switch {
+		case w.nTx >= limit:
+			w.batches.ByTxs++
+		case w.ops.size() >= opts.BatchBytes:
+			w.batches.ByBytes++
+		case w.utxos.full() || w.addrs.full():
+			w.batches.ByCache++
+		default:
+			end = false
+		}
+		if end {
 			if err := w.commit(false); err != nil {
 				return nil, err
 			}

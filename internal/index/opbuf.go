@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
@@ -67,6 +68,12 @@ func growBuf[T any](s []T, n int) []T {
 	t := make([]T, len(s), max(2*cap(s), len(s)+n, 4096))
 	copy(t, s)
 	return t
+}
+
+// size is the bytes the buffered writes take once sorted: their keys and
+// values, and each write's entry twice (sort's second buffer).
+func (b *opBuf) size() int64 {
+	return int64(len(b.arena)) + 2*int64(len(b.ops))*int64(unsafe.Sizeof(bufOp{}))
 }
 
 func (b *opBuf) Set(k, v []byte) { b.add(opSet, k, v) }

@@ -37,17 +37,17 @@ type Options struct {
 	CacheSize int64
 	// MemTableSize is Pebble's memtable size in bytes. Default 64 MiB.
 	MemTableSize uint64
-	// UTXOCacheEntries bounds the in-memory cache of recently created
-	// unspent outputs (per generation; two generations are kept, each a
-	// table of 64-byte slots that doubles when three quarters full).
-	// Default 2 million (at most 512 MB for both, more while one batch
-	// adds several million outputs).
-	UTXOCacheEntries int
-	// AddrCacheEntries bounds the in-memory address-key to id cache (per
-	// generation): it serves reused addresses; fresh ones are answered by
-	// the address filter. Two tables of 64-byte slots, as for UTXOs.
-	// Default 1 million (at most 256 MB for both).
-	AddrCacheEntries int
+	// UTXOCacheBytes bounds the writer's in-memory cache of recently
+	// created unspent outputs: two generations, each a table of 64-byte
+	// slots (genSize). When the current one is full the writer commits its
+	// batch early and the generations rotate, so the cache stays within
+	// this whatever a batch holds. Default 1 GiB (two tables of 8M slots,
+	// 5.8M outputs each).
+	UTXOCacheBytes int64
+	// AddrCacheBytes bounds the writer's address-key to id cache, which
+	// serves reused addresses (fresh ones are answered by the address
+	// filter), in the same way. Default 256 MiB.
+	AddrCacheBytes int64
 	// FS lets tests run on an in-memory or fault-injecting file system.
 	// Default: the OS file system.
 	FS vfs.FS
@@ -72,11 +72,11 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 64 << 20
 	}
-	if o.UTXOCacheEntries == 0 {
-		o.UTXOCacheEntries = 2 << 20
+	if o.UTXOCacheBytes == 0 {
+		o.UTXOCacheBytes = 1 << 30
 	}
-	if o.AddrCacheEntries == 0 {
-		o.AddrCacheEntries = 1 << 20
+	if o.AddrCacheBytes == 0 {
+		o.AddrCacheBytes = 256 << 20
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default

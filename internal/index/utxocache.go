@@ -23,11 +23,11 @@ import (
 //
 // Two generations bound its size the way the writer's address cache does:
 // lookups see both, the uncommitted batch writes to the current one, and
-// after a commit a current generation of limit entries or more becomes the
-// old one and the old one is cleared.
+// after a commit a full current generation (genSize) becomes the old one
+// and the old one is cleared.
 type utxoCache struct {
 	cur, old utxoTab
-	limit    int // entries per generation before a rotation
+	gen      genSize
 	seed     maphash.Seed
 	// touched lists the outpoints the uncommitted batch made pending or
 	// spent, for commit to visit; past len(slots)/16 of them (scan set)
@@ -60,12 +60,16 @@ const (
 	slotSpent         // in the store; the uncommitted batch spends it (its delete is in the batch)
 )
 
-func newUTXOCache(limit int) *utxoCache {
-	c := &utxoCache{limit: limit, seed: maphash.MakeSeed()}
-	c.cur.init(minSlots)
-	c.old.init(minSlots)
+func newUTXOCache(gen genSize) *utxoCache {
+	c := &utxoCache{gen: gen, seed: maphash.MakeSeed()}
+	c.cur.init(gen.start())
+	c.old.init(gen.start())
 	return c
 }
+
+// full reports whether the current generation is full: the writer then
+// commits its batch, after which the generations rotate.
+func (c *utxoCache) full() bool { return c.cur.used >= c.gen.limit }
 
 // minSlots is a new generation's table size. It doubles whenever it is
 // three quarters full (linear probing's limit), so a table is never much
@@ -252,17 +256,17 @@ func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
 		}
 	}
 	c.touched, c.scan = c.touched[:0], false
-	if c.cur.used >= c.limit {
+	if c.full() {
 		c.cur, c.old = c.old, c.cur
-		c.cur.init(minSlots)
+		c.cur.init(c.gen.reuse(len(c.cur.slots)))
 	}
 }
 
 // clear drops every entry (the batch was dropped, or a reorg rewrote the
 // UTXO set).
 func (c *utxoCache) clear() {
-	c.cur.init(minSlots)
-	c.old.init(minSlots)
+	c.cur.init(c.gen.start())
+	c.old.init(c.gen.start())
 	c.touched, c.scan = c.touched[:0], false
 }
 

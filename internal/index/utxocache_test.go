@@ -32,7 +32,7 @@ func TestUTXOCacheModel(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(tc.limit)))
-			c := newUTXOCache(tc.limit)
+			c := newUTXOCache(testGen(tc.limit))
 			store := map[outpoint]utxoRecord{}   // committed unspent outputs
 			created := map[outpoint]utxoRecord{} // the open batch's unspent outputs
 			deleted := map[outpoint]bool{}       // store outputs the open batch spent
@@ -158,13 +158,22 @@ func TestUTXOCacheModel(t *testing.T) {
 	}
 }
 
+// testGen sizes a cache whose generations are full at limit entries.
+func testGen(limit int) genSize {
+	n := 1
+	for n*11/16 < limit {
+		n *= 2
+	}
+	return genSize{maxSlots: n, limit: limit}
+}
+
 // TestSlotSizes holds both caches' slots to one cache line each.
 func TestSlotSizes(t *testing.T) {
-	if n := unsafe.Sizeof(utxoSlot{}); n != 64 {
-		t.Errorf("utxoSlot is %d bytes, want 64", n)
+	if n := unsafe.Sizeof(utxoSlot{}); n != utxoSlotBytes {
+		t.Errorf("utxoSlot is %d bytes, want %d", n, utxoSlotBytes)
 	}
-	if n := unsafe.Sizeof(addrSlot{}); n != 64 {
-		t.Errorf("addrSlot is %d bytes, want 64", n)
+	if n := unsafe.Sizeof(addrSlot{}); n != addrSlotBytes {
+		t.Errorf("addrSlot is %d bytes, want %d", n, addrSlotBytes)
 	}
 }
 
@@ -181,7 +190,7 @@ func TestAddrCache(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(2, uint64(tc.limit)))
-			c := newAddrCache(tc.limit)
+			c := newAddrCache(testGen(tc.limit))
 			ids := map[address.Key]btc.AddrID{}
 			var open []address.Key
 			mk := func(i int) address.Key {

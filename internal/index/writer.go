@@ -76,6 +76,7 @@ type writer struct {
 	agg    addrAgg
 	// store reads the caches did not save (IngestSummary)
 	utxoReads, addrReads uint64
+	batches              BatchStats
 	// deferring: connectBlock leaves the derived keyspaces (txid index,
 	// spends, address totals and history) to derive; the first commit
 	// writes the marker from which they are missing (derive.go).
@@ -87,8 +88,8 @@ func newWriter(db *DB) *writer {
 		db:    db,
 		st:    db.st,
 		batch: db.db.NewBatch(),
-		utxos: newUTXOCache(db.opts.UTXOCacheEntries),
-		addrs: newAddrCache(db.opts.AddrCacheEntries),
+		utxos: newUTXOCache(genSizeFor(db.opts.UTXOCacheBytes, utxoSlotBytes)),
+		addrs: newAddrCache(genSizeFor(db.opts.AddrCacheBytes, addrSlotBytes)),
 	}
 }
 
@@ -111,12 +112,14 @@ func (w *writer) reset() error {
 // commit writes the pending unspent outputs and the state with the batch,
 // atomically. sync makes it durable before returning.
 func (w *writer) commit(sync bool) error {
+	w.batches.Commits++
 	w.utxos.commit(func(op *outpoint, u *utxoRecord) {
 		w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
 		w.val.Reset()
 		u.encode(&w.val)
 		w.ops.Set(w.kbuf, w.val.Get())
 	})
+	w.batches.MaxBytes = max(w.batches.MaxBytes, w.ops.size())
 	w.val.Reset()
 	w.st.encode(&w.val)
 	if w.deferring {
