@@ -189,8 +189,7 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 			// sort buffers: with runtime.GC alone a 34M-transaction run
 			// peaked at 4,044 MB RSS after its connect samples' 3,930 MB,
 			// between the last commit and the derive's end.
-			w.utxos = newUTXOCache(genSizeFor(db.opts.UTXOCacheBytes, utxoSlotBytes))
-			w.addrs = newAddrCache(genSizeFor(db.opts.AddrCacheBytes, addrSlotBytes))
+			w.newCaches()
 			w.ops = opBuf{}
 			debug.FreeOSMemory()
 		}

@@ -84,13 +84,19 @@ type writer struct {
 }
 
 func newWriter(db *DB) *writer {
-	return &writer{
+	w := &writer{
 		db:    db,
 		st:    db.st,
 		batch: db.db.NewBatch(),
-		utxos: newUTXOCache(genSizeFor(db.opts.UTXOCacheBytes, utxoSlotBytes)),
-		addrs: newAddrCache(genSizeFor(db.opts.AddrCacheBytes, addrSlotBytes)),
 	}
+	w.newCaches()
+	return w
+}
+
+// newCaches gives the writer empty caches of the store's sizes.
+func (w *writer) newCaches() {
+	w.utxos = newUTXOCache(genSizeFor(w.db.opts.UTXOCacheBytes, utxoSlotBytes))
+	w.addrs = newAddrCache(genSizeFor(w.db.opts.AddrCacheBytes, addrSlotBytes))
 }
 
 // reset drops the uncommitted batch and everything derived from it, and
