@@ -106,6 +106,10 @@ type Summary struct {
 	// RolledBack counts the blocks a reorg took away whose exposure was
 	// undone from their undo records (rollback.go) instead of rebuilt.
 	RolledBack int64 `json:"rolled_back_blocks,omitempty"`
+	// Departed counts the affected addresses found only in the forest the
+	// stored attribution was computed with: after a rollback, members that
+	// left a changed entity when the undone blocks' merges went.
+	Departed int `json:"departed_addresses,omitempty"`
 }
 
 // How an incremental update brought the aggregates up to date

@@ -164,8 +164,9 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 				if ok {
 					w = &was
 				}
-				if !sameAttribution(w, e.ents[e.f.Find(m)]) {
+				if !sameAttribution(w, e.ents[e.f.Find(m)]) && !affected[btc.AddrID(m)] {
 					affected[btc.AddrID(m)] = true
+					e.sum.Departed++
 				}
 				return len(affected) <= maxAffectedAddrs
 			})

@@ -4,8 +4,12 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
+	"github.com/sleuth-forensics/sleuth/internal/label"
+	"github.com/sleuth-forensics/sleuth/internal/sim/regtest"
 	"github.com/sleuth-forensics/sleuth/internal/sim/simtest"
 )
 
@@ -45,8 +49,8 @@ func TestReorgRollsBack(t *testing.T) {
 	if sum.Rebuilt || sum.RolledBack == 0 {
 		t.Fatalf("after the reorg at height %d: rebuilt %v (%s), rolled back %d blocks", fork, sum.Rebuilt, sum.Reason, sum.RolledBack)
 	}
-	t.Logf("rolled back %d blocks to height %d: %d aggregates rewritten from %d transactions; incremental %v (%d addresses affected)",
-		sum.RolledBack, fork-1, sum.Addresses, sum.Reaggregated, sum.Incremental, sum.Affected)
+	t.Logf("rolled back %d blocks to height %d: %d aggregates rewritten from %d transactions; incremental %v (%d addresses affected, %d of them departed)",
+		sum.RolledBack, fork-1, sum.Addresses, sum.Reaggregated, sum.Incremental, sum.Affected, sum.Departed)
 	never, _ := feed(best, bestAfter)
 	if riskDigest(t, rolled) != riskDigest(t, never) {
 		t.Fatal("exposure rolled back over the reorg differs from exposure that never saw the stale branch")
@@ -72,4 +76,84 @@ func aggDiff(t *testing.T, a, b *index.DB) int {
 		}
 	}
 	return n
+}
+
+// TestReorgDepartedMembers: a reorg that undoes a merge into a labelled
+// entity takes its joined member out again, and exposure is rolled back
+// for that member too (the walk over the forest the stored attribution
+// was computed with, Summary.Departed), equal to a store that never saw
+// the undone block. The regtest scenario's deposit spends a CoinJoin
+// output together with the thief's peel change, so its block merges the
+// CoinJoin output's address into the labelled change's entity; Branch
+// reorganises that block away, Rejoin mines it again.
+func TestReorgDepartedMembers(t *testing.T) {
+	sc, err := regtest.Build(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deposit *regtest.Tx
+	for i := range sc.Truth.Txs {
+		if sc.Truth.Txs[i].Role == "deposit" {
+			deposit = &sc.Truth.Txs[i]
+		}
+	}
+	if deposit == nil || len(deposit.Inputs) != 2 {
+		t.Fatalf("the scenario's deposit: %+v, want a transaction of two inputs", deposit)
+	}
+	change := deposit.Inputs[1].Address // the thief's peel change; Inputs[0] is the CoinJoin output
+	ctx := context.Background()
+	shared := sc.Best[:sc.Fork] // heights 1..Fork
+	// feed writes the chains one step at a time into a fresh regtest
+	// store, updating every stage after each step; the change's address is
+	// labelled after the first.
+	feed := func(steps ...[][]regtest.Block) (*index.DB, Summary) {
+		t.Helper()
+		dir := t.TempDir()
+		db, err := index.Open(t.TempDir(), &index.Options{Network: btc.Regtest, CacheSize: 16 << 20, MemTableSize: 4 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		var chain [][]regtest.Block
+		var sum Summary
+		for i, step := range steps {
+			chain = append(chain, step...)
+			if err := sc.WriteBlocksDir(dir, chain...); err != nil {
+				t.Fatal(err)
+			}
+			indextest.Ingest(t, db, index.IngestOptions{BlocksDir: dir})
+			if _, err := cluster.Update(ctx, db, cluster.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				if _, err := label.AddOwn(ctx, db, change, false, label.Label{Label: "thief", Category: "perpetrator", Abuse: "service_hack", Source: "case 1", Confidence: 90}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := label.Refresh(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			if sum, err = Update(ctx, db, Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return db, sum
+	}
+	after := sc.Best[sc.Fork:]
+	rolled, sum := feed([][]regtest.Block{shared, after}, [][]regtest.Block{sc.Branch})
+	t.Logf("reorg to the branch: rolled back %d blocks, rebuilt %v (%s), %d addresses affected, %d departed",
+		sum.RolledBack, sum.Rebuilt, sum.Reason, sum.Affected, sum.Departed)
+	if sum.Rebuilt || sum.RolledBack == 0 || sum.Departed == 0 {
+		t.Fatalf("the reorg did not take the departed-member path: %+v", sum)
+	}
+	never, _ := feed([][]regtest.Block{shared}, [][]regtest.Block{sc.Branch})
+	if riskDigest(t, rolled) != riskDigest(t, never) {
+		t.Fatal("exposure rolled back over the reorg differs from exposure that never saw the deposit's block")
+	}
+	// Back to the original chain: the deposit is mined again.
+	again, _ := feed([][]regtest.Block{shared, after}, [][]regtest.Block{sc.Branch}, [][]regtest.Block{sc.Rejoin})
+	straight, _ := feed([][]regtest.Block{shared, after}, [][]regtest.Block{sc.Rejoin})
+	if riskDigest(t, again) != riskDigest(t, straight) {
+		t.Fatal("exposure after reorganising back differs from exposure that never left the original chain")
+	}
 }
