@@ -436,22 +436,30 @@ func replayFrom(ctx context.Context, db *index.DB, f *Forest, lo []byte) (uint64
 func replayRange(ctx context.Context, db *index.DB, f *Forest, lo, hi []byte, each func(tx btc.TxNum, a, b btc.AddrID)) (uint64, error) {
 	naddr := uint64(f.Len())
 	var n uint64
-	var m mergeRecord
-	err := db.StageScan(ctx, lo, hi, func(k, v []byte) (bool, error) {
-		if err := m.decode(v, false); err != nil {
-			return false, err
-		}
+	err := scanMerges(ctx, db, lo, hi, func(tx btc.TxNum, m *mergeRecord) error {
 		if uint64(m.A) >= naddr || uint64(m.B) >= naddr {
-			return false, corrupt("merge", fmt.Errorf("address ids %d, %d beyond the index's %d", m.A, m.B, naddr))
+			return corrupt("merge", fmt.Errorf("address ids %d, %d beyond the index's %d", m.A, m.B, naddr))
 		}
 		if each != nil {
-			each(btc.TxNum(be64(k[1:])), m.A, m.B)
+			each(tx, m.A, m.B)
 		}
 		f.Union(uint32(m.A), uint32(m.B))
 		n++
-		return true, nil
+		return nil
 	})
 	return n, err
+}
+
+// scanMerges decodes the logged merges with keys in [lo, hi), in log
+// order, for fn.
+func scanMerges(ctx context.Context, db *index.DB, lo, hi []byte, fn func(tx btc.TxNum, m *mergeRecord) error) error {
+	var m mergeRecord
+	return db.StageScan(ctx, lo, hi, func(k, v []byte) (bool, error) {
+		if err := m.decode(v, false); err != nil {
+			return false, err
+		}
+		return true, fn(btc.TxNum(be64(k[1:])), &m)
+	})
 }
 
 // saveSnapshot rewrites the snapshot when the log has outgrown it.

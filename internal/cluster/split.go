@@ -207,13 +207,9 @@ func (c *SplitCache) advance(ctx context.Context, db *index.DB, st state, first,
 // MergesIn calls fn with the address pairs of the merges logged for the
 // transactions in [lo, hi), in log order.
 func MergesIn(ctx context.Context, db *index.DB, lo, hi btc.TxNum, fn func(a, b btc.AddrID)) error {
-	var m mergeRecord
-	return db.StageScan(ctx, keyMerge(pMerge, lo, 0), keyMerge(pMerge, hi, 0), func(_, v []byte) (bool, error) {
-		if err := m.decode(v, false); err != nil {
-			return false, err
-		}
+	return scanMerges(ctx, db, keyMerge(pMerge, lo, 0), keyMerge(pMerge, hi, 0), func(_ btc.TxNum, m *mergeRecord) error {
 		fn(m.A, m.B)
-		return true, nil
+		return nil
 	})
 }
 
