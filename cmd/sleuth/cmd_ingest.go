@@ -87,11 +87,16 @@ func runIngest(ctx context.Context, args []string) error {
 		return err
 	}
 	if o.store.json {
+		tip := ""
+		if sum != nil {
+			tip = sum.Tip.String()
+		}
 		return printJSON(struct {
 			*index.IngestSummary
+			Tip     string           `json:"tip"`
 			Cluster *cluster.Summary `json:"cluster,omitempty"`
 			Risk    *risk.Summary    `json:"exposure,omitempty"`
-		}{sum, csum, rsum})
+		}{sum, tip, csum, rsum})
 	}
 	rate := 0.0
 	if s := sum.Elapsed.Seconds(); s > 0 {

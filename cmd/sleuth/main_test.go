@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/demo"
 )
 
@@ -189,8 +190,24 @@ func TestLabelsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := work + "/db"
-	if code, _, errs := runCLI(t, "ingest", "--db", db, "--blocks", blocks); code != 0 {
+	code, out, errs := runCLI(t, "ingest", "--db", db, "--blocks", blocks, "--json")
+	if code != 0 {
 		t.Fatalf("ingest: %s", errs)
+	}
+	// The ingest's JSON names its fields as every other summary does and
+	// gives the tip as the hash a user looks up, not as 32 numbers.
+	var ing struct {
+		Tip       string         `json:"tip"`
+		Height    int64          `json:"height"`
+		Txs       uint64         `json:"txs"`
+		Connected int            `json:"connected"`
+		Batches   map[string]any `json:"batches"`
+	}
+	if err := json.Unmarshal([]byte(out), &ing); err != nil {
+		t.Fatalf("ingest --json: %v\n%s", err, out)
+	}
+	if _, err := btc.ParseHash(ing.Tip); err != nil || ing.Height <= 0 || ing.Txs == 0 || ing.Connected == 0 || ing.Batches["commits"] == nil {
+		t.Fatalf("ingest --json: %+v (tip: %v)\n%s", ing, err, out)
 	}
 	pack := work + "/case.yaml"
 	// 18SH9vwx… and 1ByLSV2g… were spent together at height 496.
@@ -210,7 +227,7 @@ tags:
 	if code, out, errs := runCLI(t, "labels", "import", "--db", db, pack); code != 0 {
 		t.Fatalf("import: %d %s %s", code, out, errs)
 	}
-	code, out, errs := runCLI(t, "labels", "show", "--db", db, "--json", "1ByLSV2gLRcuqUmfdYcpPQH8Npm8cccsFg")
+	code, out, errs = runCLI(t, "labels", "show", "--db", db, "--json", "1ByLSV2gLRcuqUmfdYcpPQH8Npm8cccsFg")
 	if code != 0 {
 		t.Fatalf("show: %s", errs)
 	}

@@ -72,46 +72,49 @@ type Progress struct {
 
 // IngestSummary says what an Ingest did.
 type IngestSummary struct {
-	FilesScanned   int
-	RecordsScanned int
-	NewHeaders     int
-	Orphans        int // headers not connected to genesis
-	Stale          int // connected headers off the best chain
-	Disconnected   int
-	Connected      int
-	Txs            uint64
-	RawBlocks      int
-	RawSkipped     int
-	Bad            []string // corrupt records and blocks skipped (SkipBad)
-	Height         int64
-	Tip            btc.Hash
-	Elapsed        time.Duration
+	FilesScanned   int      `json:"files_scanned"`
+	RecordsScanned int      `json:"records_scanned"`
+	NewHeaders     int      `json:"new_headers"`
+	Orphans        int      `json:"orphans"` // headers not connected to genesis
+	Stale          int      `json:"stale"`   // connected headers off the best chain
+	Disconnected   int      `json:"disconnected"`
+	Connected      int      `json:"connected"`
+	Txs            uint64   `json:"txs"`
+	RawBlocks      int      `json:"raw_blocks"`
+	RawSkipped     int      `json:"raw_skipped"`
+	Bad            []string `json:"bad,omitempty"` // corrupt records and blocks skipped (SkipBad)
+	Height         int64    `json:"height"`
+	// Tip is the best chain's tip; JSON gives it as bytes, so the CLI
+	// prints it as hex in its place.
+	Tip     btc.Hash      `json:"-"`
+	Elapsed time.Duration `json:"elapsed_ns"`
 	// Derive is the work of the deferred keyspaces (derive.go), zero when
 	// every block wrote its own.
-	Derive DeriveStats
+	Derive DeriveStats `json:"derive"`
 	// UTXOReads and AddrReads count the writer's store reads: spends and
 	// reused addresses its caches did not answer.
-	UTXOReads, AddrReads uint64
+	UTXOReads uint64 `json:"utxo_reads"`
+	AddrReads uint64 `json:"addr_reads"`
 	// Batches says how the connected blocks were committed.
-	Batches BatchStats
+	Batches BatchStats `json:"batches"`
 }
 
 // BatchStats counts an ingest's committed batches by what ended them.
 type BatchStats struct {
-	Commits int // every commit, the last one and those before a bad block included
-	ByTxs   int // the batch reached its transaction count
-	ByBytes int // its buffered writes reached BatchBytes
-	ByCache int // a writer cache's generation was full
+	Commits int `json:"commits"`  // every commit, the last one and those before a bad block included
+	ByTxs   int `json:"by_txs"`   // the batch reached its transaction count
+	ByBytes int `json:"by_bytes"` // its buffered writes reached BatchBytes
+	ByCache int `json:"by_cache"` // a writer cache's generation was full
 	// MaxBytes is the largest buffer of writes a batch committed.
-	MaxBytes int64
+	MaxBytes int64 `json:"max_bytes"`
 }
 
 // DeriveStats describes the derive of deferred keyspaces.
 type DeriveStats struct {
-	Txs     uint64        // transactions whose derived keys derive wrote
-	Runs    int           // sorted runs spilled to disk (0: sorted in memory)
-	Tables  int           // sstables ingested
-	Elapsed time.Duration // scan, sort, write and ingest
+	Txs     uint64        `json:"txs"`        // transactions whose derived keys derive wrote
+	Runs    int           `json:"runs"`       // sorted runs spilled to disk (0: sorted in memory)
+	Tables  int           `json:"tables"`     // sstables ingested
+	Elapsed time.Duration `json:"elapsed_ns"` // scan, sort, write and ingest
 }
 
 // saveFilterEvery: the address filter's file is rewritten once it lacks
