@@ -16,15 +16,11 @@ import (
 // by the uncommitted batch is never forgotten (it would be handed out
 // twice).
 type addrCache struct {
-	cur, old addrTab
-	gen      genSize
-	seed     maphash.Seed
+	generations[addrSlot]
+	seed maphash.Seed
 }
 
-type addrTab struct {
-	slots []addrSlot
-	used  int
-}
+type addrTab = table[addrSlot]
 
 // addrSlot is one entry, 64 bytes: a cache line. n == 0 marks it empty
 // (a key is never empty).
@@ -35,28 +31,14 @@ type addrSlot struct {
 }
 
 func newAddrCache(gen genSize) *addrCache {
-	c := &addrCache{gen: gen, seed: maphash.MakeSeed()}
-	c.cur.init(gen.start())
-	c.old.init(gen.start())
+	c := &addrCache{generations: generations[addrSlot]{gen: gen}, seed: maphash.MakeSeed()}
+	c.reset()
 	return c
-}
-
-// full reports whether the current generation is full (see utxoCache.full).
-func (c *addrCache) full() bool { return c.cur.used >= c.gen.limit }
-
-func (t *addrTab) init(n int) {
-	if cap(t.slots) == n {
-		t.slots = t.slots[:n]
-		clear(t.slots)
-	} else {
-		t.slots = make([]addrSlot, n)
-	}
-	t.used = 0
 }
 
 // find returns the index of k's slot in t, or of the empty slot where it
 // would go (found false).
-func (t *addrTab) find(h uint64, k *address.Key) (int, bool) {
+func findAddr(t *addrTab, h uint64, k *address.Key) (int, bool) {
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
@@ -71,20 +53,21 @@ func (t *addrTab) find(h uint64, k *address.Key) (int, bool) {
 
 func (c *addrCache) get(k *address.Key) (btc.AddrID, bool) {
 	h := maphash.Bytes(c.seed, k.Bytes())
-	if i, ok := c.cur.find(h, k); ok {
+	if i, ok := findAddr(&c.cur, h, k); ok {
 		return c.cur.slots[i].id, true
 	}
-	if i, ok := c.old.find(h, k); ok {
+	if i, ok := findAddr(&c.old, h, k); ok {
 		return c.old.slots[i].id, true
 	}
 	return 0, false
 }
 
 func (c *addrCache) put(k *address.Key, id btc.AddrID) {
-	if 4*(c.cur.used+1) > 3*len(c.cur.slots) {
-		c.grow()
+	if c.cur.crowded() {
+		c.cur.grow(func(s *addrSlot) bool { return s.key.Len() != 0 },
+			func(s *addrSlot) uint64 { return maphash.Bytes(c.seed, s.key.Bytes()) })
 	}
-	i, ok := c.cur.find(maphash.Bytes(c.seed, k.Bytes()), k)
+	i, ok := findAddr(&c.cur, maphash.Bytes(c.seed, k.Bytes()), k)
 	if !ok {
 		c.cur.used++
 		c.cur.slots[i].key = *k
@@ -92,30 +75,6 @@ func (c *addrCache) put(k *address.Key, id btc.AddrID) {
 	c.cur.slots[i].id = id
 }
 
-// grow doubles the current generation's table (see minSlots).
-func (c *addrCache) grow() {
-	old := c.cur.slots
-	c.cur.slots = make([]addrSlot, 2*len(old))
-	c.cur.used = 0
-	for i := range old {
-		if s := &old[i]; s.key.Len() != 0 {
-			j, _ := c.cur.find(maphash.Bytes(c.seed, s.key.Bytes()), &s.key)
-			c.cur.slots[j] = *s
-			c.cur.used++
-		}
-	}
-}
-
-// rotate starts a new generation if the current one is full; only after
-// a commit.
-func (c *addrCache) rotate() {
-	if c.full() {
-		c.cur, c.old = c.old, c.cur
-		c.cur.init(c.gen.reuse(len(c.cur.slots)))
-	}
-}
-
-func (c *addrCache) clear() {
-	c.cur.init(c.gen.start())
-	c.old.init(c.gen.start())
-}
+// clear drops every entry (the batch was dropped, or a reorg reassigned
+// ids).
+func (c *addrCache) clear() { c.reset() }

@@ -26,9 +26,8 @@ import (
 // after a commit a full current generation (genSize) becomes the old one
 // and the old one is cleared.
 type utxoCache struct {
-	cur, old utxoTab
-	gen      genSize
-	seed     maphash.Seed
+	generations[utxoSlot]
+	seed maphash.Seed
 	// touched lists the outpoints the uncommitted batch made pending or
 	// spent, for commit to visit; past len(slots)/16 of them (scan set)
 	// commit scans the table instead.
@@ -36,10 +35,7 @@ type utxoCache struct {
 	scan    bool
 }
 
-type utxoTab struct {
-	slots []utxoSlot
-	used  int
-}
+type utxoTab = table[utxoSlot]
 
 // utxoSlot is one entry, 64 bytes: a cache line.
 type utxoSlot struct {
@@ -61,15 +57,10 @@ const (
 )
 
 func newUTXOCache(gen genSize) *utxoCache {
-	c := &utxoCache{gen: gen, seed: maphash.MakeSeed()}
-	c.cur.init(gen.start())
-	c.old.init(gen.start())
+	c := &utxoCache{generations: generations[utxoSlot]{gen: gen}, seed: maphash.MakeSeed()}
+	c.reset()
 	return c
 }
-
-// full reports whether the current generation is full: the writer then
-// commits its batch, after which the generations rotate.
-func (c *utxoCache) full() bool { return c.cur.used >= c.gen.limit }
 
 // minSlots is a new generation's table size. It doubles whenever it is
 // three quarters full (linear probing's limit), so a table is never much
@@ -78,23 +69,13 @@ func (c *utxoCache) full() bool { return c.cur.used >= c.gen.limit }
 // processor's caches and TLB on every lookup.
 const minSlots = 1 << 12
 
-func (t *utxoTab) init(n int) {
-	if cap(t.slots) == n {
-		t.slots = t.slots[:n]
-		clear(t.slots)
-	} else {
-		t.slots = make([]utxoSlot, n)
-	}
-	t.used = 0
-}
-
 func (c *utxoCache) hash(id *btc.Hash, vout uint32) uint64 {
 	return maphash.Bytes(c.seed, id[:]) ^ uint64(vout)*0x9e3779b97f4a7c15
 }
 
 // find returns the index of op's slot in t, or of the empty slot where it
 // would go (found false).
-func (t *utxoTab) find(h uint64, op *outpoint) (int, bool) {
+func findUTXO(t *utxoTab, h uint64, op *outpoint) (int, bool) {
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
@@ -133,10 +114,10 @@ func (c *utxoCache) remove(t *utxoTab, i int) {
 // it.
 func (c *utxoCache) lookup(op *outpoint) (*utxoTab, int) {
 	h := c.hash(&op.ID, op.Vout)
-	if i, ok := c.cur.find(h, op); ok {
+	if i, ok := findUTXO(&c.cur, h, op); ok {
 		return &c.cur, i
 	}
-	if i, ok := c.old.find(h, op); ok {
+	if i, ok := findUTXO(&c.old, h, op); ok {
 		return &c.old, i
 	}
 	return nil, 0
@@ -166,10 +147,11 @@ func (c *utxoCache) spend(t *utxoTab, i int) (u utxoRecord, inStore bool, err er
 // set puts op in the current generation with the given state (pending or
 // spent), over any entry it has there.
 func (c *utxoCache) set(op *outpoint, state uint8, u *utxoRecord) {
-	if 4*(c.cur.used+1) > 3*len(c.cur.slots) {
-		c.grow()
+	if c.cur.crowded() {
+		c.cur.grow(func(s *utxoSlot) bool { return s.state != slotEmpty },
+			func(s *utxoSlot) uint64 { return c.hash(&s.id, s.vout) })
 	}
-	i, ok := c.cur.find(c.hash(&op.ID, op.Vout), op)
+	i, ok := findUTXO(&c.cur, c.hash(&op.ID, op.Vout), op)
 	s := &c.cur.slots[i]
 	if !ok {
 		c.cur.used++
@@ -192,23 +174,6 @@ func (c *utxoCache) track(op outpoint) {
 			c.scan = true
 			c.touched = c.touched[:0]
 		}
-	}
-}
-
-// grow doubles the current generation's table.
-func (c *utxoCache) grow() {
-	old := c.cur.slots
-	c.cur.slots = make([]utxoSlot, 2*len(old))
-	c.cur.used = 0
-	for i := range old {
-		s := &old[i]
-		if s.state == slotEmpty {
-			continue
-		}
-		op := outpoint{s.id, s.vout}
-		j, _ := c.cur.find(c.hash(&s.id, s.vout), &op)
-		c.cur.slots[j] = *s
-		c.cur.used++
 	}
 }
 
@@ -249,24 +214,20 @@ func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
 	} else {
 		for k := range c.touched {
 			op := &c.touched[k]
-			if i, ok := t.find(c.hash(&op.ID, op.Vout), op); ok {
+			if i, ok := findUTXO(t, c.hash(&op.ID, op.Vout), op); ok {
 				for visit(i) {
 				}
 			}
 		}
 	}
 	c.touched, c.scan = c.touched[:0], false
-	if c.full() {
-		c.cur, c.old = c.old, c.cur
-		c.cur.init(c.gen.reuse(len(c.cur.slots)))
-	}
+	c.rotate()
 }
 
 // clear drops every entry (the batch was dropped, or a reorg rewrote the
 // UTXO set).
 func (c *utxoCache) clear() {
-	c.cur.init(c.gen.start())
-	c.old.init(c.gen.start())
+	c.reset()
 	c.touched, c.scan = c.touched[:0], false
 }
 
