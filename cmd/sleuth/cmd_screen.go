@@ -41,6 +41,7 @@ func runRisk(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	opts.Logger = newLogger(verbose)
+	opts.ListChanged = true // the summary printed names what changed
 	sum, err := risk.Update(ctx, db, opts)
 	if err != nil {
 		return err

@@ -87,6 +87,11 @@ func TestLabelWrites(t *testing.T) {
 				t.Fatalf("added %v", a)
 			}
 			id = a[0].(map[string]any)["id"].(float64)
+			// A label write's answer names what its exposure update changed.
+			e := v["exposure"].(map[string]any)
+			if n, _ := e["changed_total"].(float64); n < 1 || len(e["changed_addresses"].([]any)) != int(min(n, 1000)) {
+				t.Errorf("a label write's exposure names %v of %v changed addresses", len(e["changed_addresses"].([]any)), e["changed_total"])
+			}
 		})},
 		{name: "screen after add", method: "GET", path: "/v1/screen/" + w.addr, want: 200, check: risk(is("Severe"), "Severe")},
 		{name: "labels after add", method: "GET", path: "/v1/labels/" + w.addr, want: 200, check: labelsOf(1)},

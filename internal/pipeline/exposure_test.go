@@ -329,6 +329,9 @@ func TestExposureLabelCache(t *testing.T) {
 			if s := res.Risk; s == nil || s.Rebuilt {
 				t.Fatalf("block %d: exposure %+v", res.Index.Height, s)
 			}
+			if s := res.Risk; s.ChangedTotal != 0 || s.ChangedAddresses != nil {
+				t.Fatalf("block %d: a block's update read back its aggregates to list %d changed addresses", res.Index.Height, s.ChangedTotal)
+			}
 		}
 		return db, pl
 	}

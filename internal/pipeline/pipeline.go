@@ -388,7 +388,7 @@ func (p *Pipeline) Ingest(ctx context.Context, opts IngestOptions) (Result, erro
 		return res, err
 	}
 	res.Cluster = &c
-	r, err := p.exposure(ctx)
+	r, err := p.exposure(ctx, false)
 	if err != nil {
 		return res, err
 	}
@@ -485,10 +485,13 @@ func (p *Pipeline) updateClusters(ctx context.Context, opts cluster.Options) (cl
 	return sum, nil
 }
 
-func (p *Pipeline) exposure(ctx context.Context) (risk.Summary, error) {
+// exposure runs the exposure stage; listChanged asks it to name the
+// addresses whose exposure changed (an attribution change's answer).
+func (p *Pipeline) exposure(ctx context.Context, listChanged bool) (risk.Summary, error) {
 	var sum risk.Summary
 	err := p.stage(StageExposure, func() (err error) {
 		opts := p.opts.Risk
+		opts.ListChanged = opts.ListChanged || listChanged
 		opts.Forests = &p.forests
 		opts.Labels = &p.labels
 		sum, err = risk.Update(ctx, p.db, opts)
@@ -517,7 +520,7 @@ func (p *Pipeline) AttributionChanged(ctx context.Context, skipExposure bool) (*
 	} else if err != nil {
 		return nil, err
 	}
-	r, err := p.exposure(ctx)
+	r, err := p.exposure(ctx, true)
 	if err != nil {
 		return nil, err
 	}

@@ -74,8 +74,9 @@
 // of the old and new flows (or recomputed when that is not exact), all in
 // one batch; after a block's merges the old flows are computed with the
 // forest before them (Summary.Aggregation says which path an update
-// took), and Summary.ChangedAddresses lists the addresses whose aggregate
-// changed (the first MaxChangedAddresses). A LabelCache (Options.Labels)
+// took), and with Options.ListChanged (a label change's answer, not a
+// block's update) Summary.ChangedAddresses lists the addresses whose
+// aggregate changed (the first MaxChangedAddresses). A LabelCache (Options.Labels)
 // keeps the labels between updates, reloaded when label.Edits changes or
 // the index reorgs. A reorg is rolled back (rollback.go): each of the last
 // UndoBlocks processed blocks keeps an undo record (56: its hash, first

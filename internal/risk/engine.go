@@ -46,6 +46,11 @@ type Options struct {
 	// updates (the pipeline keeps one for its store) instead of reading
 	// every label each time. It changes no result.
 	Labels *LabelCache
+	// ListChanged fills Summary.ChangedAddresses and ChangedTotal after an
+	// incremental update, which reads back every aggregate the update
+	// writes: what a label change's answer reports. A block's update
+	// leaves it off and pays nothing for it.
+	ListChanged bool
 }
 
 // EnsureDefaults fills zero fields.

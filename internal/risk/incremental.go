@@ -267,8 +267,10 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	if ok, err := e.reaggregate(ctx, dirty, budget); err != nil || !ok {
 		return false, fmt.Sprintf("more than %d transactions to recompute and re-aggregate", budget), err
 	}
-	if err := e.changedAddresses(); err != nil {
-		return false, "", err
+	if e.opts.ListChanged {
+		if err := e.changedAddresses(); err != nil {
+			return false, "", err
+		}
 	}
 	switch {
 	case !byDelta:

@@ -30,7 +30,7 @@ func updateIncrementally(t *testing.T, db *index.DB, what string) (Summary, [32]
 		t.Fatal(err)
 	}
 	before := aggregates(t, db)
-	sum, err := Update(ctx, db, Options{})
+	sum, err := Update(ctx, db, Options{ListChanged: true})
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
