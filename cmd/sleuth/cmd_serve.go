@@ -13,6 +13,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/api"
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/labelsync"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 	"github.com/sleuth-forensics/sleuth/internal/pgstore"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/watch"
@@ -22,7 +23,7 @@ func runServe(ctx context.Context, args []string) error {
 	var s storeFlags
 	var o followFlags
 	var listen, shared string
-	var rate float64
+	var rate, share float64
 	var verbose, noWebhooks, loopback bool
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	s.add(fs, false)
@@ -32,9 +33,13 @@ func runServe(ctx context.Context, args []string) error {
 	fs.BoolVar(&noWebhooks, "no-webhooks", false, "do not deliver the alert outbox (sleuth webhook deliver can, while the server is stopped)")
 	fs.BoolVar(&loopback, "webhook-allow-loopback", false, "let webhooks reach loopback addresses (tests; private addresses stay refused)")
 	fs.StringVar(&shared, "shared", "", "PostgreSQL DSN (postgres://…) for the state several servers share: cases, labels, watchlists, API keys, alerts, webhook endpoints and the outbox (default: the store itself)")
+	fs.Float64Var(&share, "ingest-share", pace.DefaultShare, "share of the time the follower's ingest and the store's compactions may run while requests are in flight (1: they never stand aside)")
 	fs.BoolVar(&verbose, "v", false, "verbose logs")
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
+	}
+	if share <= 0 || share > 1 {
+		return usagef("--ingest-share %v: want a share of the time, above 0 and at most 1", share)
 	}
 	if fs.NArg() != 0 {
 		return usagef("serve takes no arguments (got %q)", fs.Args())
@@ -100,7 +105,7 @@ func runServe(ctx context.Context, args []string) error {
 		defer stop()
 		opts.Labels = labels
 	}
-	ropts := api.RunOptions{Options: opts, Listen: listen,
+	ropts := api.RunOptions{Options: opts, Listen: listen, IngestShare: share,
 		Ready: func(url string) {
 			fmt.Fprintf(os.Stderr, "sleuth serve: %s (store %s); API description at %s/openapi.json\n", url, db.Dir(), url)
 		}}

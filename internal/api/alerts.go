@@ -28,6 +28,10 @@ func (s *Server) handleAlerts() {
 
 const defaultAlertLimit = 100
 
+// streamPattern is the alert stream's route: open for hours and mostly
+// idle, it is not foreground work for Options.Pace.
+const streamPattern = "GET /v1/alerts/stream"
+
 // alertFilter reads GET /v1/alerts's filters: status, level (that level
 // and above), watchlist (id or name), min_height, max_height.
 func (s *Server) alertFilter(r *http.Request, db *index.DB) (alert.Filter, error) {

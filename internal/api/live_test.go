@@ -147,6 +147,10 @@ func TestServeAlerts(t *testing.T) {
 			t.Errorf("%s = %v, want %v", sample, got, want)
 		}
 	}
+	// A following server paces its ingest for its requests (pace).
+	if got := metric(t, base, "sleuth_ingest_rested_seconds_total"); got < 0 {
+		t.Error("a following server exports no sleuth_ingest_rested_seconds_total: its ingest is not paced")
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

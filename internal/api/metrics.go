@@ -12,6 +12,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
 
@@ -32,7 +33,7 @@ type metrics struct {
 	deliveries *prometheus.CounterVec
 }
 
-func newMetrics(pl *pipeline.Pipeline) *metrics {
+func newMetrics(pl *pipeline.Pipeline, p *pace.Pacer) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.tipHeight.Store(-1)
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -76,6 +77,11 @@ func newMetrics(pl *pipeline.Pipeline) *metrics {
 	}, []string{"state"})
 	m.reg.MustRegister(m.requests, m.latency, m.stage, m.stageTip, tip, lag, followLag, m.nodeDown, m.alerts, m.deliveries,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if p != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sleuth_ingest_rested_seconds_total", Help: "Seconds the follower's ingest and the store's compactions rested for requests in flight (RunOptions.IngestShare).",
+		}, func() float64 { return p.Stats().Rested.Seconds() }))
+	}
 	_ = pl.Read(func(db *index.DB) error {
 		t := db.Tip()
 		m.tipHeight.Store(t.Height)

@@ -16,6 +16,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/apikey"
 	"github.com/sleuth-forensics/sleuth/internal/follow"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 )
 
@@ -60,6 +61,13 @@ type RunOptions struct {
 	Webhooks *alert.Worker
 	// Ready, when set, is called with the server's URL once it listens.
 	Ready func(url string)
+	// IngestShare is the share of wall time the follower's ingest and the
+	// store's compactions may run while requests are in flight (a
+	// pace.Pacer in Options.Pace, and index.DB.PaceCompactions): on a
+	// machine of few cores an update that takes them all queues the
+	// requests behind it. Default pace.DefaultShare; 1: they never stand
+	// aside.
+	IngestShare float64
 }
 
 // ErrNotLoopback is Run's refusal of a public listen address without API
@@ -103,7 +111,12 @@ func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptio
 	}
 	host, _, _ := net.SplitHostPort(opts.Listen)
 	opts.LoopbackWebhooks = loopbackHost(host) // webhooks may point at loopback only from a loopback server
+	if opts.Follow != nil && opts.Pace == nil && opts.IngestShare < 1 {
+		opts.Pace = pace.New(0, opts.IngestShare)
+	}
 	s := New(pl, opts.Options)
+	db.PaceCompactions(s.opts.Pace)
+	defer db.PaceCompactions(nil)
 	var f *follow.Follower
 	if opts.Follow != nil {
 		var err error
@@ -149,7 +162,7 @@ func Run(ctx context.Context, pl *pipeline.Pipeline, db *index.DB, opts RunOptio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			followed <- f.Run(bg)
+			followed <- f.Run(pace.With(bg, s.opts.Pace))
 		}()
 	}
 	select {

@@ -18,6 +18,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/casefile"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/labelsync"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/query"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
@@ -28,6 +29,10 @@ import (
 type Options struct {
 	// Logger receives access logs and failures. Default: discard.
 	Logger *slog.Logger
+	// Pace, when set, counts every request but an alert stream as
+	// foreground work, for which the work paced by it (the follower's
+	// ingest: Run sets it) stands aside. Nil: requests are not counted.
+	Pace *pace.Pacer
 	// MaxBody bounds a request body. Default 2 MiB (10,000 addresses).
 	MaxBody int64
 	// MaxBatch bounds the addresses of one POST /v1/screen or TRM
@@ -156,7 +161,7 @@ func New(pl *pipeline.Pipeline, opts Options) *Server {
 	_, _ = rand.Read(b[:])
 	s := &Server{pl: pl, opts: opts, log: opts.Logger, mux: http.NewServeMux(), reqBase: hex.EncodeToString(b[:]),
 		streams: streams{open: map[uint32]int{}, done: make(chan struct{})}}
-	s.metrics = newMetrics(pl)
+	s.metrics = newMetrics(pl, opts.Pace)
 	s.traces = make(chan struct{}, opts.Trace.Concurrent)
 	s.ready.Store(true)
 	s.handle("GET", "/v1/status", s.getStatus)
@@ -328,6 +333,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			limit = s.opts.MaxImportBody
 		}
 		r.Body = http.MaxBytesReader(sw, r.Body, limit)
+	}
+	if pattern != streamPattern { // a stream is open for hours and mostly idle
+		s.opts.Pace.Enter()
+		defer s.opts.Pace.Leave()
 	}
 	s.mux.ServeHTTP(sw, r) // (not h: the mux sets the path values)
 }

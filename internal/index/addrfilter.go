@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 )
 
 // addrFilter is a Bloom filter over the key of every address in the store,
@@ -94,7 +95,7 @@ func (f *addrFilter) mayContain(h uint64) bool {
 }
 
 // addRange adds the keys of address ids [from, to) from the store.
-func (f *addrFilter) addRange(db pebble.Reader, from, to btc.AddrID) error {
+func (f *addrFilter) addRange(db pebble.Reader, from, to btc.AddrID, p *pace.Pacer) error {
 	if from >= to {
 		return nil
 	}
@@ -105,7 +106,9 @@ func (f *addrFilter) addRange(db pebble.Reader, from, to btc.AddrID) error {
 	n := uint64(0)
 	for ok := it.First(); ok; ok = it.Next() {
 		f.add(filterHash(it.Value()))
-		n++
+		if n++; n%64 == 0 {
+			p.Yield()
+		}
 	}
 	if err := it.Close(); err != nil {
 		return err
@@ -123,7 +126,7 @@ func (f *addrFilter) addRange(db pebble.Reader, from, to btc.AddrID) error {
 func (db *DB) loadFilter() (*addrFilter, error) {
 	next := db.st.NextAddr
 	if f, covered, err := db.readFilter(); err == nil && covered <= next && f.capacity >= uint64(next) {
-		if err := f.addRange(db.db, covered, next); err != nil {
+		if err := f.addRange(db.db, covered, next, nil); err != nil {
 			return nil, err
 		}
 		db.savedAddr = btc.AddrID(covered)
@@ -131,7 +134,7 @@ func (db *DB) loadFilter() (*addrFilter, error) {
 	}
 	db.savedAddr = 0
 	f := newAddrFilter(filterCapacity(next))
-	return f, f.addRange(db.db, 0, next)
+	return f, f.addRange(db.db, 0, next, nil)
 }
 
 // filterCapacity sizes a filter for n addresses: room to double while
@@ -154,13 +157,13 @@ func filterCapacity(n btc.AddrID) uint64 {
 // takes that one, adds the keys assigned since (a short scan), and only
 // without one rebuilds in place. A reorg (dropFilter) discards a build
 // started before it: the ids it covers may have been reassigned (X7).
-func (db *DB) growFilter(f *addrFilter) (*addrFilter, error) {
+func (db *DB) growFilter(f *addrFilter, p *pace.Pacer) (*addrFilter, error) {
 	next := db.st.NextAddr
 	if b := db.filterBuild; b != nil && b.gen != db.filterGen {
 		db.filterBuild = nil // started before a reorg; its goroutine ends alone
 	}
 	if db.filterBuild == nil && f.count*4 >= f.capacity*3 && f.count <= f.capacity {
-		db.startFilterBuild(filterCapacity(btc.AddrID(f.capacity)))
+		db.startFilterBuild(filterCapacity(btc.AddrID(f.capacity)), p)
 	}
 	if f.count <= f.capacity {
 		return f, nil
@@ -170,11 +173,11 @@ func (db *DB) growFilter(f *addrFilter) (*addrFilter, error) {
 		<-b.done
 		if b.err == nil && b.f.capacity >= uint64(next) {
 			db.filterSwaps++
-			return b.f, b.f.addRange(db.db, b.upTo, next)
+			return b.f, b.f.addRange(db.db, b.upTo, next, nil)
 		}
 	}
 	nf := newAddrFilter(filterCapacity(next))
-	return nf, nf.addRange(db.db, 0, next)
+	return nf, nf.addRange(db.db, 0, next, nil)
 }
 
 // filterBuild is a bigger address filter being built in the background.
@@ -188,7 +191,7 @@ type filterBuild struct {
 
 // startFilterBuild starts building a filter of the given capacity from a
 // snapshot of the committed address keys.
-func (db *DB) startFilterBuild(capacity uint64) {
+func (db *DB) startFilterBuild(capacity uint64, p *pace.Pacer) {
 	snap := db.db.NewSnapshot()
 	b := &filterBuild{upTo: db.st.NextAddr, gen: db.filterGen, done: make(chan struct{})}
 	db.filterBuild = b
@@ -198,7 +201,7 @@ func (db *DB) startFilterBuild(capacity uint64) {
 		defer close(b.done)
 		defer snap.Close()
 		nf := newAddrFilter(capacity)
-		b.f, b.err = nf, nf.addRange(snap, 0, b.upTo)
+		b.f, b.err = nf, nf.addRange(snap, 0, b.upTo, p)
 	}()
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 )
 
 // Deferred keyspaces.
@@ -182,6 +183,7 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 	defer spends.close()
 	defer hists.close()
 
+	p := pace.From(ctx)
 	it, err := db.db.NewIter(&pebble.IterOptions{LowerBound: keyTx(from), UpperBound: keyTx(to)})
 	if err != nil {
 		return fmt.Errorf("index: derive: %w", err)
@@ -235,6 +237,7 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 			}
 		}
 		num++
+		p.Yield()
 		if num%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				it.Close()
@@ -590,7 +593,11 @@ func (s *runSorter[T]) spill() error {
 func (s *runSorter[T]) each(ctx context.Context, fn func(T) error) error {
 	if len(s.runs) == 0 {
 		slices.SortFunc(s.buf, s.cmp)
+		p := pace.From(ctx)
 		for i, x := range s.buf {
+			if i%64 == 0 {
+				p.Yield()
+			}
 			if i%65536 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -629,7 +636,11 @@ func (s *runSorter[T]) each(ctx context.Context, fn func(T) error) error {
 		h.live = append(h.live, c)
 	}
 	heap.Init(h)
+	p := pace.From(ctx)
 	for i := 0; h.Len() > 0; i++ {
+		if i%64 == 0 {
+			p.Yield()
+		}
 		if i%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err

@@ -25,7 +25,10 @@
 // full cache generation, whichever comes first); undo of
 // blocks that leave the best chain; the consistency checker (Check) and the
 // content digest (Digest); Reference, the in-memory indexer that the
-// ingest's speed is measured against (it writes nothing).
+// ingest's speed is measured against (it writes nothing); Pebble's
+// compaction scheduler (compactsched.go: Pebble's concurrency limits, with
+// grants that rest for a server's pacer, PaceCompactions). A context
+// carrying a pace.Pacer makes the ingest's loops rest for it too.
 //
 // # Does not touch
 //

@@ -20,6 +20,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/chain"
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 )
 
 // IngestOptions configure one Ingest run.
@@ -164,6 +165,7 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	defer func() { sum.Derive = db.derived }()
 	log := db.opts.Logger
 	w := newWriter(db)
+	w.pace = pace.From(ctx)
 	defer func() { sum.UTXOReads, sum.AddrReads, sum.Batches = w.utxoReads, w.addrReads, w.batches }()
 	defer func() { w.batch.Close() }()
 	f := db.filter
@@ -504,7 +506,9 @@ func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, p
 			defer wg.Done()
 			r := blockfile.NewReader(key)
 			defer r.Close()
+			p := pace.From(ctx)
 			for j := range work {
+				p.Yield()
 				j.err = prepare(r, j)
 				j.done <- struct{}{}
 			}

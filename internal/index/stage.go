@@ -11,6 +11,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 )
 
 // Later stages keep their own keyspaces in the index's store, so that one
@@ -125,8 +126,12 @@ func (db *DB) StageScan(ctx context.Context, lo, hi []byte, fn func(k, v []byte)
 	}
 	defer it.Close()
 	n := 0
+	p := pace.From(ctx)
 	for ok := it.First(); ok; ok = it.Next() {
-		if n++; n%4096 == 0 {
+		if n++; n%16 == 0 {
+			p.Yield()
+		}
+		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -224,7 +229,9 @@ func (db *DB) ScanTxs(ctx context.Context, from, to btc.TxNum, fn func(*coinjoin
 	var tr txRecord
 	var tx coinjoin.Tx
 	want := from
+	p := pace.From(ctx)
 	for ok := it.First(); ok; ok = it.Next() {
+		p.Yield()
 		num := btc.TxNum(decodeBE64(it.Key()[1:]))
 		if num != want {
 			return corrupt("tx", fmt.Errorf("tx %d missing (next stored is %d)", want, num))

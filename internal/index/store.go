@@ -129,6 +129,9 @@ type DB struct {
 	bulkOpen      bool // keyspace 0F holds a bulk path's commits (closeBulk)
 	tableOpts     sstable.WriterOptions
 	derived       DeriveStats // summed over the current Ingest
+	// compactions schedules Pebble's compactions, resting them for a
+	// server's requests (PaceCompactions); nil on a view.
+	compactions *pacedScheduler
 }
 
 // Open opens (creating if needed, unless read-only or MustExist) the
@@ -159,6 +162,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	sched := newPacedScheduler()
+	po.Experimental.CompactionScheduler = sched
 	po.TargetFileSizes[0] = 8 << 20
 	defer po.Cache.Unref()
 	if !o.ReadOnly && !o.MustExist {
@@ -183,7 +188,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("index: lock %s: %w", dir, err)
 	}
 	po.Lock = lock
-	db := &DB{dir: dir, opts: o, lock: lock}
+	db := &DB{dir: dir, opts: o, lock: lock, compactions: sched}
 	if o.FS == vfs.Default {
 		db.writeOwner()
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
 	"github.com/sleuth-forensics/sleuth/internal/invariants"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 )
 
 // outpoint names an output by txid and index, as inputs do.
@@ -81,6 +82,9 @@ type writer struct {
 	// spends, address totals and history) to derive; the first commit
 	// writes the marker from which they are missing (derive.go).
 	deferring bool
+	// pace lets a server's requests go first (pace.Pacer.Yield per
+	// transaction); nil outside a server.
+	pace *pace.Pacer
 }
 
 func newWriter(db *DB) *writer {
@@ -164,7 +168,7 @@ func (w *writer) commit(sync bool) error {
 	w.db.st = w.st
 	w.addrs.rotate()
 	if w.filter != nil {
-		f, err := w.db.growFilter(w.filter)
+		f, err := w.db.growFilter(w.filter, w.pace)
 		if err != nil {
 			return err
 		}
@@ -363,6 +367,7 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 	copy(rec.Header[:], header)
 	oi := 0
 	for ti := range blk.Txs {
+		w.pace.Yield()
 		tx := &blk.Txs[ti]
 		num := w.st.NextTx
 		w.st.NextTx++

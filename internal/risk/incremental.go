@@ -11,6 +11,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/pace"
 )
 
 // Bounds of an incremental update. It reads each transaction it touches
@@ -216,11 +217,13 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	dirty := map[btc.AddrID]bool{}
 	var popped []btc.TxNum
 	var tx coinjoin.Tx
+	p := pace.From(ctx)
 	for q.Len() > 0 {
 		if len(q.queued) > budget {
 			return false, fmt.Sprintf("more than %d transactions to recompute", budget), nil
 		}
 		n := heap.Pop(q).(btc.TxNum)
+		p.Yield()
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, "", err
@@ -484,7 +487,9 @@ func (e *engine) reaggregateByDelta(ctx context.Context, popped []btc.TxNum, dir
 	}
 	rest := map[btc.AddrID]bool{}
 	e.aggs = map[btc.AddrID]aggregate{}
+	p := pace.From(ctx)
 	for a := range dirty {
+		p.Yield()
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -564,7 +569,9 @@ func (e *engine) reaggregate(ctx context.Context, addrs map[btc.AddrID]bool, bud
 		e.aggs[a] = aggregate{}
 	}
 	var tx coinjoin.Tx
+	p := pace.From(ctx)
 	for i, n := range order {
+		p.Yield()
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return false, err
