@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
@@ -65,13 +67,26 @@ func printStage(s *storeFlags, r stageResult, text string) error {
 // its line of text.
 func benchUpdate(stage, rebuildHelp string, args []string, update func(db *index.DB, rebuild bool) (any, string, error)) error {
 	var rebuild bool
+	var cpuProfile string
 	s, db, err := benchFlags(stage, args, true, func(fs *flag.FlagSet) {
 		fs.BoolVar(&rebuild, "rebuild", false, rebuildHelp)
+		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the update to this file")
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	sum, text, err := update(db, rebuild)
 	if err != nil {
