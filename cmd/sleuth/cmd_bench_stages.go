@@ -76,17 +76,11 @@ func benchUpdate(stage, rebuildHelp string, args []string, update func(db *index
 		return err
 	}
 	defer db.Close()
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := cpuProfileTo(cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	start := time.Now()
 	sum, text, err := update(db, rebuild)
 	if err != nil {
@@ -155,4 +149,21 @@ func benchScreen(ctx context.Context, args []string) error {
 			l.P50.Round(time.Microsecond), l.P90.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.Max.Round(time.Microsecond))
 	}
 	return printStage(s, stageResult{Stage: "screen", Seconds: time.Since(start).Seconds(), Summary: out}, "passes:"+text)
+}
+
+// cpuProfileTo starts a CPU profile written to path (none when path is
+// empty); stop ends it and closes the file.
+func cpuProfileTo(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -113,17 +111,11 @@ func runCluster(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := cpuProfileTo(cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	opts.Logger = newLogger(verbose)
 	sum, err := pipeline.New(db, pipeline.Options{}).UpdateClusters(ctx, opts)
 	if err != nil {
