@@ -183,7 +183,11 @@ type engine struct {
 	// addresses a rebuild gives a flow to have none yet, and answering
 	// that from a bit instead of a store read that misses every level is
 	// a fifth of a rebuild's time.
-	stored *addrBits
+	stored *bitset
+	// storedTx, set with stored, holds a bit for every best-chain
+	// transaction whose outputs' vector this rebuild stored: an input
+	// spending an output of any other has no vector to read.
+	storedTx *bitset
 
 	// Rollback (rollback.go): the addresses a reorg deleted from the
 	// index, and whether this update rolled back (the stored aggregates
@@ -492,7 +496,7 @@ func (e *engine) open(ctx context.Context) error {
 		defer b.Close()
 		b.DeleteRange([]byte{index.StageRisk}, []byte{pEnd})
 		if !noStoredBits {
-			e.stored = &addrBits{}
+			e.stored, e.storedTx = &bitset{}, &bitset{}
 		}
 		e.st = state{Height: -1, Config: e.opts.config()}
 		b.Set([]byte{pState}, e.st.encode())
@@ -588,6 +592,9 @@ func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
 	if ref.Tx() >= e.since {
 		return e.mem[ref], nil
 	}
+	if t := ref.Tx(); e.storedTx != nil && t < index.DetachedBase && !e.storedTx.has(uint64(t)) {
+		return nil, nil
+	}
 	v, err := e.db.StageGet(key64(pVector, uint64(ref)))
 	if err != nil || v == nil {
 		return nil, err
@@ -597,7 +604,7 @@ func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
 
 // aggregateOf returns the aggregate of address a for updating.
 func (e *engine) aggregateOf(a btc.AddrID) (aggregate, error) {
-	if agg, ok := e.aggs[a]; ok || e.fresh != nil || e.stored != nil && !e.stored.has(a) {
+	if agg, ok := e.aggs[a]; ok || e.fresh != nil || e.stored != nil && !e.stored.has(uint64(a)) {
 		return agg, nil
 	}
 	v, err := e.db.StageGet(key64(pAgg, uint64(a)))
@@ -801,6 +808,9 @@ func (e *engine) putVector(tx *coinjoin.Tx, vec vector) {
 	e.enc.Reset()
 	vec.encode(&e.enc)
 	val := slices.Clone(e.enc.Get())
+	if tx.Num < index.DetachedBase {
+		e.storedTx.set(uint64(tx.Num), true)
+	}
 	for j, o := range tx.Outs {
 		if !carries(o) {
 			continue
@@ -902,41 +912,40 @@ func (e *engine) putAggregates() {
 	for a, agg := range e.aggs {
 		if len(agg) == 0 {
 			e.b.Delete(key64(pAgg, uint64(a)))
-			e.stored.set(a, false)
+			e.stored.set(uint64(a), false)
 			continue
 		}
 		e.b.Set(key64(pAgg, uint64(a)), agg.encode())
-		e.stored.set(a, true)
+		e.stored.set(uint64(a), true)
 	}
 }
 
-// noStoredBits turns engine.stored off (a test's reference).
+// noStoredBits turns engine.stored and storedTx off (a test's reference).
 var noStoredBits bool
 
-// addrBits is a growable bit per address id; a nil *addrBits ignores
-// set.
-type addrBits struct{ w []uint64 }
+// bitset is a growable bit per dense id (address, best-chain
+// transaction); a nil *bitset ignores set.
+type bitset struct{ w []uint64 }
 
-func (b *addrBits) has(a btc.AddrID) bool {
-	i := uint64(a) >> 6
-	return i < uint64(len(b.w)) && b.w[i]&(1<<(a&63)) != 0
+func (b *bitset) has(i uint64) bool {
+	return i>>6 < uint64(len(b.w)) && b.w[i>>6]&(1<<(i&63)) != 0
 }
 
-func (b *addrBits) set(a btc.AddrID, on bool) {
+func (b *bitset) set(i uint64, on bool) {
 	if b == nil {
 		return
 	}
-	i := uint64(a) >> 6
-	if i >= uint64(len(b.w)) {
+	w := i >> 6
+	if w >= uint64(len(b.w)) {
 		if !on {
 			return
 		}
-		b.w = append(b.w, make([]uint64, i+1-uint64(len(b.w))+uint64(len(b.w))/4)...)
+		b.w = append(b.w, make([]uint64, w+1-uint64(len(b.w))+uint64(len(b.w))/4)...)
 	}
 	if on {
-		b.w[i] |= 1 << (a & 63)
+		b.w[w] |= 1 << (i & 63)
 	} else {
-		b.w[i] &^= 1 << (a & 63)
+		b.w[w] &^= 1 << (i & 63)
 	}
 }
 
