@@ -88,7 +88,11 @@
 // stored attribution was computed with, rebuilt from the log below the
 // fork and the records' merges) and run take it to the new tip. A deeper
 // reorg, standalone transactions, other options, or a change touching
-// more than the bounds of one batch recompute from scratch.
+// more than the bounds of one batch recompute from scratch. Such a rebuild
+// wrote every record it could read back itself, so it keeps a bit per
+// address it stored an aggregate for and per best-chain transaction it
+// stored a vector for, and answers "none" from a clear bit instead of a
+// store read (most of its reads found nothing; TestRebuildInBatches).
 //
 // # Owns
 //
