@@ -167,7 +167,13 @@ type engine struct {
 	eps   uint32    // Epsilon in ppb
 	since btc.TxNum // outputs of txs from here on are in mem, not yet in the store
 
-	mem  map[btc.OutRef]vector    // vectors written in the open batch
+	mem map[btc.OutRef]vector // vectors written in the open batch
+	// kept holds the vectors of the last committed batches of a forward
+	// run, oldest first: kept[i] every vector of the best-chain
+	// transactions from its from up to the next one's (or since), at most
+	// keptVectors in all. Most inputs spend recent outputs, which would
+	// otherwise be read back from the store.
+	kept []keptBatch
 	aggs map[btc.AddrID]aggregate // aggregates changed in the open batch
 	inc  map[btc.OutRef]incidentOut
 
@@ -495,7 +501,7 @@ func (e *engine) open(ctx context.Context) error {
 		b := e.db.NewStageBatch()
 		defer b.Close()
 		b.DeleteRange([]byte{index.StageRisk}, []byte{pEnd})
-		if !noStoredBits {
+		if !noShortcuts {
 			e.stored, e.storedTx = &bitset{}, &bitset{}
 		}
 		e.st = state{Height: -1, Config: e.opts.config()}
@@ -578,10 +584,54 @@ func (e *engine) commit(next btc.TxNum) error {
 	}
 	e.b.Close()
 	e.b = e.db.NewStageBatch()
-	clear(e.mem)
+	e.keepBatch(next)
 	clear(e.aggs)
 	e.since = next
 	return nil
+}
+
+// keptVectors bounds the vectors a forward run keeps from committed
+// batches (about 60 bytes each).
+var keptVectors = 8 << 20
+
+type keptBatch struct {
+	from btc.TxNum
+	m    map[btc.OutRef]vector
+}
+
+// keepBatch moves the committed batch's vectors (best-chain transactions from
+// since up to next) into kept, dropping the oldest batches beyond
+// keptVectors. Standalone transactions' vectors are not kept.
+func (e *engine) keepBatch(next btc.TxNum) {
+	if noShortcuts || e.since >= index.DetachedBase || next > index.DetachedBase || len(e.mem) == 0 && len(e.kept) == 0 {
+		clear(e.mem)
+		return
+	}
+	e.kept = append(e.kept, keptBatch{from: e.since, m: e.mem})
+	n := 0
+	for _, k := range e.kept {
+		n += len(k.m)
+	}
+	for n > keptVectors && len(e.kept) > 0 {
+		n -= len(e.kept[0].m)
+		e.kept = e.kept[1:]
+	}
+	e.mem = map[btc.OutRef]vector{}
+}
+
+// keptVector returns the vector of ref from kept, and whether kept covers
+// its transaction.
+func (e *engine) keptVector(ref btc.OutRef) (vector, bool) {
+	t := ref.Tx()
+	if len(e.kept) == 0 || t < e.kept[0].from || t >= e.since {
+		return nil, false
+	}
+	for i := len(e.kept) - 1; i >= 0; i-- {
+		if t >= e.kept[i].from {
+			return e.kept[i].m[ref], true
+		}
+	}
+	return nil, false
 }
 
 // vectorOf returns the stored exposure vector of output ref.
@@ -591,6 +641,9 @@ func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
 	}
 	if ref.Tx() >= e.since {
 		return e.mem[ref], nil
+	}
+	if v, ok := e.keptVector(ref); ok {
+		return v, nil
 	}
 	if t := ref.Tx(); e.storedTx != nil && t < index.DetachedBase && !e.storedTx.has(uint64(t)) {
 		return nil, nil
@@ -920,8 +973,9 @@ func (e *engine) putAggregates() {
 	}
 }
 
-// noStoredBits turns engine.stored and storedTx off (a test's reference).
-var noStoredBits bool
+// noShortcuts turns off what spares a run store reads: engine.stored,
+// storedTx and kept (a test's reference).
+var noShortcuts bool
 
 // bitset is a growable bit per dense id (address, best-chain
 // transaction); a nil *bitset ignores set.

@@ -514,16 +514,18 @@ func TestDelistedFormerlyListed(t *testing.T) {
 }
 
 // TestRebuildInBatches: a rebuild committed in many small batches, whose
-// later batches find earlier aggregates in the store, answers "no
-// aggregate yet" from the bits of what it wrote (engine.stored) exactly as
-// the store reads it replaces do, and both equal a rebuild in one batch.
+// later batches need earlier batches' vectors and aggregates, answers
+// from what it kept in memory (engine.kept: the vectors of recent
+// batches) and from the bits of what it wrote (engine.stored, storedTx:
+// "none") exactly as the store reads these replace do, and all equal a
+// rebuild in one batch.
 func TestRebuildInBatches(t *testing.T) {
 	w := newWorld(t, 3, 0.2)
 	ctx := context.Background()
-	rebuild := func(batch int, bits bool) [32]byte {
+	rebuild := func(batch int, shortcuts bool, kept int) [32]byte {
 		t.Helper()
-		noStoredBits = !bits
-		defer func() { noStoredBits = false }()
+		noShortcuts, keptVectors = !shortcuts, kept
+		defer func() { noShortcuts, keptVectors = false, 8<<20 }()
 		sum, err := Update(ctx, w.db, Options{Rebuild: true, BatchBytes: batch})
 		if err != nil {
 			t.Fatal(err)
@@ -533,11 +535,19 @@ func TestRebuildInBatches(t *testing.T) {
 		}
 		return riskDigest(t, w.db)
 	}
-	one := rebuild(0, true)
-	if got := rebuild(4<<10, false); got != one {
-		t.Fatal("a rebuild in small batches reading the store differs from one in a single batch")
-	}
-	if got := rebuild(4<<10, true); got != one {
-		t.Fatal("a rebuild in small batches answering from its bits differs from one in a single batch")
+	one := rebuild(0, true, 8<<20)
+	for _, c := range []struct {
+		name      string
+		shortcuts bool
+		kept      int
+	}{
+		{"store reads only", false, 8 << 20},
+		{"bits, recent vectors kept", true, 8 << 20},
+		{"bits, 64 vectors kept", true, 64},
+		{"bits, none kept", true, 0},
+	} {
+		if got := rebuild(4<<10, c.shortcuts, c.kept); got != one {
+			t.Errorf("%s: a rebuild in 4 KiB batches differs from one in a single batch", c.name)
+		}
 	}
 }
