@@ -174,8 +174,12 @@ type engine struct {
 	// keptVectors in all. Most inputs spend recent outputs, which would
 	// otherwise be read back from the store.
 	kept []keptBatch
-	aggs map[btc.AddrID]aggregate // aggregates changed in the open batch
-	inc  map[btc.OutRef]incidentOut
+	// keptAggs holds the aggregates of a forward run's committed batches
+	// (as committed; the open batch's are in aggs), at most
+	// keptAggregates, emptied when full.
+	keptAggs map[btc.AddrID]aggregate
+	aggs     map[btc.AddrID]aggregate // aggregates changed in the open batch
+	inc      map[btc.OutRef]incidentOut
 
 	// Incremental update (incremental.go): upd overlays the vectors it
 	// rewrote (nil: deleted), and only, when set, restricts the flows
@@ -585,9 +589,31 @@ func (e *engine) commit(next btc.TxNum) error {
 	e.b.Close()
 	e.b = e.db.NewStageBatch()
 	e.keepBatch(next)
+	e.keepAggregates()
 	clear(e.aggs)
 	e.since = next
 	return nil
+}
+
+// keptAggregates bounds the aggregates a forward run keeps from committed
+// batches.
+var keptAggregates = 2 << 20
+
+// keepAggregates moves the committed batch's aggregates into keptAggs,
+// emptying it first when they would not fit.
+func (e *engine) keepAggregates() {
+	if noShortcuts || keptAggregates == 0 {
+		return
+	}
+	if e.keptAggs == nil || len(e.keptAggs)+len(e.aggs) > keptAggregates {
+		e.keptAggs = make(map[btc.AddrID]aggregate, min(keptAggregates, 2*len(e.aggs)))
+	}
+	for a, agg := range e.aggs {
+		if len(e.keptAggs) >= keptAggregates {
+			return
+		}
+		e.keptAggs[a] = agg
+	}
 }
 
 // keptVectors bounds the vectors a forward run keeps from committed
@@ -658,6 +684,9 @@ func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
 // aggregateOf returns the aggregate of address a for updating.
 func (e *engine) aggregateOf(a btc.AddrID) (aggregate, error) {
 	if agg, ok := e.aggs[a]; ok || e.fresh != nil || e.stored != nil && !e.stored.has(uint64(a)) {
+		return agg, nil
+	}
+	if agg, ok := e.keptAggs[a]; ok {
 		return agg, nil
 	}
 	v, err := e.db.StageGet(key64(pAgg, uint64(a)))

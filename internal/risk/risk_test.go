@@ -515,8 +515,8 @@ func TestDelistedFormerlyListed(t *testing.T) {
 
 // TestRebuildInBatches: a rebuild committed in many small batches, whose
 // later batches need earlier batches' vectors and aggregates, answers
-// from what it kept in memory (engine.kept: the vectors of recent
-// batches) and from the bits of what it wrote (engine.stored, storedTx:
+// from what it kept in memory (engine.kept and keptAggs: the vectors and
+// aggregates of recent batches) and from the bits of what it wrote (engine.stored, storedTx:
 // "none") exactly as the store reads these replace do, and all equal a
 // rebuild in one batch.
 func TestRebuildInBatches(t *testing.T) {
@@ -524,8 +524,8 @@ func TestRebuildInBatches(t *testing.T) {
 	ctx := context.Background()
 	rebuild := func(batch int, shortcuts bool, kept int) [32]byte {
 		t.Helper()
-		noShortcuts, keptVectors = !shortcuts, kept
-		defer func() { noShortcuts, keptVectors = false, 8<<20 }()
+		noShortcuts, keptVectors, keptAggregates = !shortcuts, kept, kept
+		defer func() { noShortcuts, keptVectors, keptAggregates = false, 8<<20, 2<<20 }()
 		sum, err := Update(ctx, w.db, Options{Rebuild: true, BatchBytes: batch})
 		if err != nil {
 			t.Fatal(err)
@@ -542,8 +542,8 @@ func TestRebuildInBatches(t *testing.T) {
 		kept      int
 	}{
 		{"store reads only", false, 8 << 20},
-		{"bits, recent vectors kept", true, 8 << 20},
-		{"bits, 64 vectors kept", true, 64},
+		{"bits, recent vectors and aggregates kept", true, 8 << 20},
+		{"bits, 64 vectors and aggregates kept", true, 64},
 		{"bits, none kept", true, 0},
 	} {
 		if got := rebuild(4<<10, c.shortcuts, c.kept); got != one {
