@@ -25,11 +25,10 @@ type pacedScheduler struct {
 	stop    chan struct{}
 	done    chan struct{}
 
-	mu       sync.Mutex
-	db       pebble.DBForCompaction
-	running  int
-	granting bool
-	closed   bool
+	mu      sync.Mutex
+	db      pebble.DBForCompaction
+	running int
+	closed  bool
 }
 
 func newPacedScheduler() *pacedScheduler {

@@ -13,8 +13,8 @@ import (
 
 // TestPacedCompactions: the store's own compaction scheduler compacts as
 // Pebble's would, and with a pacer whose foreground work never leaves,
-// the ingest (its writer, the address filter and Pebble's compactions)
-// rests for it and still finishes, leaving the same store: pacing changes
+// the ingest's loops and Pebble's compactions each rest for it, and the
+// ingest still finishes, leaving the same store: pacing changes
 // when work runs, never what it writes.
 func TestPacedCompactions(t *testing.T) {
 	out := t.TempDir()
@@ -41,20 +41,28 @@ func TestPacedCompactions(t *testing.T) {
 	}
 	want := digest(t, ref)
 
+	// Two pacers, each with a request in flight for the whole ingest: one
+	// the ingest's loops rest for (its context), one only the compactions
+	// do (PaceCompactions), so that each path is seen to rest.
 	db := open()
-	p := pace.New(200*time.Microsecond, 0.5)
-	p.Enter() // a request in flight for the whole ingest
-	db.PaceCompactions(p)
-	ctx := pace.With(context.Background(), p)
+	loops, compactions := pace.New(200*time.Microsecond, 0.5), pace.New(200*time.Microsecond, 0.5)
+	loops.Enter()
+	compactions.Enter()
+	db.PaceCompactions(compactions)
+	ctx := pace.With(context.Background(), loops)
 	if _, err := db.Ingest(ctx, IngestOptions{BlocksDir: blocks, BatchTxs: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.db.Compact(ctx, []byte{0}, []byte{0xff}, false); err != nil {
 		t.Fatal(err)
 	}
-	p.Leave()
-	if p.Stats().Rests == 0 {
-		t.Error("the ingest never rested for the request in flight")
+	loops.Leave()
+	compactions.Leave()
+	if loops.Stats().Rests == 0 {
+		t.Error("the ingest's loops never rested for the request in flight")
+	}
+	if compactions.Stats().Rests == 0 {
+		t.Error("the compactions never rested for the request in flight")
 	}
 	if c := db.db.Metrics().Compact.Count; c == 0 {
 		t.Fatal("no compaction ran under the pacer")

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// spin runs background work of n items for as long as d, calling Yield
-// between items, and returns how long it took.
+// spin runs background work for as long as d, calling Yield between
+// items, and returns how long it took.
 func spin(p *Pacer, d time.Duration) time.Duration {
 	start := time.Now()
 	for time.Since(start) < d {
