@@ -38,7 +38,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	if share <= 0 || share > 1 {
+	if !(share > 0 && share <= 1) { // NaN too
 		return usagef("--ingest-share %v: want a share of the time, above 0 and at most 1", share)
 	}
 	if fs.NArg() != 0 {

@@ -33,6 +33,7 @@ func TestFollowCLI(t *testing.T) {
 		{"serve: rest without rpc", []string{"serve", "--db", db, "--rest"}, exitUsage, "need --rpc"},
 		{"serve: no ingest share", []string{"serve", "--db", db, "--blocks", t.TempDir(), "--ingest-share", "0"}, exitUsage, "--ingest-share 0: want a share"},
 		{"serve: ingest share above 1", []string{"serve", "--db", db, "--blocks", t.TempDir(), "--ingest-share", "1.5"}, exitUsage, "at most 1"},
+		{"serve: ingest share not a number", []string{"serve", "--db", db, "--blocks", t.TempDir(), "--ingest-share", "NaN"}, exitUsage, "--ingest-share NaN"},
 		{"serve: wrong network", []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--rpc", node.URL}, exitFailure, `node follows "test", the store holds mainnet`},
 	}
 	for _, tc := range cases {
