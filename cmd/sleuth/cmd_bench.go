@@ -37,6 +37,12 @@ type benchResult struct {
 	// caches missed), a measure that does not depend on the machine's load.
 	UTXOReads uint64 `json:"utxo_reads"`
 	AddrReads uint64 `json:"addr_reads"`
+	// UTXOPuts counts the unspent outputs the batches wrote to the store,
+	// UTXOCachedSpends the spends of those the writer's cache answered,
+	// UTXOHeldSpends the spends of outputs held in it and never written.
+	UTXOPuts         uint64 `json:"utxo_puts"`
+	UTXOCachedSpends uint64 `json:"utxo_cached_spends"`
+	UTXOHeldSpends   uint64 `json:"utxo_held_spends"`
 	// Batches says how many batches were committed and what ended them.
 	Batches index.BatchStats `json:"batches"`
 	// DeriveSeconds is the deferred keyspaces' share of Seconds.
@@ -180,6 +186,7 @@ func runBench(ctx context.Context, args []string) error {
 	r.TxPerSec = float64(r.Txs) / r.Seconds
 	r.DeriveSeconds = sum.Derive.Elapsed.Seconds()
 	r.UTXOReads, r.AddrReads, r.Batches = sum.UTXOReads, sum.AddrReads, sum.Batches
+	r.UTXOPuts, r.UTXOCachedSpends, r.UTXOHeldSpends = sum.UTXOPuts, sum.UTXOCachedSpends, sum.UTXOHeldSpends
 	r.Samples = samples
 	r.Projection = project(samples, sum.Derive, r.Txs)
 	if *check {
@@ -211,6 +218,7 @@ func runBench(ctx context.Context, args []string) error {
 	fmt.Printf("ingested %d blocks, %d txs in %.1f s (derive %.1f s): %.0f tx/s on %d cores; peak RSS %.0f MB; tables %d bytes (%.0f bytes/tx), %d bytes with WAL\n",
 		r.Blocks, r.Txs, r.Seconds, r.DeriveSeconds, r.TxPerSec, r.Cores, r.PeakRSSMB, r.SSTBytes, r.BytesPerTx, r.DiskBytes)
 	fmt.Printf("store reads by the writer: %d spends, %d reused addresses\n", r.UTXOReads, r.AddrReads)
+	fmt.Printf("unspent outputs written to the store: %d (%d spent from the writer's cache later); spent while held, never written: %d\n", r.UTXOPuts, r.UTXOCachedSpends, r.UTXOHeldSpends)
 	b := r.Batches
 	fmt.Printf("batches: %d, ended by transactions %d, bytes %d, a full cache %d; largest %.0f MiB of writes\n",
 		b.Commits, b.ByTxs, b.ByBytes, b.ByCache, float64(b.MaxBytes)/(1<<20))

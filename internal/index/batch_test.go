@@ -32,6 +32,9 @@ func TestBatchBounds(t *testing.T) {
 	}{
 		{"bytes", false, 64 << 10, 0, func(b BatchStats) int { return b.ByBytes }},
 		{"bytes, bulk", true, 64 << 10, 0, func(b BatchStats) int { return b.ByBytes }},
+		// The path's last commit writes every held output (held.go): in
+		// pieces, each within the bound too.
+		{"bytes, bulk, held outputs", true, 16 << 10, 0, func(b BatchStats) int { return b.ByBytes }},
 		{"cache", false, 0, 1, func(b BatchStats) int { return b.ByCache }},
 		{"cache, bulk", true, 0, 1, func(b BatchStats) int { return b.ByCache }},
 	} {
@@ -54,6 +57,15 @@ func TestBatchBounds(t *testing.T) {
 			}
 			if tc.batchBytes > 0 && b.MaxBytes > 4*tc.batchBytes {
 				t.Errorf("largest batch %d bytes, bound %d", b.MaxBytes, tc.batchBytes)
+			}
+			// Outputs created in a block go one per entry of 64 bytes or
+			// more into a piece; 2 pieces at least when they exceed the
+			// bound.
+			if tc.bulk && b.Released*64 > uint64(tc.batchBytes) && tc.batchBytes > 0 && b.ReleasePieces < 2 {
+				t.Errorf("%d held outputs released in %d piece(s), bound %d bytes", b.Released, b.ReleasePieces, tc.batchBytes)
+			}
+			if tc.bulk && b.Released == 0 {
+				t.Error("a bulk path released no held outputs")
 			}
 			mustCheck(t, db)
 			if db.Stats() != ref.Stats() || digest(t, db) != want {
@@ -85,7 +97,8 @@ func TestCacheBudget(t *testing.T) {
 		if i%100 == 99 && c.full() { // a block of 100 outputs ends the batch
 			before := &c.old.slots[0]
 			full := len(c.old.slots) == gen.maxSlots
-			c.commit(func(*outpoint, *utxoRecord) {})
+			c.commit(holdNone, func(*outpoint, *utxoRecord) {})
+			c.evict(false, nil)
 			rotations++
 			if full && &c.cur.slots[0] == before {
 				reused++

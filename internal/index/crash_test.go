@@ -20,8 +20,12 @@ func TestMain(m *testing.M) {
 		os.Exit(ioErrChild(spec))
 	}
 	if spec := os.Getenv("SLEUTH_CRASH_CHILD"); spec != "" {
-		blocks, dir, _ := strings.Cut(spec, "|")
-		db, err := Open(dir, &Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 1 << 20})
+		blocks, rest, _ := strings.Cut(spec, "|")
+		dir, cache, _ := strings.Cut(rest, "|")
+		var cacheBytes int64
+		fmt.Sscan(cache, &cacheBytes)
+		db, err := Open(dir, &Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 1 << 20,
+			UTXOCacheBytes: cacheBytes, AddrCacheBytes: cacheBytes})
 		if err == nil {
 			_, err = db.Ingest(context.Background(), IngestOptions{BlocksDir: blocks, BatchTxs: 150})
 			if cerr := db.Close(); err == nil {
@@ -60,7 +64,14 @@ func TestKillNine(t *testing.T) {
 			t.Fatal("ingest never finished")
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "SLEUTH_CRASH_CHILD="+blocks+"|"+dir)
+		// Every other run has small caches, whose generations are evicted
+		// every few hundred outputs: its kills find the held outputs of a
+		// bulk path (held.go) starting mid-path, the others from its start.
+		cache := int64(0)
+		if run%2 == 1 {
+			cache = 128 << 10
+		}
+		cmd.Env = append(os.Environ(), fmt.Sprintf("SLEUTH_CRASH_CHILD=%s|%s|%d", blocks, dir, cache))
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

@@ -91,7 +91,10 @@ func (db *DB) loadDerive() error {
 	}
 	defer it.Close()
 	if !it.Last() {
-		return it.Error()
+		if err := it.Error(); err != nil {
+			return err
+		}
+		return db.loadHeld()
 	}
 	c := it.Value()
 	if len(c) < 8 {
@@ -103,14 +106,18 @@ func (db *DB) loadDerive() error {
 	}
 	db.st, db.bulkOpen = st, true
 	db.derivePending, db.deriveFrom = true, btc.TxNum(binary.BigEndian.Uint64(c[len(c)-8:]))
-	return nil
+	return db.loadHeld()
 }
 
-// closeBulk ends a bulk path: the state goes back to meta with the derive
-// marker, and the path's commit records are deleted, in one batch.
-func (db *DB) closeBulk() error {
+// closeBulk ends a bulk path: the held outputs a crash left out are
+// restored, then the state goes back to meta with the derive marker, and
+// the path's commit and held-from records are deleted, in one batch.
+func (db *DB) closeBulk(ctx context.Context) error {
 	if !db.bulkOpen {
 		return nil
+	}
+	if err := db.restoreHeld(ctx); err != nil {
+		return err
 	}
 	b := db.db.NewBatch()
 	defer b.Close()
@@ -120,7 +127,7 @@ func (db *DB) closeBulk() error {
 	if db.derivePending {
 		b.Set(keyMeta(metaDerive), binary.BigEndian.AppendUint64(nil, uint64(db.deriveFrom)), nil)
 	}
-	b.DeleteRange([]byte{pCommit}, []byte{pCommit + 1}, nil)
+	b.DeleteRange([]byte{pHeld}, []byte{pCommit + 1}, nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("index: end of bulk ingest: %w", err)
 	}
@@ -152,7 +159,7 @@ func cmpHist(a, b hist) int {
 // derive writes the derived keyspaces of the transactions from the marker
 // to NextTx, and removes the marker, in one atomic ingest.
 func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Time) error {
-	if err := db.closeBulk(); err != nil {
+	if err := db.closeBulk(ctx); err != nil {
 		return err
 	}
 	if !db.derivePending {

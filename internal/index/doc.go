@@ -47,6 +47,7 @@
 //	04 height BE32          best-chain block record
 //	05 hash                 best-chain height of a block hash
 //	06 hash / 07 height hash   standalone blocks and their height index
+//	0E nexttx BE64          a bulk path's first txnum whose outputs may be held
 //	0F nexttx BE64          a bulk path's commit state (only while it runs)
 //	10 txnum BE64           transaction record (inputs with value and address
 //	                        id inline, outputs with value, type, address id)
@@ -62,6 +63,10 @@
 // keyspaces whose random key order made compactions grow with the store)
 // and builds them at its end by an external sort ingested as sstables; the
 // meta key "derive" marks a store whose derive is unfinished (derive.go).
+// It also holds the unspent outputs it creates in the writer's cache
+// until their cache generation is evicted (held.go): most are spent
+// first, and then 12 never sees them. A writable open after a crash
+// writes the held ones back from 10, from the txnum in 0E.
 //
 // Beside the store: ADDRFILTER (X7) and SLEUTH-OWNER, the PID and command
 // line of the process holding the store's lock, so that Open can say who
@@ -77,7 +82,9 @@
 //	    before.
 //	X2. Every batch commits atomically with the ingest state; a crash loses at
 //	    most the uncommitted batch, and the next run resumes after the last
-//	    committed block.
+//	    committed block. A bulk path's held outputs are not lost: they are
+//	    functions of the committed transaction records from 0E's txnum,
+//	    and a writable open writes them before anything reads the store.
 //	X3. Best-chain transaction numbers are 0..NextTx-1 in chain order, block
 //	    heights 0..Height, address ids 0..NextAddr-1 in first-seen order.
 //	X4. Each spend key names an existing input that records that output as
@@ -85,7 +92,10 @@
 //	    that a standalone block's spend of a best-chain output writes none.
 //	X5. The UTXO keyspace holds exactly the unspent, spendable best-chain
 //	    outputs (not OP_RETURN, script ≤ 10,000 bytes, not the genesis
-//	    coinbase); the state's count and value match it.
+//	    coinbase); the state's count and value match it. While a bulk path
+//	    runs (and after a crash in one, until a writable open) it lacks
+//	    the outputs held from 0E's txnum; the derive marker is then set,
+//	    so no reader sees that state.
 //	X6. An address's totals equal the sum of its history rows.
 //	X7. The address filter (file ADDRFILTER) never answers "absent" for a
 //	    stored address key; a reorg deletes the saved file before it commits.

@@ -96,6 +96,13 @@ type IngestSummary struct {
 	// reused addresses its caches did not answer.
 	UTXOReads uint64 `json:"utxo_reads"`
 	AddrReads uint64 `json:"addr_reads"`
+	// UTXOPuts counts the unspent outputs written to the store (those
+	// spent in the batch that created them are not), UTXOCachedSpends
+	// the spends of such outputs that the cache answered, UTXOHeldSpends
+	// the spends of outputs a bulk path held and never wrote (held.go).
+	UTXOPuts         uint64 `json:"utxo_puts"`
+	UTXOCachedSpends uint64 `json:"utxo_cached_spends"`
+	UTXOHeldSpends   uint64 `json:"utxo_held_spends"`
 	// Batches says how the connected blocks were committed.
 	Batches BatchStats `json:"batches"`
 }
@@ -108,6 +115,11 @@ type BatchStats struct {
 	ByCache int `json:"by_cache"` // a writer cache's generation was full
 	// MaxBytes is the largest buffer of writes a batch committed.
 	MaxBytes int64 `json:"max_bytes"`
+	// Released counts the held outputs a bulk path wrote when their cache
+	// generation was evicted or at its end (held.go), ReleasePieces the
+	// tables they were written in (each within BatchBytes).
+	Released      uint64 `json:"released"`
+	ReleasePieces int    `json:"release_pieces"`
 }
 
 // DeriveStats describes the derive of deferred keyspaces.
@@ -164,9 +176,17 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	db.derived = DeriveStats{}
 	defer func() { sum.Derive = db.derived }()
 	log := db.opts.Logger
+	// A failed ingest on this handle may have left outputs held in its
+	// writer's cache (held.go).
+	if err := db.restoreHeld(ctx); err != nil {
+		return sum, err
+	}
 	w := newWriter(db)
 	w.pace = pace.From(ctx)
-	defer func() { sum.UTXOReads, sum.AddrReads, sum.Batches = w.utxoReads, w.addrReads, w.batches }()
+	defer func() {
+		sum.UTXOReads, sum.AddrReads, sum.Batches = w.utxoReads, w.addrReads, w.batches
+		sum.UTXOPuts, sum.UTXOCachedSpends, sum.UTXOHeldSpends = w.utxoPuts, w.utxoCachedSpends, w.utxoHeldSpends
+	}()
 	defer func() { w.batch.Close() }()
 	f := db.filter
 	if f == nil || db.filterAddr != db.st.NextAddr {
@@ -444,6 +464,8 @@ func (db *DB) syncChain(ctx context.Context, opts *IngestOptions, w *writer, tre
 		// one writes them directly, after any deferred before it, so that
 		// the marker always covers one contiguous range.
 		w.deferring = deferMinBlocks >= 0 && len(path) >= deferMinBlocks
+		w.startHolding()
+		w.releaseBytes = opts.BatchBytes
 		if !w.deferring {
 			if err := db.derive(ctx, opts.Progress, start); err != nil {
 				return err
@@ -452,7 +474,7 @@ func (db *DB) syncChain(ctx context.Context, opts *IngestOptions, w *writer, tre
 		bad, err := db.connectPath(ctx, opts, w, path, files, sum, start)
 		w.deferring = false
 		if err == nil {
-			err = db.closeBulk()
+			err = db.closeBulk(ctx)
 		}
 		if err != nil {
 			return err
@@ -567,7 +589,7 @@ func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, p
 				}
 				fail = bb
 			}
-		} else if err := w.commit(false); err != nil { // keep the good blocks before it
+		} else if err := w.commit(true); err != nil { // keep the good blocks before it (and release held outputs)
 			return nil, err
 		}
 		if fail != nil {
@@ -644,13 +666,22 @@ func prepare(r *blockfile.Reader, j *job) error {
 	}
 	j.outs = j.outs[:0]
 	for ti := range j.blk.Txs {
-		for _, o := range j.blk.Txs[ti].Outs {
+		tx := &j.blk.Txs[ti]
+		for vout, o := range tx.Outs {
 			t, k := address.Classify(o.Script)
-			j.outs = append(j.outs, outClass{Type: t, Key: k, Spend: t != address.OpReturn && len(o.Script) <= maxScriptSize})
+			spend := t != address.OpReturn && len(o.Script) <= maxScriptSize
+			if oversizedForTest != nil && oversizedForTest(tx.TxID, vout) {
+				spend = false
+			}
+			j.outs = append(j.outs, outClass{Type: t, Key: k, Spend: spend})
 		}
 	}
 	return nil
 }
+
+// oversizedForTest, set by tests, treats an output as if its script were
+// over maxScriptSize: no chain the tests have holds one.
+var oversizedForTest func(txid btc.Hash, vout int) bool
 
 // ErrBadValue means an output value is negative or above 21 million BTC,
 // which Bitcoin Core's CheckTransaction rejects.

@@ -16,6 +16,7 @@ const (
 	pBlockHash     byte = 0x05 // 05 hash(32)                -> uvarint height (best chain)
 	pDetached      byte = 0x06 // 06 hash(32)                -> blockRecord (standalone block)
 	pDetachedH     byte = 0x07 // 07 height BE32 hash(32)    -> empty (standalone blocks by height)
+	pHeld          byte = 0x0E // 0E nexttx BE64             -> uvarint held-from (a bulk path's commits; deleted at its end)
 	pCommit        byte = 0x0F // 0F nexttx BE64             -> state + derive-from BE64 (a bulk path's commits; deleted at its end)
 	pTx            byte = 0x10 // 10 txnum BE64              -> txRecord
 	pTxID          byte = 0x11 // 11 txid[0:8] txnum BE64    -> empty (txid prefix index)

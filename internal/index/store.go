@@ -127,8 +127,12 @@ type DB struct {
 	derivePending bool
 	deriveFrom    btc.TxNum
 	bulkOpen      bool // keyspace 0F holds a bulk path's commits (closeBulk)
-	tableOpts     sstable.WriterOptions
-	derived       DeriveStats // summed over the current Ingest
+	// heldFrom: the unspent outputs of the transactions from heldFrom
+	// to NextTx may be held in the writer's cache and not in the store
+	// (held.go); NextTx when none are.
+	heldFrom  btc.TxNum
+	tableOpts sstable.WriterOptions
+	derived   DeriveStats // summed over the current Ingest
 	// compactions schedules Pebble's compactions, resting them for a
 	// server's requests (PaceCompactions); nil on a view.
 	compactions *pacedScheduler

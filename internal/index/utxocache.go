@@ -11,7 +11,8 @@ import (
 // uncommitted batch created (pending), the store's outputs it spent (so
 // that a second spend is caught before the delete is committed), and
 // recently committed ones, which most spends find without reading the
-// store.
+// store. On a bulk path the committed ones are held, not written, until
+// their generation is evicted (held.go).
 //
 // It replaces three Go maps keyed by the 36-byte outpoint: late in a large
 // ingest a third of the writer's time went to their probes (cache misses
@@ -54,6 +55,7 @@ const (
 	slotCached        // committed: the store holds it too
 	slotPending       // created by the uncommitted batch; not in the store
 	slotSpent         // in the store; the uncommitted batch spends it (its delete is in the batch)
+	slotHeld          // committed, held back from the store until evicted (a bulk path's commits)
 )
 
 func newUTXOCache(gen genSize) *utxoCache {
@@ -123,15 +125,15 @@ func (c *utxoCache) lookup(op *outpoint) (*utxoTab, int) {
 	return nil, 0
 }
 
-// spend spends the entry in slot i of t: a pending one leaves the cache
-// (the store never saw it); a cached one becomes spent until the commit,
-// and inStore tells the caller to delete it from the store with the
-// batch; a spent one is an error (spent twice).
+// spend spends the entry in slot i of t: a pending or held one leaves
+// the cache (the store never saw it); a cached one becomes spent until
+// the commit, and inStore tells the caller to delete it from the store
+// with the batch; a spent one is an error (spent twice).
 func (c *utxoCache) spend(t *utxoTab, i int) (u utxoRecord, inStore bool, err error) {
 	s := &t.slots[i]
 	u = s.record()
 	switch s.state {
-	case slotPending:
+	case slotPending, slotHeld:
 		c.remove(t, i)
 		return u, false, nil
 	case slotCached:
@@ -182,11 +184,30 @@ func (s *utxoSlot) record() utxoRecord {
 	return utxoRecord{Ref: s.ref, Value: s.value, Addr: s.addr, Type: s.typ}
 }
 
-// commit visits what the uncommitted batch wrote: each pending output is
-// handed to put (which writes it to the batch) and becomes cached, each
-// spent one is removed (the batch deletes it from the store). It then
-// rotates the generations if the current one is full.
-func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
+// holdMode says how a commit treats the batch's unspent outputs.
+type holdMode uint8
+
+const (
+	// holdNone writes each to the store with its batch (a direct path).
+	holdNone holdMode = iota
+	// holdUntilEvicted keeps them in the cache only (held) and writes
+	// them when their generation is evicted: most outputs are spent
+	// while still cached, and then neither their write nor their delete
+	// ever reaches the store, whose random-keyed UTXO keyspace was the
+	// largest share of a bulk ingest's compactions.
+	holdUntilEvicted
+	// holdRelease writes every held output, of both generations, and
+	// the batch's own: nothing is held after the commit.
+	holdRelease
+)
+
+// commit visits what the uncommitted batch wrote: each pending output
+// becomes held (holdUntilEvicted, holdRelease) or is handed to put, which
+// writes it to the batch, and becomes cached (holdNone); each spent one is
+// removed (the batch deletes it from the store). It reports whether the
+// current generation is full: evict, after the batch is written, then
+// rotates the generations.
+func (c *utxoCache) commit(mode holdMode, put func(op *outpoint, u *utxoRecord)) (evicting bool) {
 	t := &c.cur
 	// visit handles slot i and reports whether it now holds another entry
 	// (shifted back by a removal), which must be visited too.
@@ -194,6 +215,10 @@ func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
 		s := &t.slots[i]
 		switch s.state {
 		case slotPending:
+			if mode != holdNone {
+				s.state = slotHeld
+				break
+			}
 			u := s.record()
 			put(&outpoint{s.id, s.vout}, &u)
 			s.state = slotCached
@@ -221,7 +246,35 @@ func (c *utxoCache) commit(put func(op *outpoint, u *utxoRecord)) {
 		}
 	}
 	c.touched, c.scan = c.touched[:0], false
+	return c.full()
+}
+
+// evict rotates the generations if the current one is full, after
+// handing the held outputs of the old one, which the rotation drops, to
+// put; all hands every held output of both to put. Outputs handed to put
+// are cached from then on.
+func (c *utxoCache) evict(all bool, put func(op *outpoint, u *utxoRecord)) {
+	switch {
+	case all:
+		c.release(&c.old, put)
+		c.release(&c.cur, put)
+	case c.full():
+		c.release(&c.old, put)
+	}
 	c.rotate()
+}
+
+// release hands every held output of t to put; they are cached from then
+// on.
+func (c *utxoCache) release(t *utxoTab, put func(op *outpoint, u *utxoRecord)) {
+	for i := range t.slots {
+		s := &t.slots[i]
+		if s.state == slotHeld {
+			u := s.record()
+			put(&outpoint{s.id, s.vout}, &u)
+			s.state = slotCached
+		}
+	}
 }
 
 // clear drops every entry (the batch was dropped, or a reorg rewrote the

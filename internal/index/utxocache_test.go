@@ -17,25 +17,38 @@ import (
 // fails before the delete is committed), whatever is found agrees with
 // the model, and a commit hands over exactly the batch's unspent outputs.
 // Small limits force grows mid-batch, rotations, and both ways of
-// committing (a list of keys, a scan).
+// committing (a list of keys, a scan). Holding (a bulk path's commits),
+// a committed output stays in the cache, unwritten, until its generation
+// is evicted: it is never lost, a put writes only held outputs, and the
+// last commit (holdRelease) writes every one still held.
 func TestUTXOCacheModel(t *testing.T) {
-	for _, tc := range []struct {
+	type tcase struct {
 		name               string
 		limit, batch       int
 		batches, keys      int
 		wantScan, wantList bool // how commits find the batch's entries
-	}{
-		{"rotations", 600, 300, 60, 5000, true, false},
-		{"grow mid-batch", 512, 4000, 8, 20000, true, false},
-		{"large", 1 << 14, 5000, 20, 200000, true, false},
-		{"small batches", 1 << 15, 40, 600, 100000, false, true},
+		hold               bool
+	}
+	var cases []tcase
+	for _, tc := range []tcase{
+		{"rotations", 600, 300, 60, 5000, true, false, false},
+		{"grow mid-batch", 512, 4000, 8, 20000, true, false, false},
+		{"large", 1 << 14, 5000, 20, 200000, true, false, false},
+		{"small batches", 1 << 15, 40, 600, 100000, false, true, false},
 	} {
+		cases = append(cases, tc)
+		tc.name, tc.hold = tc.name+", held", true
+		cases = append(cases, tc)
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(tc.limit)))
 			c := newUTXOCache(testGen(tc.limit))
-			store := map[outpoint]utxoRecord{}   // committed unspent outputs
+			store := map[outpoint]utxoRecord{}   // committed unspent outputs written to the store
+			held := map[outpoint]utxoRecord{}    // committed unspent outputs held in the cache only
 			created := map[outpoint]utxoRecord{} // the open batch's unspent outputs
 			deleted := map[outpoint]bool{}       // store outputs the open batch spent
+			evictions := 0
 			key := func(i int) outpoint {
 				var op outpoint
 				binary.LittleEndian.PutUint64(op.ID[:], uint64(i)*0x9e3779b97f4a7c15)
@@ -45,6 +58,9 @@ func TestUTXOCacheModel(t *testing.T) {
 			}
 			unspent := func(op outpoint) (utxoRecord, bool) {
 				if u, ok := created[op]; ok {
+					return u, true
+				}
+				if u, ok := held[op]; ok {
 					return u, true
 				}
 				u, ok := store[op]
@@ -59,6 +75,14 @@ func TestUTXOCacheModel(t *testing.T) {
 				for op := range deleted {
 					if tab, i := c.lookup(&op); tab == nil || tab.slots[i].state != slotSpent {
 						t.Fatalf("%s: store output %x:%d spent by the open batch not found spent", where, op.ID[:4], op.Vout)
+					}
+				}
+				for op, u := range held {
+					if len(held) > 4096 && rng.IntN(8) > 0 {
+						break // a sample (map order is random) keeps long runs fast
+					}
+					if tab, i := c.lookup(&op); tab == nil || tab.slots[i].state != slotHeld || tab.slots[i].record() != u {
+						t.Fatalf("%s: held output %x:%d lost from the cache", where, op.ID[:4], op.Vout)
 					}
 				}
 			}
@@ -76,6 +100,9 @@ func TestUTXOCacheModel(t *testing.T) {
 							if _, ok := created[op]; ok {
 								t.Fatal("delete of an output the store never had")
 							}
+							if _, ok := held[op]; ok {
+								t.Fatal("delete of a held output, which the store never had")
+							}
 							deleted[op] = true
 						}
 						if !isUnspent {
@@ -88,9 +115,13 @@ func TestUTXOCacheModel(t *testing.T) {
 							t.Fatalf("spend %x:%d: %+v %v, want %+v", op.ID[:4], op.Vout, got, err, want)
 						}
 						delete(created, op)
+						delete(held, op)
 					case isUnspent: // from the store
 						if _, ok := created[op]; ok {
 							t.Fatalf("output %x:%d of the open batch not in the cache", op.ID[:4], op.Vout)
+						}
+						if _, ok := held[op]; ok {
+							t.Fatalf("held output %x:%d not in the cache", op.ID[:4], op.Vout)
 						}
 						c.set(&op, slotSpent, nil)
 						deleted[op] = true
@@ -106,15 +137,46 @@ func TestUTXOCacheModel(t *testing.T) {
 				} else {
 					listed++
 				}
-				c.commit(func(op *outpoint, u *utxoRecord) {
-					if created[*op] != *u {
-						t.Fatalf("commit wrote %x:%d %+v, want %+v", op.ID[:4], op.Vout, *u, created[*op])
+				mode := holdNone
+				if tc.hold {
+					mode = holdUntilEvicted
+					for op, u := range created {
+						held[op] = u
+					}
+					clear(created)
+					if b == tc.batches-1 {
+						mode = holdRelease
+					}
+				}
+				wrote := 0
+				put := func(op *outpoint, u *utxoRecord) {
+					want, ok := created[*op]
+					if tc.hold {
+						want, ok = held[*op]
+					}
+					if !ok || want != *u {
+						t.Fatalf("commit wrote %x:%d %+v, want %+v", op.ID[:4], op.Vout, *u, want)
 					}
 					store[*op] = *u
 					delete(created, *op)
-				})
+					delete(held, *op)
+					wrote++
+				}
+				evicting := c.commit(mode, put)
+				if tc.hold && wrote > 0 {
+					t.Fatalf("batch %d: a held batch wrote %d outputs", b, wrote)
+				}
+				c.evict(mode == holdRelease, put)
+				if evicting {
+					evictions++
+				} else if tc.hold && mode == holdUntilEvicted && wrote > 0 {
+					t.Fatalf("batch %d: %d held outputs written without an eviction", b, wrote)
+				}
 				if len(created) != 0 {
 					t.Fatalf("batch %d: %d outputs not committed", b, len(created))
+				}
+				if mode == holdRelease && len(held) != 0 {
+					t.Fatalf("batch %d: %d outputs still held after a release", b, len(held))
 				}
 				for op := range deleted {
 					delete(store, op)
@@ -123,6 +185,7 @@ func TestUTXOCacheModel(t *testing.T) {
 					}
 				}
 				clear(deleted)
+				check("after commit")
 				if c.pending() {
 					t.Fatal("pending after commit")
 				}
@@ -133,10 +196,15 @@ func TestUTXOCacheModel(t *testing.T) {
 				for _, s := range c.cur.slots {
 					if s.state != slotEmpty {
 						live++
-						if s.state != slotCached {
+						want := store[outpoint{s.id, s.vout}]
+						switch s.state {
+						case slotCached:
+						case slotHeld:
+							want = held[outpoint{s.id, s.vout}]
+						default:
 							t.Fatalf("batch %d: state %d after commit", b, s.state)
 						}
-						if store[outpoint{s.id, s.vout}] != s.record() {
+						if want != s.record() {
 							t.Fatalf("batch %d: cached %x:%d disagrees with the store", b, s.id[:4], s.vout)
 						}
 					}
@@ -144,6 +212,9 @@ func TestUTXOCacheModel(t *testing.T) {
 				if live != c.cur.used {
 					t.Fatalf("batch %d: %d entries, counted %d", b, live, c.cur.used)
 				}
+			}
+			if tc.hold && tc.limit < 1<<14 && evictions < 2 {
+				t.Fatalf("%d evictions: the held outputs were never written on eviction", evictions)
 			}
 			if tc.wantScan && scanned == 0 || tc.wantList && listed == 0 {
 				t.Fatalf("%d commits scanned the table, %d visited a list of keys", scanned, listed)

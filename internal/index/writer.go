@@ -77,11 +77,26 @@ type writer struct {
 	agg    addrAgg
 	// store reads the caches did not save (IngestSummary)
 	utxoReads, addrReads uint64
-	batches              BatchStats
+	// utxoPuts counts unspent outputs a commit wrote to the store;
+	// utxoCachedSpends the spends of those found in the cache (each a
+	// store delete of a put the same run made); utxoHeldSpends the spends
+	// of held outputs, which were never written.
+	utxoPuts, utxoCachedSpends, utxoHeldSpends uint64
+	batches                                    BatchStats
 	// deferring: connectBlock leaves the derived keyspaces (txid index,
 	// spends, address totals and history) to derive; the first commit
 	// writes the marker from which they are missing (derive.go).
 	deferring bool
+	// curFrom and oldFrom are the first transactions whose outputs the
+	// UTXO cache's current and old generations may hold back from the
+	// store on a bulk path (held.go); mustRelease makes the next commit
+	// write every held output (its batch created an output the records
+	// cannot tell from a spendable one).
+	curFrom, oldFrom btc.TxNum
+	mustRelease      bool
+	// releaseBytes bounds each table of released held outputs (the
+	// ingest's BatchBytes).
+	releaseBytes int64
 	// pace lets a server's requests go first (pace.Pacer.Yield per
 	// transaction); nil outside a server.
 	pace *pace.Pacer
@@ -115,24 +130,45 @@ func (w *writer) reset() error {
 	if err := w.db.loadState(); err != nil {
 		return err
 	}
+	// The cleared cache held outputs of committed batches (a bulk path's):
+	// the store gets them back from the transaction records.
+	if err := w.db.restoreHeld(context.Background()); err != nil {
+		return err
+	}
 	w.st = w.db.st
+	w.startHolding()
 	return nil
 }
 
+// startHolding starts the generations' held ranges at NextTx: nothing is
+// held (a path starts, or the cache was cleared).
+func (w *writer) startHolding() {
+	w.curFrom, w.oldFrom, w.mustRelease = w.st.NextTx, w.st.NextTx, false
+}
+
 // commit writes the pending unspent outputs and the state with the batch,
-// atomically. sync makes it durable before returning.
+// atomically. sync makes it durable before returning. On a bulk path the
+// batch's unspent outputs are held instead (held.go); held outputs the
+// commit releases (an evicted generation's, or all of them at the path's
+// end or before an oversized output) are written after the batch, in
+// pieces of at most releaseBytes, and then the held range moves on.
 func (w *writer) commit(sync bool) error {
 	w.batches.Commits++
-	w.utxos.commit(func(op *outpoint, u *utxoRecord) {
-		w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
-		w.val.Reset()
-		u.encode(&w.val)
-		w.ops.Set(w.kbuf, w.val.Get())
-	})
+	mode := holdNone
+	if w.deferring {
+		mode = holdUntilEvicted
+		if sync || w.mustRelease {
+			mode = holdRelease
+		}
+	}
+	evicting := w.utxos.commit(mode, w.putUTXO)
 	w.batches.MaxBytes = max(w.batches.MaxBytes, w.ops.size())
 	w.val.Reset()
 	w.st.encode(&w.val)
 	if w.deferring {
+		// The held range stays as it was until the released outputs are
+		// written: a crash before then restores them from the records.
+		w.ops.Set(keyHeld(uint64(w.st.NextTx)), binary.AppendUvarint(nil, uint64(w.oldFrom)))
 		from := btc.TxNum(w.db.st.NextTx) // the deferred range starts with this batch
 		if w.db.derivePending {
 			from = w.db.deriveFrom
@@ -149,6 +185,7 @@ func (w *writer) commit(sync bool) error {
 			return err
 		}
 		w.db.derivePending, w.db.deriveFrom, w.db.bulkOpen = true, from, true
+		w.db.heldFrom = w.oldFrom
 	} else {
 		w.ops.Set(keyMeta("state"), w.val.Get())
 		if err := w.ops.flush(w.batch); err != nil {
@@ -163,9 +200,13 @@ func (w *writer) commit(sync bool) error {
 		}
 		w.batch.Close()
 		w.batch = w.db.db.NewBatch()
+		w.db.heldFrom = w.st.NextTx
+	}
+	w.db.st = w.st
+	if err := w.evict(mode, evicting); err != nil {
+		return err
 	}
 	w.nTx = 0
-	w.db.st = w.st
 	w.addrs.rotate()
 	if w.filter != nil {
 		f, err := w.db.growFilter(w.filter, w.pace)
@@ -173,6 +214,61 @@ func (w *writer) commit(sync bool) error {
 			return err
 		}
 		w.filter = f
+	}
+	return nil
+}
+
+// putUTXO writes an unspent output to the store with the batch.
+func (w *writer) putUTXO(op *outpoint, u *utxoRecord) {
+	w.utxoPuts++
+	w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
+	w.val.Reset()
+	u.encode(&w.val)
+	w.ops.Set(w.kbuf, w.val.Get())
+}
+
+// evict rotates the UTXO cache's generations after a commit if the
+// current one is full (evicting). On a bulk path it first writes the held
+// outputs the rotation evicts, or every held output (holdRelease), in
+// tables of at most releaseBytes each, and then records the new held
+// range. A crash midway leaves the range as the batch recorded it, and the
+// restore writes the same outputs again.
+func (w *writer) evict(mode holdMode, evicting bool) error {
+	if mode == holdNone || !(evicting || mode == holdRelease) {
+		w.utxos.evict(false, nil)
+		return nil
+	}
+	var err error
+	w.utxos.evict(mode == holdRelease, func(op *outpoint, u *utxoRecord) {
+		if err != nil {
+			return
+		}
+		w.putUTXO(op, u)
+		w.batches.Released++
+		if w.ops.size() >= w.releaseBytes {
+			w.batches.MaxBytes = max(w.batches.MaxBytes, w.ops.size())
+			w.batches.ReleasePieces++
+			err = w.commitTables()
+		}
+	})
+	if err != nil {
+		return err
+	}
+	held := w.curFrom
+	if mode == holdRelease {
+		held = w.st.NextTx
+	}
+	w.ops.Set(keyHeld(uint64(w.st.NextTx)), binary.AppendUvarint(nil, uint64(held)))
+	w.batches.MaxBytes = max(w.batches.MaxBytes, w.ops.size())
+	w.batches.ReleasePieces++
+	if err := w.commitTables(); err != nil {
+		return err
+	}
+	w.db.heldFrom = held
+	if mode == holdRelease {
+		w.startHolding()
+	} else {
+		w.oldFrom, w.curFrom = w.curFrom, w.st.NextTx
 	}
 	return nil
 }
@@ -250,8 +346,12 @@ func (w *writer) newAddr(k *address.Key, h uint64) btc.AddrID {
 // spendUTXO removes op from the UTXO set and returns it.
 func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
 	if t, i := w.utxos.lookup(&op); t != nil {
+		if t.slots[i].state == slotHeld {
+			w.utxoHeldSpends++
+		}
 		u, inStore, err := w.utxos.spend(t, i)
 		if inStore {
+			w.utxoCachedSpends++
 			w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
 			w.ops.Delete(w.kbuf)
 		}
@@ -277,19 +377,19 @@ func (w *writer) spendUTXO(op outpoint) (utxoRecord, error) {
 	return u, nil
 }
 
-// utxoExists reports whether op is unspent (used for BIP30 duplicate
-// coinbases only, so the store read is rare).
-func (w *writer) utxoExists(op outpoint) (utxoRecord, bool, error) {
+// utxoExists reports whether op is unspent, and whether the store holds
+// it (used for BIP30 duplicate coinbases only, so the store read is
+// rare).
+func (w *writer) utxoExists(op outpoint) (u utxoRecord, ok, stored bool, err error) {
 	if t, i := w.utxos.lookup(&op); t != nil {
 		s := &t.slots[i]
-		return s.record(), s.state != slotSpent, nil
+		return s.record(), s.state != slotSpent, s.state == slotCached, nil
 	}
 	v, err := w.db.get(keyUTXO(nil, op.ID, op.Vout))
 	if err != nil || v == nil {
-		return utxoRecord{}, false, err
+		return utxoRecord{}, false, false, err
 	}
-	var u utxoRecord
-	return u, true, u.decode(v)
+	return u, true, true, u.decode(v)
 }
 
 // addrAgg gathers what one transaction does to each address it touches.
@@ -430,19 +530,31 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 			// The genesis coinbase is not spendable (Bitcoin Core never adds
 			// it to the UTXO set).
 			if !c.Spend || height == 0 {
+				if c.Type != address.OpReturn && height != 0 {
+					// An oversized script: the record cannot tell it from a
+					// spendable output, so nothing may stay held past this
+					// batch (held.go).
+					w.mustRelease = true
+				}
 				continue
 			}
 			op := outpoint{tx.TxID, uint32(vout)}
 			if coinbase {
 				// BIP30: two early coinbases repeat a txid; the later one
 				// overwrites the earlier, unspent output.
-				old, ok, err := w.utxoExists(op)
+				old, ok, stored, err := w.utxoExists(op)
 				if err != nil {
 					return err
 				}
 				if ok {
 					w.st.UTXOs--
 					w.st.UTXOValue -= uint64(old.Value)
+				}
+				if stored && w.deferring {
+					// The new output may be held, and spent before it is
+					// written: the store must not keep the old one.
+					w.kbuf = keyUTXO(w.kbuf[:0], op.ID, op.Vout)
+					w.ops.Delete(w.kbuf)
 				}
 			}
 			w.utxos.set(&op, slotPending, &utxoRecord{Ref: btc.MakeOutRef(num, uint32(vout)), Value: btc.Amount(o.Value), Addr: id, Type: c.Type})
