@@ -252,9 +252,11 @@ func (c *utxoCache) commit(mode holdMode, put func(op *outpoint, u *utxoRecord))
 // evict rotates the generations if the current one is full, after
 // handing the held outputs of the old one, which the rotation drops, to
 // put; all hands every held output of both to put. Outputs handed to put
-// are cached from then on.
+// are cached from then on. A nil put says nothing is held (a direct
+// path), and the tables are not scanned.
 func (c *utxoCache) evict(all bool, put func(op *outpoint, u *utxoRecord)) {
 	switch {
+	case put == nil:
 	case all:
 		c.release(&c.old, put)
 		c.release(&c.cur, put)
