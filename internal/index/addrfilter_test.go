@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"encoding/binary"
+	"path/filepath"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -111,4 +112,50 @@ func TestFilterGrowsInBackground(t *testing.T) {
 		t.Fatal("the store ingested in small batches through a reorg differs from one ingested in one go")
 	}
 	mustCheck(t, db)
+}
+
+// TestFilterSizedForPath: a bulk path sizes its address filter for the
+// addresses its block bytes promise (hintFilter), so the filter is
+// rebuilt (a rescan of every stored key) once or twice instead of at
+// every growth step as on the direct path; every stored key stays in it
+// (X7) and the store is the direct path's.
+func TestFilterSizedForPath(t *testing.T) {
+	defer func(n uint64) { minFilterKeys = n }(minFilterKeys)
+	minFilterKeys = 64
+	out := simtest.Chain(t, 12, 0.3)
+	blocks := filepath.Join(out, "blocks")
+	builds := func(bulk bool) (*DB, int) {
+		if bulk {
+			withDefer(t, 1, 64<<20)
+		} else {
+			withDefer(t, -1, 0)
+		}
+		db := openTest(t, t.TempDir())
+		ingest(t, db, IngestOptions{BlocksDir: blocks, BatchTxs: 100, BulkBatchTxs: 100})
+		db.filterWG.Wait()
+		for id := btc.AddrID(0); id < db.st.NextAddr; id++ {
+			k, err := db.AddrKey(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !db.filter.mayContain(filterHash(k.Bytes())) {
+				t.Fatalf("bulk %v: address %d is stored but the filter says absent (X7)", bulk, id)
+			}
+		}
+		t.Logf("bulk %v: %d filters swapped in, %d rebuilt in place, capacity %d for %d addresses",
+			bulk, db.filterSwaps, db.filterRebuilds, db.filter.capacity, db.st.NextAddr)
+		return db, db.filterSwaps + db.filterRebuilds
+	}
+	direct, nd := builds(false)
+	bulk, nb := builds(true)
+	if nb > 2 || nd < 4 {
+		t.Fatalf("filters built: %d on the bulk path, %d on the direct path", nb, nd)
+	}
+	if bulk.filterHint != 0 {
+		t.Fatal("the path's estimate outlived the path")
+	}
+	mustCheck(t, bulk)
+	if digest(t, bulk) != digest(t, direct) {
+		t.Fatal("bulk store differs from the direct one")
+	}
 }

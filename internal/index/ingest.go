@@ -466,6 +466,7 @@ func (db *DB) syncChain(ctx context.Context, opts *IngestOptions, w *writer, tre
 		w.deferring = deferMinBlocks >= 0 && len(path) >= deferMinBlocks
 		w.startHolding()
 		w.releaseBytes = opts.BatchBytes
+		w.startPath(path)
 		if !w.deferring {
 			if err := db.derive(ctx, opts.Progress, start); err != nil {
 				return err
@@ -473,6 +474,7 @@ func (db *DB) syncChain(ctx context.Context, opts *IngestOptions, w *writer, tre
 		}
 		bad, err := db.connectPath(ctx, opts, w, path, files, sum, start)
 		w.deferring = false
+		db.filterHint = 0
 		if err == nil {
 			err = db.closeBulk(ctx)
 		}

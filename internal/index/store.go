@@ -115,8 +115,11 @@ type DB struct {
 	filterGen   uint64
 	filterWG    sync.WaitGroup
 	// filterSwaps counts the filters built in the background and swapped
-	// in (tests).
-	filterSwaps int
+	// in, filterRebuilds those rebuilt in place (tests).
+	filterSwaps, filterRebuilds int
+	// filterHint is the capacity a bulk path expects its filter to need
+	// (hintFilter); 0 outside one.
+	filterHint uint64
 	// views are the open views of a store (nil on a view); a view's
 	// parent is the store it was taken of.
 	views  *viewSet

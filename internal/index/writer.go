@@ -11,6 +11,7 @@ import (
 	"github.com/sleuth-forensics/sleuth/internal/address"
 	"github.com/sleuth-forensics/sleuth/internal/blockfile"
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/chain"
 	"github.com/sleuth-forensics/sleuth/internal/encoding"
 	"github.com/sleuth-forensics/sleuth/internal/invariants"
 	"github.com/sleuth-forensics/sleuth/internal/pace"
@@ -97,6 +98,12 @@ type writer struct {
 	// releaseBytes bounds each table of released held outputs (the
 	// ingest's BatchBytes).
 	releaseBytes int64
+	// pathBytes and pathDone are a bulk path's block bytes, all and
+	// connected; pathAddr is NextAddr at its start; from a hundredth of
+	// the bytes on, each commit estimates the address filter's size
+	// (hintFilter).
+	pathBytes, pathDone uint64
+	pathAddr            btc.AddrID
 	// pace lets a server's requests go first (pace.Pacer.Yield per
 	// transaction); nil outside a server.
 	pace *pace.Pacer
@@ -208,6 +215,9 @@ func (w *writer) commit(sync bool) error {
 	}
 	w.nTx = 0
 	w.addrs.rotate()
+	if w.deferring && w.pathDone*100 >= w.pathBytes {
+		w.db.hintFilter(w.pathAddr, w.pathDone, w.pathBytes)
+	}
 	if w.filter != nil {
 		f, err := w.db.growFilter(w.filter, w.pace)
 		if err != nil {
@@ -582,5 +592,14 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 	w.st.Height = int64(height)
 	w.st.Tip = blk.Hash
 	w.nTx += len(blk.Txs)
+	w.pathDone += uint64(blk.Size)
 	return nil
+}
+
+// startPath starts counting a path's block bytes for hintFilter.
+func (w *writer) startPath(path []*chain.Node) {
+	w.pathBytes, w.pathDone, w.pathAddr = 0, 0, w.st.NextAddr
+	for _, n := range path {
+		w.pathBytes += uint64(n.Loc.Size)
+	}
 }
