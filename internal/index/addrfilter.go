@@ -48,7 +48,9 @@ var minFilterKeys uint64 = 1 << 20
 func newAddrFilter(capacity uint64) *addrFilter {
 	capacity = max(capacity, minFilterKeys)
 	nb := (capacity*filterBitsPerKey + 511) / 512
-	return &addrFilter{words: make([]uint64, nb*8), nblocks: nb, capacity: capacity}
+	w := make([]uint64, nb*8)
+	adviseHuge(w)
+	return &addrFilter{words: w, nblocks: nb, capacity: capacity}
 }
 
 // filterHash hashes an address key: FNV-1a then a MurmurHash3 finaliser.

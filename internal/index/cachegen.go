@@ -59,6 +59,7 @@ func (t *table[S]) init(n int) {
 		clear(t.slots)
 	} else {
 		t.slots = make([]S, n)
+		adviseHuge(t.slots)
 	}
 	t.used = 0
 }
@@ -73,6 +74,7 @@ func (t *table[S]) crowded() bool { return 4*(t.used+1) > 3*len(t.slots) }
 func (t *table[S]) grow(live func(*S) bool, hash func(*S) uint64) {
 	old := t.slots
 	t.slots = make([]S, 2*len(old))
+	adviseHuge(t.slots)
 	mask := uint64(len(t.slots) - 1)
 	for i := range old {
 		s := &old[i]

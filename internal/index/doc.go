@@ -28,7 +28,9 @@
 // ingest's speed is measured against (it writes nothing); Pebble's
 // compaction scheduler (compactsched.go: Pebble's concurrency limits, with
 // grants that rest for a server's pacer, PaceCompactions). A context
-// carrying a pace.Pacer makes the ingest's loops rest for it too.
+// carrying a pace.Pacer makes the ingest's loops rest for it too. The
+// caches' tables and the address filter ask for transparent huge pages
+// (hugepage_linux.go): each lookup is a random probe of hundreds of MB.
 //
 // # Does not touch
 //
