@@ -121,10 +121,24 @@ func (db *DB) restoreHeld(ctx context.Context) error {
 		first[num-from] = n
 		for i := range rec.Ins {
 			in := &rec.Ins[i]
-			if in.Kind != inResolved || in.Prev.Tx() < from {
+			p := in.Prev.Tx()
+			if in.Kind != inResolved || p < from {
 				continue
 			}
-			o := first[in.Prev.Tx()-from] + uint64(in.Prev.Vout())
+			// A damaged record must not index past the range or into
+			// another transaction's outputs.
+			bad := p >= num
+			if !bad {
+				outs := n - first[p-from] // p's outputs: up to this tx's first
+				if p+1 < num {
+					outs = first[p+1-from] - first[p-from]
+				}
+				bad = uint64(in.Prev.Vout()) >= outs
+			}
+			if bad {
+				return corrupt("transactions of the held range", fmt.Errorf("tx %d input %d spends %s, not an earlier output", num, i, in.Prev))
+			}
+			o := first[p-from] + uint64(in.Prev.Vout())
 			for uint64(len(spent))*64 <= o {
 				spent = append(spent, 0)
 			}

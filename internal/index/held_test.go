@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/encoding"
 	"github.com/sleuth-forensics/sleuth/internal/sim"
 )
 
@@ -132,6 +133,79 @@ func TestHeldOutputsRestored(t *testing.T) {
 			mustCheck(t, db)
 			if db.Stats() != ref.Stats() || digest(t, db) != digest(t, ref) {
 				t.Fatal("store restored after the stop differs from an uninterrupted ingest")
+			}
+		})
+	}
+}
+
+// TestHeldRestoreRefusesDamagedRecords: a transaction record of the held
+// range whose input names an output not before it (a later transaction,
+// or a vout its transaction lacks) stops the restore with ErrCorrupt,
+// not a panic or a wrong unspent set.
+func TestHeldRestoreRefusesDamagedRecords(t *testing.T) {
+	out := t.TempDir()
+	if _, err := sim.Run(context.Background(), sim.Options{Out: out, Seed: 7, Scale: 0.05}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		prev func(num btc.TxNum, p btc.OutRef) btc.OutRef
+	}{
+		{"later transaction", func(num btc.TxNum, _ btc.OutRef) btc.OutRef { return btc.MakeOutRef(num+1, 0) }},
+		{"missing vout", func(_ btc.TxNum, p btc.OutRef) btc.OutRef { return btc.MakeOutRef(p.Tx(), 1000) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			withDefer(t, 1, 64<<20)
+			db := openTest(t, t.TempDir())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, err := db.Ingest(ctx, IngestOptions{BlocksDir: filepath.Join(out, "blocks"), BulkBatchTxs: 50, ProgressEvery: 1,
+				Progress: func(p Progress) {
+					if p.Phase == "connect" && p.Txs >= 300 {
+						cancel()
+					}
+				}})
+			if !errors.Is(err, context.Canceled) || db.heldFrom >= db.st.NextTx {
+				t.Fatalf("ingest %v, held from %d to %d: nothing to restore", err, db.heldFrom, db.st.NextTx)
+			}
+			// The last transaction of the range with an input that spends
+			// an output of the range.
+			damaged := false
+			for num := db.st.NextTx - 1; num >= db.heldFrom && !damaged; num-- {
+				v, err := db.get(keyTx(num))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var rec txRecord
+				if err := rec.decode(v, false); err != nil {
+					t.Fatal(err)
+				}
+				for i := range rec.Ins {
+					if in := &rec.Ins[i]; in.Kind == inResolved && in.Prev.Tx() >= db.heldFrom {
+						in.Prev = tc.prev(num, in.Prev)
+						var e encoding.Encbuf
+						rec.encodeHead(&e, false)
+						e.PutUvarint(uint64(len(rec.Ins)))
+						for j := range rec.Ins {
+							encodeIn(&e, &rec.Ins[j])
+						}
+						e.PutUvarint(uint64(len(rec.Outs)))
+						for j := range rec.Outs {
+							encodeOut(&e, &rec.Outs[j])
+						}
+						if err := db.db.Set(keyTx(num), e.Get(), pebble.Sync); err != nil {
+							t.Fatal(err)
+						}
+						damaged = true
+						break
+					}
+				}
+			}
+			if !damaged {
+				t.Fatal("no input of the held range spends an output of it")
+			}
+			if err := db.restoreHeld(context.Background()); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("restore over a damaged record: %v, want ErrCorrupt", err)
 			}
 		})
 	}

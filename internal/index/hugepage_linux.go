@@ -24,17 +24,15 @@ func adviseHuge[T any](s []T) {
 	if n < hugePageMin {
 		return
 	}
-	b := unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n)
 	// Only whole 2 MiB pages inside the array: the advice applies to the
 	// pages the range touches, and the array's neighbours are not ours.
 	const huge = 2 << 20
-	start := (uintptr(unsafe.Pointer(&b[0])) + huge - 1) &^ (huge - 1)
-	end := (uintptr(unsafe.Pointer(&b[0])) + uintptr(n)) &^ (huge - 1)
+	base := uintptr(unsafe.Pointer(&s[0]))
+	start := (base + huge - 1) &^ (huge - 1)
+	end := (base + uintptr(n)) &^ (huge - 1)
 	if end <= start {
 		return
 	}
-	off := int(start - uintptr(unsafe.Pointer(&b[0])))
-	_ = syscall.Madvise(b[off:off+int(end-start)], madvHugePage)
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n)
+	_ = syscall.Madvise(b[start-base:end-base], syscall.MADV_HUGEPAGE)
 }
-
-const madvHugePage = 14 // MADV_HUGEPAGE
