@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -72,18 +73,7 @@ func TestFilterGrowsInBackground(t *testing.T) {
 	best, stale, bestAfter, _ := simtest.ReorgBranches(t, out)
 	dir := t.TempDir()
 	db := openTest(t, t.TempDir())
-	hasEveryKey := func(what string) {
-		t.Helper()
-		for id := btc.AddrID(0); id < db.st.NextAddr; id++ {
-			k, err := db.AddrKey(id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !db.filter.mayContain(filterHash(k.Bytes())) {
-				t.Fatalf("%s: address %d is stored but the filter says absent (X7)", what, id)
-			}
-		}
-	}
+	hasEveryKey := func(what string) { t.Helper(); filterHasEveryKey(t, db, what) }
 	simtest.AppendRecords(t, dir, append(append([][]byte{}, best...), stale...)...)
 	ingest(t, db, IngestOptions{BlocksDir: dir, BatchTxs: 100})
 	hasEveryKey("after the stale branch")
@@ -133,15 +123,7 @@ func TestFilterSizedForPath(t *testing.T) {
 		db := openTest(t, t.TempDir())
 		ingest(t, db, IngestOptions{BlocksDir: blocks, BatchTxs: 100, BulkBatchTxs: 100})
 		db.filterWG.Wait()
-		for id := btc.AddrID(0); id < db.st.NextAddr; id++ {
-			k, err := db.AddrKey(id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !db.filter.mayContain(filterHash(k.Bytes())) {
-				t.Fatalf("bulk %v: address %d is stored but the filter says absent (X7)", bulk, id)
-			}
-		}
+		filterHasEveryKey(t, db, fmt.Sprintf("bulk %v", bulk))
 		t.Logf("bulk %v: %d filters swapped in, %d rebuilt in place, capacity %d for %d addresses",
 			bulk, db.filterSwaps, db.filterRebuilds, db.filter.capacity, db.st.NextAddr)
 		return db, db.filterSwaps + db.filterRebuilds
@@ -157,5 +139,20 @@ func TestFilterSizedForPath(t *testing.T) {
 	mustCheck(t, bulk)
 	if digest(t, bulk) != digest(t, direct) {
 		t.Fatal("bulk store differs from the direct one")
+	}
+}
+
+// filterHasEveryKey fails the test if the filter says absent for a stored
+// address key (X7).
+func filterHasEveryKey(t *testing.T, db *DB, what string) {
+	t.Helper()
+	for id := btc.AddrID(0); id < db.st.NextAddr; id++ {
+		k, err := db.AddrKey(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !db.filter.mayContain(filterHash(k.Bytes())) {
+			t.Fatalf("%s: address %d is stored but the filter says absent (X7)", what, id)
+		}
 	}
 }
