@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"unsafe"
@@ -11,11 +12,27 @@ import (
 
 // TestAdviseHuge: where the kernel offers transparent huge pages on
 // request, a large table advised by adviseHuge is backed by them once
-// written (smaps' AnonHugePages for its mapping).
+// written (smaps' AnonHugePages for its mapping). It runs in a fresh
+// process: in this one, other tests' freed memory may be reused for the
+// table, already touched (zeroed) with small pages before the advice,
+// which then only khugepaged's slow background collapse can change.
 func TestAdviseHuge(t *testing.T) {
 	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || strings.Contains(string(mode), "[never]") {
 		t.Skipf("transparent huge pages not offered here (%q, %v)", strings.TrimSpace(string(mode)), err)
+	}
+	if os.Getenv("SLEUTH_THP_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestAdviseHuge$", "-test.v")
+		cmd.Env = append(os.Environ(), "SLEUTH_THP_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("child:\n%s", out)
+		if err != nil {
+			t.Fatalf("child: %v", err)
+		}
+		if !strings.Contains(string(out), "AnonHugePages of the table") {
+			t.Fatal("the child did not check the table")
+		}
+		return
 	}
 	s := make([]uint64, 64<<20/8)
 	adviseHuge(s)
