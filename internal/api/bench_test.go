@@ -160,11 +160,8 @@ func BenchmarkServeLoad(b *testing.B) {
 			b.Fatalf("SLEUTH_SERVE_RATE=%q: want screens per second", v)
 		}
 	}
-	recs := simtest.BestRecords(b, chainDir)
-	if held >= len(recs) {
-		b.Fatalf("%d blocks held of a %d-block chain", held, len(recs))
-	}
-	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
+	split := simtest.SplitChain(b, chainDir, held)
+	base := loadBase(b, chainDir, work, split)
 	for _, ingest := range []bool{false, true} {
 		for _, locked := range []bool{false, true} {
 			reads := "views"
@@ -174,7 +171,7 @@ func BenchmarkServeLoad(b *testing.B) {
 			name := fmt.Sprintf("reads=%s/ingest=%v", reads, map[bool]string{false: "off", true: "on"}[ingest])
 			b.Run(name, func(b *testing.B) {
 				for range b.N {
-					r := serveLoadWith(b, base, work, recs[len(recs)-held:][:feed], ingest, locked, quiet, loadExt{rate: rate})
+					r := serveLoadWith(b, base, work, split.Held[:feed], ingest, locked, quiet, loadExt{rate: rate})
 					r.report(b)
 					if rate > 0 {
 						b.ReportMetric(rate, "offered/s")
@@ -249,21 +246,24 @@ type loadBench struct {
 // clients screen.
 type benchBase struct {
 	db, blocks string
+	next       string // the blk file a run appends new blocks to
 	addrs      []string
 }
 
 // loadBase builds (once; later runs reuse it) the base store under work
-// from recs, with every stage run and the chain's public TagPack imported,
-// and samples 20,000 of its addresses evenly over address ids.
-func loadBase(b *testing.B, chainDir, work string, recs [][]byte) benchBase {
-	bb := benchBase{db: filepath.Join(work, "base-db"), blocks: filepath.Join(work, "base-blocks")}
+// from the base of split, with every stage run and the chain's public
+// TagPack imported, and samples 20,000 of its addresses evenly over
+// address ids.
+func loadBase(b *testing.B, chainDir, work string, split simtest.Split) benchBase {
+	bb := benchBase{db: filepath.Join(work, "base-db"), blocks: filepath.Join(work, "base-blocks"),
+		next: fmt.Sprintf("blk%05d.dat", len(split.Files))}
 	// base-done records the base's block count: another SLEUTH_SERVE_HELD
 	// rebuilds it.
-	done, want := filepath.Join(work, "base-done"), strconv.Itoa(len(recs))
+	done, want := filepath.Join(work, "base-done"), strconv.Itoa(split.BaseBlocks)
 	if got, err := os.ReadFile(done); err != nil || string(got) != want {
-		writeBaseBlocks(b, work, bb, recs)
+		writeBaseBlocks(b, work, bb, split)
 		if os.Getenv("SLEUTH_SERVE_BASE") == "blocks" {
-			b.Skipf("SLEUTH_SERVE_BASE=blocks: %d blocks written to %s; build %s from them (every stage, the chain's public TagPack) and write %s = %s to reuse it", len(recs), bb.blocks, bb.db, done, want)
+			b.Skipf("SLEUTH_SERVE_BASE=blocks: %d blocks' files written to %s; build %s from them (every stage, the chain's public TagPack) and write %s = %s to reuse it", split.BaseBlocks, bb.blocks, bb.db, done, want)
 		}
 		if err := os.RemoveAll(bb.db); err != nil {
 			b.Fatal(err)
@@ -291,7 +291,7 @@ func loadBase(b *testing.B, chainDir, work string, recs [][]byte) benchBase {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("base store: %d blocks in %s", len(recs), time.Since(start).Round(time.Second))
+		b.Logf("base store: %d blocks in %s", split.BaseBlocks, time.Since(start).Round(time.Second))
 		if err := os.WriteFile(done, []byte(want), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -310,13 +310,14 @@ func loadBase(b *testing.B, chainDir, work string, recs [][]byte) benchBase {
 	return bb
 }
 
-// writeBaseBlocks writes recs as the base's blocks directory unless
-// base-blocks-done says it holds them already. With SLEUTH_SERVE_BASE=blocks
-// loadBase stops there, so that the base store can be built by the CLI
-// stage by stage (timed, as docs/BENCHMARKS.md records for the 10M chain)
-// and reused by writing base-done.
-func writeBaseBlocks(b *testing.B, work string, bb benchBase, recs [][]byte) {
-	done, want := filepath.Join(work, "base-blocks-done"), strconv.Itoa(len(recs))
+// writeBaseBlocks makes the base's blocks directory (the chain's files up
+// to the cut, hard-linked: no copy of a chain larger than memory or the
+// free disk) unless base-blocks-done says it holds them already. With
+// SLEUTH_SERVE_BASE=blocks loadBase stops there, so that the base store
+// can be built by the CLI stage by stage (timed, as docs/BENCHMARKS.md
+// records for the 10M chain) and reused by writing base-done.
+func writeBaseBlocks(b *testing.B, work string, bb benchBase, split simtest.Split) {
+	done, want := filepath.Join(work, "base-blocks-done"), strconv.Itoa(split.BaseBlocks)
 	if got, err := os.ReadFile(done); err == nil && string(got) == want {
 		return
 	}
@@ -326,7 +327,7 @@ func writeBaseBlocks(b *testing.B, work string, bb benchBase, recs [][]byte) {
 	if err := os.MkdirAll(bb.blocks, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	simtest.AppendRecords(b, bb.blocks, recs...)
+	split.WriteBase(b, bb.blocks)
 	if err := os.WriteFile(done, []byte(want), 0o644); err != nil {
 		b.Fatal(err)
 	}
@@ -464,7 +465,7 @@ func serveLoadWith(b *testing.B, base benchBase, work string, held [][]byte, ing
 			time.Sleep(quiet)
 			return
 		}
-		next := filepath.Join(blocks, "blk00001.dat")
+		next := filepath.Join(blocks, base.next)
 		for i := 0; i < len(held); i += 5 {
 			if err := appendFile(next, held[i:min(len(held), i+5)]); err != nil {
 				b.Error(err)
@@ -619,8 +620,8 @@ func BenchmarkBlockUpdate(b *testing.B) {
 	if feed == held {
 		feed-- // one block warms up
 	}
-	recs := simtest.BestRecords(b, chainDir)
-	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
+	split := simtest.SplitChain(b, chainDir, held)
+	base := loadBase(b, chainDir, work, split)
 	for range b.N {
 		b.StopTimer()
 		db, blocks := base.run(b, work)
@@ -636,8 +637,8 @@ func BenchmarkBlockUpdate(b *testing.B) {
 		var txs uint64
 		paths := map[string]int{} // how exposure's aggregates went, by block
 		stopProfile := func() {}
-		for i, rec := range recs[len(recs)-held:][:feed+1] {
-			if err := appendFile(filepath.Join(blocks, "blk00001.dat"), [][]byte{rec}); err != nil {
+		for i, rec := range split.Held[:feed+1] {
+			if err := appendFile(filepath.Join(blocks, base.next), [][]byte{rec}); err != nil {
 				b.Fatal(err)
 			}
 			if i == 1 {
@@ -698,7 +699,7 @@ func aggregationPath(s *risk.Summary) string {
 }
 
 // run opens a fresh copy of the base store under work and a blocks
-// directory that holds the base's blocks (new ones go to blk00001.dat).
+// directory that holds the base's blocks (new ones go to base.next).
 func (base benchBase) run(b *testing.B, work string) (*index.DB, string) {
 	dbDir, blocks := filepath.Join(work, "run-db"), filepath.Join(work, "run-blocks")
 	cloneStore(b, base.db, dbDir)
@@ -718,8 +719,8 @@ func (base benchBase) run(b *testing.B, work string) (*index.DB, string) {
 	return db, blocks
 }
 
-// linkBaseBlocks makes blocks a fresh directory whose blk00000.dat is the
-// base's (read only; new blocks go to blk00001.dat).
+// linkBaseBlocks makes blocks a fresh directory whose blk files are
+// symbolic links to the base's (read only; new blocks go to base.next).
 func linkBaseBlocks(b *testing.B, base benchBase, blocks string) {
 	if err := os.RemoveAll(blocks); err != nil {
 		b.Fatal(err)
@@ -727,12 +728,18 @@ func linkBaseBlocks(b *testing.B, base benchBase, blocks string) {
 	if err := os.MkdirAll(blocks, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	abs, err := filepath.Abs(filepath.Join(base.blocks, "blk00000.dat"))
+	ents, err := os.ReadDir(base.blocks)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := os.Symlink(abs, filepath.Join(blocks, "blk00000.dat")); err != nil {
-		b.Fatal(err)
+	for _, e := range ents {
+		abs, err := filepath.Abs(filepath.Join(base.blocks, e.Name()))
+		if err == nil {
+			err = os.Symlink(abs, filepath.Join(blocks, e.Name()))
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -37,8 +37,7 @@ import (
 func BenchmarkServeLabels(b *testing.B) {
 	chainDir, work, held, _ := serveEnv(b)
 	quiet := serveQuiet(b)
-	recs := simtest.BestRecords(b, chainDir)
-	base := loadBase(b, chainDir, work, recs[:len(recs)-held])
+	base := loadBase(b, chainDir, work, simtest.SplitChain(b, chainDir, held))
 	pack, err := os.ReadFile(chainDir + "/public/tagpack.yaml")
 	if err != nil {
 		b.Fatal(err)
