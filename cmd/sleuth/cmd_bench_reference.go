@@ -36,7 +36,7 @@ func benchReference(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	r := stageResult{Stage: "reference", Seconds: st.Elapsed.Seconds(), Summary: st}
-	return printStage(&storeFlags{json: *asJSON}, r, fmt.Sprintf("%d blocks, %d txs (%.0f tx/s), %d inputs, %d outputs, %d addresses, %d unspent; in memory, nothing written",
+	r := stageResult{Stage: "reference", Seconds: st.Elapsed.Seconds(), Txs: st.Txs, Addresses: st.Addrs, Summary: st}
+	return printStage(&storeFlags{json: *asJSON}, nil, r, fmt.Sprintf("%d blocks, %d txs (%.0f tx/s), %d inputs, %d outputs, %d addresses, %d unspent; in memory, nothing written",
 		st.Blocks, st.Txs, float64(st.Txs)/r.Seconds, st.Inputs, st.Outputs, st.Addrs, st.UTXOs))
 }

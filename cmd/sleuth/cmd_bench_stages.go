@@ -10,6 +10,7 @@ import (
 
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/label"
 	"github.com/sleuth-forensics/sleuth/internal/pipeline"
 	"github.com/sleuth-forensics/sleuth/internal/risk"
 )
@@ -20,16 +21,22 @@ var benchStages = map[string]func(context.Context, []string) error{
 	"cluster":  benchCluster,
 	"exposure": benchExposure,
 	"screen":   benchScreen,
+	"import":   benchImport,
 	// reference needs no store: it is the ingest's in-memory baseline.
 	"reference": benchReference,
 }
 
 // stageResult is what a stage benchmark prints: the wall time, the
-// process's peak RSS and the stage's own summary.
+// process's peak RSS, the store's size after it (transactions, addresses,
+// bytes on disk: the sizes `sleuth bench project` fits against) and the
+// stage's own summary.
 type stageResult struct {
 	Stage     string  `json:"stage"`
 	Seconds   float64 `json:"seconds"`
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	Txs       uint64  `json:"txs"`
+	Addresses uint64  `json:"addresses"`
+	DiskBytes int64   `json:"disk_bytes"`
 	Summary   any     `json:"summary"`
 }
 
@@ -42,8 +49,8 @@ func benchFlags(stage string, args []string, write bool, more func(*flag.FlagSet
 	if more != nil {
 		more(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, usageError{err}
+	if err := parseInterspersed(fs, args); err != nil {
+		return nil, nil, err
 	}
 	if s.db == "" {
 		return nil, nil, usagef("bench %s: --db is required (a store with the stages before it run)", stage)
@@ -52,9 +59,15 @@ func benchFlags(stage string, args []string, write bool, more func(*flag.FlagSet
 	return &s, db, err
 }
 
-// printStage prints a stage benchmark's result.
-func printStage(s *storeFlags, r stageResult, text string) error {
+// printStage prints a stage benchmark's result on the store db (nil: the
+// stage has none and set r's sizes itself).
+func printStage(s *storeFlags, db *index.DB, r stageResult, text string) error {
 	r.PeakRSSMB = peakRSSMB()
+	if db != nil {
+		tip := db.Tip()
+		r.Txs, r.Addresses = uint64(tip.NextTx), uint64(tip.NextAddr)
+		r.DiskBytes, _ = dirSize(s.db)
+	}
 	if s.json {
 		return printJSON(r)
 	}
@@ -86,7 +99,7 @@ func benchUpdate(stage, rebuildHelp string, args []string, update func(db *index
 	if err != nil {
 		return err
 	}
-	return printStage(s, stageResult{Stage: stage, Seconds: time.Since(start).Seconds(), Summary: sum}, text)
+	return printStage(s, db, stageResult{Stage: stage, Seconds: time.Since(start).Seconds(), Summary: sum}, text)
 }
 
 // benchCluster times the clustering (pipeline.UpdateClusters: entities,
@@ -105,6 +118,55 @@ func benchExposure(ctx context.Context, args []string) error {
 		return sum, fmt.Sprintf("%d blocks, %d txs, %d exposed outputs, %d labelled entities, incremental %v (%d recomputed), rebuilt %v %s",
 			sum.Blocks, sum.Txs, sum.Exposed, sum.Entities, sum.Incremental, sum.Recomputed, sum.Rebuilt, sum.Reason), err
 	})
+}
+
+// benchImport times an import of label files with what follows it
+// (pipeline.AttributionChanged: the labels' entity index and exposure),
+// as 'sleuth labels import' does. On a store whose exposure was computed
+// before, a pack that touches more than the incremental update's budget
+// makes this exposure from scratch with the labels: the largest stage.
+func benchImport(ctx context.Context, args []string) error {
+	var cpuProfile string
+	var flags *flag.FlagSet
+	s, db, err := benchFlags("import", args, true, func(fs *flag.FlagSet) {
+		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the import to this file")
+		flags = fs
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	files := flags.Args()
+	if len(files) == 0 {
+		return usagef("bench import: give one or more label files (TagPack, OFAC lists)")
+	}
+	stop, err := cpuProfileTo(cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	start := time.Now()
+	var sum struct {
+		Imported []*label.FileResult `json:"imported"`
+		Exposure *risk.Summary       `json:"exposure"`
+	}
+	labels := 0
+	for _, path := range files {
+		r, err := label.ImportFile(ctx, db, path, label.ImportOptions{})
+		if err != nil {
+			return err
+		}
+		sum.Imported = append(sum.Imported, r)
+		labels += r.Labels
+	}
+	if sum.Exposure, err = attributionChanged(ctx, db, false); err != nil {
+		return fmt.Errorf("labels imported, but %w", err)
+	}
+	text := fmt.Sprintf("%d files, %d labels", len(files), labels)
+	if e := sum.Exposure; e != nil {
+		text += fmt.Sprintf("; exposure: rebuilt %v %s, incremental %v, %d exposed outputs, %s", e.Rebuilt, e.Reason, e.Incremental, e.Exposed, e.Elapsed.Round(time.Millisecond))
+	}
+	return printStage(s, db, stageResult{Stage: "import", Seconds: time.Since(start).Seconds(), Summary: sum}, text)
 }
 
 // benchScreen screens a sample of addresses spread evenly over the
@@ -148,7 +210,7 @@ func benchScreen(ctx context.Context, args []string) error {
 		text += fmt.Sprintf("\n  pass %d: %d addresses in %.2f s: p50 %s, p90 %s, p99 %s, max %s", i+1, l.N, l.Total.Seconds(),
 			l.P50.Round(time.Microsecond), l.P90.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.Max.Round(time.Microsecond))
 	}
-	return printStage(s, stageResult{Stage: "screen", Seconds: time.Since(start).Seconds(), Summary: out}, "passes:"+text)
+	return printStage(s, db, stageResult{Stage: "screen", Seconds: time.Since(start).Seconds(), Summary: out}, "passes:"+text)
 }
 
 // cpuProfileTo starts a CPU profile written to path (none when path is

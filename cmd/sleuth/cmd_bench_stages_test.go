@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,11 +12,14 @@ import (
 // on an existing store and print its time, peak RSS and the stage's
 // counts; without --db they are usage errors.
 func TestBenchStages(t *testing.T) {
-	db, _ := riskStore(t)
+	db, addrs := riskStore(t)
 	type result struct {
 		Stage     string          `json:"stage"`
 		Seconds   float64         `json:"seconds"`
 		PeakRSSMB float64         `json:"peak_rss_mb"`
+		Txs       uint64          `json:"txs"`
+		Addresses uint64          `json:"addresses"`
+		DiskBytes int64           `json:"disk_bytes"`
 		Summary   json.RawMessage `json:"summary"`
 	}
 	bench := func(args ...string) result {
@@ -27,7 +32,7 @@ func TestBenchStages(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatalf("bench %v: %v in %s", args, err, stdout)
 		}
-		if r.Stage != args[0] || r.Seconds <= 0 || r.PeakRSSMB <= 0 {
+		if r.Stage != args[0] || r.Seconds <= 0 || r.PeakRSSMB <= 0 || r.Txs == 0 || r.Addresses < r.Txs || r.DiskBytes <= 0 {
 			t.Fatalf("bench %v: %+v", args, r)
 		}
 		return r
@@ -57,7 +62,27 @@ func TestBenchStages(t *testing.T) {
 		passes[1].N != 300 || passes[1].P50 <= 0 || passes[1].P99 < passes[1].P50 {
 		t.Fatalf("bench screen: %+v, %v", passes, err)
 	}
-	for _, stage := range []string{"cluster", "exposure", "screen"} {
+	// A new pack labelling two addresses as a perpetrator's: imported,
+	// and exposure follows it.
+	pack := filepath.Join(t.TempDir(), "pack.yaml")
+	if err := os.WriteFile(pack, []byte("title: bench import\ncreator: sleuth tests\nlastmod: 2026-12-07\nsource: https://example.org/bench\ncurrency: BTC\n"+
+		"label: bench wallet\ncategory: perpetrator\nabuse: ransomware\ntags:\n- address: "+addrs[0]+"\n- address: "+addrs[1]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var im struct {
+		Imported []struct {
+			Labels int `json:"labels"`
+		} `json:"imported"`
+		Exposure *struct {
+			Incremental bool `json:"incremental"`
+			Rebuilt     bool `json:"rebuilt"`
+		} `json:"exposure"`
+	}
+	if err := json.Unmarshal(bench("import", pack).Summary, &im); err != nil || len(im.Imported) != 1 || im.Imported[0].Labels != 2 ||
+		im.Exposure == nil || !im.Exposure.Incremental && !im.Exposure.Rebuilt {
+		t.Fatalf("bench import: %+v, %v", im, err)
+	}
+	for _, stage := range []string{"cluster", "exposure", "screen", "import"} {
 		code, _, stderr := runCLI(t, "bench", stage)
 		if code != 2 || !strings.Contains(stderr, "--db is required") {
 			t.Errorf("bench %s without --db: exit %d, %s", stage, code, stderr)
