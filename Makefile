@@ -3,7 +3,7 @@ GO      ?= go
 TAGS    ?= invariants
 FUZZTIME ?= 10000x
 
-.PHONY: all build test test-unit fuzz-smoke bench demo clean
+.PHONY: all build test test-unit fuzz-smoke bench bench-stages demo clean
 
 all: build
 
@@ -40,6 +40,12 @@ bench: build
 	test -d gen/sim-1m/blocks || bin/sleuth sim --out gen/sim-1m --seed 1 --scale 100
 	bin/sleuth bench ingest --blocks gen/sim-1m/blocks --cores 1
 	bin/sleuth bench ingest --blocks gen/sim-1m/blocks
+
+# every stage from scratch on chains of about 1M, 3M and 10M transactions,
+# then the projection to mainnet fitted to them (issue 15; ~25 min, 15 GB)
+STAGE_SCALES ?= 100 300 1000
+bench-stages: build
+	./scripts/bench-stages.sh bin/sleuth gen/stages/results $(STAGE_SCALES)
 
 demo:
 	$(GO) run ./cmd/sleuth demo

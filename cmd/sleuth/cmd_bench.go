@@ -68,7 +68,7 @@ func runBench(ctx context.Context, args []string) error {
 		return benchStages[args[0]](ctx, args[1:])
 	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return usagef("usage: sleuth bench ingest --blocks DIR [--cores N] [--db DIR] [--check] [--chart SVG] [--samples CSV] | sleuth bench cluster|exposure|screen --db DIR | sleuth bench import --db DIR FILE... | sleuth bench reference --blocks DIR")
+		return usagef("usage: sleuth bench ingest --blocks DIR [--cores N] [--db DIR] [--check] [--chart SVG] [--samples CSV] | sleuth bench cluster|exposure|screen --db DIR | sleuth bench import --db DIR FILE... | sleuth bench reference --blocks DIR | sleuth bench project RESULT.json...")
 	}
 	fset := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
 	blocks := fset.String("blocks", "", "blocks directory to ingest (e.g. made by 'sleuth sim')")

@@ -22,6 +22,8 @@ var benchStages = map[string]func(context.Context, []string) error{
 	"exposure": benchExposure,
 	"screen":   benchScreen,
 	"import":   benchImport,
+	// project reads the others' results: the mainnet projection.
+	"project": benchProject,
 	// reference needs no store: it is the ingest's in-memory baseline.
 	"reference": benchReference,
 }

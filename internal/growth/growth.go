@@ -147,3 +147,42 @@ func r2(s []Sample, f Fit) float64 {
 	}
 	return 1 - res/tot
 }
+
+// ProjectAverage is Project for costs measured as a whole run's average
+// per item at several store sizes (a stage run from scratch on chains of
+// different lengths): each model is fitted to the averages, and a total
+// to size n is n times the fitted average at n, not an integral.
+func ProjectAverage(s []Sample, n float64) (Projection, error) {
+	var p Projection
+	var err error
+	if p.Log, err = FitLog(s); err != nil {
+		return p, err
+	}
+	if p.Power, err = FitPower(s); err != nil {
+		return p, err
+	}
+	p.LogTotal, p.PowerTotal = n*p.Log.Cost(n), n*p.Power.Cost(n)
+	p.Pessimistic, p.PessimisticTot = p.Log, p.LogTotal
+	if p.PowerTotal > p.LogTotal {
+		p.Pessimistic, p.PessimisticTot = p.Power, p.PowerTotal
+	}
+	return p, nil
+}
+
+// At fits both models to amounts measured at several sizes (a peak RSS, a
+// store's bytes per item) and returns the larger of their values at n and
+// the fit that gave it.
+func At(s []Sample, n float64) (Fit, float64, error) {
+	l, err := FitLog(s)
+	if err != nil {
+		return Fit{}, 0, err
+	}
+	p, err := FitPower(s)
+	if err != nil {
+		return Fit{}, 0, err
+	}
+	if p.Cost(n) > l.Cost(n) {
+		return p, p.Cost(n), nil
+	}
+	return l, l.Cost(n), nil
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchProject: `sleuth bench project` reads stage results on chains
+// of several sizes (one file per result, or several in one file, and
+// bench ingest's JSON, which names no stage), fits each stage and projects
+// it: a stage whose seconds per transaction grow as a + b·ln n projects
+// to n·(a + b·ln n) at --txs; a stage measured on two sizes only is
+// reported as not projected, not extrapolated through two points; a file
+// that is not a result is an error naming it.
+func TestBenchProject(t *testing.T) {
+	dir := t.TempDir()
+	sizes := []float64{1e6, 3e6, 1e7, 4.3e7}
+	perTx := func(n float64) float64 { return 2e-5 + 1e-6*math.Log(n) }
+	var files []string
+	for i, n := range sizes {
+		ingest := fmt.Sprintf(`{"blocks": 10, "txs": %d, "seconds": %g, "tx_per_s": 1, "peak_rss_mb": %g, "disk_bytes": %d, "samples": []}`,
+			int(n), n*perTx(n), 1000+100*math.Log(n), int(500*n))
+		stages := fmt.Sprintf(`{"stage": "cluster", "seconds": %g, "peak_rss_mb": 900, "txs": %d, "addresses": %d, "disk_bytes": %d, "summary": {}}`+"\n"+
+			`{"stage": "screen", "seconds": 3, "peak_rss_mb": 400, "txs": %d, "addresses": 1, "disk_bytes": 1, "summary": []}`,
+			n*2e-5, int(n), int(3*n), int(600*n), int(n))
+		for name, body := range map[string]string{"ingest": ingest, "stages": stages} {
+			f := filepath.Join(dir, fmt.Sprintf("%s-%d.json", name, i))
+			if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, f)
+		}
+	}
+	// exposure on two sizes only
+	for i, n := range sizes[:2] {
+		f := filepath.Join(dir, fmt.Sprintf("exposure-%d.json", i))
+		body := fmt.Sprintf(`{"stage": "exposure", "seconds": %g, "peak_rss_mb": 800, "txs": %d, "addresses": 1, "disk_bytes": 1, "summary": {}}`, n*1e-5, int(n))
+		if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	code, stdout, stderr := runCLI(t, append([]string{"bench", "project", "--json", "--txs", "1.3e9"}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	var got struct {
+		Stages   []stageProjection `json:"stages"`
+		Hours    float64           `json:"hours"`
+		Complete bool              `json:"complete"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v in %s", err, stdout)
+	}
+	byStage := map[string]stageProjection{}
+	for _, p := range got.Stages {
+		byStage[p.Stage] = p
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b)/b < 1e-3 }
+	ing, cl, ex := byStage["ingest"], byStage["cluster"], byStage["exposure"]
+	if want := 1.3e9 * perTx(1.3e9) / 3600; ing.Error != "" || !near(ing.OtherHours, want) && !near(ing.Hours, want) || ing.Hours < want*0.999 {
+		t.Errorf("ingest projected %+v, want %.1f h by the log model", ing, want)
+	}
+	if want := 1.3e9 * 2e-5 / 3600; cl.Error != "" || !near(cl.Hours, want) || !near(cl.PeakRSSMB, 900) || !near(cl.DiskBytesPerTx, 600) {
+		t.Errorf("cluster projected %+v, want %.1f h, 900 MB, 600 bytes/tx", cl, want)
+	}
+	if ing.MeasuredRSSMB < 1000 || ing.PeakRSSMB <= ing.MeasuredRSSMB || !near(ing.DiskBytesPerTx, 500) {
+		t.Errorf("ingest RSS %v measured, %v projected; %v bytes/tx", ing.MeasuredRSSMB, ing.PeakRSSMB, ing.DiskBytesPerTx)
+	}
+	if ex.Error == "" || !strings.Contains(ex.Error, "need 3") || ex.Hours != 0 {
+		t.Errorf("exposure on two sizes: %+v, want it not projected", ex)
+	}
+	if _, ok := byStage["screen"]; ok || got.Complete || !near(got.Hours, ing.Hours+cl.Hours) {
+		t.Errorf("stages %v, complete %v, total %.2f h", got.Stages, got.Complete, got.Hours)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"stage": "cluster", "seconds": "x"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "bench", "project", bad); code == 0 || !strings.Contains(stderr, bad) {
+		t.Errorf("a file that is not a result: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "bench", "project"); code != 2 || !strings.Contains(stderr, "give the JSON results") {
+		t.Errorf("no files: exit %d, %s", code, stderr)
+	}
+}
