@@ -82,6 +82,7 @@ func runBench(ctx context.Context, args []string) error {
 	batchMB := fset.Int64("batch-mb", 0, "end a batch once its buffered writes take this many MiB (default: the index's)")
 	utxoCacheMB := fset.Int64("utxo-cache-mb", 0, "the writer's UTXO cache in MiB, both generations (default: the index's)")
 	addrCacheMB := fset.Int64("addr-cache-mb", 0, "the writer's address cache in MiB, both generations (default: the index's)")
+	l0Files := fset.Int("l0-files", 0, "level-0 tables gathered before a compaction into the level below (default: the index's)")
 	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the ingest to this file")
 	profileFrom := fset.Uint64("cpuprofile-from", 0, "start the CPU profile after this many transactions (to see the late phase)")
 	profileTo := fset.Uint64("cpuprofile-to", 0, "stop the CPU profile after this many transactions (0: at the end)")
@@ -113,7 +114,7 @@ func runBench(ctx context.Context, args []string) error {
 	} else if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		return usagef("--db %s is not empty: the benchmark needs a fresh store", dir)
 	}
-	db, err := index.Open(dir, &index.Options{Network: net, UTXOCacheBytes: *utxoCacheMB << 20, AddrCacheBytes: *addrCacheMB << 20})
+	db, err := index.Open(dir, &index.Options{Network: net, UTXOCacheBytes: *utxoCacheMB << 20, AddrCacheBytes: *addrCacheMB << 20, L0CompactionFiles: *l0Files})
 	if err != nil {
 		return err
 	}

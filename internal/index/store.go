@@ -59,6 +59,13 @@ type Options struct {
 	MustExist bool
 	// Logger receives the store's log lines. Default: discard.
 	Logger *slog.Logger
+	// L0CompactionFiles is how many overlapping tables level 0 gathers
+	// before Pebble compacts them into the level below (Pebble's
+	// L0CompactionThreshold). The address keys a bulk path ingests are
+	// random, so each level-0 table overlaps the whole of that keyspace in
+	// the level below, and each compaction into it rewrites all of it:
+	// gathering more tables first rewrites it less often. Default 4.
+	L0CompactionFiles int
 }
 
 // EnsureDefaults fills zero fields with their defaults and returns o.
@@ -77,6 +84,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.AddrCacheBytes == 0 {
 		o.AddrCacheBytes = 256 << 20
+	}
+	if o.L0CompactionFiles == 0 {
+		o.L0CompactionFiles = 4
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default
@@ -162,8 +172,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 		MaxOpenFiles:     1000,
 		// Compactions may use both cores while ingest parses on them too.
 		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
-		L0CompactionThreshold:      4,
-		L0StopWritesThreshold:      24,
+		L0CompactionThreshold:      o.L0CompactionFiles,
+		L0StopWritesThreshold:      max(24, 4*o.L0CompactionFiles),
 		LBaseMaxBytes:              256 << 20,
 	}
 	for i := range po.Levels {
