@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -269,66 +270,78 @@ func (db *DB) derive(ctx context.Context, progress func(Progress), start time.Ti
 
 	out := &tableSet{fs: fs, dir: tmp, opts: db.tableOpts}
 	defer out.abort()
-	var kb []byte
-	var vb encoding.Encbuf
-	tIDs, err := out.table("11")
-	if err != nil {
-		return err
-	}
-	if err := ids.each(ctx, func(p pair) error {
-		kb = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(kb[:0], pTxID), p.k), p.v)
-		return tIDs.set(kb, nil)
-	}); err != nil {
-		return err
-	}
-	tSpends, err := out.table("13")
-	if err != nil {
-		return err
-	}
-	if err := spends.each(ctx, func(p pair) error {
-		vb.Reset()
-		vb.PutUvarint(p.v)
-		return tSpends.set(keySpend(kb[:0], btc.OutRef(p.k)), vb.Get())
-	}); err != nil {
-		return err
-	}
-	// 22 and 23 come from one merge of the history runs, into two
-	// keyspaces' files at once.
-	tStats, err := out.table("22")
-	if err != nil {
-		return err
-	}
-	tHist := &tableOut{owner: out, name: "23"}
-	out.extra = append(out.extra, tHist)
-	var st addrStats
-	cur := ^uint64(0)
-	flushStats := func() error {
-		if cur == ^uint64(0) {
-			return nil
-		}
-		vb.Reset()
-		st.encode(&vb)
-		return tStats.merge(keyAddrStats(kb[:0], btc.AddrID(cur)), vb.Get())
-	}
-	if err := hists.each(ctx, func(h hist) error {
-		if h.addr != cur {
-			if err := flushStats(); err != nil {
+	// The three merges write disjoint keyspaces from their own runs: each
+	// on its own goroutine, so that the merge of the address history (the
+	// largest) runs beside the other two on a second core. The first
+	// failure cancels the others.
+	mctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	merges := []func(context.Context) error{
+		func(ctx context.Context) error {
+			t, kb := out.parallel("11"), []byte(nil)
+			return ids.each(ctx, func(p pair) error {
+				kb = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(append(kb[:0], pTxID), p.k), p.v)
+				return t.set(kb, nil)
+			})
+		},
+		func(ctx context.Context) error {
+			t, kb := out.parallel("13"), []byte(nil)
+			var vb encoding.Encbuf
+			return spends.each(ctx, func(p pair) error {
+				vb.Reset()
+				vb.PutUvarint(p.v)
+				return t.set(keySpend(kb[:0], btc.OutRef(p.k)), vb.Get())
+			})
+		},
+		// 22 and 23 come from one merge of the history runs, into two
+		// keyspaces' files at once.
+		func(ctx context.Context) error {
+			tStats, tHist, kb := out.parallel("22"), out.parallel("23"), []byte(nil)
+			var vb encoding.Encbuf
+			var st addrStats
+			cur := ^uint64(0)
+			flushStats := func() error {
+				if cur == ^uint64(0) {
+					return nil
+				}
+				vb.Reset()
+				st.encode(&vb)
+				return tStats.merge(keyAddrStats(kb[:0], btc.AddrID(cur)), vb.Get())
+			}
+			if err := hists.each(ctx, func(h hist) error {
+				if h.addr != cur {
+					if err := flushStats(); err != nil {
+						return err
+					}
+					cur, st = h.addr, addrStats{First: btc.TxNum(h.tx)}
+				}
+				st.Received += h.recv
+				st.Sent += h.sent
+				st.TxCount++
+				st.Last = btc.TxNum(h.tx)
+				vb.Reset()
+				r := addrTxRecord{Received: h.recv, Sent: h.sent}
+				r.encode(&vb)
+				return tHist.set(keyAddrTx(kb[:0], btc.AddrID(h.addr), btc.TxNum(h.tx)), vb.Get())
+			}); err != nil {
 				return err
 			}
-			cur, st = h.addr, addrStats{First: btc.TxNum(h.tx)}
-		}
-		st.Received += h.recv
-		st.Sent += h.sent
-		st.TxCount++
-		st.Last = btc.TxNum(h.tx)
-		vb.Reset()
-		r := addrTxRecord{Received: h.recv, Sent: h.sent}
-		r.encode(&vb)
-		return tHist.set(keyAddrTx(kb[:0], btc.AddrID(h.addr), btc.TxNum(h.tx)), vb.Get())
-	}); err != nil {
+			return flushStats()
+		},
+	}
+	var wg sync.WaitGroup
+	for _, m := range merges {
+		wg.Go(func() {
+			if err := m(mctx); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(mctx); err != nil && ctx.Err() == nil {
 		return err
 	}
-	if err := flushStats(); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := db.deriveBlockHashes(ctx, out, from); err != nil {
@@ -420,6 +433,7 @@ type tableSet struct {
 	fs    vfs.FS
 	dir   string
 	opts  sstable.WriterOptions
+	mu    sync.Mutex // guards paths and extra: parallel tables open files on their own goroutines
 	paths []string
 	cur   *tableOut
 	extra []*tableOut // written beside cur, finished by close
@@ -431,6 +445,17 @@ type tableOut struct {
 	n     int
 	w     *sstable.Writer
 	bytes int
+}
+
+// parallel starts a keyspace's files beside the current one's, for a
+// goroutine of its own (each tableOut is one goroutine's; the set's lists
+// are locked); close finishes them.
+func (s *tableSet) parallel(name string) *tableOut {
+	t := &tableOut{owner: s, name: name}
+	s.mu.Lock()
+	s.extra = append(s.extra, t)
+	s.mu.Unlock()
+	return t
 }
 
 // table finishes the current keyspace's file and starts the next keyspace.
@@ -452,7 +477,9 @@ func (t *tableOut) open() error {
 		return fmt.Errorf("index: derive: %w", err)
 	}
 	t.w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), t.owner.opts)
+	t.owner.mu.Lock()
 	t.owner.paths = append(t.owner.paths, p)
+	t.owner.mu.Unlock()
 	t.bytes = 0
 	return nil
 }
@@ -533,6 +560,10 @@ func (s *tableSet) close() ([]string, error) {
 // buffers are sorted and spilled to run files, which each merges. T must
 // hold no pointers (its bytes are written as they are, to a file only this
 // process reads).
+//
+// A full buffer is sorted and written on a goroutine of its own while the
+// caller fills a second one (the scan that feeds derive runs on one core,
+// the sorts on the other), so each buffer holds half of the budget.
 type runSorter[T any] struct {
 	fs   vfs.FS
 	dir  string
@@ -541,13 +572,17 @@ type runSorter[T any] struct {
 	cmp  func(a, b T) int
 	buf  []T
 	runs []string
+	// spare is the buffer a background spill is writing (done reports
+	// its end; nil when none is running), then free for reuse.
+	spare []T
+	done  chan error
 }
 
 // newRunSorter keeps at most bytes of records in memory; expect is how
 // many records are likely (the first buffer's capacity, within bytes).
 func newRunSorter[T any](fs vfs.FS, dir, name string, bytes, expect int, cmp func(a, b T) int) *runSorter[T] {
 	var zero T
-	limit := max(bytes/int(unsafe.Sizeof(zero)), 1024)
+	limit := max(bytes/int(unsafe.Sizeof(zero))/2, 1024)
 	return &runSorter[T]{fs: fs, dir: dir, name: name, max: limit, cmp: cmp, buf: make([]T, 0, min(limit, max(expect, 1024)))}
 }
 
@@ -556,9 +591,37 @@ func (s *runSorter[T]) nruns() int { return len(s.runs) }
 func (s *runSorter[T]) add(x T) error {
 	s.buf = append(s.buf, x)
 	if len(s.buf) >= s.max {
-		return s.spill()
+		return s.spillBehind()
 	}
 	return nil
+}
+
+// spillBehind hands the full buffer to a background spill, after the one
+// before it has finished, and goes on in the spare buffer.
+func (s *runSorter[T]) spillBehind() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	full, p := s.buf, s.runPath()
+	s.runs = append(s.runs, p)
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.writeRun(full, p) }()
+	s.buf = s.spare[:0]
+	if s.buf == nil {
+		s.buf = make([]T, 0, s.max)
+	}
+	s.spare = full
+	return nil
+}
+
+// wait waits for the background spill, if one is running.
+func (s *runSorter[T]) wait() error {
+	if s.done == nil {
+		return nil
+	}
+	err := <-s.done
+	s.done = nil
+	return err
 }
 
 func recordBytes[T any](xs []T) []byte {
@@ -568,16 +631,34 @@ func recordBytes[T any](xs []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), len(xs)*int(unsafe.Sizeof(xs[0])))
 }
 
-// spill sorts the buffer and writes it as a run.
+func (s *runSorter[T]) runPath() string {
+	return s.fs.PathJoin(s.dir, fmt.Sprintf("%s-%04d.run", s.name, len(s.runs)))
+}
+
+// spill sorts the buffer and writes it as a run, here.
 func (s *runSorter[T]) spill() error {
-	slices.SortFunc(s.buf, s.cmp)
-	p := s.fs.PathJoin(s.dir, fmt.Sprintf("%s-%04d.run", s.name, len(s.runs)))
+	if err := s.wait(); err != nil {
+		return err
+	}
+	p := s.runPath()
+	if err := s.writeRun(s.buf, p); err != nil {
+		return err
+	}
+	s.runs = append(s.runs, p)
+	s.buf = s.buf[:0]
+	return nil
+}
+
+// writeRun sorts buf and writes it as the run file p. It touches nothing
+// else of s, so a background spill can run it.
+func (s *runSorter[T]) writeRun(buf []T, p string) error {
+	slices.SortFunc(buf, s.cmp)
 	f, err := s.fs.Create(p, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return fmt.Errorf("index: derive: %w", err)
 	}
 	// vfs.File.Write may modify its argument: write a copy, in pieces.
-	b := recordBytes(s.buf)
+	b := recordBytes(buf)
 	chunk := make([]byte, 1<<20)
 	for len(b) > 0 {
 		m := copy(chunk, b)
@@ -590,14 +671,16 @@ func (s *runSorter[T]) spill() error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("index: derive: write %s: %w", p, err)
 	}
-	s.runs = append(s.runs, p)
-	s.buf = s.buf[:0]
 	return nil
 }
 
 // each calls fn on every record in order: from memory when nothing was
 // spilled, else by merging the runs.
 func (s *runSorter[T]) each(ctx context.Context, fn func(T) error) error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	s.spare = nil
 	if len(s.runs) == 0 {
 		slices.SortFunc(s.buf, s.cmp)
 		p := pace.From(ctx)
@@ -671,7 +754,8 @@ func (s *runSorter[T]) each(ctx context.Context, fn func(T) error) error {
 }
 
 func (s *runSorter[T]) close() {
-	s.buf = nil
+	s.wait() // a spill still running writes a run that is removed below
+	s.buf, s.spare = nil, nil
 	for _, p := range s.runs {
 		s.fs.Remove(p)
 	}

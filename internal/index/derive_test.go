@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/sim"
@@ -105,6 +109,74 @@ func TestDeferredInterrupted(t *testing.T) {
 	mustCheck(t, db)
 	if digest(t, db) != digest(t, ref) {
 		t.Fatal("store completed at open differs from an uninterrupted ingest")
+	}
+}
+
+// failCreateFS fails the creation of files whose name has the prefix,
+// once armed, to break one of derive's parallel merges midway.
+type failCreateFS struct {
+	vfs.FS
+	prefix string
+	armed  atomic.Bool
+	failed atomic.Int32
+}
+
+func (fs *failCreateFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	if fs.armed.Load() && strings.HasPrefix(filepath.Base(name), fs.prefix) {
+		fs.failed.Add(1)
+		return nil, errInjected
+	}
+	return fs.FS.Create(name, c)
+}
+
+// TestDeriveMergeFails: derive merges the txid index, the spends and the
+// address history on goroutines of their own; when one of them fails (its
+// table file cannot be created), the ingest returns that failure, not a
+// cancellation, with the derive marker still set, and the next ingest
+// completes the store to the uninterrupted one. Each keyspace's merge is
+// broken in turn, so a failure in any of them stops the others.
+func TestDeriveMergeFails(t *testing.T) {
+	out := t.TempDir()
+	if _, err := sim.Run(context.Background(), sim.Options{Out: out, Seed: 6, Scale: 0.05}); err != nil {
+		t.Fatal(err)
+	}
+	blocks := filepath.Join(out, "blocks")
+	withDefer(t, -1, 0)
+	ref := openTest(t, t.TempDir())
+	ingest(t, ref, IngestOptions{BlocksDir: blocks})
+	want := digest(t, ref)
+	for _, prefix := range []string{"11-", "13-", "23-"} {
+		t.Run(prefix, func(t *testing.T) {
+			withDefer(t, 1, 1<<10)
+			dir := t.TempDir()
+			fs := &failCreateFS{FS: vfs.Default, prefix: prefix}
+			db, err := Open(dir, &Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20, FS: fs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Ingest(context.Background(), IngestOptions{BlocksDir: blocks, Progress: func(p Progress) {
+				if p.Phase == "connect" && p.Final {
+					fs.armed.Store(true)
+				}
+			}})
+			if !errors.Is(err, errInjected) || fs.failed.Load() == 0 {
+				t.Fatalf("derive with %s tables failing: %v (%d failures), want the injected failure", prefix, err, fs.failed.Load())
+			}
+			if !db.derivePending {
+				t.Fatal("no derive marker after a failed derive")
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = openTest(t, dir)
+			if db.derivePending {
+				t.Fatal("writable open did not complete the derive")
+			}
+			mustCheck(t, db)
+			if digest(t, db) != want {
+				t.Fatal("store completed after a failed derive differs from an uninterrupted ingest")
+			}
+		})
 	}
 }
 
