@@ -37,9 +37,11 @@ import (
 // A bulk ingest (a best-chain path of at least deferMinBlocks blocks)
 // therefore writes only the other keyspaces, and derive builds these four
 // afterwards: one scan of the new transaction records, an external sort
-// (runs of at most deriveRunBytes in memory, spilled to files beside the
-// store and merged), and sstables written in key order and ingested. Their
-// keys then skip the WAL, the memtable and nearly all compaction.
+// (runs of at most deriveRunBytes in memory, sorted and spilled to files
+// beside the store in the background while the scan goes on, then merged,
+// each keyspace's merge on its own goroutine), and sstables written in key
+// order and ingested. Their keys then skip the WAL, the memtable and
+// nearly all compaction.
 //
 // Crash safety (X1, X2): the first batch of a deferred path also writes
 // the meta key "derive" (the first transaction number whose derived keys
