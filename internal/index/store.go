@@ -66,6 +66,10 @@ type Options struct {
 	// the level below, and each compaction into it rewrites all of it:
 	// gathering more tables first rewrites it less often. Default 4.
 	L0CompactionFiles int
+	// StageTableBytes is the smallest StageBatch committed as sstables
+	// ingested at once rather than through the WAL and the memtable.
+	// Default 8 MiB; negative: never (tests send every batch one way).
+	StageTableBytes int64
 }
 
 // EnsureDefaults fills zero fields with their defaults and returns o.
@@ -87,6 +91,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.L0CompactionFiles == 0 {
 		o.L0CompactionFiles = 4
+	}
+	if o.StageTableBytes == 0 {
+		o.StageTableBytes = 8 << 20
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default

@@ -24,7 +24,18 @@ import (
 // when the test ends.
 func Open(t testing.TB, dir string) *index.DB {
 	t.Helper()
-	db, err := index.Open(dir, &index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20})
+	return OpenWith(t, dir, nil)
+}
+
+// OpenWith is Open with the test's options changed by set (nil: none),
+// for example StageTableBytes, to send every stage batch one way.
+func OpenWith(t testing.TB, dir string, set func(*index.Options)) *index.DB {
+	t.Helper()
+	o := index.Options{Network: btc.Mainnet, CacheSize: 16 << 20, MemTableSize: 4 << 20}
+	if set != nil {
+		set(&o)
+	}
+	db, err := index.Open(dir, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
