@@ -32,7 +32,13 @@ func newWorld(t testing.TB, seed int64, scale float64) *world {
 // TagPack at pack instead of the public one.
 func newWorldPackAt(t testing.TB, out, pack string) *world {
 	t.Helper()
-	db := indextest.Open(t, t.TempDir())
+	return newWorldWith(t, out, pack, nil)
+}
+
+// newWorldWith is newWorldPackAt on a store opened with set's options.
+func newWorldWith(t testing.TB, out, pack string, set func(*index.Options)) *world {
+	t.Helper()
+	db := indextest.OpenWith(t, t.TempDir(), set)
 	indextest.Ingest(t, db, index.IngestOptions{BlocksDir: filepath.Join(out, "blocks")})
 	prepareWith(t, db, pack)
 	sum, err := Update(context.Background(), db, Options{})

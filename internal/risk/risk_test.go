@@ -201,8 +201,9 @@ func be64(b []byte) uint64 {
 // run over the whole chain (R1). The incremental store commits every stage
 // batch through Pebble's batches, the fresh one every batch it can as
 // ingested tables (index.Options.StageTableBytes: the clustering's and the
-// labels'; exposure's carry the undo log's range deletion, which keeps
-// them on the batch path).
+// labels'; exposure's batch at the tip carries the undo log's range
+// deletion, which keeps it on the batch path, so TestRebuildInBatches
+// covers exposure's tables).
 func TestIncrementalEqualsFresh(t *testing.T) {
 	out := simtest.Chain(t, 3, 0.2)
 	blocks := simtest.Blocks(t, out)
@@ -522,9 +523,11 @@ func TestDelistedFormerlyListed(t *testing.T) {
 // from what it kept in memory (engine.kept and keptAggs: the vectors and
 // aggregates of recent batches) and from the bits of what it wrote (engine.stored, storedTx:
 // "none") exactly as the store reads these replace do, and all equal a
-// rebuild in one batch.
+// rebuild in one batch. The small batches are committed as ingested tables
+// (index.Options.StageTableBytes), the single one through a Pebble batch.
 func TestRebuildInBatches(t *testing.T) {
-	w := newWorld(t, 3, 0.2)
+	out := simtest.Chain(t, 3, 0.2)
+	w := newWorldWith(t, out, filepath.Join(out, "public", "tagpack.yaml"), func(o *index.Options) { o.StageTableBytes = 1 << 10 })
 	ctx := context.Background()
 	rebuild := func(batch int, shortcuts bool, kept int) [32]byte {
 		t.Helper()
