@@ -71,6 +71,16 @@ type Summary struct {
 	Remapped        uint64        `json:"remapped_addresses"` // entity-of rows written
 	Replayed        uint64        `json:"replayed_merges"`    // logged merges replayed to rebuild the forest (the rest came from the snapshot)
 	Elapsed         time.Duration `json:"elapsed_ns"`
+
+	// Absorbed lists the entities this update's merges absorbed (each
+	// address id that was an entity's root and no longer is), when
+	// AbsorbedKnown: the update only added merges to a clustering of
+	// AbsorbedFrom merges (no undo, not rewritten whole). Then every
+	// address whose entity changed was in one of these entities, which
+	// lets the labels' entity index move just their members.
+	Absorbed      []btc.AddrID `json:"-"`
+	AbsorbedFrom  uint64       `json:"-"`
+	AbsorbedKnown bool         `json:"-"`
 }
 
 // engine is one Update.
@@ -144,6 +154,7 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 		return e.sum, err
 	}
 	e.sum.Height = e.st.Height
+	from, bulk := e.st.Merges, e.bulk
 	if err := e.clusterChain(ctx); err != nil {
 		return e.sum, err
 	}
@@ -152,6 +163,13 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	}
 	if err := e.remap(ctx); err != nil {
 		return e.sum, err
+	}
+	if !bulk && e.sum.Undone == 0 {
+		e.sum.AbsorbedKnown, e.sum.AbsorbedFrom = true, from
+		e.sum.Absorbed = make([]btc.AddrID, len(e.absorbed))
+		for i, a := range e.absorbed {
+			e.sum.Absorbed[i] = btc.AddrID(a)
+		}
 	}
 	if err := e.saveSnapshot(); err != nil {
 		return e.sum, err

@@ -205,11 +205,14 @@ func (p *publication) decode(date int64, b []byte) error {
 
 // state: <uvarint next source><uvarint next import><uvarint rescreened through import>
 // <uvarint cluster merges the entity index reflects + 1 (0: never built)>
+// [<uvarint the index's next address id when the entity index was last
+// brought up to date> (absent in older stores: 0, unknown)]
 type state struct {
-	NextSource  uint32
-	NextImport  uint32
-	Rescreened  uint32
-	EntityIndex uint64
+	NextSource   uint32
+	NextImport   uint32
+	Rescreened   uint32
+	EntityIndex  uint64
+	IndexedAddrs uint64
 }
 
 func (s *state) encode() []byte {
@@ -218,6 +221,7 @@ func (s *state) encode() []byte {
 	e.PutUvarint(uint64(s.NextImport))
 	e.PutUvarint(uint64(s.Rescreened))
 	e.PutUvarint(s.EntityIndex)
+	e.PutUvarint(s.IndexedAddrs)
 	return e.Get()
 }
 
@@ -227,6 +231,10 @@ func (s *state) decode(b []byte) error {
 	s.NextImport = uint32(d.Uvarint())
 	s.Rescreened = uint32(d.Uvarint())
 	s.EntityIndex = d.Uvarint()
+	s.IndexedAddrs = 0
+	if d.Err() == nil && d.Len() > 0 {
+		s.IndexedAddrs = d.Uvarint()
+	}
 	if d.Err() != nil {
 		return corrupt("state", d.Err())
 	}

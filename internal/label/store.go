@@ -530,11 +530,17 @@ func eachKey(ctx context.Context, db *index.DB, fn func(address.Key) error) erro
 }
 
 // entityIndexFresh reports whether keyspace 45 reflects the current labels
-// and clustering.
+// and clustering, and every address the index holds (a labelled address
+// first paid in a block with no merge is indexed only by the refresh after
+// that block; a store that never recorded IndexedAddrs keeps the older,
+// merges-only rule).
 func entityIndexFresh(db *index.DB) (bool, error) {
 	st, err := readState(db)
 	if err != nil || st.EntityIndex == 0 {
 		return false, err
+	}
+	if st.IndexedAddrs != 0 && st.IndexedAddrs != uint64(db.Tip().NextAddr) {
+		return false, nil
 	}
 	cs, err := cluster.ReadStatus(db)
 	if errors.Is(err, cluster.ErrNotClustered) {
@@ -574,6 +580,84 @@ func Refresh(ctx context.Context, db *index.DB) error {
 	} else if !errors.Is(err, cluster.ErrNotClustered) {
 		return err
 	}
+	st.IndexedAddrs = uint64(db.Tip().NextAddr)
 	wb.Set(append([]byte{pState}, keyState...), st.encode())
 	return wb.Commit()
+}
+
+// RefreshAfter is Refresh after a clustering update (sum). When the
+// update only added merges (sum.AbsorbedKnown) to the clustering the entity
+// index reflected, with no label changed since, it updates the index in
+// proportion to the update instead of the labels: the members indexed
+// under each entity the merges absorbed move to its new entity, and the
+// labelled addresses the index met for the first time since (ids from
+// IndexedAddrs on) are added. Otherwise it rebuilds as Refresh does. It
+// reports whether it took the incremental path.
+func RefreshAfter(ctx context.Context, db *index.DB, sum cluster.Summary) (bool, error) {
+	fresh, err := entityIndexFresh(db)
+	if err != nil || fresh {
+		return false, err
+	}
+	st, err := readState(db)
+	if err != nil {
+		return false, err
+	}
+	cs, err := cluster.ReadStatus(db)
+	if err != nil || cs.Dirty || !sum.AbsorbedKnown || st.IndexedAddrs == 0 || st.EntityIndex != sum.AbsorbedFrom+1 {
+		if err != nil && !errors.Is(err, cluster.ErrNotClustered) {
+			return false, err
+		}
+		return false, Refresh(ctx, db)
+	}
+	wb := db.NewStageBatch()
+	defer wb.Close()
+	seen := make(map[btc.AddrID]bool, len(sum.Absorbed))
+	var members []uint64
+	for _, a := range sum.Absorbed {
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		r, err := cluster.EntityOrSelf(db, a)
+		if err != nil {
+			return false, err
+		}
+		if r == uint64(a) {
+			continue
+		}
+		members = members[:0]
+		err = db.StageScan(ctx, keyEntity(uint64(a), 0), keyEntity(uint64(a)+1, 0), func(k, _ []byte) (bool, error) {
+			members = append(members, binary.BigEndian.Uint64(k[9:]))
+			return true, nil
+		})
+		if err != nil {
+			return false, err
+		}
+		for _, m := range members {
+			wb.Delete(keyEntity(uint64(a), m))
+			wb.Set(keyEntity(r, m), nil)
+		}
+	}
+	err = eachKey(ctx, db, func(ak address.Key) error {
+		id, err := db.AddrIDOfKey(ak)
+		if errors.Is(err, index.ErrNotFound) || err == nil && uint64(id) < st.IndexedAddrs {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e, err := cluster.EntityOrSelf(db, id)
+		if err != nil {
+			return err
+		}
+		wb.Set(keyEntity(e, uint64(id)), nil)
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	st.EntityIndex = cs.Merges + 1
+	st.IndexedAddrs = uint64(db.Tip().NextAddr)
+	wb.Set(append([]byte{pState}, keyState...), st.encode())
+	return true, wb.Commit()
 }

@@ -479,7 +479,13 @@ func (p *Pipeline) updateClusters(ctx context.Context, opts cluster.Options) (cl
 	if err != nil {
 		return sum, &StageError{StageCluster, err}
 	}
-	if err := p.stage(StageLabels, func() error { return label.Refresh(ctx, p.db) }); err != nil {
+	// The labels' entity index follows the merges: in proportion to the
+	// block when the clustering only grew (label.RefreshAfter).
+	err = p.stage(StageLabels, func() error {
+		_, err := label.RefreshAfter(ctx, p.db, sum)
+		return err
+	})
+	if err != nil {
 		return sum, &StageError{StageLabels, err}
 	}
 	return sum, nil
