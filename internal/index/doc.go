@@ -35,8 +35,11 @@
 // # Does not touch
 //
 // Clustering, labels, tracing: later stages read through this package's
-// exported queries and keep their own keyspaces. Address strings appear only
-// in the query views; the write path keys on address.Key bytes and AddrIDs.
+// exported queries and keep their own keyspaces, written through
+// StageBatch (a large batch without a range deletion commits as sstables
+// ingested at once, as the bulk path's batches do: Options.StageTableBytes).
+// Address strings appear only in the query views; the write path keys on
+// address.Key bytes and AddrIDs.
 //
 // # On disk
 //

@@ -48,7 +48,9 @@
 // Keyspaces 0x40–0x48 of the store (index.StageLabel): sources,
 // publications, labels by address key, the import that first added each
 // address, the labelled members of each entity (a cache rebuilt by
-// Refresh when labels or entities change), actors, incidents (47) and how
+// Refresh when labels change or the clustering is rewritten, and kept up
+// by RefreshAfter in proportion to a block's merges otherwise), actors,
+// incidents (47) and how
 // far rescreen reported each address (48), the shared log's applied
 // entry (40 "log") and the count of label edits committed (40 "edits",
 // Edits: every edit's batch raises it, so that a reader keeping labels
