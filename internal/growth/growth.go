@@ -93,6 +93,12 @@ type Projection struct {
 
 // Project fits both models and integrates each from 0 to n.
 func Project(s []Sample, n float64) (Projection, error) {
+	return project(s, func(f Fit) float64 { return f.Total(1, n) })
+}
+
+// project fits both models and totals each with total, the larger taken
+// as the pessimistic one.
+func project(s []Sample, total func(Fit) float64) (Projection, error) {
 	var p Projection
 	var err error
 	if p.Log, err = FitLog(s); err != nil {
@@ -101,7 +107,7 @@ func Project(s []Sample, n float64) (Projection, error) {
 	if p.Power, err = FitPower(s); err != nil {
 		return p, err
 	}
-	p.LogTotal, p.PowerTotal = p.Log.Total(1, n), p.Power.Total(1, n)
+	p.LogTotal, p.PowerTotal = total(p.Log), total(p.Power)
 	p.Pessimistic, p.PessimisticTot = p.Log, p.LogTotal
 	if p.PowerTotal > p.LogTotal {
 		p.Pessimistic, p.PessimisticTot = p.Power, p.PowerTotal
@@ -153,20 +159,7 @@ func r2(s []Sample, f Fit) float64 {
 // different lengths): each model is fitted to the averages, and a total
 // to size n is n times the fitted average at n, not an integral.
 func ProjectAverage(s []Sample, n float64) (Projection, error) {
-	var p Projection
-	var err error
-	if p.Log, err = FitLog(s); err != nil {
-		return p, err
-	}
-	if p.Power, err = FitPower(s); err != nil {
-		return p, err
-	}
-	p.LogTotal, p.PowerTotal = n*p.Log.Cost(n), n*p.Power.Cost(n)
-	p.Pessimistic, p.PessimisticTot = p.Log, p.LogTotal
-	if p.PowerTotal > p.LogTotal {
-		p.Pessimistic, p.PessimisticTot = p.Power, p.PowerTotal
-	}
-	return p, nil
+	return project(s, func(f Fit) float64 { return n * f.Cost(n) })
 }
 
 // At fits both models to amounts measured at several sizes (a peak RSS, a

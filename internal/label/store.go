@@ -495,9 +495,16 @@ func eachLabelledAddress(ctx context.Context, db *index.DB, fn func(btc.AddrID, 
 // was never clustered), with no read of the clustering's state per
 // address (the labels stage and exposure run this on every block).
 func eachLabelledKey(ctx context.Context, db *index.DB, fn func(address.Key, btc.AddrID, uint64) error) error {
+	return eachLabelledKeyFrom(ctx, db, 0, fn)
+}
+
+// eachLabelledKeyFrom is eachLabelledKey for the addresses whose id is
+// from or later (those indexed since a refresh), with no entity read for
+// the others.
+func eachLabelledKeyFrom(ctx context.Context, db *index.DB, from uint64, fn func(address.Key, btc.AddrID, uint64) error) error {
 	return eachKey(ctx, db, func(ak address.Key) error {
 		id, err := db.AddrIDOfKey(ak)
-		if errors.Is(err, index.ErrNotFound) {
+		if errors.Is(err, index.ErrNotFound) || err == nil && uint64(id) < from {
 			return nil
 		}
 		if err != nil {
@@ -638,18 +645,7 @@ func RefreshAfter(ctx context.Context, db *index.DB, sum cluster.Summary) (bool,
 			wb.Set(keyEntity(r, m), nil)
 		}
 	}
-	err = eachKey(ctx, db, func(ak address.Key) error {
-		id, err := db.AddrIDOfKey(ak)
-		if errors.Is(err, index.ErrNotFound) || err == nil && uint64(id) < st.IndexedAddrs {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		e, err := cluster.EntityOrSelf(db, id)
-		if err != nil {
-			return err
-		}
+	err = eachLabelledKeyFrom(ctx, db, st.IndexedAddrs, func(_ address.Key, id btc.AddrID, e uint64) error {
 		wb.Set(keyEntity(e, uint64(id)), nil)
 		return nil
 	})
