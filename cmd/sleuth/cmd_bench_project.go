@@ -137,6 +137,10 @@ func projectStage(stage string, rs []stageResult, txs float64) stageProjection {
 			disk = append(disk, growth.Sample{N: float64(n), Cost: float64(r.DiskBytes) / float64(n)})
 		}
 	}
+	if len(bySize) == 0 {
+		p.Error = fmt.Sprintf("not projected: none of its %d results gives a time and the store's transactions (results printed before 'txs' was added have none)", len(rs))
+		return p
+	}
 	slices.Sort(p.Sizes)
 	last := bySize[uint64(p.Sizes[len(p.Sizes)-1])]
 	p.MeasuredRSSMB = last.PeakRSSMB

@@ -78,6 +78,15 @@ func TestBenchProject(t *testing.T) {
 	if _, ok := byStage["screen"]; ok || got.Complete || !near(got.Hours, ing.Hours+cl.Hours) {
 		t.Errorf("stages %v, complete %v, total %.2f h", got.Stages, got.Complete, got.Hours)
 	}
+	// A result without the store's size (printed before the field was
+	// added) is reported, not projected and not a crash.
+	old := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(old, []byte(`{"stage": "import", "seconds": 12, "peak_rss_mb": 900, "summary": {}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runCLI(t, "bench", "project", old); code != 0 || !strings.Contains(stdout, "none of its 1 results gives a time and the store's transactions") {
+		t.Errorf("a result without txs: exit %d, %s %s", code, stdout, stderr)
+	}
 	bad := filepath.Join(dir, "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"stage": "cluster", "seconds": "x"}`), 0o644); err != nil {
 		t.Fatal(err)
