@@ -619,7 +619,6 @@ func RefreshAfter(ctx context.Context, db *index.DB, sum cluster.Summary) (bool,
 	wb := db.NewStageBatch()
 	defer wb.Close()
 	seen := make(map[btc.AddrID]bool, len(sum.Absorbed))
-	var members []uint64
 	for _, a := range sum.Absorbed {
 		if seen[a] {
 			continue
@@ -632,17 +631,14 @@ func RefreshAfter(ctx context.Context, db *index.DB, sum cluster.Summary) (bool,
 		if r == uint64(a) {
 			continue
 		}
-		members = members[:0]
-		err = db.StageScan(ctx, keyEntity(uint64(a), 0), keyEntity(uint64(a)+1, 0), func(k, _ []byte) (bool, error) {
-			members = append(members, binary.BigEndian.Uint64(k[9:]))
-			return true, nil
-		})
+		// The entries indexed under a, whatever the index's freshness.
+		members, err := labelledMembers(ctx, db, true, uint64(a))
 		if err != nil {
 			return false, err
 		}
 		for _, m := range members {
-			wb.Delete(keyEntity(uint64(a), m))
-			wb.Set(keyEntity(r, m), nil)
+			wb.Delete(keyEntity(uint64(a), uint64(m)))
+			wb.Set(keyEntity(r, uint64(m)), nil)
 		}
 	}
 	err = eachLabelledKeyFrom(ctx, db, st.IndexedAddrs, func(_ address.Key, id btc.AddrID, e uint64) error {
