@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -434,3 +435,64 @@ func (db *DB) AddrTxNums(id btc.AddrID, fn func(btc.TxNum) bool) error {
 
 // TxTime returns the block time of transaction num (RFC 3339, UTC).
 func (db *DB) TxTime(num btc.TxNum) (string, error) { return db.txTime(num) }
+
+// ScanAddrKeys calls fn with the key of every address id in [from, to), in
+// id order (one sequential scan of keyspace 21), until fn returns an error.
+// k is valid only during the call.
+func (db *DB) ScanAddrKeys(ctx context.Context, from, to btc.AddrID, fn func(id btc.AddrID, k address.Key) error) error {
+	if from >= to {
+		return nil
+	}
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: keyAddr(nil, from), UpperBound: keyAddr(nil, to)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	p := pace.From(ctx)
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if n++; n%16 == 0 {
+			p.Yield()
+		}
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		id := btc.AddrID(binary.BigEndian.Uint64(it.Key()[1:]))
+		k, err := address.KeyFromBytes(it.Value())
+		if err != nil {
+			return corrupt("address", fmt.Errorf("id %d: %w", id, err))
+		}
+		if err := fn(id, k); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// StageSeeker answers many seeks into one stage range [lo, hi) on one
+// iterator; seeks in ascending key order are cheapest.
+type StageSeeker struct{ it *pebble.Iterator }
+
+// NewStageSeeker returns a seeker over stage keys [lo, hi); Close it.
+func (db *DB) NewStageSeeker(lo, hi []byte) (*StageSeeker, error) {
+	checkStageKey(lo)
+	checkStageKey(hi[:1])
+	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, err
+	}
+	return &StageSeeker{it: it}, nil
+}
+
+// HasPrefix reports whether some key in the range starts with p.
+func (s *StageSeeker) HasPrefix(p []byte) (bool, error) {
+	if !s.it.SeekGE(p) {
+		return false, s.it.Error()
+	}
+	return bytes.HasPrefix(s.it.Key(), p), nil
+}
+
+// Close releases the seeker's iterator.
+func (s *StageSeeker) Close() error { return s.it.Close() }

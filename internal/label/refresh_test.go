@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/index"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
@@ -19,6 +20,21 @@ import (
 // After each piece the readers find it fresh, and at the end it equals the
 // index a rebuild gives over the whole chain.
 func TestRefreshAfterMerges(t *testing.T) {
+	// Addresses first indexed since the last refresh are found by looking
+	// each up in the labels, or, past probeLimit, by resolving every label.
+	for _, tc := range []struct {
+		name  string
+		limit btc.AddrID
+	}{{"each new address looked up", probeLimit}, {"every label resolved", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(l btc.AddrID) { probeLimit = l }(probeLimit)
+			probeLimit = tc.limit
+			testRefreshAfterMerges(t)
+		})
+	}
+}
+
+func testRefreshAfterMerges(t *testing.T) {
 	out := simtest.Chain(t, 11, 0.3)
 	blocks := simtest.BestRecords(t, out)
 	pack := filepath.Join(out, "public", "tagpack.yaml")

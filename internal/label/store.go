@@ -1,6 +1,7 @@
 package label
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -518,6 +519,69 @@ func eachLabelledKeyFrom(ctx context.Context, db *index.DB, from uint64, fn func
 	})
 }
 
+// probeLimit is the most address ids eachNewlyLabelled looks up one by one
+// in the labels; past it, resolving every labelled key costs no more. A
+// variable so that tests take both paths.
+var probeLimit btc.AddrID = 1 << 16
+
+// eachNewlyLabelled calls fn with every labelled address whose id is in
+// [from, to) and its entity. A block's few thousand new addresses are each
+// looked up in the labels (their keys read in id order, then sought in key
+// order on one iterator), so the cost follows the block, not the labels;
+// a longer range resolves every labelled key instead (eachLabelledKeyFrom).
+func eachNewlyLabelled(ctx context.Context, db *index.DB, from, to btc.AddrID, fn func(btc.AddrID, uint64) error) error {
+	if from >= to {
+		return nil
+	}
+	if to-from > probeLimit {
+		return eachLabelledKeyFrom(ctx, db, uint64(from), func(_ address.Key, id btc.AddrID, e uint64) error {
+			if id >= to {
+				return nil
+			}
+			return fn(id, e)
+		})
+	}
+	type probe struct {
+		prefix []byte
+		id     btc.AddrID
+	}
+	probes := make([]probe, 0, to-from)
+	err := db.ScanAddrKeys(ctx, from, to, func(id btc.AddrID, k address.Key) error {
+		probes = append(probes, probe{keyAddrPrefix(k), id})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(probes, func(a, b probe) int { return bytes.Compare(a.prefix, b.prefix) })
+	s, err := db.NewStageSeeker([]byte{pLabel}, []byte{pLabel + 1})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var found []btc.AddrID
+	for _, p := range probes {
+		ok, err := s.HasPrefix(p.prefix)
+		if err != nil {
+			return err
+		}
+		if ok {
+			found = append(found, p.id)
+		}
+	}
+	slices.Sort(found)
+	for _, id := range found {
+		e, err := cluster.EntityOrSelf(db, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(id, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // eachKey calls fn with every labelled address key, once each, in key
 // order.
 func eachKey(ctx context.Context, db *index.DB, fn func(address.Key) error) error {
@@ -641,7 +705,8 @@ func RefreshAfter(ctx context.Context, db *index.DB, sum cluster.Summary) (bool,
 			wb.Set(keyEntity(r, uint64(m)), nil)
 		}
 	}
-	err = eachLabelledKeyFrom(ctx, db, st.IndexedAddrs, func(_ address.Key, id btc.AddrID, e uint64) error {
+	next := db.Tip().NextAddr
+	err = eachNewlyLabelled(ctx, db, btc.AddrID(st.IndexedAddrs), next, func(id btc.AddrID, e uint64) error {
 		wb.Set(keyEntity(e, uint64(id)), nil)
 		return nil
 	})
@@ -649,7 +714,7 @@ func RefreshAfter(ctx context.Context, db *index.DB, sum cluster.Summary) (bool,
 		return false, err
 	}
 	st.EntityIndex = cs.Merges + 1
-	st.IndexedAddrs = uint64(db.Tip().NextAddr)
+	st.IndexedAddrs = uint64(next)
 	wb.Set(append([]byte{pState}, keyState...), st.encode())
 	return true, wb.Commit()
 }
