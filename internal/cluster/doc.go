@@ -46,6 +46,16 @@
 // NewScratchForest in that directory. The snapshot file (CLUSTER-FOREST)
 // is unaffected: it holds parent and next, not the XORed words.
 //
+// # Writing in bulk
+//
+// A run that rewrites the entity keyspaces whole (a new, rebuilt, reorged
+// or interrupted clustering) writes its merges' adjacency keys (33), two
+// random keys a merge, at its end instead of merge by merge: read back
+// from the merge log, sorted by address and ingested as tables
+// (index.StageSort), so they skip the memtable and the compactions. The
+// state's AdjFrom marks the merges still without them; Explain refuses
+// while it is set, and the next run finishes them.
+//
 // # Owns
 //
 // Keyspaces 0x30–0x3A of the store (index.StageCluster): the merge log and
@@ -80,6 +90,8 @@
 //	    reclusters from the block it concerns, so the keyspaces 30–3A
 //	    equal those of a fresh Update that had the decision from the
 //	    start.
+//	C7. When the state's AdjFrom is 0, every logged merge has its two
+//	    adjacency keys (33) and every adjacency key names a logged merge.
 //
 // Entity ids, merge order and candidate decisions depend only on the
 // chain: a change candidate is decided when its output is spent (the

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +66,9 @@ type Summary struct {
 	Refused         uint64        `json:"refused"`          // links refused (guard, input-structure tests, investigators)
 	RefusedCoSpends uint64        `json:"refused_cospends"` // of which co-spends
 	CoinJoins       uint64        `json:"coinjoins"`
+	// AdjDerived counts the adjacency keys a bulk run wrote at its end
+	// (deriveAdj), in key order, instead of merge by merge.
+	AdjDerived uint64 `json:"adjacency_derived,omitempty"`
 	TotalMerges     uint64        `json:"total_merges"`
 	Height          int64         `json:"height"`
 	ForestBytes     int           `json:"forest_bytes"`
@@ -97,6 +102,7 @@ type engine struct {
 	// bulk: the entity keyspaces are rewritten whole at the end (a new or
 	// dirty clustering); otherwise only what this run changed.
 	bulk      bool
+	deferAdj  bool // merges' adjacency keys are written at the end (deriveAdj)
 	absorbed  []uint32
 	survivors []uint32
 
@@ -155,10 +161,21 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	}
 	e.sum.Height = e.st.Height
 	from, bulk := e.st.Merges, e.bulk
+	if e.bulk {
+		// A bulk run's adjacency keys, random in address order, are
+		// written at its end in key order instead of merge by merge.
+		e.deferAdj = true
+		if a := uint64(e.st.NextTx) + 1; e.st.AdjFrom == 0 || a < e.st.AdjFrom {
+			e.st.AdjFrom = a
+		}
+	}
 	if err := e.clusterChain(ctx); err != nil {
 		return e.sum, err
 	}
 	if err := e.clusterStandalone(ctx); err != nil {
+		return e.sum, err
+	}
+	if err := e.deriveAdj(ctx); err != nil {
 		return e.sum, err
 	}
 	if err := e.remap(ctx); err != nil {
@@ -724,10 +741,83 @@ func (e *engine) link(tx btc.TxNum, a, b btc.AddrID, h Heuristic, ev Evidence, c
 	e.absorbed = append(e.absorbed, abs)
 	e.survivors = append(e.survivors, root)
 	e.b.Set(keyMerge(pMerge, tx, seq), m.encode(false))
-	e.b.Set(keyAdj(a, tx, seq), nil)
-	e.b.Set(keyAdj(b, tx, seq), nil)
+	if !e.deferAdj {
+		e.b.Set(keyAdj(a, tx, seq), nil)
+		e.b.Set(keyAdj(b, tx, seq), nil)
+	}
 	e.st.Merges++
 	e.sum.Merges++
+}
+
+// adjSortBytes bounds the memory of deriveAdj's sort (16 bytes a key).
+var adjSortBytes = 256 << 20
+
+// adjRec is one adjacency key (33) as deriveAdj sorts it.
+type adjRec struct {
+	a   uint32
+	seq uint32
+	tx  uint64
+}
+
+func cmpAdj(x, y adjRec) int {
+	if c := cmp.Compare(x.a, y.a); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(x.tx, y.tx); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.seq, y.seq)
+}
+
+func appendAdjKey(dst []byte, x adjRec) []byte {
+	dst = binary.BigEndian.AppendUint64(append(dst, pAdj), uint64(x.a))
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(dst, x.tx), x.seq)
+}
+
+// deriveAdj writes the adjacency keys (33) of every merge logged from
+// state.AdjFrom's transaction on: read from the merge log in its order,
+// sorted by address (index.StageSort) and ingested as tables, so that a
+// bulk run's 2 random keys a merge never pass through the memtable and the
+// compactions. Then it clears the mark. A crash before that leaves it set,
+// and the next run (bulk, as the state is dirty) derives them again.
+func (e *engine) deriveAdj(ctx context.Context) error {
+	if e.st.AdjFrom == 0 {
+		return nil
+	}
+	t0 := time.Now()
+	s, err := index.NewStageSort(e.db, "adj", adjSortBytes, int(min(2*e.sum.Merges, 1<<24)), cmpAdj, appendAdjKey)
+	if err != nil {
+		return fmt.Errorf("cluster: adjacency: %w", err)
+	}
+	defer s.Close()
+	var m mergeRecord
+	err = e.db.StageScan(ctx, keyMerge(pMerge, btc.TxNum(e.st.AdjFrom-1), 0), []byte{pMerge + 1}, func(k, v []byte) (bool, error) {
+		if err := m.decode(v, false); err != nil {
+			return false, err
+		}
+		tx, seq := be64(k[1:]), bytesBE32(k[9:])
+		if err := s.Add(adjRec{a: uint32(m.A), seq: seq, tx: tx}); err != nil {
+			return false, err
+		}
+		return true, s.Add(adjRec{a: uint32(m.B), seq: seq, tx: tx})
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: adjacency: %w", err)
+	}
+	tables, err := s.Ingest(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: adjacency: %w", err)
+	}
+	e.st.AdjFrom = 0
+	b := e.db.NewStageBatch()
+	defer b.Close()
+	b.Set([]byte{pState}, e.st.encode())
+	if err := b.Commit(); err != nil {
+		return fmt.Errorf("cluster: adjacency: %w", err)
+	}
+	e.sum.AdjDerived += uint64(s.Len())
+	e.log.Info("adjacency derived", "keys", s.Len(), "tables", tables, "elapsed", time.Since(t0).Round(time.Millisecond))
+	return nil
 }
 
 // remap rewrites the entity keyspaces: wholly after a rebuild, a reorg or

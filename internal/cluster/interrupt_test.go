@@ -132,3 +132,79 @@ func TestSnapshot(t *testing.T) {
 		t.Fatal("snapshot-based increments differ from a fresh run")
 	}
 }
+
+// TestAdjacencyDeferred: a bulk run writes its merges' adjacency keys at
+// its end, two a merge, and a run that stopped before they were written,
+// or after they were ingested but before the mark was cleared, is
+// finished by the next one: the clustering ends equal to an uninterrupted
+// run's, and Explain refuses while the adjacency is incomplete instead
+// of calling the store corrupt. A small sort budget makes the sort spill.
+func TestAdjacencyDeferred(t *testing.T) {
+	defer func(b int) { adjSortBytes = b }(adjSortBytes)
+	adjSortBytes = 64 << 10
+	out := simtest.Chain(t, 5, 0.2)
+	ctx := context.Background()
+	build := func() *index.DB {
+		db := indextest.Open(t, t.TempDir())
+		indextest.Ingest(t, db, index.IngestOptions{BlocksDir: out + "/blocks"})
+		return db
+	}
+	fresh := build()
+	sum := update(t, fresh, Options{Config: &Config{Change: allChange}})
+	if sum.Merges == 0 || sum.AdjDerived != 2*sum.Merges {
+		t.Fatalf("bulk run: %d merges, %d adjacency keys derived", sum.Merges, sum.AdjDerived)
+	}
+	want := clusterDigest(t, fresh)
+	st, err := readState(fresh)
+	if err != nil || st.AdjFrom != 0 {
+		t.Fatalf("mark left after a finished run: %+v (%v)", st, err)
+	}
+	// Two addresses the log joined.
+	v, err := fresh.StageLast([]byte{pMerge}, []byte{pMerge + 1})
+	if err != nil || v == nil {
+		t.Fatalf("no merge logged (%v)", err)
+	}
+	mv, err := fresh.StageGet(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m mergeRecord
+	if err := m.decode(mv, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		dropAdj bool
+	}{{"stopped before the adjacency was written", true}, {"stopped after it was ingested, before the mark was cleared", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := build()
+			update(t, db, Options{Config: &Config{Change: allChange}})
+			st, err := readState(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.AdjFrom, st.Dirty = 1, true
+			b := db.NewStageBatch()
+			if tc.dropAdj {
+				b.DeleteRange([]byte{pAdj}, []byte{pAdj + 1})
+			}
+			b.Set([]byte{pState}, st.encode())
+			if err := b.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Explain(ctx, db, m.A, m.B, 0); !errors.Is(err, ErrNotClustered) {
+				t.Fatalf("Explain with the adjacency pending: %v, want ErrNotClustered", err)
+			}
+			sum := update(t, db, Options{})
+			if sum.AdjDerived == 0 {
+				t.Fatal("the next run derived no adjacency")
+			}
+			if clusterDigest(t, db) != want {
+				t.Fatal("the finished clustering differs from an uninterrupted one")
+			}
+			if _, err := Explain(ctx, db, m.A, m.B, 0); err != nil {
+				t.Fatalf("Explain after the next run: %v", err)
+			}
+		})
+	}
+}

@@ -298,6 +298,10 @@ type Step struct {
 // two entities, so the path is unique). maxVisit bounds the addresses the
 // search may visit (0: no bound).
 func Explain(ctx context.Context, db *index.DB, a, b btc.AddrID, maxVisit int) ([]Step, error) {
+	if st, err := readState(db); err == nil && st.AdjFrom != 0 {
+		// An interrupted bulk run: its merges' adjacency is not written yet.
+		return nil, fmt.Errorf("explain: %w: its last run did not finish", ErrNotClustered)
+	}
 	ea, err := EntityOf(db, a)
 	if err != nil {
 		return nil, err

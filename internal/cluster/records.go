@@ -56,6 +56,7 @@ func be64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 //
 //	<varint height><32b tip><uvarint next tx><uvarint detached done>
 //	<uvarint merges><uvarint refused><1b dirty><uvarint-bytes config>
+//	[<uvarint adjacency pending from tx + 1>] (absent in older stores: 0)
 type state struct {
 	Height       int64 // last clustered best-chain block; -1 before any
 	Tip          btc.Hash
@@ -67,6 +68,11 @@ type state struct {
 	// show yet; the next run rebuilds them from the log.
 	Dirty  bool
 	Config []byte // Config.encode
+	// AdjFrom, when not 0, is 1 + the first transaction whose merges may
+	// lack their adjacency keys (33): a bulk run writes those at its end
+	// from the merge log (deriveAdj), and an interrupted one leaves this
+	// set for the next run to finish.
+	AdjFrom uint64
 }
 
 func (s *state) encode() []byte {
@@ -83,6 +89,7 @@ func (s *state) encode() []byte {
 	}
 	e.PutByte(d)
 	e.PutUvarintBytes(s.Config)
+	e.PutUvarint(s.AdjFrom)
 	return e.Get()
 }
 
@@ -96,6 +103,10 @@ func (s *state) decode(b []byte) error {
 	s.Refused = d.Uvarint()
 	s.Dirty = d.Byte() == 1
 	s.Config = append([]byte(nil), d.UvarintBytes()...)
+	s.AdjFrom = 0
+	if d.Err() == nil && d.Len() > 0 {
+		s.AdjFrom = d.Uvarint()
+	}
 	if d.Err() != nil {
 		return corrupt("state", d.Err())
 	}

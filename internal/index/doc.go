@@ -37,7 +37,9 @@
 // Clustering, labels, tracing: later stages read through this package's
 // exported queries and keep their own keyspaces, written through
 // StageBatch (a large batch without a range deletion commits as sstables
-// ingested at once, as the bulk path's batches do: Options.StageTableBytes).
+// ingested at once, as the bulk path's batches do: Options.StageTableBytes),
+// or, for keys that arrive in random order, through StageSort (sorted runs
+// spilled beside the store, merged and ingested as tables at its end).
 // Address strings appear only in the query views; the write path keys on
 // address.Key bytes and AddrIDs.
 //
