@@ -55,27 +55,27 @@ type Options struct {
 
 // Summary reports an Update.
 type Summary struct {
-	Config          string        `json:"config"`
-	Rebuilt         bool          `json:"rebuilt"`
-	Undone          int64         `json:"blocks_undone"` // stale blocks whose merges were undone (reorg)
-	Blocks          int64         `json:"blocks"`
-	Txs             uint64        `json:"txs"`
-	Standalone      uint64        `json:"standalone_txs"`
-	Merges          uint64        `json:"merges"`           // new merges
-	ChangeMerges    uint64        `json:"change_merges"`    // of which change links
-	Refused         uint64        `json:"refused"`          // links refused (guard, input-structure tests, investigators)
-	RefusedCoSpends uint64        `json:"refused_cospends"` // of which co-spends
-	CoinJoins       uint64        `json:"coinjoins"`
+	Config          string `json:"config"`
+	Rebuilt         bool   `json:"rebuilt"`
+	Undone          int64  `json:"blocks_undone"` // stale blocks whose merges were undone (reorg)
+	Blocks          int64  `json:"blocks"`
+	Txs             uint64 `json:"txs"`
+	Standalone      uint64 `json:"standalone_txs"`
+	Merges          uint64 `json:"merges"`           // new merges
+	ChangeMerges    uint64 `json:"change_merges"`    // of which change links
+	Refused         uint64 `json:"refused"`          // links refused (guard, input-structure tests, investigators)
+	RefusedCoSpends uint64 `json:"refused_cospends"` // of which co-spends
+	CoinJoins       uint64 `json:"coinjoins"`
 	// AdjDerived counts the adjacency keys a bulk run wrote at its end
 	// (deriveAdj), in key order, instead of merge by merge.
-	AdjDerived uint64 `json:"adjacency_derived,omitempty"`
-	TotalMerges     uint64        `json:"total_merges"`
-	Height          int64         `json:"height"`
-	ForestBytes     int           `json:"forest_bytes"`
-	ForestMapped    bool          `json:"forest_mapped"`      // the forest's arrays were scratch files, not heap
-	Remapped        uint64        `json:"remapped_addresses"` // entity-of rows written
-	Replayed        uint64        `json:"replayed_merges"`    // logged merges replayed to rebuild the forest (the rest came from the snapshot)
-	Elapsed         time.Duration `json:"elapsed_ns"`
+	AdjDerived   uint64        `json:"adjacency_derived,omitempty"`
+	TotalMerges  uint64        `json:"total_merges"`
+	Height       int64         `json:"height"`
+	ForestBytes  int           `json:"forest_bytes"`
+	ForestMapped bool          `json:"forest_mapped"`      // the forest's arrays were scratch files, not heap
+	Remapped     uint64        `json:"remapped_addresses"` // entity-of rows written
+	Replayed     uint64        `json:"replayed_merges"`    // logged merges replayed to rebuild the forest (the rest came from the snapshot)
+	Elapsed      time.Duration `json:"elapsed_ns"`
 
 	// Absorbed lists the entities this update's merges absorbed (each
 	// address id that was an entity's root and no longer is), when
