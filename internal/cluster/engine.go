@@ -136,7 +136,7 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 	if e.opts.MaxCandidates == 0 {
 		e.opts.MaxCandidates = 4 << 20
 	}
-	if err := e.open(); err != nil {
+	if err := e.open(ctx); err != nil {
 		return e.sum, err
 	}
 	defer func() {
@@ -203,7 +203,7 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 }
 
 // open loads the state, or starts a new clustering.
-func (e *engine) open() error {
+func (e *engine) open(ctx context.Context) error {
 	v, err := e.db.StageGet([]byte{pState})
 	if err != nil {
 		return err
@@ -235,11 +235,23 @@ func (e *engine) open() error {
 			return err
 		}
 		b := e.db.NewStageBatch()
-		b.DeleteRange([]byte{index.StageCluster}, []byte{pEnd})
+		if !fresh {
+			// A new clustering has nothing to delete (its keys are only
+			// ever written with its state), and a range deletion would
+			// lie over the keyspaces in the store's top level, so that
+			// every table this run ingests would land above it and be
+			// compacted down again.
+			b.DeleteRange([]byte{index.StageCluster}, []byte{pEnd})
+		}
 		e.st = state{Height: -1, Config: e.cfg.encode(), Dirty: true}
 		b.Set([]byte{pState}, e.st.encode())
 		if err := b.Commit(); err != nil {
 			return fmt.Errorf("cluster: reset: %w", err)
+		}
+		if !fresh {
+			if err := e.db.CompactStage(ctx, []byte{index.StageCluster}, []byte{pEnd}); err != nil {
+				return fmt.Errorf("cluster: reset: %w", err)
+			}
 		}
 		e.sum.Rebuilt = !fresh
 	}
@@ -820,6 +832,78 @@ func (e *engine) deriveAdj(ctx context.Context) error {
 	return nil
 }
 
+// remapAll writes the entity keyspaces (34–36) whole, each in key order:
+// the entity of every address and the sizes in one pass over the ids, then
+// the members entity by entity. Written in key order, the batches' tables
+// (index.StageBatch) each cover a narrow range and land in the store's
+// last level with no compaction; members written in address order would
+// scatter over every entity's range.
+func (e *engine) remapAll(ctx context.Context) error {
+	if last, err := e.db.StageLast([]byte{pEntityOf}, []byte{pEntity + 1}); err != nil {
+		return err
+	} else if last != nil {
+		// Left by an interrupted run: cleared and compacted away first,
+		// so that the tables below land under nothing.
+		e.b.DeleteRange([]byte{pEntityOf}, []byte{pEntity + 1})
+		if err := e.commit(); err != nil {
+			return err
+		}
+		if err := e.db.CompactStage(ctx, []byte{pEntityOf}, []byte{pEntity + 1}); err != nil {
+			return fmt.Errorf("cluster: write entities: %w", err)
+		}
+	}
+	n := uint32(e.f.Len())
+	flush := func() error {
+		if e.b.Size() >= e.opts.BatchBytes {
+			return e.commit()
+		}
+		return nil
+	}
+	for x := uint32(0); x < n; x++ {
+		if x%(1<<20) == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		r := e.f.Find(x)
+		if e.f.Size(r) == 1 {
+			continue
+		}
+		if x == r {
+			e.b.Set(key64(pEntity, uint64(r)), binaryAppendUvarint(nil, uint64(e.f.Size(r))))
+		}
+		e.b.Set(key64(pEntityOf, uint64(x)), binaryAppendUvarint(nil, uint64(r)))
+		e.sum.Remapped++
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	var members []uint32
+	for r := uint32(0); r < n; r++ {
+		if r%(1<<20) == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if e.f.Find(r) != r || e.f.Size(r) == 1 {
+			continue
+		}
+		members = members[:0]
+		e.f.Members(r, func(m uint32) bool {
+			members = append(members, m)
+			return true
+		})
+		slices.Sort(members)
+		for _, m := range members {
+			e.b.Set(key64x2(pMember, uint64(r), uint64(m)), nil)
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // remap rewrites the entity keyspaces: wholly after a rebuild, a reorg or
 // an interrupted run; otherwise only the addresses whose entity changed.
 func (e *engine) remap(ctx context.Context) error {
@@ -839,24 +923,8 @@ func (e *engine) remap(ctx context.Context) error {
 		return nil
 	}
 	if e.bulk {
-		e.b.DeleteRange([]byte{pEntityOf}, []byte{pEntity + 1})
-		n := uint32(e.f.Len())
-		for x := uint32(0); x < n; x++ {
-			if x%(1<<20) == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			r := e.f.Find(x)
-			if e.f.Size(r) == 1 {
-				continue
-			}
-			if x == r {
-				e.b.Set(key64(pEntity, uint64(r)), binaryAppendUvarint(nil, uint64(e.f.Size(r))))
-			}
-			if err := put(x, r); err != nil {
-				return err
-			}
+		if err := e.remapAll(ctx); err != nil {
+			return err
 		}
 	} else {
 		for _, a := range e.absorbed {

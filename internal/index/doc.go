@@ -40,6 +40,9 @@
 // ingested at once, as the bulk path's batches do: Options.StageTableBytes),
 // or, for keys that arrive in random order, through StageSort (sorted runs
 // spilled beside the store, merged and ingested as tables at its end).
+// A stage that rewrites a range whole clears it with a DeleteRange and then
+// CompactStage, so that the tables it ingests next land in the last level
+// instead of above the range deletion.
 // Address strings appear only in the query views; the write path keys on
 // address.Key bytes and AddrIDs.
 //

@@ -90,6 +90,24 @@ func (b *StageBatch) DeleteRange(lo, hi []byte) {
 	}
 }
 
+// CompactStage compacts the stage keys in [lo, hi) through every level.
+// Called after a committed DeleteRange of the range, it drops the
+// tombstone and what it covers before the caller writes the range again:
+// tables ingested afterwards (a large StageBatch, a StageSort) then land
+// in the store's last level, where over a tombstone they would land above
+// it and be compacted down again, all of them.
+func (db *DB) CompactStage(ctx context.Context, lo, hi []byte) error {
+	checkStageKey(lo)
+	checkStageKey(hi[:1])
+	if db.db == nil {
+		return ErrView
+	}
+	if err := db.db.Compact(ctx, lo, hi, true); err != nil {
+		return fmt.Errorf("index: compact stage keys %x–%x: %w", lo, hi, err)
+	}
+	return nil
+}
+
 // Size returns about how many bytes the batch holds.
 func (b *StageBatch) Size() int {
 	n := len(b.ops.arena) + 48*len(b.ops.ops)

@@ -504,7 +504,12 @@ func (e *engine) open(ctx context.Context) error {
 		e.log.Info("computing exposure from scratch", "reason", reason)
 		b := e.db.NewStageBatch()
 		defer b.Close()
-		b.DeleteRange([]byte{index.StageRisk}, []byte{pEnd})
+		if v != nil {
+			// A new exposure has nothing to delete; a range deletion
+			// would lie over the keyspaces, and every table this run
+			// ingests would land above it and be compacted down again.
+			b.DeleteRange([]byte{index.StageRisk}, []byte{pEnd})
+		}
 		if !noShortcuts {
 			e.stored, e.storedTx = &bitset{}, &bitset{}
 		}
@@ -512,6 +517,13 @@ func (e *engine) open(ctx context.Context) error {
 		b.Set([]byte{pState}, e.st.encode())
 		if err := b.Commit(); err != nil {
 			return fmt.Errorf("risk: reset: %w", err)
+		}
+		if v != nil {
+			// The old exposure leaves the store now, so that the tables
+			// below land under nothing.
+			if err := e.db.CompactStage(ctx, []byte{index.StageRisk}, []byte{pEnd}); err != nil {
+				return fmt.Errorf("risk: reset: %w", err)
+			}
 		}
 	}
 	// From here on every batch records the attribution it used. The
