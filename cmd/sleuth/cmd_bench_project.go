@@ -179,8 +179,13 @@ func readStageResults(path string) ([]stageResult, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return decodeStageResults(f, path)
+}
+
+// decodeStageResults is readStageResults on r, which path names.
+func decodeStageResults(r io.Reader, path string) ([]stageResult, error) {
 	var out []stageResult
-	dec := json.NewDecoder(f)
+	dec := json.NewDecoder(r)
 	for {
 		var r struct {
 			stageResult

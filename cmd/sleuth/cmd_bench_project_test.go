@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -97,4 +98,44 @@ func TestBenchProject(t *testing.T) {
 	if code, _, stderr := runCLI(t, "bench", "project"); code != 2 || !strings.Contains(stderr, "give the JSON results") {
 		t.Errorf("no files: exit %d, %s", code, stderr)
 	}
+}
+
+// FuzzStageResults: no input, however malformed, panics the results'
+// reader or the projection of what it accepted; the reader either
+// returns results that each name a stage, or an error naming the input.
+func FuzzStageResults(f *testing.F) {
+	for _, s := range []string{
+		`{"stage":"cluster","seconds":7.2,"peak_rss_mb":900,"txs":1000000,"addresses":3000000,"disk_bytes":600000000}`,
+		`{"tx_per_s":55000,"seconds":18.6,"peak_rss_mb":1900,"txs":1000000} {"stage":"exposure","seconds":2.2,"txs":1000000}`,
+		`{"stage":"import","seconds":1e308,"peak_rss_mb":-5,"txs":18446744073709551615,"disk_bytes":1}`,
+		`{"stage":"ingest","seconds":0,"txs":0}`,
+		`[1,2]`, `{"stage":""}`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rs, err := decodeStageResults(bytes.NewReader(b), "fuzz.json")
+		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.json") {
+				t.Fatalf("error does not name the input: %v", err)
+			}
+			return
+		}
+		if len(rs) == 0 {
+			t.Fatal("no results and no error")
+		}
+		byStage := map[string][]stageResult{}
+		for _, r := range rs {
+			if r.Stage == "" {
+				t.Fatalf("result without a stage accepted: %+v", r)
+			}
+			byStage[r.Stage] = append(byStage[r.Stage], r)
+		}
+		for stage, rs := range byStage {
+			p := projectStage(stage, rs, mainnetTxs)
+			if p.Error == "" && len(p.Sizes) < 3 {
+				t.Fatalf("%s projected from %d sizes", stage, len(p.Sizes))
+			}
+		}
+	})
 }
