@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -79,7 +80,7 @@ func (f *addrFilter) add(h uint64) {
 	h1, h2 := uint32(h), uint32(h>>17)|1
 	for i := uint32(0); i < filterK; i++ {
 		bit := (h1 + i*h2) & 511
-		w[bit>>6] |= 1 << (bit & 63)
+		atomic.OrUint64(&w[bit>>6], 1<<(bit&63)) // parse workers read beside the writer
 	}
 	f.count++
 }
@@ -89,7 +90,7 @@ func (f *addrFilter) mayContain(h uint64) bool {
 	h1, h2 := uint32(h), uint32(h>>17)|1
 	for i := uint32(0); i < filterK; i++ {
 		bit := (h1 + i*h2) & 511
-		if w[bit>>6]&(1<<(bit&63)) == 0 {
+		if atomic.LoadUint64(&w[bit>>6])&(1<<(bit&63)) == 0 {
 			return false
 		}
 	}

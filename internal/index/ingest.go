@@ -96,6 +96,9 @@ type IngestSummary struct {
 	// reused addresses its caches did not answer.
 	UTXOReads uint64 `json:"utxo_reads"`
 	AddrReads uint64 `json:"addr_reads"`
+	// AddrFoundParallel counts the reused addresses the parse workers
+	// found in the committed store, so that the writer did not read them.
+	AddrFoundParallel uint64 `json:"addr_found_parallel"`
 	// UTXOPuts counts the unspent outputs written to the store (those
 	// spent in the batch that created them are not), UTXOCachedSpends
 	// the spends of such outputs that the cache answered, UTXOHeldSpends
@@ -185,6 +188,7 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	w.pace = pace.From(ctx)
 	defer func() {
 		sum.UTXOReads, sum.AddrReads, sum.Batches = w.utxoReads, w.addrReads, w.batches
+		sum.AddrFoundParallel = w.addrParallel.Load()
 		sum.UTXOPuts, sum.UTXOCachedSpends, sum.UTXOHeldSpends = w.utxoPuts, w.utxoCachedSpends, w.utxoHeldSpends
 	}()
 	defer func() { w.batch.Close() }()
@@ -198,7 +202,7 @@ func (db *DB) Ingest(ctx context.Context, opts IngestOptions) (*IngestSummary, e
 	// An ingest that fails leaves no filter in memory: the next one reads
 	// the file and catches up from the store (X7).
 	db.filter = nil
-	w.filter = f
+	w.setFilter(f)
 	if opts.BlocksDir != "" {
 		tree, files, err := db.scan(ctx, &opts, w, sum)
 		if err != nil {
@@ -531,9 +535,10 @@ func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, p
 			r := blockfile.NewReader(key)
 			defer r.Close()
 			p := pace.From(ctx)
+			lk := &storedLookup{db: db.db, filter: &w.shared, found: &w.addrParallel}
 			for j := range work {
 				p.Yield()
-				j.err = prepare(r, j)
+				j.err = prepare(r, j, lk)
 				j.done <- struct{}{}
 			}
 		}()
@@ -647,8 +652,9 @@ func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, p
 	return nil, nil
 }
 
-// prepare reads, parses, checks and classifies one block (worker side).
-func prepare(r *blockfile.Reader, j *job) error {
+// prepare reads, parses, checks and classifies one block and looks its
+// output addresses up in the committed store (worker side; lk may be nil).
+func prepare(r *blockfile.Reader, j *job, lk *storedLookup) error {
 	var err error
 	j.raw, err = r.ReadBlock(j.file, j.node.Loc.Offset, j.node.Loc.Size, j.raw[:0])
 	if err != nil {
@@ -676,6 +682,9 @@ func prepare(r *blockfile.Reader, j *job) error {
 				spend = false
 			}
 			j.outs = append(j.outs, outClass{Type: t, Key: k, Spend: spend})
+			if err := lk.find(&j.outs[len(j.outs)-1]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

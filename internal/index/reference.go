@@ -96,7 +96,7 @@ func Reference(ctx context.Context, blocksDir string, net *btc.Network, workers 
 				go func(w int) {
 					defer wg.Done()
 					for i := w; i < len(js); i += workers {
-						if err := prepare(readers[w], &js[i]); err != nil && errs[w] == nil {
+						if err := prepare(readers[w], &js[i], nil); err != nil && errs[w] == nil {
 							errs[w] = fmt.Errorf("reference: block %d (%s): %w", js[i].node.Height, js[i].node.Hash, err)
 						}
 					}

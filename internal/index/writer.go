@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -28,6 +29,12 @@ type outClass struct {
 	Type  address.Type
 	Key   address.Key
 	Spend bool // enters the UTXO set (not OP_RETURN, script ≤ 10,000 bytes)
+	// stored is 1 + the id the address has in the committed store, as a
+	// parse worker found it (storedLookup); 0 when it found none or did
+	// not look. Committed ids never change while a path is connected, so
+	// the writer takes it as it is; a miss tells the writer nothing (the
+	// address may have been assigned since, in the writer's batch).
+	stored uint64
 }
 
 // maxScriptSize is the consensus limit above which an output can never be
@@ -72,10 +79,14 @@ type writer struct {
 	utxos  *utxoCache
 	addrs  *addrCache
 	filter *addrFilter // nil: every miss reads the store
-	enc    encoding.Encbuf
-	val    encoding.Encbuf
-	kbuf   []byte
-	agg    addrAgg
+	// shared is filter, published for the parse workers' lookups of
+	// stored addresses (storedLookup), which run beside the writer.
+	shared       atomic.Pointer[addrFilter]
+	addrParallel atomic.Uint64 // addresses the workers found stored
+	enc          encoding.Encbuf
+	val          encoding.Encbuf
+	kbuf         []byte
+	agg          addrAgg
 	// store reads the caches did not save (IngestSummary)
 	utxoReads, addrReads uint64
 	// utxoPuts counts unspent outputs a commit wrote to the store;
@@ -223,7 +234,7 @@ func (w *writer) commit(sync bool) error {
 		if err != nil {
 			return err
 		}
-		w.filter = f
+		w.setFilter(f)
 	}
 	return nil
 }
@@ -335,6 +346,53 @@ func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
 		return 0, fmt.Errorf("index: get address: %w", err)
 	}
 	return w.newAddr(k, h), nil
+}
+
+// setFilter makes f the writer's address filter, and the workers'.
+func (w *writer) setFilter(f *addrFilter) {
+	w.filter = f
+	w.shared.Store(f)
+}
+
+// storedLookup is one parse worker's lookup of its block's output
+// addresses in the committed store: those the address filter may hold
+// are read there (most outputs pay new addresses, which the filter rules
+// out), so that the random reads of reused addresses run on the workers,
+// in parallel, instead of one after another on the writer. The filter is
+// the writer's, read while the writer adds to it (its words are atomic);
+// a key added since reads as absent and is left to the writer.
+type storedLookup struct {
+	db     *pebble.DB
+	filter *atomic.Pointer[addrFilter]
+	found  *atomic.Uint64
+	kbuf   []byte
+}
+
+// find fills c.stored when c's address is in the committed store.
+func (l *storedLookup) find(c *outClass) error {
+	if l == nil || c.Key.Len() == 0 {
+		return nil
+	}
+	f := l.filter.Load()
+	if f == nil || !f.mayContain(filterHash(c.Key.Bytes())) {
+		return nil
+	}
+	l.kbuf = keyAddrKey(l.kbuf[:0], c.Key.Bytes())
+	v, closer, err := l.db.Get(l.kbuf)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("index: get address: %w", err)
+	}
+	x, n := binary.Uvarint(v)
+	closer.Close()
+	if n <= 0 {
+		return corrupt("address id", encoding.ErrInvalidSize)
+	}
+	c.stored = x + 1
+	l.found.Add(1)
+	return nil
 }
 
 // newAddr gives k the next address id (w.kbuf holds k's key-to-id key).
@@ -526,9 +584,14 @@ func (w *writer) connectBlock(blk *blockfile.Block, header []byte, outs []outCla
 			oi++
 			id := btc.NoAddr
 			if c.Key.Len() > 0 {
-				var err error
-				if id, err = w.addrID(&c.Key); err != nil {
-					return err
+				if c.stored != 0 {
+					id = btc.AddrID(c.stored - 1)
+					w.addrs.put(&c.Key, id)
+				} else {
+					var err error
+					if id, err = w.addrID(&c.Key); err != nil {
+						return err
+					}
 				}
 				if !w.deferring {
 					w.agg.add(id, uint64(o.Value), 0, 0)
