@@ -19,10 +19,10 @@
 // # Owns
 //
 // The Pebble store and every key in it; the ingest pipeline (parallel parse
-// and classify, with each output address the address filter may hold looked
-// up in the committed store by the parse workers, one ordered writer with its UTXO and address-id caches,
-// open-addressed tables of 64-byte slots in two generations sized in
-// bytes, and batches that end at a transaction count, a byte count or a
+// and classify, with each output address the address filter may hold
+// looked up in the committed store by the parse workers; one ordered
+// writer with its UTXO and address-id caches, open-addressed tables of
+// 64-byte slots in two generations sized in bytes, and batches that end at a transaction count, a byte count or a
 // full cache generation, whichever comes first); undo of
 // blocks that leave the best chain; the consistency checker (Check) and the
 // content digest (Digest); Reference, the in-memory indexer that the
