@@ -535,7 +535,7 @@ func (db *DB) connectPath(ctx context.Context, opts *IngestOptions, w *writer, p
 			r := blockfile.NewReader(key)
 			defer r.Close()
 			p := pace.From(ctx)
-			lk := &storedLookup{db: db.db, filter: &w.shared, found: &w.addrParallel}
+			lk := &storedLookup{db: db.db, filter: &w.shared, found: &w.addrParallel, warmUTXO: !w.deferring}
 			for j := range work {
 				p.Yield()
 				j.err = prepare(r, j, lk)
@@ -687,7 +687,7 @@ func prepare(r *blockfile.Reader, j *job, lk *storedLookup) error {
 			}
 		}
 	}
-	return nil
+	return lk.warm(&j.blk)
 }
 
 // oversizedForTest, set by tests, treats an output as if its script were

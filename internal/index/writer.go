@@ -361,11 +361,44 @@ func (w *writer) setFilter(f *addrFilter) {
 // in parallel, instead of one after another on the writer. The filter is
 // the writer's, read while the writer adds to it (its words are atomic);
 // a key added since reads as absent and is left to the writer.
+//
+// On a short path (a block or a few, as a follower connects them) the
+// workers also read the spent outputs' UTXO keys, and drop what they
+// read: the writer's own reads of them then find their blocks in memory
+// instead of waiting on the disk one after another. A bulk path holds
+// most of the outputs it spends in the writer's cache, not the store,
+// and skips this.
 type storedLookup struct {
-	db     *pebble.DB
-	filter *atomic.Pointer[addrFilter]
-	found  *atomic.Uint64
-	kbuf   []byte
+	db       *pebble.DB
+	filter   *atomic.Pointer[addrFilter]
+	found    *atomic.Uint64
+	warmUTXO bool
+	kbuf     []byte
+}
+
+// warm reads the UTXO keys the block's inputs spend, for the page cache
+// and Pebble's block cache only.
+func (l *storedLookup) warm(blk *blockfile.Block) error {
+	if l == nil || !l.warmUTXO {
+		return nil
+	}
+	for ti := range blk.Txs {
+		tx := &blk.Txs[ti]
+		if tx.IsCoinbase() {
+			continue
+		}
+		for vin := range tx.Ins {
+			in := &tx.Ins[vin]
+			l.kbuf = keyUTXO(l.kbuf[:0], in.PrevTxID, in.PrevVout)
+			_, closer, err := l.db.Get(l.kbuf)
+			if err == nil {
+				closer.Close()
+			} else if !errors.Is(err, pebble.ErrNotFound) {
+				return fmt.Errorf("index: get unspent output: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // find fills c.stored when c's address is in the committed store.
