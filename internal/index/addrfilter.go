@@ -33,6 +33,10 @@ type addrFilter struct {
 	nblocks  uint64
 	count    uint64 // keys added
 	capacity uint64 // keys it was sized for
+	// shared: parse workers read the words while the writer adds (a
+	// short path's storedLookup), so add sets bits atomically; a bulk
+	// path's adds, the most, need not pay for it.
+	shared bool
 }
 
 const (
@@ -80,7 +84,11 @@ func (f *addrFilter) add(h uint64) {
 	h1, h2 := uint32(h), uint32(h>>17)|1
 	for i := uint32(0); i < filterK; i++ {
 		bit := (h1 + i*h2) & 511
-		atomic.OrUint64(&w[bit>>6], 1<<(bit&63)) // parse workers read beside the writer
+		if f.shared {
+			atomic.OrUint64(&w[bit>>6], 1<<(bit&63))
+		} else {
+			w[bit>>6] |= 1 << (bit & 63)
+		}
 	}
 	f.count++
 }

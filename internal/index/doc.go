@@ -19,8 +19,9 @@
 // # Owns
 //
 // The Pebble store and every key in it; the ingest pipeline (parallel parse
-// and classify, with each output address the address filter may hold
-// looked up in the committed store by the parse workers; one ordered
+// and classify, and on a short path each output address the address
+// filter may hold and each spent output looked up in the committed store
+// by the parse workers; one ordered
 // writer with its UTXO and address-id caches, open-addressed tables of
 // 64-byte slots in two generations sized in bytes, and batches that end at a transaction count, a byte count or a
 // full cache generation, whichever comes first); undo of

@@ -348,38 +348,37 @@ func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
 	return w.newAddr(k, h), nil
 }
 
-// setFilter makes f the writer's address filter, and the workers'.
+// setFilter makes f the writer's address filter, and, on a short path,
+// the workers' (call it again when a path starts: the path's kind decides).
 func (w *writer) setFilter(f *addrFilter) {
+	if f != nil {
+		f.shared = !w.deferring
+	}
 	w.filter = f
 	w.shared.Store(f)
 }
 
-// storedLookup is one parse worker's lookup of its block's output
-// addresses in the committed store: those the address filter may hold
-// are read there (most outputs pay new addresses, which the filter rules
-// out), so that the random reads of reused addresses run on the workers,
-// in parallel, instead of one after another on the writer. The filter is
-// the writer's, read while the writer adds to it (its words are atomic);
-// a key added since reads as absent and is left to the writer.
-//
-// On a short path (a block or a few, as a follower connects them) the
-// workers also read the spent outputs' UTXO keys, and drop what they
-// read: the writer's own reads of them then find their blocks in memory
-// instead of waiting on the disk one after another. A bulk path holds
-// most of the outputs it spends in the writer's cache, not the store,
-// and skips this.
+// storedLookup is, on a short path (a block or a few, as a follower
+// connects them, when the writer's caches are cold), one parse worker's
+// lookup of its block in the committed store, so that the random reads
+// run on the workers, in parallel, instead of one after another on the
+// writer. The output addresses the address filter may hold are read
+// there (most outputs pay new addresses, which the filter rules out). The
+// filter is the writer's, read while the writer adds to it (its words are
+// atomic); a key added since reads as absent and is left to the writer.
+// The spent outputs' UTXO keys are read and dropped: the writer's own
+// reads of them then find their blocks in memory.
 type storedLookup struct {
-	db       *pebble.DB
-	filter   *atomic.Pointer[addrFilter]
-	found    *atomic.Uint64
-	warmUTXO bool
-	kbuf     []byte
+	db     *pebble.DB
+	filter *atomic.Pointer[addrFilter]
+	found  *atomic.Uint64
+	kbuf   []byte
 }
 
 // warm reads the UTXO keys the block's inputs spend, for the page cache
 // and Pebble's block cache only.
 func (l *storedLookup) warm(blk *blockfile.Block) error {
-	if l == nil || !l.warmUTXO {
+	if l == nil {
 		return nil
 	}
 	for ti := range blk.Txs {
