@@ -178,6 +178,13 @@ func (db *DB) StageGet(k []byte) ([]byte, error) {
 func (db *DB) StageScan(ctx context.Context, lo, hi []byte, fn func(k, v []byte) (bool, error)) error {
 	checkStageKey(lo)
 	checkStageKey(hi[:1])
+	return db.scanKeys(ctx, lo, hi, fn)
+}
+
+// scanKeys calls fn for every key in [lo, hi) in order, until fn returns
+// false or an error, resting for the context's pacer and checking it as
+// it goes.
+func (db *DB) scanKeys(ctx context.Context, lo, hi []byte, fn func(k, v []byte) (bool, error)) error {
 	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return err
@@ -461,32 +468,14 @@ func (db *DB) ScanAddrKeys(ctx context.Context, from, to btc.AddrID, fn func(id 
 	if from >= to {
 		return nil
 	}
-	it, err := db.r.NewIter(&pebble.IterOptions{LowerBound: keyAddr(nil, from), UpperBound: keyAddr(nil, to)})
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	p := pace.From(ctx)
-	n := 0
-	for ok := it.First(); ok; ok = it.Next() {
-		if n++; n%16 == 0 {
-			p.Yield()
-		}
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		id := btc.AddrID(binary.BigEndian.Uint64(it.Key()[1:]))
-		k, err := address.KeyFromBytes(it.Value())
+	return db.scanKeys(ctx, keyAddr(nil, from), keyAddr(nil, to), func(key, v []byte) (bool, error) {
+		id := btc.AddrID(binary.BigEndian.Uint64(key[1:]))
+		k, err := address.KeyFromBytes(v)
 		if err != nil {
-			return corrupt("address", fmt.Errorf("id %d: %w", id, err))
+			return false, corrupt("address", fmt.Errorf("id %d: %w", id, err))
 		}
-		if err := fn(id, k); err != nil {
-			return err
-		}
-	}
-	return it.Error()
+		return true, fn(id, k)
+	})
 }
 
 // StageSeeker answers many seeks into one stage range [lo, hi) on one
