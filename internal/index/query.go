@@ -416,19 +416,12 @@ func (db *DB) lookupAddress(s string) (address.Key, btc.AddrID, error) {
 }
 
 func (db *DB) addrID(k address.Key) (btc.AddrID, error) {
-	v, err := db.get(keyAddrKey(nil, k.Bytes()))
-	if err != nil {
-		return 0, err
+	id, ok, err := storedAddrID(db.r, keyAddrKey(nil, k.Bytes()))
+	if err != nil || ok {
+		return id, err
 	}
-	if v == nil {
-		s, _ := address.Encode(k, db.opts.Network)
-		return 0, fmt.Errorf("address %s: %w", s, ErrNotFound)
-	}
-	x, n := binary.Uvarint(v)
-	if n <= 0 {
-		return 0, corrupt("address id", nil)
-	}
-	return btc.AddrID(x), nil
+	s, _ := address.Encode(k, db.opts.Network)
+	return 0, fmt.Errorf("address %s: %w", s, ErrNotFound)
 }
 
 // txTime returns the block time of tx num.

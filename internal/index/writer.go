@@ -332,20 +332,33 @@ func (w *writer) addrID(k *address.Key) (btc.AddrID, error) {
 	}
 	w.kbuf = keyAddrKey(w.kbuf[:0], k.Bytes())
 	w.addrReads++
-	v, closer, err := w.db.db.Get(w.kbuf)
-	if err == nil {
-		x, n := binary.Uvarint(v)
-		closer.Close()
-		if n <= 0 {
-			return 0, corrupt("address id", encoding.ErrInvalidSize)
-		}
-		w.addrs.put(k, btc.AddrID(x))
-		return btc.AddrID(x), nil
+	id, ok, err := storedAddrID(w.db.db, w.kbuf)
+	if err != nil {
+		return 0, err
 	}
-	if !errors.Is(err, pebble.ErrNotFound) {
-		return 0, fmt.Errorf("index: get address: %w", err)
+	if ok {
+		w.addrs.put(k, id)
+		return id, nil
 	}
 	return w.newAddr(k, h), nil
+}
+
+// storedAddrID reads the id stored under key-to-id key kk, with no copy;
+// ok is false when there is none.
+func storedAddrID(r pebble.Reader, kk []byte) (id btc.AddrID, ok bool, err error) {
+	v, closer, err := r.Get(kk)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("index: get address: %w", err)
+	}
+	x, n := binary.Uvarint(v)
+	closer.Close()
+	if n <= 0 {
+		return 0, false, corrupt("address id", encoding.ErrInvalidSize)
+	}
+	return btc.AddrID(x), true, nil
 }
 
 // setFilter makes f the writer's address filter, and, on a short path,
@@ -410,19 +423,11 @@ func (l *storedLookup) find(c *outClass) error {
 		return nil
 	}
 	l.kbuf = keyAddrKey(l.kbuf[:0], c.Key.Bytes())
-	v, closer, err := l.db.Get(l.kbuf)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil
+	id, ok, err := storedAddrID(l.db, l.kbuf)
+	if err != nil || !ok {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("index: get address: %w", err)
-	}
-	x, n := binary.Uvarint(v)
-	closer.Close()
-	if n <= 0 {
-		return corrupt("address id", encoding.ErrInvalidSize)
-	}
-	c.stored = x + 1
+	c.stored = uint64(id) + 1
 	l.found.Add(1)
 	return nil
 }
