@@ -309,7 +309,56 @@ func TestBrowser(t *testing.T) {
 		shot("address"))
 	t.Run("labels", func(t *testing.T) { checkLabels(t, ctx, url, caseID) })
 	t.Run("entity label", func(t *testing.T) { checkEntityLabel(t, ctx) })
+	t.Run("stale page", func(t *testing.T) { checkStalePage(t, ctx) })
 	t.Run("keyboard", func(t *testing.T) { checkKeyboard(t, ctx, url, theft) })
+}
+
+// checkStalePage holds the entity page's answers back (by wrapping
+// fetch), moves on to the trace workspace and types there: the entity
+// page, finishing late, must neither replace the workspace nor take the
+// focus from its sources. (A CI run lost the keyboard test's typed
+// sources that way: the page re-rendered after a label was removed
+// finished while the test typed.)
+func checkStalePage(t *testing.T, ctx context.Context) {
+	entity, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash`))
+	if err != nil || !strings.HasPrefix(entity, "#/entity/") {
+		t.Fatalf("the test should start on an entity page, not %q (%v)", entity, err)
+	}
+	const hold = `window.__held = 0; window.__fetch = window.fetch;
+window.fetch = (...args) => String(args[0]).includes("/v1/entities/") ?
+  (window.__held++, new Promise(res => setTimeout(res, 1500)).then(() => window.__fetch(...args)).finally(() => window.__held--)) : window.__fetch(...args); 1`
+	for _, js := range []string{hold, `location.hash = "#/"; location.hash = ` + strconv.Quote(entity) + `; 1`, `location.hash = "#/trace"; 1`} {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](js)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID(`sources`)),
+		chromedp.Click(chromedp.ID(`sources`)),
+		chromedp.KeyEvent("typed while the entity page loads")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__held`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entity requests still held after 30 s", n)
+		}
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`({ focus: document.activeElement && document.activeElement.id, value: (document.getElementById("sources") || {}).value, h1: document.querySelector("#main h1").textContent })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["h1"] != "Trace" || got["focus"] != "sources" || got["value"] != "typed while the entity page loads" {
+		t.Errorf("after the stale entity page finished: %v; want the Trace page, focus in its sources and the typing kept", got)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.fetch = window.__fetch; location.hash = "#/"; 1`)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestGraphScale lays out and draws trace graphs of 500 to 8,000 entities
@@ -708,8 +757,12 @@ func checkKeyboard(t *testing.T, ctx context.Context, url string, theft []string
 		t.Fatal(err)
 	}
 	tabTo(func(a string) bool { return strings.HasPrefix(a, "textarea#sources") }, 30)
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(strings.Join(theft, " "))); err != nil {
+	typed := strings.Join(theft, " ")
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(typed)); err != nil {
 		t.Fatal(err)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("sources").value`)); err != nil || v != typed {
+		t.Fatalf("the sources hold %q after typing (%v); want %q", v, err, typed)
 	}
 	order := tabTo(func(a string) bool { return a == "button:Trace" }, 40)
 	t.Logf("focus order to the Trace button: %v", order)
@@ -718,8 +771,16 @@ func checkKeyboard(t *testing.T, ctx context.Context, url string, theft []string
 			t.Errorf("Tab skips %s on the way to the Trace button: %v", want, order)
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID(`trace-summary`)), chromedp.WaitVisible(chromedp.CSS(`#viz svg g.node`))); err != nil {
+	// The trace ends in its summary or in an error box; either way the
+	// test goes on at once (an error is reported with its text).
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`#trace-summary, #trace-out .error`))); err != nil {
 		t.Fatalf("Enter on the Trace button: %v", err)
+	}
+	if msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#trace-out .error") || {}).textContent || ""`)); msg != "" {
+		t.Fatalf("Enter on the Trace button: the trace failed: %s", msg)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#viz svg g.node`))); err != nil {
+		t.Fatalf("the trace's graph: %v", err)
 	}
 	a11y, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`(() => { const ns = [...document.querySelectorAll("#viz svg g.node")];
   return { nodes: ns.length, focusable: ns.filter(n => n.getAttribute("tabindex") === "0").length, labelled: ns.filter(n => (n.getAttribute("aria-label") || "").length > 3).length,

@@ -44,7 +44,9 @@ async function route() {
     } catch (err) {
       if (seq === current) main.replaceChildren(errorBox(err));
     }
-    main.focus();
+    // A page that finished after the user moved on must not take the
+    // focus from the page now shown (it would swallow their typing).
+    if (seq === current) main.focus();
     return;
   }
   main.replaceChildren(h("h1", {}, "Not found"), h("p", {}, "No page at " + path + "."));
