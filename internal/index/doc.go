@@ -42,6 +42,9 @@
 // ingested at once, as the bulk path's batches do: Options.StageTableBytes),
 // or, for keys that arrive in random order, through StageSort (sorted runs
 // spilled beside the store, merged and ingested as tables at its end).
+// Partial results that must survive a crash go into the store as sorted
+// runs (IngestStage: tables that land in the last level where their range
+// is empty), read back merged by key with StageRuns and ingested whole.
 // A stage that rewrites a range whole clears it with a DeleteRange and then
 // CompactStage, so that the tables it ingests next land in the last level
 // instead of above the range deletion.

@@ -60,34 +60,70 @@ func (s *StageSort[T]) Ingest(ctx context.Context) (int, error) {
 	if s.n == 0 {
 		return 0, nil
 	}
-	out := &tableSet{fs: s.db.opts.FS, dir: s.dir, opts: s.db.tableOpts}
-	t, err := out.table(s.name)
+	var k []byte
+	return s.db.ingestStage(ctx, s.dir, s.name, func(put func(k, v []byte) error) error {
+		return s.s.each(ctx, func(x T) error {
+			k = s.key(k[:0], x)
+			return put(k, nil)
+		})
+	}, true)
+}
+
+// IngestStage writes the stage keys and values that each puts, in
+// increasing key order, as sstables beside the store, and ingests them in
+// one atomic step: where their range holds nothing they land in the last
+// level and are never compacted again (a sorted run of a stage's partial
+// results, say, or their merge into the stage's own keyspace). Nothing is
+// written when each puts nothing. It reports the tables written; keys out
+// of order are an error. On a view it fails with ErrView.
+func (db *DB) IngestStage(ctx context.Context, name string, each func(put func(k, v []byte) error) error) (int, error) {
+	if db.db == nil {
+		return 0, ErrView
+	}
+	fs := db.opts.FS
+	dir := fs.PathJoin(db.dir, commitTmp, fmt.Sprintf("ingest-%s-%d", name, stageSorts.Add(1)))
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("index: ingest %s: %w", name, err)
+	}
+	defer fs.RemoveAll(dir) // Pebble linked or copied the tables
+	return db.ingestStage(ctx, dir, name, each, false)
+}
+
+// ingestStage writes what each puts as tables in dir and ingests them;
+// with dedup a key equal to the previous one is skipped, without it it is
+// an error.
+func (db *DB) ingestStage(ctx context.Context, dir, name string, each func(put func(k, v []byte) error) error, dedup bool) (int, error) {
+	out := &tableSet{fs: db.opts.FS, dir: dir, opts: db.tableOpts}
+	t, err := out.table(name)
 	if err != nil {
 		return 0, err
 	}
-	var k, last []byte
-	err = s.s.each(ctx, func(x T) error {
-		k = s.key(k[:0], x)
-		if last != nil && bytes.Equal(k, last) {
-			return nil
-		}
-		if last != nil && bytes.Compare(k, last) < 0 {
-			return fmt.Errorf("index: stage sort %s: key %x after %x: the records' order is not their keys'", s.name, k, last)
+	var last []byte
+	n := 0
+	err = each(func(k, v []byte) error {
+		if n > 0 {
+			switch c := bytes.Compare(k, last); {
+			case c == 0 && dedup:
+				return nil
+			case c <= 0:
+				return fmt.Errorf("index: ingest %s: key %x after %x: not in key order", name, k, last)
+			}
 		}
 		checkStageKey(k)
 		last = append(last[:0], k...)
-		return t.set(k, nil)
+		n++
+		return t.set(k, v)
 	})
 	if err != nil {
 		out.abort()
 		return 0, err
 	}
 	paths, err := out.close()
-	if err != nil {
+	if err != nil || len(paths) == 0 {
 		return 0, err
 	}
-	if err := s.db.db.Ingest(ctx, paths); err != nil {
-		return 0, fmt.Errorf("index: stage sort %s: ingest %d tables: %w", s.name, len(paths), err)
+	if err := db.db.Ingest(ctx, paths); err != nil {
+		return 0, fmt.Errorf("index: ingest %s: %d tables: %w", name, len(paths), err)
 	}
 	return len(paths), nil
 }

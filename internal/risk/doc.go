@@ -96,13 +96,19 @@
 // keeps the vectors and aggregates of its last committed batches in memory
 // (keptVectors, keptAggregates), since most inputs spend recent outputs
 // and busy addresses are paid again soon; TestRebuildInBatches holds all
-// of it to a run in one batch.
+// of it to a run in one batch. A run from scratch writes no aggregate
+// until its end (aggruns.go): each batch's partial aggregates go to a
+// sorted run (5E) ingested into the last level, merged by address into 53
+// at the end; while runs are unmerged (51) ReadStatus reports height -1,
+// an interrupted run resumes, and a reorg or attribution change
+// recomputes from scratch.
 //
 // # Owns
 //
-// Keyspaces 0x50, 0x52–0x55 of the store (index.StageRisk):
+// Keyspaces 0x50–0x56 and 0x5E of the store (index.StageRisk):
 //
 //	50                 state: height, tip, next tx, standalone txs done, fingerprint bound and hash, options
+//	51                 present while a run from scratch defers its aggregates: runs written to 5E
 //	52 outref BE64     exposure vector of an output (only outputs with exposure)
 //	54 entity BE64     a labelled entity's own categories, service flag, cited address per
 //	                   category and members below the state's bound
@@ -110,6 +116,7 @@
 //	                   sats, fewest hops and the biggest contribution's source
 //	55 outref BE64     an incident's output as exposure applied it: categories, cited address
 //	56 height BE64     undo record of one of the last UndoBlocks blocks processed
+//	5E run BE32 addrid a run from scratch's partial aggregates of one batch, until merged into 53
 //
 // # Does not touch
 //

@@ -76,13 +76,16 @@ func (o *Options) config() []byte {
 
 // Summary reports an Update.
 type Summary struct {
-	Rebuilt       bool          `json:"rebuilt"`
-	Reason        string        `json:"reason,omitempty"` // why it rebuilt
-	Blocks        int64         `json:"blocks"`
-	Txs           uint64        `json:"txs"`
-	Standalone    uint64        `json:"standalone_txs"`
-	Exposed       uint64        `json:"exposed_outputs"`   // output vectors written
-	Addresses     uint64        `json:"addresses_updated"` // aggregates written (per batch)
+	Rebuilt    bool   `json:"rebuilt"`
+	Reason     string `json:"reason,omitempty"` // why it rebuilt
+	Blocks     int64  `json:"blocks"`
+	Txs        uint64 `json:"txs"`
+	Standalone uint64 `json:"standalone_txs"`
+	Exposed    uint64 `json:"exposed_outputs"`   // output vectors written
+	Addresses  uint64 `json:"addresses_updated"` // aggregates written (per batch)
+	// AggRuns counts the sorted runs of partial aggregates a run from
+	// scratch wrote and merged at its end (aggruns.go).
+	AggRuns       uint32        `json:"aggregate_runs,omitempty"`
 	Entities      int           `json:"labelled_entities"` // entities with an exposure category or a service label
 	Height        int64         `json:"height"`
 	Elapsed       time.Duration `json:"elapsed_ns"`
@@ -179,6 +182,11 @@ type engine struct {
 	// keptAggregates, emptied when full.
 	keptAggs map[btc.AddrID]aggregate
 	aggs     map[btc.AddrID]aggregate // aggregates changed in the open batch
+	// deferAgg: this run computes exposure from scratch and writes each
+	// batch's aggregates (partial: what the batch added) as a sorted run,
+	// merged into 53 at its end (aggruns.go); aggRuns counts the runs.
+	deferAgg bool
+	aggRuns  uint32
 	inc      map[btc.OutRef]incidentOut
 
 	// Incremental update (incremental.go): upd overlays the vectors it
@@ -259,6 +267,9 @@ func Update(ctx context.Context, db *index.DB, opts Options) (Summary, error) {
 		}
 	}()
 	if err := e.run(ctx); err != nil {
+		return e.sum, err
+	}
+	if err := e.mergeRuns(ctx); err != nil {
 		return e.sum, err
 	}
 	if err := e.writeAttribution(); err != nil {
@@ -448,6 +459,10 @@ func (e *engine) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	runs, pending, err := readAggRuns(e.db)
+	if err != nil {
+		return err
+	}
 	tip := e.db.Tip()
 	reason := ""
 	switch {
@@ -473,6 +488,9 @@ func (e *engine) open(ctx context.Context) error {
 				reason = "reorg"
 			}
 		}
+		if reason == "reorg" && pending {
+			reason = "reorg during a run from scratch whose aggregates are not merged yet"
+		}
 		if reason == "reorg" {
 			ok, why, err := e.rollback(ctx)
 			if err != nil {
@@ -484,6 +502,9 @@ func (e *engine) open(ctx context.Context) error {
 				e.sum = Summary{Entities: e.sum.Entities, AttribElapsed: e.sum.AttribElapsed}
 				reason = "reorg: " + why
 			}
+		}
+		if reason == "" && pending && e.fingerprint(e.st.Bound) != e.st.Fingerprint {
+			reason = "labels or labelled entities changed during a run from scratch whose aggregates are not merged yet"
 		}
 		if reason == "" && e.fingerprint(e.st.Bound) != e.st.Fingerprint {
 			// Attribution changed under processed addresses: update what
@@ -513,8 +534,14 @@ func (e *engine) open(ctx context.Context) error {
 		if !noShortcuts {
 			e.stored, e.storedTx = &bitset{}, &bitset{}
 		}
-		e.st = state{Height: -1, Config: e.opts.config()}
+		// The fingerprint of no address: an update interrupted before its
+		// first batch continues rather than finding the attribution changed.
+		e.st = state{Height: -1, Config: e.opts.config(), Fingerprint: e.fingerprint(0)}
 		b.Set([]byte{pState}, e.st.encode())
+		e.deferAgg, e.aggRuns = deferAggregates, 0
+		if e.deferAgg {
+			b.Set([]byte{pAggRuns}, aggRunsValue(0))
+		}
 		if err := b.Commit(); err != nil {
 			return fmt.Errorf("risk: reset: %w", err)
 		}
@@ -524,6 +551,13 @@ func (e *engine) open(ctx context.Context) error {
 			if err := e.db.CompactStage(ctx, []byte{index.StageRisk}, []byte{pEnd}); err != nil {
 				return fmt.Errorf("risk: reset: %w", err)
 			}
+		}
+	}
+	if reason == "" && pending {
+		// A run from scratch stopped before its end: it goes on deferring,
+		// without the run a crash may have left unrecorded.
+		if err := e.resumeRuns(ctx, runs); err != nil {
+			return err
 		}
 	}
 	// From here on every batch records the attribution it used. The
@@ -564,7 +598,7 @@ func (e *engine) run(ctx context.Context) error {
 		e.sum.Blocks++
 		e.sum.Txs += cb.NTx
 		if e.b.Size() >= e.opts.BatchBytes || h == tip.Height {
-			if err := e.commit(e.st.NextTx); err != nil {
+			if err := e.commit(ctx, e.st.NextTx); err != nil {
 				return err
 			}
 		}
@@ -580,28 +614,41 @@ func (e *engine) run(ctx context.Context) error {
 		}
 		e.sum.Standalone = uint64(tip.NextDetachedTx - done)
 		e.st.DetachedDone = uint64(tip.NextDetachedTx)
-		if err := e.commit(index.DetachedBase + tip.NextDetachedTx); err != nil {
+		if err := e.commit(ctx, index.DetachedBase+tip.NextDetachedTx); err != nil {
 			return err
 		}
 	}
 	if !e.b.Empty() || e.sum.Blocks == 0 {
-		return e.commit(e.since) // the state records the new fingerprint
+		return e.commit(ctx, e.since) // the state records the new fingerprint
 	}
 	return nil
 }
 
 // commit writes the changed aggregates and the state.
-func (e *engine) commit(next btc.TxNum) error {
-	e.putAggregates()
+func (e *engine) commit(ctx context.Context, next btc.TxNum) error {
+	if e.deferAgg {
+		if err := e.writeRun(ctx); err != nil {
+			return err
+		}
+	} else {
+		e.putAggregates()
+	}
 	e.sum.Addresses += uint64(len(e.aggs))
 	e.b.Set([]byte{pState}, e.st.encode())
 	if err := e.b.Commit(); err != nil {
 		return fmt.Errorf("risk: commit at height %d: %w", e.st.Height, err)
 	}
+	if e.deferAgg && crashAt != nil && len(e.aggs) > 0 {
+		if err := crashAt("run counted", e.aggRuns-1); err != nil {
+			return err
+		}
+	}
 	e.b.Close()
 	e.b = e.db.NewStageBatch()
 	e.keepBatch(next)
-	e.keepAggregates()
+	if !e.deferAgg {
+		e.keepAggregates()
+	}
 	clear(e.aggs)
 	e.since = next
 	return nil
@@ -697,7 +744,7 @@ func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
 
 // aggregateOf returns the aggregate of address a for updating.
 func (e *engine) aggregateOf(a btc.AddrID) (aggregate, error) {
-	if agg, ok := e.aggs[a]; ok || e.fresh != nil || e.stored != nil && !e.stored.has(uint64(a)) {
+	if agg, ok := e.aggs[a]; ok || e.deferAgg || e.fresh != nil || e.stored != nil && !e.stored.has(uint64(a)) {
 		return agg, nil
 	}
 	if agg, ok := e.keptAggs[a]; ok {

@@ -42,6 +42,13 @@ func ReadStatus(db *index.DB) (Status, error) {
 		return Status{}, err
 	}
 	s := Status{Height: st.Height, StandaloneTx: st.DetachedDone}
+	if _, pending, err := readAggRuns(db); err != nil {
+		return Status{}, err
+	} else if pending {
+		// A run from scratch has not merged its aggregates yet: no
+		// address's exposure is complete to any height.
+		s.Height, s.StandaloneTx = -1, 0
+	}
 	if len(st.Config) >= 2 {
 		s.MaxHops = int(st.Config[0])
 	}

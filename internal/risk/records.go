@@ -15,11 +15,13 @@ import (
 // Keyspaces (docs/format/index.md, "Exposure").
 const (
 	pState    = index.StageRisk + 0x00 // 50: state
+	pAggRuns  = index.StageRisk + 0x01 // 51: present while a from-scratch run defers its aggregates: how many runs of 5E it wrote
 	pVector   = index.StageRisk + 0x02 // 52 outref: exposure vector of an output
 	pAgg      = index.StageRisk + 0x03 // 53 addrid: exposure aggregate of an address
 	pEntity   = index.StageRisk + 0x04 // 54 entity: its own categories and the address cited for each
 	pIncident = index.StageRisk + 0x05 // 55 outref: an incident's output as exposure last applied it
 	pUndo     = index.StageRisk + 0x06 // 56 height: a recent block's undo record (rollback.go)
+	pAggRun   = index.StageRisk + 0x0e // 5E run addrid: a batch's partial aggregates, until merged into 53 (aggruns.go)
 	pEnd      = index.StageRisk + 0x10 // one past the stage's range
 )
 
@@ -187,6 +189,11 @@ type aggregate []flow // sorted by slot
 
 func (a aggregate) encode() []byte {
 	var e encoding.Encbuf
+	a.encodeTo(&e)
+	return e.Get()
+}
+
+func (a aggregate) encodeTo(e *encoding.Encbuf) {
 	e.PutUvarint(uint64(len(a)))
 	for _, f := range a {
 		e.PutByte(byte(f.Cat))
@@ -198,16 +205,18 @@ func (a aggregate) encode() []byte {
 		e.PutUvarint(uint64(f.Src))
 		e.PutUvarint(uint64(f.SrcTx))
 	}
-	return e.Get()
 }
 
-func decodeAggregate(b []byte) (aggregate, error) {
+func decodeAggregate(b []byte) (aggregate, error) { return decodeAggregateTo(nil, b) }
+
+// decodeAggregateTo decodes b into dst's array when it has room.
+func decodeAggregateTo(dst aggregate, b []byte) (aggregate, error) {
 	d := encoding.Decbuf{B: b}
 	n := d.Uvarint()
 	if n > 4*nCategories {
 		return nil, corrupt("aggregate", fmt.Errorf("%d rows", n))
 	}
-	a := make(aggregate, n)
+	a := slices.Grow(dst[:0], int(n))[:n]
 	for i := range a {
 		f := &a[i]
 		f.Cat = Category(d.Byte())

@@ -2,6 +2,7 @@ package risk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/sleuth-forensics/sleuth/internal/index/indextest"
 	"os"
@@ -529,10 +530,10 @@ func TestRebuildInBatches(t *testing.T) {
 	out := simtest.Chain(t, 3, 0.2)
 	w := newWorldWith(t, out, filepath.Join(out, "public", "tagpack.yaml"), func(o *index.Options) { o.StageTableBytes = 1 << 10 })
 	ctx := context.Background()
-	rebuild := func(batch int, shortcuts bool, kept int) [32]byte {
+	rebuild := func(batch int, shortcuts bool, kept int, deferred bool) [32]byte {
 		t.Helper()
-		noShortcuts, keptVectors, keptAggregates = !shortcuts, kept, kept
-		defer func() { noShortcuts, keptVectors, keptAggregates = false, 8<<20, 2<<20 }()
+		noShortcuts, keptVectors, keptAggregates, deferAggregates = !shortcuts, kept, kept, deferred
+		defer func() { noShortcuts, keptVectors, keptAggregates, deferAggregates = false, 8<<20, 2<<20, true }()
 		sum, err := Update(ctx, w.db, Options{Rebuild: true, BatchBytes: batch})
 		if err != nil {
 			t.Fatal(err)
@@ -540,21 +541,112 @@ func TestRebuildInBatches(t *testing.T) {
 		if !sum.Rebuilt || sum.Addresses == 0 {
 			t.Fatalf("not a rebuild with aggregates: %+v", sum)
 		}
+		if wantRuns := deferred && batch > 0; (sum.AggRuns > 1) != wantRuns {
+			t.Errorf("batch %d, deferred %v: %d aggregate runs", batch, deferred, sum.AggRuns)
+		}
 		return riskDigest(t, w.db)
 	}
-	one := rebuild(0, true, 8<<20)
+	// The reference: one batch, aggregates read, modified and written.
+	one := rebuild(0, true, 8<<20, false)
 	for _, c := range []struct {
 		name      string
+		batch     int
 		shortcuts bool
 		kept      int
+		deferred  bool
 	}{
-		{"store reads only", false, 8 << 20},
-		{"bits, recent vectors and aggregates kept", true, 8 << 20},
-		{"bits, 64 vectors and aggregates kept", true, 64},
-		{"bits, none kept", true, 0},
+		{"store reads only", 4 << 10, false, 8 << 20, false},
+		{"bits, recent vectors and aggregates kept", 4 << 10, true, 8 << 20, false},
+		{"bits, 64 vectors and aggregates kept", 4 << 10, true, 64, false},
+		{"bits, none kept", 4 << 10, true, 0, false},
+		{"aggregates deferred to sorted runs, one batch", 0, true, 8 << 20, true},
+		{"aggregates deferred to sorted runs, 4 KiB batches", 4 << 10, true, 8 << 20, true},
+		{"aggregates deferred, store reads only", 4 << 10, false, 0, true},
 	} {
-		if got := rebuild(4<<10, c.shortcuts, c.kept); got != one {
-			t.Errorf("%s: a rebuild in 4 KiB batches differs from one in a single batch", c.name)
+		if got := rebuild(c.batch, c.shortcuts, c.kept, c.deferred); got != one {
+			t.Errorf("%s: the exposure differs from a rebuild in a single batch without deferral", c.name)
 		}
+	}
+}
+
+// TestDeferredAggregates interrupts a rebuild that defers its aggregates
+// at each of its crash points (crashAt) and lets the next update finish
+// it: the result equals an uninterrupted rebuild, and while runs are
+// unmerged ReadStatus reports no exposure height. An attribution change
+// while runs are unmerged recomputes from scratch.
+func TestDeferredAggregates(t *testing.T) {
+	out := simtest.Chain(t, 3, 0.2)
+	w := newWorldWith(t, out, filepath.Join(out, "public", "tagpack.yaml"), func(o *index.Options) { o.StageTableBytes = 1 << 10 })
+	ctx := context.Background()
+	want := riskDigest(t, w.db)
+	defer func() { crashAt = nil }()
+	errCrash := errors.New("crash")
+	for _, c := range []struct {
+		point string
+		run   uint32
+	}{
+		{"run ingested", 0}, {"run ingested", 2}, {"run counted", 0}, {"run counted", 2}, {"merged", 0},
+	} {
+		crashed := false
+		crashAt = func(point string, run uint32) error {
+			if point == c.point && (run == c.run || point == "merged") && !crashed {
+				crashed = true
+				return errCrash
+			}
+			return nil
+		}
+		if _, err := Update(ctx, w.db, Options{Rebuild: true, BatchBytes: 8 << 10}); !errors.Is(err, errCrash) {
+			t.Fatalf("%s %d: the update did not stop there: %v", c.point, c.run, err)
+		}
+		if st, err := ReadStatus(w.db); err != nil || st.Height != -1 {
+			t.Errorf("%s %d: status %+v (%v) while runs are unmerged, want height -1", c.point, c.run, st, err)
+		}
+		// A batch a block (the interrupted run's held several): a run it
+		// ingested but did not count would not be overwritten whole.
+		sum, err := Update(ctx, w.db, Options{BatchBytes: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Rebuilt {
+			t.Errorf("%s %d: the interrupted run was not resumed: %+v", c.point, c.run, sum)
+		}
+		if got := riskDigest(t, w.db); got != want {
+			t.Errorf("%s %d: the resumed run differs from an uninterrupted one", c.point, c.run)
+		}
+		if st, err := ReadStatus(w.db); err != nil || st.Height != w.sum.Height {
+			t.Errorf("%s %d: status %+v (%v) after the merge, want height %d", c.point, c.run, st, err, w.sum.Height)
+		}
+	}
+
+	// Runs unmerged, then a label: the next update starts from scratch.
+	crashAt = func(point string, run uint32) error {
+		if point == "run counted" && run == 2 {
+			return errCrash
+		}
+		return nil
+	}
+	if _, err := Update(ctx, w.db, Options{Rebuild: true, BatchBytes: 4 << 10}); !errors.Is(err, errCrash) {
+		t.Fatalf("the update did not stop: %v", err)
+	}
+	crashAt = nil
+	if _, err := label.AddOwn(ctx, w.db, busyAddress(t, w.db, 3), false, label.Label{Label: "ransom wallet", Category: "perpetrator", Abuse: "ransomware", Source: "case 1", Confidence: 70}); err != nil {
+		t.Fatal(err)
+	}
+	if err := label.Refresh(ctx, w.db); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Update(ctx, w.db, Options{BatchBytes: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Rebuilt || !strings.Contains(sum.Reason, "not merged yet") {
+		t.Errorf("a label added while runs were unmerged: %+v, want a rebuild saying why", sum)
+	}
+	fresh := riskDigest(t, w.db)
+	if _, err := Update(ctx, w.db, Options{Rebuild: true, BatchBytes: 4 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	if riskDigest(t, w.db) != fresh {
+		t.Error("the rebuild after the label differs from a fresh one")
 	}
 }
