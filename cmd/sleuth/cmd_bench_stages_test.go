@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,36 @@ func TestBenchStages(t *testing.T) {
 		}
 		return r
 	}
+	// check --digests: each stage's digest, the same after the clustering
+	// and the exposure are rebuilt from scratch (in other batches and, for
+	// exposure, through sorted runs of partial aggregates) ...
+	digests := func() map[string]string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, "check", "--digests", "--json", "--db", db)
+		var v struct {
+			Digests []struct{ Stage, SHA256 string } `json:"digests"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &v); code != 0 || err != nil {
+			t.Fatalf("check --digests: exit %d, %v: %s %s", code, err, stdout, stderr)
+		}
+		m := map[string]string{}
+		for _, d := range v.Digests {
+			if len(d.SHA256) != 64 || m[d.Stage] != "" {
+				t.Fatalf("check --digests: %+v", v.Digests)
+			}
+			m[d.Stage] = d.SHA256
+		}
+		if len(m) != 4 || m["chain"] == "" || m["cluster"] == "" || m["label"] == "" || m["risk"] == "" {
+			t.Fatalf("check --digests: stages %v, want chain, cluster, label and risk", m)
+		}
+		return m
+	}
+	before := digests()
+	defer func() {
+		if after := digests(); after["chain"] != before["chain"] || after["cluster"] != before["cluster"] || after["label"] == before["label"] {
+			t.Errorf("digests %v after the pack's import, from %v: want the chain and the clustering unchanged and the labels changed", after, before)
+		}
+	}()
 	var cl struct {
 		Rebuilt bool   `json:"rebuilt"`
 		Txs     uint64 `json:"txs"`
@@ -52,6 +83,9 @@ func TestBenchStages(t *testing.T) {
 	}
 	if err := json.Unmarshal(bench("exposure", "--rebuild").Summary, &ex); err != nil || ex.Txs == 0 || ex.Exposed == 0 || ex.Entities == 0 {
 		t.Fatalf("bench exposure --rebuild: %+v, %v", ex, err)
+	}
+	if after := digests(); !maps.Equal(after, before) {
+		t.Errorf("digests %v after rebuilding the clustering and the exposure, %v before", after, before)
 	}
 	var passes []struct {
 		N   int   `json:"n"`

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"slices"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
 	"github.com/sleuth-forensics/sleuth/internal/index"
@@ -209,7 +211,10 @@ func runAddress(ctx context.Context, args []string) error {
 }
 
 func runCheck(ctx context.Context, args []string) error {
-	db, _, s, err := lookupCommand("check", args, 0, "no arguments", nil)
+	var digests *bool
+	db, _, s, err := lookupCommand("check", args, 0, "no arguments", func(fs *flag.FlagSet) {
+		digests = fs.Bool("digests", false, "also print a SHA-256 of each stage's keyspaces (the chain's without its read bookkeeping): two stores built from the same chain, labels and options agree, however their runs went")
+	})
 	if err != nil {
 		return err
 	}
@@ -218,8 +223,17 @@ func runCheck(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var ds []stageDigest
+	if *digests {
+		if ds, err = stageDigests(ctx, db); err != nil {
+			return err
+		}
+	}
 	if s.json {
-		if err := printJSON(r); err != nil {
+		if err := printJSON(struct {
+			*index.CheckReport
+			Digests []stageDigest `json:"digests,omitempty"`
+		}{r, ds}); err != nil {
 			return err
 		}
 	} else {
@@ -227,6 +241,9 @@ func runCheck(ctx context.Context, args []string) error {
 			r.Blocks, r.Txs, r.Outputs, r.Inputs, r.Spends, r.UTXOs, r.Addresses)
 		for _, p := range r.Problems {
 			fmt.Println("problem:", p)
+		}
+		for _, d := range ds {
+			fmt.Printf("digest %-8s %s\n", d.Stage, d.SHA256)
 		}
 	}
 	if !r.OK() {
@@ -275,4 +292,36 @@ func printStatus(v *query.StatusView) {
 		}
 		fmt.Printf("labels       %-8s %s: %d, imported %s%s\n", src.Kind, src.Name, src.Labels, src.Imported, latest)
 	}
+}
+
+// stageDigest is one stage's digest (check --digests).
+type stageDigest struct {
+	Stage  string `json:"stage"`
+	SHA256 string `json:"sha256"`
+}
+
+// stageDigests digests the chain's keyspaces (without the bookkeeping of
+// how its files were read: index.ReadKeyspaces, nor the stages') and each
+// later stage's.
+func stageDigests(ctx context.Context, db *index.DB) ([]stageDigest, error) {
+	skip := slices.Clone(index.ReadKeyspaces)
+	for b := int(index.StageCluster); b < 0x100; b++ {
+		skip = append(skip, byte(b))
+	}
+	chain, err := db.Digest(ctx, skip...)
+	if err != nil {
+		return nil, err
+	}
+	out := []stageDigest{{"chain", hex.EncodeToString(chain[:])}}
+	for _, st := range []struct {
+		name string
+		lo   byte
+	}{{"cluster", index.StageCluster}, {"label", index.StageLabel}, {"risk", index.StageRisk}} {
+		d, err := db.StageDigest(ctx, st.lo, st.lo+0x10)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stageDigest{st.name, hex.EncodeToString(d[:])})
+	}
+	return out, nil
 }

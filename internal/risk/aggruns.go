@@ -173,6 +173,8 @@ func (e *engine) mergeRuns(ctx context.Context) error {
 		return fmt.Errorf("risk: merge aggregate runs: %w", err)
 	}
 	e.deferAgg = false
-	e.log.Info("merged the aggregate runs", "runs", e.aggRuns, "addresses", n)
+	if e.aggRuns > 0 {
+		e.log.Info("merged the aggregate runs", "runs", e.aggRuns, "addresses", n)
+	}
 	return nil
 }
