@@ -74,7 +74,11 @@
 // of the old and new flows (or recomputed when that is not exact), all in
 // one batch; after a block's merges the old flows are computed with the
 // forest before them (Summary.Aggregation says which path an update
-// took), and with Options.ListChanged (a label change's answer, not a
+// took; a changed entity's affected members are read from the merges
+// since the stored attribution — the old entities they joined whose
+// attribution differs, and new addresses — rather than by walking the
+// whole entity, an exchange of millions, every block), and with
+// Options.ListChanged (a label change's answer, not a
 // block's update) Summary.ChangedAddresses lists the addresses whose
 // aggregate changed (the first MaxChangedAddresses). A LabelCache (Options.Labels)
 // keeps the labels between updates, reloaded when label.Edits changes or

@@ -9,8 +9,10 @@ import (
 	"slices"
 
 	"github.com/sleuth-forensics/sleuth/internal/btc"
+	"github.com/sleuth-forensics/sleuth/internal/cluster"
 	"github.com/sleuth-forensics/sleuth/internal/coinjoin"
 	"github.com/sleuth-forensics/sleuth/internal/index"
+	"github.com/sleuth-forensics/sleuth/internal/invariants"
 	"github.com/sleuth-forensics/sleuth/internal/pace"
 )
 
@@ -121,6 +123,14 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 	// transactions.
 	affected := map[btc.AddrID]bool{}
 	done := map[uint32]bool{}
+	// With the earlier forest, a changed entity's members are the old
+	// entities the merges since then joined into it (and new addresses):
+	// only those whose attribution differs are read, not every member of
+	// the entity (an exchange of millions a block used to walk whole).
+	joined, err := e.joinedSince(ctx, roots)
+	if err != nil {
+		return false, "", err
+	}
 	for _, r := range roots {
 		if uint64(r) >= uint64(e.f.Len()) {
 			continue
@@ -131,6 +141,15 @@ func (e *engine) incremental(ctx context.Context) (ok bool, why string, err erro
 		}
 		done[root] = true
 		cur := e.ents[root]
+		if joined != nil {
+			if !e.affectedJoined(root, cur, joined[root], oldEnts, affected) {
+				return false, fmt.Sprintf("more than %d addresses affected", maxAffectedAddrs), nil
+			}
+			if invariants.Enabled {
+				e.checkAffectedJoined(root, cur, oldEnts, affected)
+			}
+			continue
+		}
 		e.f.Members(root, func(m uint32) bool {
 			if e.old != nil && uint64(m) < uint64(e.old.Len()) {
 				var was *riskEntity
@@ -623,4 +642,92 @@ func (e *engine) changedAddresses() error {
 		e.sum.ChangedAddresses = append(e.sum.ChangedAddresses, s)
 	}
 	return nil
+}
+
+// joinedSince returns, when the earlier forest (e.old) is known and no
+// rollback intervened, the merges' endpoints since it (transactions from
+// the state's NextTx on, standalone ones included) grouped by their root
+// in the current forest, for the roots of roots; nil otherwise. Every old
+// entity now inside a changed entity other than its root's own was joined
+// to it by one of these merges, so it holds one of the endpoints.
+func (e *engine) joinedSince(ctx context.Context, roots []uint32) (map[uint32][]uint32, error) {
+	if e.old == nil || e.rolledBack {
+		return nil, nil
+	}
+	want := map[uint32]bool{}
+	for _, r := range roots {
+		if uint64(r) < uint64(e.f.Len()) {
+			want[e.f.Find(r)] = true
+		}
+	}
+	joined := map[uint32][]uint32{}
+	add := func(m uint32) {
+		if uint64(m) >= uint64(e.f.Len()) {
+			return
+		}
+		if r := e.f.Find(m); want[r] {
+			joined[r] = append(joined[r], m)
+		}
+	}
+	err := cluster.MergesIn(ctx, e.db, e.st.NextTx, btc.TxNum(math.MaxUint64), func(a, b btc.AddrID) {
+		add(uint32(a))
+		add(uint32(b))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("risk: merges since the stored attribution: %w", err)
+	}
+	return joined, nil
+}
+
+// affectedJoined adds to affected the members of root (attribution cur)
+// whose stored attribution differs: whole old entities among root's own
+// and those its endpoints (joinedSince) were in, and the endpoints new
+// since the earlier forest. It reports false past maxAffectedAddrs.
+func (e *engine) affectedJoined(root uint32, cur *riskEntity, ends []uint32, oldEnts map[uint32]riskEntity, affected map[btc.AddrID]bool) bool {
+	olds := map[uint32]bool{}
+	consider := func(m uint32) {
+		if uint64(m) >= uint64(e.old.Len()) {
+			affected[btc.AddrID(m)] = true
+			return
+		}
+		olds[e.old.Find(m)] = true
+	}
+	consider(root)
+	for _, m := range ends {
+		consider(m)
+	}
+	for o := range olds {
+		var was *riskEntity
+		if x, ok := oldEnts[o]; ok {
+			was = &x
+		}
+		if sameAttribution(was, cur) {
+			continue
+		}
+		e.old.Members(o, func(m uint32) bool {
+			affected[btc.AddrID(m)] = true
+			return len(affected) <= maxAffectedAddrs
+		})
+	}
+	return len(affected) <= maxAffectedAddrs
+}
+
+// checkAffectedJoined (invariants builds) walks every member of root as
+// the general path does and panics if affectedJoined missed one whose
+// attribution changed or took one whose did not.
+func (e *engine) checkAffectedJoined(root uint32, cur *riskEntity, oldEnts map[uint32]riskEntity, affected map[btc.AddrID]bool) {
+	e.f.Members(root, func(m uint32) bool {
+		want := true
+		if uint64(m) < uint64(e.old.Len()) {
+			var was *riskEntity
+			if o, ok := oldEnts[e.old.Find(m)]; ok {
+				was = &o
+			}
+			want = !sameAttribution(was, cur)
+		}
+		if want != affected[btc.AddrID(m)] {
+			panic(fmt.Sprintf("risk: invariant: member %d of entity %d: affected %v by the merges since the stored attribution, %v by its members", m, root, affected[btc.AddrID(m)], want))
+		}
+		return true
+	})
 }
