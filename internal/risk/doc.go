@@ -94,9 +94,8 @@
 // reorg, standalone transactions, other options, or a change touching
 // more than the bounds of one batch recompute from scratch. Such a rebuild
 // wrote every record it could read back itself, so it keeps a bit per
-// address it stored an aggregate for and per best-chain transaction it
-// stored a vector for, and answers "none" from a clear bit instead of a
-// store read (most of its reads found nothing). Every forward run also
+// best-chain transaction it stored a vector for, and answers "none" from
+// a clear bit instead of a store read (most of its reads found nothing). Every forward run also
 // keeps the vectors and aggregates of its last committed batches in memory
 // (keptVectors, keptAggregates), since most inputs spend recent outputs
 // and busy addresses are paid again soon; TestRebuildInBatches holds all

@@ -195,16 +195,12 @@ type engine struct {
 	upd   map[btc.OutRef]vector
 	only  map[btc.AddrID]bool
 	fresh map[btc.AddrID]bool // non-nil: aggregates not in aggs start empty, not from the store
-	// stored, when non-nil, holds a bit for every address whose aggregate
-	// is in the store: set when this update computes exposure from
-	// scratch, so that it wrote every stored aggregate itself. Most
-	// addresses a rebuild gives a flow to have none yet, and answering
-	// that from a bit instead of a store read that misses every level is
-	// a fifth of a rebuild's time.
-	stored *bitset
-	// storedTx, set with stored, holds a bit for every best-chain
-	// transaction whose outputs' vector this rebuild stored: an input
-	// spending an output of any other has no vector to read.
+	// storedTx, set when this update computes exposure from scratch,
+	// holds a bit for every best-chain transaction whose outputs' vector
+	// it stored: an input spending an output of any other has no vector
+	// to read, and answering that from a bit instead of a store read that
+	// misses every level saves most of a rebuild's reads. (Its aggregates
+	// need no such bit: a run from scratch reads none, aggruns.go.)
 	storedTx *bitset
 
 	// Rollback (rollback.go): the addresses a reorg deleted from the
@@ -532,7 +528,7 @@ func (e *engine) open(ctx context.Context) error {
 			b.DeleteRange([]byte{index.StageRisk}, []byte{pEnd})
 		}
 		if !noShortcuts {
-			e.stored, e.storedTx = &bitset{}, &bitset{}
+			e.storedTx = &bitset{}
 		}
 		// The fingerprint of no address: an update interrupted before its
 		// first batch continues rather than finding the attribution changed.
@@ -744,7 +740,7 @@ func (e *engine) vectorOf(ref btc.OutRef) (vector, error) {
 
 // aggregateOf returns the aggregate of address a for updating.
 func (e *engine) aggregateOf(a btc.AddrID) (aggregate, error) {
-	if agg, ok := e.aggs[a]; ok || e.deferAgg || e.fresh != nil || e.stored != nil && !e.stored.has(uint64(a)) {
+	if agg, ok := e.aggs[a]; ok || e.deferAgg || e.fresh != nil {
 		return agg, nil
 	}
 	if agg, ok := e.keptAggs[a]; ok {
@@ -1055,16 +1051,14 @@ func (e *engine) putAggregates() {
 	for a, agg := range e.aggs {
 		if len(agg) == 0 {
 			e.b.Delete(key64(pAgg, uint64(a)))
-			e.stored.set(uint64(a), false)
 			continue
 		}
 		e.b.Set(key64(pAgg, uint64(a)), agg.encode())
-		e.stored.set(uint64(a), true)
 	}
 }
 
-// noShortcuts turns off what spares a run store reads: engine.stored,
-// storedTx, kept and keptAggs (a test's reference).
+// noShortcuts turns off what spares a run store reads: engine.storedTx,
+// kept and keptAggs (a test's reference).
 var noShortcuts bool
 
 // bitset is a growable bit per dense id (address, best-chain

@@ -522,7 +522,7 @@ func TestDelistedFormerlyListed(t *testing.T) {
 // TestRebuildInBatches: a rebuild committed in many small batches, whose
 // later batches need earlier batches' vectors and aggregates, answers
 // from what it kept in memory (engine.kept and keptAggs: the vectors and
-// aggregates of recent batches) and from the bits of what it wrote (engine.stored, storedTx:
+// aggregates of recent batches) and from the bits of what it wrote (engine.storedTx:
 // "none") exactly as the store reads these replace do, and all equal a
 // rebuild in one batch. The small batches are committed as ingested tables
 // (index.Options.StageTableBytes), the single one through a Pebble batch.
